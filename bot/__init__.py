@@ -1,0 +1,1 @@
+"""offerbot's Slack side: app factory, listeners, Block Kit rendering, the CLI."""

@@ -1,0 +1,129 @@
+"""The Bolt app factory and its thin listeners.
+
+A listener acks first with the whole answer (``process_before_response=True``: the card is
+computed during the request, so answers never depend on ``response_url`` and come back in
+about a millisecond plus the query), parses, calls a plain function in ``bot.commands``,
+renders, and makes at most one Slack call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltResponse, Respond
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot import commands, render
+from bot.render import COMMAND, LIST_PAGE_ACTION, Reply
+from bot.settings import Settings
+from storage.db import SessionFactory
+from storage.errors import OfferbotError
+
+log = logging.getLogger(__name__)
+
+SLASH_COMMANDS = (COMMAND,)
+"""Every slash command the app registers; ``manifest.yml`` must declare exactly these."""
+BOT_EVENTS: tuple[str, ...] = ()
+"""Every Events API event the app handles; ``manifest.yml`` must subscribe to exactly these."""
+
+SORRY = (
+    "Sorry, something went wrong on our side while answering. It has been logged; "
+    "try again in a minute, and tell your Slack admin if it keeps happening."
+)
+
+
+def make_client(settings: Settings) -> WebClient:
+    """The Web API client: ``SLACK_API_URL`` as base URL, with slack_sdk's retry handlers."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def _ephemeral(reply: Reply) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "text": reply.text, "blocks": reply.blocks}
+
+
+def _answer(compute: Callable[[], Reply]) -> Reply:
+    """Run a command; a user's mistake becomes a helpful answer, anything else goes to the error handler."""
+    try:
+        return compute()
+    except OfferbotError as exc:
+        return render.render_error(str(exc))
+
+
+def _team(body: dict[str, Any]) -> str:
+    team = body.get("team_id") or (body.get("team") or {}).get("id") or body.get("enterprise_id")
+    if not team:
+        raise OfferbotError("this request carries no workspace id")
+    return str(team)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    session_factory: SessionFactory,
+    client: WebClient | None = None,
+    token_verification: bool = True,
+) -> App:
+    """Build the Bolt app. Needs ``SLACK_BOT_TOKEN`` and, for HTTP mode, ``SLACK_SIGNING_SECRET``."""
+    settings.require_slack()
+    signing = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    app = App(
+        client=client or make_client(settings),
+        signing_secret=signing or "",
+        request_verification_enabled=signing is not None,
+        process_before_response=True,
+        token_verification_enabled=token_verification,
+        logger=logging.getLogger("bot.bolt"),
+    )
+
+    @app.command(COMMAND)
+    def offer_status_command(ack: Ack, command: dict[str, Any]) -> None:
+        text = str(command.get("text") or "")
+        team = _team(command)
+        log.info("slash command team=%s user=%s text=%r", team, command.get("user_id"), text[:200])
+
+        def compute() -> Reply:
+            with session_factory() as session:
+                return commands.handle_command(session, team_id=team, text=text)
+
+        ack(**_ephemeral(_answer(compute)))
+
+    @app.action({"action_id": re.compile(rf"^{LIST_PAGE_ACTION}(:\d+)?$")})
+    def list_page_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        team = _team(body)
+
+        def compute() -> Reply:
+            with session_factory() as session:
+                return commands.handle_page_action(session, team_id=team, value=str(action.get("value", "")))
+
+        reply = _answer(compute)
+        respond(text=reply.text, blocks=reply.blocks, replace_original=True, response_type="ephemeral")
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> None:
+        log.error("unhandled error in a listener", exc_info=error)
+        if response is not None and body.get("command"):
+            response.status = 200
+            response.headers = {"content-type": ["application/json;charset=utf-8"]}
+            response.body = json.dumps({"response_type": "ephemeral", "text": f":warning: {SORRY}"})
+
+    return app

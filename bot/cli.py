@@ -1,0 +1,145 @@
+"""``offerbot``: migrate, import, serve, shell, and ``up`` (the one-command start of the README)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import logs
+from bot.settings import Settings, load_settings
+from storage import db
+from storage.documents import parse_document
+from storage.errors import ConfigError, DocumentError, OfferbotError
+from storage.importer import ImportSummary, import_offers
+from storage.queries import store_is_empty
+from storage.workspaces import default_team
+
+log = logging.getLogger(__name__)
+
+SAMPLES = Path(__file__).resolve().parent.parent / "storage" / "samples" / "offers.json"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def import_file(settings: Settings, path: str, *, stdin: TextIO) -> ImportSummary:
+    if path == "-":
+        data, source = stdin.read(), "<stdin>"
+    else:
+        source = path
+        try:
+            data = Path(path).read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            raise DocumentError(f"{path}: no such file") from None
+        except UnicodeDecodeError as exc:
+            raise DocumentError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except OSError as exc:
+            raise DocumentError(f"{path}: cannot read it ({exc.strerror})") from None
+    offers = parse_document(data, source=source)
+    engine = db.open_database(settings.database_url)
+    with db.transaction(db.session_factory(engine)) as session:
+        team = default_team(session)
+        return import_offers(session, team_id=team, offers=offers, now=now())
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    engine = db.make_engine(settings.database_url)
+    db.migrate(engine)
+    print(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+    return 0
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    summary = import_file(settings, args.file, stdin=sys.stdin)
+    print(f"imported {'<stdin>' if args.file == '-' else args.file}: {summary.line()}")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import serve
+
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_shell(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.shell import run_shell
+
+    engine = db.open_database(settings.database_url)
+    run_shell(db.session_factory(engine), stdin=sys.stdin, stdout=sys.stdout)
+    return 0
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    """Migrate, import the sample offers into an empty store, then serve (tokens set) or open the shell."""
+    engine = db.open_database(settings.database_url)
+    factory = db.session_factory(engine)
+    with factory() as session:
+        empty = store_is_empty(session)
+    if empty:
+        summary = import_file(settings, str(SAMPLES), stdin=sys.stdin)
+        print(f"imported the sample offers: {summary.line()}")
+    if settings.has_slack:
+        return cmd_serve(settings, args)
+    print("No SLACK_BOT_TOKEN set: starting the local shell (see README for connecting to Slack).")
+    return cmd_shell(settings, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="offerbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create or upgrade the database schema (Alembic)")
+    p = sub.add_parser("import", help="upsert offers from a JSON document (FILE, or - for stdin)")
+    p.add_argument("file", metavar="FILE")
+    for name, text in (
+        ("serve", "run the bot: Socket Mode with SLACK_APP_TOKEN, else HTTP"),
+        ("up", "migrate, load the samples into an empty store, then serve or open the shell"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--host", default="0.0.0.0")  # noqa: S104  (a server for Slack to reach)
+        p.add_argument("--port", type=int, default=3000)
+    sub.add_parser("shell", help="type /offer-status commands locally, with no Slack at all")
+    return parser
+
+
+COMMANDS = {
+    "migrate": cmd_migrate,
+    "import": cmd_import,
+    "serve": cmd_serve,
+    "shell": cmd_shell,
+    "up": cmd_up,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logs.configure(settings.log_level)
+        return COMMANDS[args.command](settings, args)
+    except ConfigError as exc:
+        print(f"offerbot: configuration: {exc}", file=sys.stderr)
+        return 78
+    except OfferbotError as exc:
+        print(f"offerbot: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        log.debug("database error", exc_info=exc)
+        print(
+            f"offerbot: database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}", file=sys.stderr
+        )
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

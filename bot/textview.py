@@ -1,0 +1,61 @@
+"""Block Kit as terminal text, for ``offerbot shell``. Pure: blocks in, a string out."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from storage.safetext import unescape
+
+_EMOJI = {
+    ":white_circle:": "○",
+    ":hourglass_flowing_sand:": "⏳",
+    ":hourglass:": "⌛",
+    ":x:": "✗",
+    ":no_entry_sign:": "⊘",
+    ":no_entry:": "⛔",
+    ":raised_hand:": "✋",
+    ":white_check_mark:": "✓",
+    ":warning:": "⚠",
+    ":large_blue_circle:": "●",
+    ":red_circle:": "●",
+    ":bell:": "🔔",
+}
+_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
+_DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
+
+
+def mrkdwn_to_text(text: str) -> str:
+    text = _DATE.sub(lambda m: m.group(1), text)
+    text = _LINK.sub(
+        lambda m: m.group(2) if m.group(2) == m.group(1) else f"{m.group(2)} ({m.group(1)})", text
+    )
+    for code, glyph in _EMOJI.items():
+        text = text.replace(code, glyph)
+    return unescape(text.replace("\u2060", ""))
+
+
+def _text_of(obj: dict[str, Any]) -> str:
+    return mrkdwn_to_text(str(obj.get("text", "")))
+
+
+def blocks_to_text(blocks: list[dict[str, Any]]) -> str:
+    out: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            title = _text_of(block["text"])
+            out += [title, "=" * len(title)]
+        elif kind == "section":
+            if "text" in block:
+                out.append(_text_of(block["text"]))
+            for f in block.get("fields", []):
+                out.append(_text_of(f).replace("\n", ": ", 1))
+        elif kind == "context":
+            out.append("  ".join(_text_of(e) for e in block.get("elements", [])))
+        elif kind == "divider":
+            out.append("-" * 40)
+        elif kind == "actions":
+            labels = [_text_of(e["text"]) for e in block.get("elements", []) if "text" in e]
+            out.append("[" + "] [".join(labels) + "]")
+    return "\n".join(out)

@@ -1,0 +1,180 @@
+"""Upsert offers from a validated import document, recording every status change."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from storage.documents import OfferIn
+from storage.models import Message, Offer, StatusChange, Step
+from storage.statuses import effective_status
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    created: int
+    updated: int
+    unchanged: int
+    status_changes: int
+
+    def line(self) -> str:
+        return (
+            f"{self.created} offer(s) created, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.status_changes} status change(s)"
+        )
+
+
+def content_hash(offer: OfferIn) -> str:
+    """A fingerprint of everything stored for an offer, so unchanged offers cost one comparison."""
+    data = json.dumps(asdict(offer), sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def _existing(session: Session, team_id: str, offers: Sequence[OfferIn]) -> dict[tuple[str, str], Offer]:
+    found: dict[tuple[str, str], Offer] = {}
+    keys = [(o.publisher_id, o.offer_id) for o in offers]
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        rows = session.exec(
+            select(Offer).where(
+                Offer.team_id == team_id,
+                Offer.offer_id.in_({k[1] for k in chunk}),  # type: ignore[attr-defined]
+            )
+        ).all()
+        for row in rows:
+            found[(row.publisher_id, row.offer_id)] = row
+    return found
+
+
+def _children(offer_pk: int, data: OfferIn) -> list[Step | Message]:
+    rows: list[Step | Message] = [
+        Message(
+            offer_pk=offer_pk, step_position=None, level=m.level.value, text=m.text, timestamp=m.timestamp
+        )
+        for m in data.messages
+    ]
+    for step in data.steps:
+        rows.append(
+            Step(
+                offer_pk=offer_pk,
+                position=step.position,
+                step_id=step.step_id,
+                name=step.name,
+                description=step.description,
+                status=step.state.value,
+                estimated_time=step.estimated_time,
+                progress=step.progress,
+            )
+        )
+        rows.extend(
+            Message(
+                offer_pk=offer_pk,
+                step_position=step.position,
+                level=m.level.value,
+                text=m.text,
+                timestamp=m.timestamp,
+            )
+            for m in step.messages
+        )
+    return rows
+
+
+def _apply(row: Offer, data: OfferIn, digest: str, now: datetime) -> None:
+    row.name = data.name
+    row.offer_type = data.offer_type.value
+    row.publish_status = data.publish_status.value
+    row.listing = data.listing.value
+    row.notification_emails = ", ".join(data.notification_emails)
+    row.preview_links = list(data.preview_links)
+    row.live_links = list(data.live_links)
+    row.content_hash = digest
+    row.updated_at = now
+
+
+def import_offers(
+    session: Session, *, team_id: str, offers: Sequence[OfferIn], now: datetime, source: str = "import"
+) -> ImportSummary:
+    """Upsert ``offers`` for ``team_id`` in the caller's transaction.
+
+    A new offer, or a change of an offer's status, writes a :class:`StatusChange` row; a change of
+    steps, messages or metadata alone only updates them. The same document twice changes nothing.
+    """
+    existing = _existing(session, team_id, offers)
+    created: list[tuple[Offer, OfferIn]] = []
+    changed: list[tuple[Offer, OfferIn]] = []
+    changes: list[StatusChange] = []
+    unchanged = 0
+    for data in offers:
+        digest = content_hash(data)
+        status = effective_status(data.publish_status, data.listing).value
+        row = existing.get((data.publisher_id, data.offer_id))
+        if row is None:
+            row = Offer(
+                team_id=team_id,
+                publisher_id=data.publisher_id,
+                offer_id=data.offer_id,
+                status=status,
+                status_changed_at=now,
+                name="",
+                offer_type="",
+                publish_status="",
+                listing="",
+                content_hash="",
+                updated_at=now,
+            )
+            _apply(row, data, digest, now)
+            created.append((row, data))
+            continue
+        if row.content_hash == digest:
+            unchanged += 1
+            continue
+        if row.status != status:
+            changes.append(
+                StatusChange(
+                    team_id=team_id,
+                    offer_pk=row.id,  # type: ignore[arg-type]
+                    old_status=row.status,
+                    new_status=status,
+                    changed_at=now,
+                    source=source,
+                )
+            )
+            row.status = status
+            row.status_changed_at = now
+        _apply(row, data, digest, now)
+        changed.append((row, data))
+    session.add_all([row for row, _ in created])
+    session.flush()
+    for row, _ in created:
+        changes.append(
+            StatusChange(
+                team_id=team_id,
+                offer_pk=row.id,  # type: ignore[arg-type]
+                old_status=None,
+                new_status=row.status,
+                changed_at=now,
+                source=source,
+            )
+        )
+    changed_pks = [row.id for row, _ in changed]
+    for start in range(0, len(changed_pks), _CHUNK):
+        chunk = changed_pks[start : start + _CHUNK]
+        session.execute(sa.delete(Message).where(Message.offer_pk.in_(chunk)))  # type: ignore[attr-defined]
+        session.execute(sa.delete(Step).where(Step.offer_pk.in_(chunk)))  # type: ignore[attr-defined]
+    children: list[Step | Message | StatusChange] = []
+    for row, data in (*created, *changed):
+        children.extend(_children(row.id, data))  # type: ignore[arg-type]
+    children.extend(changes)
+    session.add_all(children)
+    session.flush()
+    return ImportSummary(
+        created=len(created), updated=len(changed), unchanged=unchanged, status_changes=len(changes)
+    )

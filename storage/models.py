@@ -1,0 +1,131 @@
+"""SQLModel tables. Every row belongs to a Slack workspace (``team_id``) and every query filters by it.
+
+The schema itself is created and upgraded by the Alembic migrations in ``storage/migrations``;
+``tests/test_migrations.py`` checks that these models and the migrations agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+# Stable constraint and index names, so migrations can refer to them on every database.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+LOCAL_TEAM = "local"
+"""The workspace of data stored before the bot knew its Slack workspace (see ``workspaces.py``)."""
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every database (SQLite keeps no zone of its own)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Workspace(SQLModel, table=True):
+    """A Slack workspace the bot serves. With one bot token there is one, marked default."""
+
+    __tablename__ = "workspace"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    is_default: bool = Field(default=False)
+    bound_at: datetime = utc_column()
+
+
+class Offer(SQLModel, table=True):
+    __tablename__ = "offer"
+    __table_args__ = (
+        sa.UniqueConstraint("team_id", "publisher_id", "offer_id"),
+        sa.Index("ix_offer_team_id_offer_id", "team_id", "offer_id"),
+        sa.Index("ix_offer_team_id_status_name", "team_id", "status", "name"),
+        sa.Index("ix_offer_team_id_name", "team_id", "name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    publisher_id: str = Field(max_length=200)
+    offer_id: str = Field(max_length=200)
+    name: str = Field(max_length=500)
+    offer_type: str = Field(max_length=40)
+    publish_status: str = Field(max_length=20)
+    listing: str = Field(max_length=20)
+    status: str = Field(max_length=20)
+    notification_emails: str = Field(default="", max_length=2000)
+    preview_links: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    live_links: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    status_changed_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+    content_hash: str = Field(max_length=64)
+
+
+class Step(SQLModel, table=True):
+    __tablename__ = "step"
+    __table_args__ = (sa.UniqueConstraint("offer_pk", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    offer_pk: int = Field(sa_column=sa.Column(sa.ForeignKey("offer.id", ondelete="CASCADE"), nullable=False))
+    position: int
+    step_id: str = Field(max_length=200)
+    name: str = Field(max_length=500)
+    description: str = Field(default="", max_length=4000)
+    status: str = Field(max_length=40)
+    estimated_time: str = Field(default="", max_length=200)
+    progress: int = Field(default=0)
+
+
+class Message(SQLModel, table=True):
+    """An offer-level (``step_position`` null) or step-level message, its HTML stored as safe text."""
+
+    __tablename__ = "message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    offer_pk: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("offer.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    step_position: int | None = Field(default=None)
+    level: str = Field(max_length=20)
+    text: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    timestamp: datetime = utc_column()
+
+
+class StatusChange(SQLModel, table=True):
+    """One change of an offer's status, written in the same transaction as the change itself."""
+
+    __tablename__ = "status_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    offer_pk: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("offer.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    old_status: str | None = Field(default=None, max_length=20)
+    new_status: str = Field(max_length=20)
+    changed_at: datetime = utc_column()
+    source: str = Field(max_length=40)

@@ -1,0 +1,180 @@
+"""Read queries over a session, all scoped by ``team_id``."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from storage.models import Message, Offer, Step
+from storage.statuses import OfferStatus
+
+MIN_PARTIAL = 3
+"""Shortest text looked up as part of an id or name (the trigram indexes need three characters)."""
+
+
+@dataclass(frozen=True)
+class OfferCard:
+    """An offer with its steps (in order) and messages, everything its Status tab shows."""
+
+    offer: Offer
+    steps: Sequence[Step]
+    messages: Sequence[Message]
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The answer to "which offer is ``query``?"."""
+
+    query: str
+    matches: list[Offer] = field(default_factory=list)
+    suggestions: list[Offer] = field(default_factory=list)
+    too_short: bool = False
+
+
+@dataclass(frozen=True)
+class OfferPage:
+    offers: list[Offer]
+    total: int
+    offset: int
+    limit: int
+
+
+def load_card(session: Session, *, offer: Offer) -> OfferCard:
+    steps = session.exec(select(Step).where(Step.offer_pk == offer.id).order_by(col(Step.position))).all()
+    messages = session.exec(
+        select(Message).where(Message.offer_pk == offer.id).order_by(col(Message.timestamp), col(Message.id))
+    ).all()
+    return OfferCard(offer=offer, steps=steps, messages=messages)
+
+
+def _like_pattern(text: str) -> str:
+    return "%" + re.sub(r"([\\%_])", r"\\\1", text.lower()) + "%"
+
+
+def _partial_matches(session: Session, team_id: str, text: str, limit: int) -> list[Offer]:
+    if session.get_bind().dialect.name == "postgresql":
+        pattern = _like_pattern(text)
+        stmt = (
+            select(Offer)
+            .where(
+                Offer.team_id == team_id,
+                sa.or_(
+                    sa.func.lower(Offer.name).like(pattern, escape="\\"),
+                    sa.func.lower(Offer.offer_id).like(pattern, escape="\\"),
+                ),
+            )
+            .order_by(col(Offer.name), col(Offer.id))
+            .limit(limit)
+        )
+        return list(session.exec(stmt).all())
+    phrase = '"' + text.replace('"', '""') + '"'
+    ids = sa.text("SELECT rowid FROM offer_search WHERE offer_search MATCH :q").bindparams(q=phrase)
+    stmt = (
+        select(Offer)
+        .where(Offer.team_id == team_id, col(Offer.id).in_(ids))
+        .order_by(col(Offer.name), col(Offer.id))
+        .limit(limit)
+    )
+    return list(session.exec(stmt).all())
+
+
+def _trigrams(text: str) -> list[str]:
+    text = text.lower()
+    return sorted({text[i : i + 3] for i in range(len(text) - 2) if text[i : i + 3].strip()})
+
+
+def _similar(session: Session, team_id: str, text: str, limit: int) -> list[Offer]:
+    """Offers whose id or name shares trigrams with ``text``, best first (for "did you mean")."""
+    grams = _trigrams(text)
+    if not grams:
+        return []
+    pool = limit * 10
+    if session.get_bind().dialect.name == "postgresql":
+        q = text.lower()
+        score = sa.func.greatest(
+            sa.func.similarity(sa.func.lower(Offer.name), q),
+            sa.func.similarity(sa.func.lower(Offer.offer_id), q),
+        )
+        stmt = (
+            select(Offer)
+            .where(
+                Offer.team_id == team_id,
+                sa.or_(sa.func.lower(Offer.name).op("%")(q), sa.func.lower(Offer.offer_id).op("%")(q)),
+            )
+            .order_by(score.desc())
+            .limit(pool)
+        )
+        candidates = list(session.exec(stmt).all())
+    else:
+        query = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
+        ids = sa.text(
+            "SELECT rowid FROM offer_search WHERE offer_search MATCH :q ORDER BY rank LIMIT :n"
+        ).bindparams(q=query, n=pool * 4)
+        candidates = list(session.exec(select(Offer).where(Offer.team_id == team_id, col(Offer.id).in_(ids))))
+
+    def ratio(offer: Offer) -> float:
+        q = text.lower()
+        return max(
+            difflib.SequenceMatcher(None, q, offer.name.lower()).ratio(),
+            difflib.SequenceMatcher(None, q, offer.offer_id.lower()).ratio(),
+        )
+
+    ranked = sorted(candidates, key=lambda o: (-ratio(o), o.name))
+    return [o for o in ranked if ratio(o) >= 0.4][:limit]
+
+
+def find_offers(session: Session, *, team_id: str, query: str, limit: int = 10) -> Lookup:
+    """Find an offer by exact offer id, else by case-insensitive part of its id or name.
+
+    Both are index lookups: the exact id uses ``(team_id, offer_id)``; parts use the trigram
+    indexes of migration 0001 (FTS5 on SQLite, pg_trgm on PostgreSQL). With no match, the
+    closest names come back as suggestions.
+    """
+    text = query.strip()
+    exact = list(
+        session.exec(
+            select(Offer)
+            .where(Offer.team_id == team_id, Offer.offer_id == text)
+            .order_by(col(Offer.publisher_id))
+        ).all()
+    )
+    if exact:
+        return Lookup(query=text, matches=exact)
+    if len(text) < MIN_PARTIAL:
+        return Lookup(query=text, too_short=True)
+    matches = _partial_matches(session, team_id, text, limit + 1)
+    if matches:
+        lowered = text.lower()
+        # A name or id equal to the query (case aside) is the one meant, even among longer matches.
+        same = [o for o in matches if lowered in (o.offer_id.lower(), o.name.lower())]
+        return Lookup(query=text, matches=same if len(same) == 1 else matches)
+    return Lookup(query=text, suggestions=_similar(session, team_id, text, 3))
+
+
+def list_offers(
+    session: Session, *, team_id: str, status: OfferStatus | None = None, offset: int = 0, limit: int = 20
+) -> OfferPage:
+    """One page of the workspace's offers, by name, optionally of one status."""
+    where = [Offer.team_id == team_id]
+    if status is not None:
+        where.append(Offer.status == status.value)
+    total = session.exec(select(sa.func.count()).select_from(Offer).where(*where)).one()
+    rows = session.exec(
+        select(Offer).where(*where).order_by(col(Offer.name), col(Offer.id)).offset(offset).limit(limit)
+    ).all()
+    return OfferPage(offers=list(rows), total=int(total), offset=offset, limit=limit)
+
+
+def get_offer(session: Session, *, team_id: str, offer_pk: int) -> Offer | None:
+    offer = session.get(Offer, offer_pk)
+    return offer if offer is not None and offer.team_id == team_id else None
+
+
+def store_is_empty(session: Session) -> bool:
+    """True when no workspace has any offer (the first start of the embedded store)."""
+    return session.exec(select(Offer.id).limit(1)).first() is None

@@ -1,0 +1,44 @@
+"""Which Slack workspace stored rows belong to.
+
+With one bot token the bot serves one workspace. Data imported before the bot ever talked to
+Slack (or from the local shell) is stored under :data:`~storage.models.LOCAL_TEAM`; when the bot
+learns its workspace (``auth.test`` at start) :func:`bind_default_workspace` moves those rows to
+it and records it as the default, and later imports go straight to it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from storage.models import LOCAL_TEAM, Offer, StatusChange, Workspace
+
+
+def default_team(session: Session) -> str:
+    """The team id that imports and the shell use: the bound default workspace, else ``local``."""
+    team = session.exec(select(Workspace.team_id).where(Workspace.is_default == sa.true())).first()
+    return team or LOCAL_TEAM
+
+
+def bind_default_workspace(session: Session, *, team_id: str, now: datetime) -> int:
+    """Make ``team_id`` the default workspace and move the ``local`` rows to it. Returns offers moved."""
+    session.execute(sa.update(Workspace).where(col(Workspace.team_id) != team_id).values(is_default=False))
+    workspace = session.get(Workspace, team_id)
+    if workspace is None:
+        session.add(Workspace(team_id=team_id, is_default=True, bound_at=now))
+    else:
+        workspace.is_default = True
+    # An offer already stored for the workspace wins over its local copy.
+    taken = select(Offer.publisher_id, Offer.offer_id).where(Offer.team_id == team_id)
+    local_dupes = select(Offer.id).where(
+        Offer.team_id == LOCAL_TEAM, sa.tuple_(Offer.publisher_id, Offer.offer_id).in_(taken)
+    )
+    session.execute(sa.delete(Offer).where(col(Offer.id).in_(local_dupes)))
+    session.execute(
+        sa.update(StatusChange).where(col(StatusChange.team_id) == LOCAL_TEAM).values(team_id=team_id)
+    )
+    moved = session.execute(sa.update(Offer).where(col(Offer.team_id) == LOCAL_TEAM).values(team_id=team_id))
+    session.flush()
+    return int(moved.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,192 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL where TEST_DATABASE_URL is set),
+the fake Slack Web API, signed requests and a running app."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from storage import db
+from storage.documents import parse_document
+from storage.importer import import_offers
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SAMPLES = SHARED / "samples" / "offers.json"
+BUNDLED_SAMPLES = ROOT / "storage" / "samples" / "offers.json"
+TEAM = "T0FAKE001"
+SIGNING_SECRET = "test-signing-secret"
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def samples_text() -> str:
+    """The shared sample offers (the bundled copy where shared/ is not beside the checkout)."""
+    return (SAMPLES if SAMPLES.exists() else BUNDLED_SAMPLES).read_text()
+
+
+def _pg_database() -> Iterator[str]:
+    assert PG_URL
+    admin_url = sa.make_url(PG_URL)
+    name = f"offerbot_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind: a SQLite file, and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'offerbot.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests need a server (.ci/run sets it)")
+    yield from _pg_database()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'offerbot.db'}"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = db.make_engine(database_url)
+    db.migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def factory(engine: Engine) -> db.SessionFactory:
+    return db.session_factory(engine)
+
+
+def load_samples(factory: db.SessionFactory, *, team: str = TEAM, text: str | None = None) -> None:
+    with db.transaction(factory) as session:
+        import_offers(session, team_id=team, offers=parse_document(text or samples_text()), now=NOW)
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[Any]:
+    from tests.fakeslack import FakeSlack
+
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
+
+
+# --- signed requests -------------------------------------------------------------------------
+
+
+def sign(body: bytes, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    base = b"v0:" + ts.encode() + b":" + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def slash_body(
+    text: str, *, team: str = TEAM, response_url: str = "https://hooks.slack.com/commands/x"
+) -> bytes:
+    return urlencode(
+        {
+            "token": "legacy",
+            "team_id": team,
+            "team_domain": "fake",
+            "channel_id": "C0CHAN001",
+            "channel_name": "marketplace",
+            "user_id": "U0USER001",
+            "user_name": "pat",
+            "command": "/offer-status",
+            "text": text,
+            "api_app_id": "A0APP0001",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        }
+    ).encode()
+
+
+def action_body(value: str, action_id: str, *, response_url: str, team: str = TEAM) -> bytes:
+    payload = {
+        "type": "block_actions",
+        "team": {"id": team, "domain": "fake"},
+        "user": {"id": "U0USER001", "team_id": team},
+        "api_app_id": "A0APP0001",
+        "token": "legacy",
+        "container": {"type": "message", "is_ephemeral": True},
+        "trigger_id": "1.2.3",
+        "channel": {"id": "C0CHAN001", "name": "marketplace"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "b1",
+                "type": "button",
+                "value": value,
+                "text": {"type": "plain_text", "text": "Next"},
+                "action_ts": "1.2",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float = 10) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, data=body, method="POST")
+    req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    for k, v in headers.items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def get(url: str, timeout: float = 10) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+class RunningServer:
+    def __init__(self, application: Any) -> None:
+        from bot.server import make_server
+
+        self.server = make_server(application, host="127.0.0.1", port=0, threads=4)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.effective_port}"
+
+    def close(self) -> None:
+        self.server.close()

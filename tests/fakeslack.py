@@ -1,0 +1,204 @@
+"""A fake Slack Web API on 127.0.0.1 (port 0) for tests: records every call and answers on demand.
+
+The real ``WebClient`` talks to it through ``SLACK_API_URL``. Scripted answers (``fail``) let a test
+make a method answer HTTP 429 with Retry-After, a 5xx, or one of Slack's ``{"ok": false}`` errors.
+``response_url`` posts land at ``/response/<anything>`` and are recorded too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+TEAM_ID = "T0FAKE001"
+BOT_USER = "U0BOT0001"
+
+
+@dataclass
+class Call:
+    method: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    at: float
+
+
+@dataclass
+class Scripted:
+    status: int = 200
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.users_by_email: dict[str, str] = {}
+        self.channels_without_bot: set[str] = set()
+        self._script: dict[str, deque[Scripted]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._cond = threading.Condition(self._lock)
+        handler = self._make_handler()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> FakeSlack:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/api/"
+
+    @property
+    def response_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/response/T0FAKE001/1/abc"
+
+    # --- scripting ---------------------------------------------------------------------------
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` fail: HTTP ``status`` and/or Slack ``error``."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        body = {"ok": False, "error": error or ("ratelimited" if status == 429 else "internal_error")}
+        with self._lock:
+            for _ in range(times):
+                self._script[method].append(Scripted(status=status, body=body, headers=headers))
+
+    # --- inspection --------------------------------------------------------------------------
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Poll until ``count`` calls of ``method`` arrived, or fail after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [c for c in self.calls if c.method == method]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {count} call(s) of {method}, got {len(found)}")
+                self._cond.wait(left)
+
+    # --- default answers ---------------------------------------------------------------------
+    def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://fake.slack.com/",
+                "team": "Fake Team",
+                "user": "offerbot",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER,
+                "bot_id": "B0BOT0001",
+            }
+        if method == "chat.postMessage":
+            channel = str(body.get("channel", ""))
+            if channel in self.channels_without_bot:
+                return {"ok": False, "error": "not_in_channel"}
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": f"{int(time.time())}.{next(self._ts):06d}",
+                "message": {"text": body.get("text", "")},
+            }
+        if method == "chat.update":
+            return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
+        if method == "conversations.open":
+            users = str(body.get("users", ""))
+            return {"ok": True, "channel": {"id": "D" + users.replace(",", "")[:10]}}
+        if method == "conversations.info":
+            channel = str(body.get("channel", ""))
+            return {
+                "ok": True,
+                "channel": {
+                    "id": channel,
+                    "is_member": channel not in self.channels_without_bot,
+                    "is_archived": False,
+                },
+            }
+        if method == "users.lookupByEmail":
+            user = self.users_by_email.get(str(body.get("email", "")).lower())
+            if user is None:
+                return {"ok": False, "error": "users_not_found"}
+            return {"ok": True, "user": {"id": user}}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": "ws://127.0.0.1:9/link"}
+        if method.startswith("response/"):
+            return {"ok": True}
+        return {"ok": True}
+
+    def _make_handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                ctype = self.headers.get("Content-Type", "")
+                if "json" in ctype:
+                    body = json.loads(raw) if raw else {}
+                else:
+                    body = {k: v[0] for k, v in parse_qs(raw).items()}
+                path = self.path.split("?")[0]
+                method = path[len("/api/") :] if path.startswith("/api/") else path.lstrip("/")
+                if method.startswith("response/"):
+                    method = "response_url"
+                with fake._cond:
+                    fake.calls.append(Call(method, body, dict(self.headers.items()), time.monotonic()))
+                    scripted = fake._script[method].popleft() if fake._script[method] else None
+                    fake._cond.notify_all()
+                if scripted is None:
+                    scripted = Scripted(body=fake.answer(method, body))
+                payload = json.dumps(scripted.body).encode()
+                self.send_response(scripted.status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                for k, v in scripted.headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST
+
+        return Handler
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.01) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)

@@ -1,0 +1,193 @@
+"""The CLI as a user runs it: real processes, real files, the fake Slack Web API on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storage import db
+from storage.queries import list_offers
+from tests.conftest import SAMPLES, SIGNING_SECRET, get, post, samples_text, sign, slash_body
+from tests.fakeslack import TEAM_ID, FakeSlack
+
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "OFFERBOT_"))}
+
+
+def offerbot(
+    *args: str, env: dict[str, str], stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**CLEAN_ENV, **env},
+        timeout=60,
+        cwd=cwd,
+    )
+
+
+@pytest.fixture
+def sample_file(tmp_path: Path) -> Path:
+    path = tmp_path / "offers.json"
+    path.write_text(samples_text())
+    return path
+
+
+def test_import_prints_one_summary_line_and_is_idempotent(database_url: str, sample_file: Path) -> None:
+    env = {"DATABASE_URL": database_url}
+    if database_url.startswith("postgresql"):
+        assert offerbot("migrate", env=env).returncode == 0
+    first = offerbot("import", str(sample_file), env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip().splitlines() == [
+        f"imported {sample_file}: 6 offer(s) created, 0 updated, 0 unchanged, 6 status change(s)"
+    ]
+    again = offerbot("import", "-", env=env, stdin=sample_file.read_text())
+    assert (
+        again.stdout.strip()
+        == "imported <stdin>: 0 offer(s) created, 0 updated, 6 unchanged, 0 status change(s)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"offers": [}', "invalid JSON at line 1, column 13"),
+        ("[]", 'expected an object with an "offers" array'),
+        (None, 'offers[2] (woodgrove-insights-app): status.steps[4].status: unknown step status "done"'),
+    ],
+)
+def test_an_invalid_file_changes_nothing_and_says_why(
+    sqlite_url: str, sample_file: Path, tmp_path: Path, content: str | None, expected: str
+) -> None:
+    env = {"DATABASE_URL": sqlite_url}
+    assert offerbot("import", str(sample_file), env=env).returncode == 0
+    engine = db.make_engine(sqlite_url)
+    before = _dump(engine)
+    doc = json.loads(samples_text())
+    doc["offers"][0]["status"]["status"] = "failed"  # a valid change that must not land
+    doc["offers"][2]["status"]["steps"][4]["status"] = "done"
+    bad = tmp_path / "bad.json"
+    bad.write_text(content if content is not None else json.dumps(doc))
+    result = offerbot("import", str(bad), env=env)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert _dump(engine) == before
+
+
+def _dump(engine: Any) -> list[Any]:
+    with engine.connect() as conn:
+        return [
+            conn.exec_driver_sql(f"SELECT * FROM {t} ORDER BY 1").all()
+            for t in ("offer", "step", "message", "status_change")
+        ]
+
+
+def test_missing_file_and_unreachable_database_have_no_traceback(sqlite_url: str, tmp_path: Path) -> None:
+    missing = offerbot("import", str(tmp_path / "nope.json"), env={"DATABASE_URL": sqlite_url})
+    assert missing.returncode == 1 and "nope.json: no such file" in missing.stderr
+    down = offerbot(
+        "import",
+        str(SAMPLES if SAMPLES.exists() else tmp_path),
+        env={"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"},
+    )
+    assert down.returncode == 1 and "Traceback" not in down.stderr and "database error" in down.stderr
+
+
+def test_serve_without_token_names_the_variable(sqlite_url: str) -> None:
+    result = offerbot("serve", env={"DATABASE_URL": sqlite_url})
+    assert result.returncode == 78
+    assert "SLACK_BOT_TOKEN is not set" in result.stderr and "Traceback" not in result.stderr
+    result = offerbot("serve", env={"DATABASE_URL": sqlite_url, "SLACK_BOT_TOKEN": "xoxb-1"})
+    assert "SLACK_SIGNING_SECRET is not set" in result.stderr
+
+
+def test_shell_answers_without_slack(sqlite_url: str, sample_file: Path) -> None:
+    env = {"DATABASE_URL": sqlite_url}
+    offerbot("import", str(sample_file), env=env)
+    result = offerbot(
+        "shell", env=env, stdin="/offer-status contoso-analytics-vm\nlist signoff\n/other\nlist nope\n"
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Contoso Analytics VM\n====" in out and "8. Live* — not started" in out
+    assert "Tailspin Flight Ops SaaS" in out
+    assert "Unknown command /other" in out
+    assert 'unknown status "nope"' in out
+
+
+def test_up_loads_the_samples_and_opens_the_shell(tmp_path: Path) -> None:
+    result = offerbot("up", env={}, stdin="woodgrove\n", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "imported the sample offers: 6 offer(s) created" in result.stdout
+    assert "pull request 4711 (https://solutiontemplates.visualstudio.com" in result.stdout
+    assert (tmp_path / "offerbot.db").exists()
+    again = offerbot("up", env={}, stdin="", cwd=tmp_path)
+    assert "imported the sample offers" not in again.stdout
+
+
+def test_postgres_store_must_be_migrated_first(database_url: str, sample_file: Path) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the embedded SQLite store migrates itself")
+    result = offerbot("import", str(sample_file), env={"DATABASE_URL": database_url})
+    assert result.returncode == 78 and "run `offerbot migrate` first" in result.stderr
+
+
+def test_serve_end_to_end_over_signed_http(tmp_path: Path, sample_file: Path, fake_slack: FakeSlack) -> None:
+    """The issue's "done means": import, serve, a signed /offer-status answered within 3 s with 8 steps."""
+    url = f"sqlite:///{tmp_path / 'offerbot.db'}"
+    env = {
+        "DATABASE_URL": url,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.url,
+    }
+    assert offerbot("import", str(sample_file), env={"DATABASE_URL": url}).returncode == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+        env={**CLEAN_ENV, **env},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        port = None
+        deadline = time.monotonic() + 30
+        assert proc.stderr is not None
+        while port is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            port = int(match.group(1)) if match else None
+            assert "xoxb-test" not in line  # the token never reaches the log
+        assert port, "serve did not report its port"
+        base = f"http://127.0.0.1:{port}"
+        assert get(base + "/healthz")[0] == 200
+        body = slash_body("contoso-analytics-vm", team=TEAM_ID)
+        started = time.perf_counter()
+        status, raw = post(base + "/slack/events", body, sign(body))
+        assert time.perf_counter() - started < 3
+        assert status == 200
+        answer = json.loads(raw)
+        steps = next(
+            b for b in answer["blocks"] if b.get("text", {}).get("text", "").startswith("*Publishing steps*")
+        )
+        assert len(steps["text"]["text"].splitlines()) == 9
+        forged = post(base + "/slack/events", body, sign(body, secret="nope"))
+        assert forged[0] == 401
+        assert fake_slack.calls_to("auth.test")
+        assert fake_slack.calls[0].headers.get("Authorization") == "Bearer xoxb-test"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    # The offers imported before the bot knew its workspace now belong to it.
+    with db.session_factory(db.make_engine(url))() as session:
+        assert list_offers(session, team_id=TEAM_ID).total == 6

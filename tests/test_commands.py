@@ -1,0 +1,59 @@
+"""Parsing of /offer-status text, on a real SQLite store."""
+
+import pytest
+
+from bot.commands import handle_command, handle_page_action
+from storage import db
+from storage.errors import UsageError
+from tests.conftest import TEAM, load_samples
+
+
+@pytest.fixture
+def session(sqlite_url: str):  # type: ignore[no-untyped-def]
+    engine = db.make_engine(sqlite_url)
+    db.migrate(engine)
+    factory = db.session_factory(engine)
+    load_samples(factory)
+    with factory() as s:
+        yield s
+
+
+def test_verbs(session) -> None:  # type: ignore[no-untyped-def]
+    assert handle_command(session, team_id=TEAM, text="").text == "Offers: 1\u20136 of 6"
+    assert (
+        handle_command(session, team_id=TEAM, text="  LIST   Sign-Off ").text
+        == "Offers: Awaiting publisher sign-off: 1\u20131 of 1"
+    )
+    assert handle_command(session, team_id=TEAM, text="list in-progress").text.startswith(
+        "Offers: Publish in progress"
+    )
+    assert handle_command(session, team_id=TEAM, text="list page 1").text == "Offers: 1\u20136 of 6"
+    assert "Page out of range" in handle_command(session, team_id=TEAM, text="list page 9").text
+    assert "/offer-status <offer>" in handle_command(session, team_id=TEAM, text="help").text
+    assert handle_command(session, team_id=TEAM, text='"Tailspin Flight"').text.startswith(
+        "Tailspin Flight Ops SaaS"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("list bogus", 'unknown status "bogus"'),
+        ("list failed live", "`list` takes one status and a page at most"),
+        ("list page zero", '"page" takes a page number from 1, got "zero"'),
+        ("subscribe all", "`subscribe` is not available yet"),
+        ("x" * 600, "at most a few hundred"),
+    ],
+)
+def test_bad_arguments_raise_usage_errors(session, text: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(UsageError, match=message):
+        handle_command(session, team_id=TEAM, text=text)
+
+
+def test_page_action_value(session) -> None:  # type: ignore[no-untyped-def]
+    assert (
+        handle_page_action(session, team_id=TEAM, value='{"s":"failed","o":1}').text
+        == "Offers: Publish failed: 2\u20132 of 2"
+    )
+    with pytest.raises(UsageError):
+        handle_page_action(session, team_id=TEAM, value='{"s":"nope","o":1}')

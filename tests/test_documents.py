@@ -1,0 +1,183 @@
+import json
+from copy import deepcopy
+from typing import Any
+
+import pytest
+
+from storage.documents import parse_document
+from storage.errors import DocumentError
+from storage.statuses import Listing, MessageLevel, OfferStatus, OfferType, StepState
+from tests.conftest import samples_text
+
+
+def sample() -> dict[str, Any]:
+    return json.loads(samples_text())
+
+
+def error_of(doc: Any) -> str:
+    with pytest.raises(DocumentError) as info:
+        parse_document(doc if isinstance(doc, str) else json.dumps(doc), source="offers.json")
+    return str(info.value)
+
+
+def test_samples_parse() -> None:
+    offers = parse_document(samples_text())
+    assert [o.offer_id for o in offers][:3] == [
+        "contoso-analytics-vm",
+        "fabrikam-cloud-advisory",
+        "woodgrove-insights-app",
+    ]
+    vm = offers[0]
+    assert vm.offer_type is OfferType.VIRTUAL_MACHINE
+    assert vm.publish_status is OfferStatus.IN_PROGRESS
+    assert [s.state for s in vm.steps][:3] == [StepState.COMPLETE, StepState.COMPLETE, StepState.IN_PROGRESS]
+    assert len(vm.steps) == 8
+    assert vm.notification_emails == ("marketplace-ops@contoso.example",)
+    assert offers[2].notification_emails == ("release@woodgrove.example", "cto@woodgrove.example")
+    assert offers[5].listing is Listing.DELISTED
+    review = offers[2].steps[5]
+    assert review.messages[0].level is MessageLevel.ERROR
+    assert (
+        "<https://solutiontemplates.visualstudio.com/marketplacesolutions/_git/woodgrove/pullrequest/4711|pull request 4711>"
+        in review.messages[0].text
+    )
+
+
+def test_values_are_case_insensitive_and_partner_center_types_accepted() -> None:
+    doc = sample()
+    offer = doc["offers"][0]
+    offer["offerType"] = "azureVirtualMachine"
+    offer["status"]["status"] = "Running"
+    offer["status"]["steps"][0]["status"] = "Complete"
+    offer["status"]["steps"][0]["messages"][0]["level"] = "Information"
+    parsed = parse_document(json.dumps(doc))[0]
+    assert parsed.offer_type is OfferType.VIRTUAL_MACHINE
+    assert parsed.publish_status is OfferStatus.IN_PROGRESS
+    assert parsed.steps[0].state is StepState.COMPLETE
+    for name, kind in [
+        ("azureApplication", "azure-application"),
+        ("softwareAsAService", "saas"),
+        ("azureContainer", "container"),
+        ("iotEdgeModule", "iot-edge-module"),
+        ("dynamics365ForCustomerEngagement", "dynamics-365"),
+        ("consultingService", "consulting-service"),
+    ]:
+        offer["offerType"] = name
+        assert parse_document(json.dumps(doc))[0].offer_type.value == kind
+
+
+def test_status_values_map_as_domain_section_3() -> None:
+    doc = sample()
+    expected = {
+        "neverPublished": OfferStatus.NOT_STARTED,
+        "notStarted": OfferStatus.NOT_STARTED,
+        "running": OfferStatus.IN_PROGRESS,
+        "failed": OfferStatus.FAILED,
+        "canceled": OfferStatus.CANCELED,
+        "waitingForPublisherReview": OfferStatus.SIGNOFF,
+        "succeeded": OfferStatus.LIVE,
+    }
+    for value, status in expected.items():
+        doc["offers"][0]["status"]["status"] = value
+        assert parse_document(json.dumps(doc))[0].publish_status is status
+
+
+def test_unknown_step_status_names_offer_field_and_value() -> None:
+    doc = sample()
+    doc["offers"][2]["status"]["steps"][4]["status"] = "done"
+    message = error_of(doc)
+    assert 'offers[2] (woodgrove-insights-app): status.steps[4].status: unknown step status "done"' in message
+    assert "nothing was imported" in message
+
+
+def test_malformed_json_gets_line_and_column() -> None:
+    message = error_of('{"offers": [\n  {"offerId": "a",}\n]}')
+    assert message.startswith("offers.json: invalid JSON at line 2, column 19")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda d: d.__setitem__("offers", {}), '"offers" must be an array'),
+        (lambda d: d.pop("offers"), 'expected an object with an "offers" array'),
+        (lambda d: d["offers"].__setitem__(0, 5), "offers[0]: expected an object, got 5"),
+        (
+            lambda d: d["offers"][0].pop("publisherId"),
+            "offers[0] (contoso-analytics-vm): publisherId: missing",
+        ),
+        (
+            lambda d: d["offers"][0].__setitem__("name", ""),
+            "offers[0] (contoso-analytics-vm): name: must not be empty",
+        ),
+        (lambda d: d["offers"][0].__setitem__("name", 7), "name: expected a string, got 7"),
+        (lambda d: d["offers"][0].__setitem__("offerType", "vm"), 'offerType: unknown offer type "vm"'),
+        (
+            lambda d: d["offers"][0].__setitem__("listing", "hidden"),
+            'listing: expected "listed" or "delisted", got "hidden"',
+        ),
+        (lambda d: d["offers"][0].pop("status"), "offers[0] (contoso-analytics-vm): status: missing"),
+        (
+            lambda d: d["offers"][0]["status"].__setitem__("status", "done"),
+            'status.status: unknown offer status "done"',
+        ),
+        (
+            lambda d: d["offers"][0]["status"].__setitem__("steps", "x"),
+            'status.steps: expected an array, got "x"',
+        ),
+        (lambda d: d["offers"][0]["status"]["steps"][0].pop("id"), "status.steps[0].id: missing"),
+        (
+            lambda d: d["offers"][0]["status"]["steps"][1].__setitem__("id", "displaydummycertify"),
+            "status.steps[1].id: duplicate step id",
+        ),
+        (
+            lambda d: d["offers"][0]["status"]["steps"][0].__setitem__("progressPercentage", 140),
+            "status.steps[0].progressPercentage: expected a number from 0 to 100, got 140",
+        ),
+        (
+            lambda d: d["offers"][0]["status"]["steps"][0]["messages"][0].__setitem__("level", "fatal"),
+            'status.steps[0].messages[0].level: unknown message level "fatal"',
+        ),
+        (
+            lambda d: d["offers"][0]["status"]["steps"][0]["messages"][0].__setitem__(
+                "timestamp", "yesterday"
+            ),
+            'status.steps[0].messages[0].timestamp: not an ISO-8601 timestamp: "yesterday"',
+        ),
+        (
+            lambda d: d["offers"][0]["status"]["steps"][0]["messages"][0].pop("messageHtml"),
+            "status.steps[0].messages[0].messageHtml: missing",
+        ),
+        (
+            lambda d: d["offers"][0]["status"].__setitem__("previewLinks", ["javascript:alert(1)"]),
+            'status.previewLinks[0]: not an http(s) URL: "javascript:alert(1)"',
+        ),
+        (
+            lambda d: d["offers"][0]["status"].__setitem__("notificationEmails", "ops, a@b.example"),
+            'status.notificationEmails: not an email address: "ops"',
+        ),
+        (
+            lambda d: d["offers"].append(deepcopy(d["offers"][0])),
+            "offers[6] (contoso-analytics-vm): offerId: the same offer as offers[0]",
+        ),
+        (lambda d: d["offers"][0].__setitem__("name", "x" * 501), "name: longer than 500 characters"),
+    ],
+)
+def test_each_kind_of_bad_input_is_named(mutate: Any, expected: str) -> None:
+    doc = sample()
+    mutate(doc)
+    assert expected in error_of(doc)
+
+
+def test_all_problems_are_listed_not_only_the_first() -> None:
+    doc = sample()
+    doc["offers"][0]["offerType"] = "nope"
+    doc["offers"][3]["status"]["status"] = "nope"
+    message = error_of(doc)
+    assert "2 problem(s)" in message
+    assert "offers[0] (contoso-analytics-vm): offerType" in message
+    assert "offers[3] (tailspin-flight-ops): status.status" in message
+
+
+def test_not_utf8() -> None:
+    with pytest.raises(DocumentError, match="not UTF-8"):
+        parse_document(b'{"offers": ["\xff"]}', source="x.json")

@@ -1,0 +1,171 @@
+"""Slash commands and button clicks as real signed HTTP requests through waitress and the real Bolt app.
+Web API calls go to the fake Slack server on loopback."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from bot.app import SORRY, create_app
+from bot.render import LIST_PAGE_ACTION
+from bot.server import wsgi_app
+from bot.settings import Settings
+from storage import db
+from tests.conftest import (
+    SIGNING_SECRET,
+    RunningServer,
+    action_body,
+    get,
+    load_samples,
+    post,
+    sign,
+    slash_body,
+)
+from tests.fakeslack import FakeSlack
+
+
+def settings_for(fake: FakeSlack, database_url: str) -> Settings:
+    return Settings(
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake.url,
+        database_url=database_url,
+    )
+
+
+@pytest.fixture
+def server(fake_slack: FakeSlack, engine: Engine, database_url: str) -> Iterator[RunningServer]:
+    factory = db.session_factory(engine)
+    load_samples(factory)
+    app = create_app(settings_for(fake_slack, database_url), session_factory=factory)
+    running = RunningServer(wsgi_app(app, factory))
+    yield running
+    running.close()
+
+
+def command(server: RunningServer, text: str, **kw: Any) -> tuple[int, dict[str, Any], float]:
+    body = slash_body(text, **kw)
+    started = time.perf_counter()
+    status, raw = post(server.url + "/slack/events", body, sign(body))
+    elapsed = time.perf_counter() - started
+    return status, (json.loads(raw) if raw else {}), elapsed
+
+
+def test_offer_card_is_the_ack_itself(server: RunningServer, fake_slack: FakeSlack) -> None:
+    status, answer, elapsed = command(server, "contoso-analytics-vm")
+    assert status == 200 and elapsed < 3
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("Contoso Analytics VM (contoso-analytics-vm): Publish in progress")
+    steps = next(
+        b for b in answer["blocks"] if b.get("text", {}).get("text", "").startswith("*Publishing steps*")
+    )
+    lines = steps["text"]["text"].splitlines()[1:]
+    assert len(lines) == 8
+    assert "done" in lines[0] and "in progress" in lines[2] and "not started" in lines[7]
+    # The answer needed no Web API call beyond the auth.test at start: it never depends on response_url.
+    assert [c.method for c in fake_slack.calls] == ["auth.test"]
+
+
+def test_partial_name_shows_review_issue_with_link(server: RunningServer) -> None:
+    _, answer, _ = command(server, "woodgrove")
+    blob = json.dumps(answer["blocks"])
+    assert "Microsoft review" in blob and "rejected" in blob
+    assert (
+        "<https://solutiontemplates.visualstudio.com/marketplacesolutions/_git/woodgrove/pullrequest/4711|pull request 4711>"
+        in blob
+    )
+
+
+def test_list_help_unknown_and_bad_arguments_always_answer(server: RunningServer) -> None:
+    _, listing, _ = command(server, "")
+    assert "1\u20136 of 6" in json.dumps(listing["blocks"], ensure_ascii=False)
+    _, failed, _ = command(server, "list failed")
+    assert failed["text"] == "Offers: Publish failed: 1\u20132 of 2"
+    _, helped, _ = command(server, "help")
+    assert "subscribe" in helped["text"]
+    _, bad, _ = command(server, "list whatever")
+    assert bad["response_type"] == "ephemeral" and 'unknown status "whatever"' in bad["text"]
+    _, missing, _ = command(server, "no such offer at all")
+    assert "No offer matches" in missing["text"]
+    _, other_team, _ = command(server, "contoso-analytics-vm", team="T0OTHER01")
+    assert "No offer" in other_team["text"]
+
+
+def test_forged_and_stale_requests_get_401(server: RunningServer) -> None:
+    body = slash_body("contoso-analytics-vm")
+    assert post(server.url + "/slack/events", body, sign(body, secret="wrong"))[0] == 401
+    old = int(time.time()) - 6 * 60
+    assert post(server.url + "/slack/events", body, sign(body, timestamp=old))[0] == 401
+    assert post(server.url + "/slack/events", body, {})[0] == 401
+    tampered = slash_body("woodgrove")
+    assert post(server.url + "/slack/events", tampered, sign(body))[0] == 401
+
+
+def test_healthz(server: RunningServer) -> None:
+    status, raw = get(server.url + "/healthz")
+    assert status == 200 and json.loads(raw) == {"ok": True}
+    assert get(server.url + "/nope")[0] == 404
+
+
+def test_next_page_button_replaces_the_list_through_response_url(
+    fake_slack: FakeSlack, engine: Engine, database_url: str
+) -> None:
+    factory = db.session_factory(engine)
+    many = {
+        "offers": [
+            {
+                "publisherId": "p",
+                "offerId": f"offer-{i:02}",
+                "name": f"Offer {i:02}",
+                "offerType": "saas",
+                "status": {"status": "failed" if i % 2 else "running", "steps": []},
+            }
+            for i in range(45)
+        ]
+    }
+    load_samples(factory, text=json.dumps(many))
+    app = create_app(settings_for(fake_slack, database_url), session_factory=factory)
+    running = RunningServer(wsgi_app(app, factory))
+    try:
+        _, first, _ = command(running, "list")
+        buttons = first["blocks"][-1]["elements"]
+        assert [b["text"]["text"] for b in buttons] == ["Next"]
+        body = action_body(buttons[0]["value"], buttons[0]["action_id"], response_url=fake_slack.response_url)
+        status, _ = post(running.url + "/slack/events", body, sign(body))
+        assert status == 200
+        (call,) = fake_slack.wait_for("response_url")
+        assert call.body["replace_original"] is True
+        assert call.body["text"] == "Offers: 21\u201340 of 45"
+        assert [b["text"]["text"] for b in call.body["blocks"][-1]["elements"]] == ["Previous", "Next"]
+        stale = action_body("{broken", f"{LIST_PAGE_ACTION}:20", response_url=fake_slack.response_url)
+        post(running.url + "/slack/events", stale, sign(stale))
+        calls = fake_slack.wait_for("response_url", 2)
+        assert "out of date" in calls[1].body["text"]
+    finally:
+        running.close()
+
+
+def test_unexpected_errors_are_logged_and_answered_without_a_trace(
+    fake_slack: FakeSlack, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken_factory() -> Any:
+        raise RuntimeError("database exploded")
+
+    app = create_app(settings_for(fake_slack, database_url), session_factory=broken_factory)
+    running = RunningServer(wsgi_app(app, broken_factory))
+    try:
+        with caplog.at_level(logging.ERROR):
+            status, answer, _ = command(running, "contoso")
+        assert status == 200
+        assert answer == {"response_type": "ephemeral", "text": f":warning: {SORRY}"}
+        assert "Traceback" not in json.dumps(answer)
+        assert any(r.exc_info and "database exploded" in str(r.exc_info[1]) for r in caplog.records)
+        assert get(running.url + "/healthz")[0] == 503
+    finally:
+        running.close()
