@@ -93,7 +93,9 @@ def _dump(engine: Any) -> list[Any]:
         ]
 
 
-def test_missing_file_and_unreachable_database_have_no_traceback(sqlite_url: str, tmp_path: Path) -> None:
+def test_missing_file_and_unreachable_database_have_no_traceback(
+    sqlite_url: str, tmp_path: Path, sample_file: Path
+) -> None:
     missing = offerbot("import", str(tmp_path / "nope.json"), env={"DATABASE_URL": sqlite_url})
     assert missing.returncode == 1 and "nope.json: no such file" in missing.stderr
     down = offerbot(
