@@ -15,7 +15,7 @@ import pytest
 
 from storage import db
 from storage.queries import list_offers
-from tests.conftest import SAMPLES, SIGNING_SECRET, get, post, samples_text, sign, slash_body
+from tests.conftest import SIGNING_SECRET, get, post, samples_text, sign, slash_body
 from tests.fakeslack import TEAM_ID, FakeSlack
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "OFFERBOT_"))}
@@ -100,7 +100,7 @@ def test_missing_file_and_unreachable_database_have_no_traceback(
     assert missing.returncode == 1 and "nope.json: no such file" in missing.stderr
     down = offerbot(
         "import",
-        str(SAMPLES if SAMPLES.exists() else tmp_path),
+        str(sample_file),
         env={"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"},
     )
     assert down.returncode == 1 and "Traceback" not in down.stderr and "database error" in down.stderr
