@@ -12,10 +12,12 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -23,8 +25,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot import commands, render
+from bot.alerts import OPEN_STATUS_ACTION, PARTNER_CENTER_ACTION
 from bot.render import COMMAND, LIST_PAGE_ACTION, Reply
 from bot.settings import Settings
+from storage import db
 from storage.db import SessionFactory
 from storage.errors import OfferbotError
 
@@ -60,6 +64,26 @@ def _ephemeral(reply: Reply) -> dict[str, Any]:
     return {"response_type": "ephemeral", "text": reply.text, "blocks": reply.blocks}
 
 
+def _reply_kwargs(reply: Reply) -> dict[str, Any]:
+    return {"text": reply.text, "blocks": reply.blocks}
+
+
+def cannot_post(error: str) -> Reply:
+    """What to do when Slack will not let the bot post in the channel being subscribed."""
+    if error in ("not_in_channel", "channel_not_found"):
+        text = (
+            ":warning: I can't post in this channel yet, so I did not subscribe it. Invite me with "
+            "`/invite @offerbot`, then run the same command again."
+        )
+    elif error == "is_archived":
+        text = ":warning: This channel is archived: subscribe another channel."
+    else:
+        text = (
+            f":warning: Slack would not let me post here (`{render.esc(error)}`), so I did not subscribe it."
+        )
+    return Reply(text=text, blocks=[render.section(text)])
+
+
 def _answer(compute: Callable[[], Reply]) -> Reply:
     """Run a command; a user's mistake becomes a helpful answer, anything else goes to the error handler."""
     try:
@@ -83,7 +107,7 @@ def create_app(
     token_verification: bool = True,
 ) -> App:
     """Build the Bolt app. Needs ``SLACK_BOT_TOKEN`` and, for HTTP mode, ``SLACK_SIGNING_SECRET``."""
-    settings.require_slack()
+    settings.require_slack(http=not settings.socket_mode)
     signing = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = App(
         client=client or make_client(settings),
@@ -94,17 +118,70 @@ def create_app(
         logger=logging.getLogger("bot.bolt"),
     )
 
-    @app.command(COMMAND)
-    def offer_status_command(ack: Ack, command: dict[str, Any]) -> None:
+    def offer_status_ack(ack: Ack, command: dict[str, Any]) -> None:
         text = str(command.get("text") or "")
         team = _team(command)
         log.info("slash command team=%s user=%s text=%r", team, command.get("user_id"), text[:200])
 
         def compute() -> Reply:
-            with session_factory() as session:
-                return commands.handle_command(session, team_id=team, text=text)
+            with db.transaction(session_factory) as session:
+                return commands.handle_command(
+                    session,
+                    team_id=team,
+                    text=text,
+                    user_id=str(command.get("user_id") or ""),
+                    channel_id=str(command.get("channel_id") or ""),
+                    now=datetime.now(UTC),
+                )
 
         ack(**_ephemeral(_answer(compute)))
+
+    def offer_status_subscribe(command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """After ``subscribe`` was acked: post the confirmation in the channel (which proves the bot
+        can post there), then save the subscription; or tell the user how to let the bot in."""
+        words = commands.split_words(str(command.get("text") or ""))
+        if not words or words[0].lower() != "subscribe" or not command.get("channel_id"):
+            return
+        team, channel, user = _team(command), str(command["channel_id"]), str(command.get("user_id") or "")
+        with session_factory() as session:
+            request = commands.parse_request(session, team_id=team, verb="subscribe", args=words[1:])
+        if not isinstance(request, commands.Request):
+            return  # the ack already explained
+        confirmation = commands.subscription_confirmation(request, user_id=user)
+        try:
+            client.chat_postMessage(channel=channel, text=confirmation.text, blocks=confirmation.blocks)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            log.info("subscribe in %s: Slack answered %s", channel, error)
+            respond(replace_original=True, response_type="ephemeral", **_reply_kwargs(cannot_post(error)))
+            return
+        with db.transaction(session_factory) as session:
+            commands.save_subscription(
+                session,
+                team_id=team,
+                channel_id=channel,
+                user_id=user,
+                request=request,
+                now=datetime.now(UTC),
+            )
+
+    app.command(COMMAND)(ack=offer_status_ack, lazy=[offer_status_subscribe])
+
+    @app.action(OPEN_STATUS_ACTION)
+    def open_status_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        team = _team(body)
+
+        def compute() -> Reply:
+            with session_factory() as session:
+                return commands.offer_card(session, team_id=team, value=str(action.get("value", "")))
+
+        reply = _answer(compute)
+        respond(replace_original=False, response_type="ephemeral", **_reply_kwargs(reply))
+
+    @app.action(PARTNER_CENTER_ACTION)
+    def partner_center_link(ack: Ack) -> None:
+        ack()  # a link button: Slack opens the URL, the app only acknowledges
 
     @app.action({"action_id": re.compile(rf"^{LIST_PAGE_ACTION}(:\d+)?$")})
     def list_page_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:

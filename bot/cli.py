@@ -70,6 +70,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import watch
+
+    report = watch(settings, once=args.once)
+    if report is not None:
+        print(f"watcher pass: {report.line()}")
+    return 0
+
+
 def cmd_shell(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.shell import run_shell
 
@@ -107,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default="0.0.0.0")  # noqa: S104  (a server for Slack to reach)
         p.add_argument("--port", type=int, default=3000)
     sub.add_parser("shell", help="type /offer-status commands locally, with no Slack at all")
+    p = sub.add_parser("watch", help="run the alert watcher alone (serve runs it too)")
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
     return parser
 
 

@@ -152,7 +152,7 @@ def unresolved(card: OfferCard) -> list[Message]:
     return sorted(issues, key=lambda m: (m.level != MessageLevel.ERROR.value, m.timestamp))
 
 
-def _issue_line(message: Message, steps: Sequence[Step]) -> str:
+def issue_line(message: Message, steps: Sequence[Step]) -> str:
     where = ""
     if message.step_position is not None:
         names = {s.position: s.name for s in steps}
@@ -197,7 +197,7 @@ def render_card(card: OfferCard) -> Reply:
         blocks.append(section("*Publishing steps*\nNo steps reported yet."))
     if issues:
         blocks += sections(
-            f"*Unresolved issues ({len(issues)})*", (_issue_line(m, card.steps) for m in issues)
+            f"*Unresolved issues ({len(issues)})*", (issue_line(m, card.steps) for m in issues)
         )
     else:
         blocks.append(section("*Unresolved issues*\nNone."))
@@ -313,10 +313,15 @@ def render_help() -> Reply:
         "Give the offer id or part of its id or name.",
         f"`{COMMAND} list [status]`: every offer with its status, like Partner Center's All offers page "
         f"(`{COMMAND}` alone does the same). Statuses: {filters}.",
+        "*Alerts* (when an offer fails, is delisted or awaits your sign-off):",
         f"`{COMMAND} subscribe <offer | publisher:<id> | all> [failed] [delisted] [signoff]`: "
-        "alerts for this channel (coming soon: `unsubscribe`, `subscriptions`).",
-        f"`{COMMAND} notify-me <offer | publisher:<id> | all>` and `mute-me`: alerts by direct message "
-        "(coming soon).",
+        "alerts in this channel (all three events unless you name some); invite me to the channel first.",
+        f"`{COMMAND} unsubscribe <offer | publisher:<id> | all> [events]` and `{COMMAND} subscriptions`.",
+        f"`{COMMAND} notify-me <offer | publisher:<id> | all> [events]`: alerts by direct message. "
+        "The people in an offer's notification e-mails get them without asking; "
+        f"`{COMMAND} mute-me <offer | publisher:<id> | all>` stops them for you.",
+        f"`{COMMAND} settings threading on|off`: follow-ups in the alert's thread (default) "
+        "or as new messages.",
         f"`{COMMAND} help`: this help.",
     ]
     return Reply(text="\n".join(lines), blocks=[section("\n".join(lines))])

@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app import create_app, make_client
+from bot.scheduling import WatchJob, background_scheduler, blocking_scheduler
 from bot.server import make_server, wsgi_app
 from bot.settings import Settings
+from bot.watcher import PassReport
 from storage import db
 from storage.errors import ConfigError
 from storage.workspaces import bind_default_workspace
@@ -19,9 +22,9 @@ from storage.workspaces import bind_default_workspace
 log = logging.getLogger(__name__)
 
 
-def start_app(settings: Settings) -> tuple[App, db.SessionFactory]:
-    """Check the configuration and the store, bind the token's workspace, and build the app."""
-    settings.require_slack()
+def connect(settings: Settings) -> tuple[WebClient, db.SessionFactory]:
+    """Check the configuration and the store, and bind the token's workspace."""
+    settings.require_slack(http=not settings.socket_mode)
     factory = db.session_factory(db.open_database(settings.database_url))
     client = make_client(settings)
     try:
@@ -41,7 +44,7 @@ def start_app(settings: Settings) -> tuple[App, db.SessionFactory]:
         auth.get("user"),
         moved,
     )
-    return create_app(settings, session_factory=factory, client=client), factory
+    return client, factory
 
 
 def socket_mode_handler(app: App, settings: Settings) -> SocketModeHandler:
@@ -52,7 +55,31 @@ def socket_mode_handler(app: App, settings: Settings) -> SocketModeHandler:
 
 
 def serve(settings: Settings, *, host: str, port: int) -> None:
-    app, factory = start_app(settings)
+    """The bot and, in the same process, the watcher on a BackgroundScheduler."""
+    client, factory = connect(settings)
+    app = create_app(settings, session_factory=factory, client=client)
+    scheduler = background_scheduler(WatchJob(settings, factory, client), settings.offerbot_watch_interval)
+    scheduler.start()
+    log.info("watcher: a pass every %s s", settings.offerbot_watch_interval)
+    try:
+        _serve_app(app, factory, settings, host=host, port=port)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def watch(settings: Settings, *, once: bool) -> PassReport | None:
+    """The watcher alone: one pass (``--once``), or a pass every ``OFFERBOT_WATCH_INTERVAL`` seconds."""
+    settings.require_slack(http=False)
+    client, factory = connect(settings)
+    job = WatchJob(settings, factory, client)
+    if once:
+        return job()
+    log.info("watcher: a pass every %s s", settings.offerbot_watch_interval)
+    blocking_scheduler(job, settings.offerbot_watch_interval).start()
+    return None
+
+
+def _serve_app(app: App, factory: db.SessionFactory, settings: Settings, *, host: str, port: int) -> None:
     if settings.socket_mode:
         log.info("starting in Socket Mode")
         socket_mode_handler(app, settings).start()  # type: ignore[no-untyped-call]

@@ -73,8 +73,18 @@ def session_factory(engine: Engine) -> SessionFactory:
 
 @contextmanager
 def transaction(factory: SessionFactory) -> Iterator[Session]:
-    """A session whose work commits at the end of the block, or rolls back on any error."""
-    with factory() as session:
+    """A write transaction that commits at the end of the block, or rolls back on any error.
+
+    On SQLite it takes the write lock at BEGIN (BEGIN IMMEDIATE): writers queue on the busy timeout
+    instead of failing when a transaction that has read must upgrade after another wrote (WAL's
+    SQLITE_BUSY_SNAPSHOT), and claimers of outbox rows exclude each other. On PostgreSQL it is an
+    ordinary transaction, in which claims use ``FOR UPDATE SKIP LOCKED``.
+    """
+    with factory() as probe:
+        bind = probe.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        bind = bind.execution_options(sqlite_begin_immediate=True)
+    with Session(bind, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -119,6 +119,14 @@ class StatusChange(SQLModel, table=True):
     """One change of an offer's status, written in the same transaction as the change itself."""
 
     __tablename__ = "status_change"
+    __table_args__ = (
+        sa.Index(
+            "ix_status_change_unhandled",
+            "id",
+            sqlite_where=sa.text("handled_at IS NULL"),
+            postgresql_where=sa.text("handled_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
@@ -129,3 +137,129 @@ class StatusChange(SQLModel, table=True):
     new_status: str = Field(max_length=20)
     changed_at: datetime = utc_column()
     source: str = Field(max_length=40)
+    handled_at: datetime | None = utc_column(nullable=True)
+    """When the watcher turned this change into deliveries; null until then (migration 0002)."""
+
+
+# --- alerts (migration 0002) --------------------------------------------------------------------
+
+
+class Subscription(SQLModel, table=True):
+    """Who wants alerts for what: a channel (``subscribe``) or a user by DM (``notify-me``).
+
+    ``target_kind`` is ``offer`` (``offer_pk`` set), ``publisher`` (``publisher_id`` set) or ``all``.
+    A permanent Slack error disables it (``disabled_reason``); it is never deleted silently.
+    """
+
+    __tablename__ = "subscription"
+    __table_args__ = (
+        sa.UniqueConstraint("team_id", "destination_kind", "destination", "target_key"),
+        sa.Index("ix_subscription_team_id_target_key", "team_id", "target_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    destination_kind: str = Field(max_length=10)  # channel | user
+    destination: str = Field(max_length=32)
+    target_kind: str = Field(max_length=10)  # offer | publisher | all
+    target_key: str = Field(max_length=220)  # "offer:<pk>", "publisher:<id>" or "all"
+    offer_pk: int | None = Field(
+        default=None, sa_column=sa.Column(sa.ForeignKey("offer.id", ondelete="CASCADE"), nullable=True)
+    )
+    publisher_id: str | None = Field(default=None, max_length=200)
+    on_failed: bool = True
+    on_delisted: bool = True
+    on_signoff: bool = True
+    created_by: str = Field(max_length=32)
+    created_at: datetime = utc_column()
+    disabled_reason: str | None = Field(default=None, max_length=200)
+    disabled_at: datetime | None = utc_column(nullable=True)
+
+
+class Mute(SQLModel, table=True):
+    """``mute-me``: no DMs to this user for the target, not even as an owner of the offer."""
+
+    __tablename__ = "mute"
+    __table_args__ = (sa.UniqueConstraint("team_id", "user_id", "target_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    user_id: str = Field(max_length=32)
+    target_key: str = Field(max_length=220)
+    created_at: datetime = utc_column()
+
+
+class EmailUser(SQLModel, table=True):
+    """Cached answers of ``users.lookupByEmail`` (``user_id`` null: no Slack user has the address)."""
+
+    __tablename__ = "email_user"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    email: str = Field(primary_key=True, max_length=320)
+    user_id: str | None = Field(default=None, max_length=32)
+    looked_up_at: datetime = utc_column()
+
+
+class ChannelSettings(SQLModel, table=True):
+    __tablename__ = "channel_settings"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    channel: str = Field(primary_key=True, max_length=32)
+    threading: bool = True
+
+
+class AlertThread(SQLModel, table=True):
+    """The first alert about an offer in one destination: follow-ups reply to it and update it."""
+
+    __tablename__ = "alert_thread"
+    __table_args__ = (sa.Index("ix_alert_thread_offer_pk_destination", "offer_pk", "destination"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    offer_pk: int = Field(sa_column=sa.Column(sa.ForeignKey("offer.id", ondelete="CASCADE"), nullable=False))
+    destination_kind: str = Field(max_length=10)
+    destination: str = Field(max_length=32)
+    channel: str = Field(max_length=32)  # where the root message is (a D... id for DMs)
+    ts: str = Field(max_length=32)
+    first_change_id: int
+    last_change_id: int
+    status: str = Field(max_length=20)
+    closed: bool = False
+    next_reminder_at: datetime | None = utc_column(nullable=True, index=True)
+    reminders_sent: int = 0
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per status change (or reminder) and destination, sent exactly once."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("change_id", "destination_kind", "destination", "kind", "seq"),
+        sa.Index("ix_delivery_state_next_attempt_at", "state", "next_attempt_at"),
+        sa.Index("ix_delivery_offer_pk_destination_state", "offer_pk", "destination", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    change_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("status_change.id", ondelete="CASCADE"), nullable=False)
+    )
+    offer_pk: int = Field(sa_column=sa.Column(sa.ForeignKey("offer.id", ondelete="CASCADE"), nullable=False))
+    destination_kind: str = Field(max_length=10)  # channel | user
+    destination: str = Field(max_length=32)
+    subscription_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.ForeignKey("subscription.id", ondelete="SET NULL"), nullable=True),
+    )
+    kind: str = Field(max_length=10)  # alert | followup | reminder | notice
+    seq: int = 0
+    state: str = Field(default="pending", max_length=10)  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = utc_column()
+    lease_until: datetime | None = utc_column(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    last_error: str | None = Field(default=None, max_length=200)
+    created_at: datetime = utc_column()
+    sent_at: datetime | None = utc_column(nullable=True)
+    channel: str | None = Field(default=None, max_length=32)
+    ts: str | None = Field(default=None, max_length=32)

@@ -43,6 +43,7 @@ class FakeSlack:
         self.users_by_email: dict[str, str] = {}
         self.channels_without_bot: set[str] = set()
         self._script: dict[str, deque[Scripted]] = defaultdict(deque)
+        self._down: dict[str, Scripted] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._cond = threading.Condition(self._lock)
@@ -86,6 +87,15 @@ class FakeSlack:
         with self._lock:
             for _ in range(times):
                 self._script[method].append(Scripted(status=status, body=body, headers=headers))
+
+    def outage(self, method: str, *, status: int = 503) -> None:
+        """Make every call of ``method`` fail with HTTP ``status`` until :meth:`recover`."""
+        with self._lock:
+            self._down[method] = Scripted(status=status, body={"ok": False, "error": "service_unavailable"})
+
+    def recover(self) -> None:
+        with self._lock:
+            self._down.clear()
 
     # --- inspection --------------------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
@@ -174,7 +184,9 @@ class FakeSlack:
                     method = "response_url"
                 with fake._cond:
                     fake.calls.append(Call(method, body, dict(self.headers.items()), time.monotonic()))
-                    scripted = fake._script[method].popleft() if fake._script[method] else None
+                    scripted = (
+                        fake._script[method].popleft() if fake._script[method] else fake._down.get(method)
+                    )
                     fake._cond.notify_all()
                 if scripted is None:
                     scripted = Scripted(body=fake.answer(method, body))

@@ -35,6 +35,26 @@ def offerbot(
     )
 
 
+def start_serve(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """``offerbot serve`` on a free port, its log in a file (a pipe nobody reads could fill and block it)."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+            env={**CLEAN_ENV, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", log_path.read_text())
+        if match:
+            return proc, int(match.group(1))
+        assert proc.poll() is None, log_path.read_text()
+        time.sleep(0.02)
+    proc.terminate()
+    raise AssertionError("serve did not report its port:\n" + log_path.read_text())
+
+
 @pytest.fixture
 def sample_file(tmp_path: Path) -> Path:
     path = tmp_path / "offers.json"
@@ -155,22 +175,8 @@ def test_serve_end_to_end_over_signed_http(tmp_path: Path, sample_file: Path, fa
         "SLACK_API_URL": fake_slack.url,
     }
     assert offerbot("import", str(sample_file), env={"DATABASE_URL": url}).returncode == 0
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-        env={**CLEAN_ENV, **env},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, port = start_serve(env, tmp_path / "serve.log")
     try:
-        port = None
-        deadline = time.monotonic() + 30
-        assert proc.stderr is not None
-        while port is None and time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-            port = int(match.group(1)) if match else None
-            assert "xoxb-test" not in line  # the token never reaches the log
-        assert port, "serve did not report its port"
         base = f"http://127.0.0.1:{port}"
         assert get(base + "/healthz")[0] == 200
         body = slash_body("contoso-analytics-vm", team=TEAM_ID)
@@ -187,9 +193,57 @@ def test_serve_end_to_end_over_signed_http(tmp_path: Path, sample_file: Path, fa
         assert forged[0] == 401
         assert fake_slack.calls_to("auth.test")
         assert fake_slack.calls[0].headers.get("Authorization") == "Bearer xoxb-test"
+        assert "xoxb-test" not in (tmp_path / "serve.log").read_text()  # the token never reaches the log
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     # The offers imported before the bot knew its workspace now belong to it.
     with db.session_factory(db.make_engine(url))() as session:
         assert list_offers(session, team_id=TEAM_ID).total == 6
+
+
+def test_alerts_end_to_end_with_serve(tmp_path: Path, sample_file: Path, fake_slack: FakeSlack) -> None:
+    """Issue 3's "done means": subscribe in a channel, import a document that fails the offer: one alert
+    in the channel and one DM to the owner within OFFERBOT_WATCH_INTERVAL + 2 s; the same import again
+    sends nothing."""
+    fake_slack.users_by_email["marketplace-ops@contoso.example"] = "U0OPS0001"
+    url = f"sqlite:///{tmp_path / 'offerbot.db'}"
+    env = {
+        "DATABASE_URL": url,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.url,
+        "OFFERBOT_WATCH_INTERVAL": "1",
+    }
+    assert offerbot("import", str(sample_file), env={"DATABASE_URL": url}).returncode == 0
+    proc, port = start_serve(env, tmp_path / "serve.log")
+    try:
+        body = slash_body("subscribe contoso-analytics-vm", team=TEAM_ID)
+        status, raw = post(f"http://127.0.0.1:{port}/slack/events", body, sign(body))
+        assert status == 200 and "Subscribing this channel" in json.loads(raw)["text"]
+        fake_slack.wait_for("chat.postMessage", 1)  # the public confirmation
+        doc = json.loads(sample_file.read_text())
+        doc["offers"][0]["status"]["status"] = "failed"
+        failing = tmp_path / "failing.json"
+        failing.write_text(json.dumps(doc))
+        assert offerbot("import", str(failing), env={"DATABASE_URL": url}).returncode == 0
+        imported = time.monotonic()
+        try:
+            calls = fake_slack.wait_for("chat.postMessage", 3, timeout=1 + 2)
+        except AssertionError:
+            print((tmp_path / "serve.log").read_text())  # what the bot logged, for the failure report
+            raise
+        assert time.monotonic() - imported <= 3
+        alerts = [c.body for c in calls[1:]]
+        assert sorted(a["channel"] for a in alerts) == ["C0CHAN001", "DU0OPS0001"]
+        assert all(
+            a["text"] == "Contoso Analytics VM: Publish failed (was Publish in progress)" for a in alerts
+        )
+        assert offerbot("import", str(failing), env={"DATABASE_URL": url}).returncode == 0
+        deadline = time.monotonic() + 2.5  # more than two watcher passes
+        while time.monotonic() < deadline:
+            assert len(fake_slack.calls_to("chat.postMessage")) == 3
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -41,7 +41,10 @@ def test_verbs(session) -> None:  # type: ignore[no-untyped-def]
         ("list bogus", 'unknown status "bogus"'),
         ("list failed live", "`list` takes one status and a page at most"),
         ("list page zero", '"page" takes a page number from 1, got "zero"'),
-        ("subscribe all", "`subscribe` is not available yet"),
+        ("subscribe all", "`subscribe` works in a Slack channel"),
+        ("notify-me", "`notify-me` needs an offer"),
+        ("subscribe publisher:", "write the publisher as `publisher:<id>`"),
+        ("settings threading maybe", "`settings` works in a Slack channel"),
         ("x" * 600, "at most a few hundred"),
     ],
 )

@@ -11,12 +11,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from bot.app import SORRY, create_app
 from bot.render import LIST_PAGE_ACTION
 from bot.server import wsgi_app
 from bot.settings import Settings
 from storage import db
+from storage.models import Mute, Offer, Subscription
+from storage.subscriptions import threading_for
 from tests.conftest import (
     SIGNING_SECRET,
     RunningServer,
@@ -27,7 +30,7 @@ from tests.conftest import (
     sign,
     slash_body,
 )
-from tests.fakeslack import FakeSlack
+from tests.fakeslack import FakeSlack, wait_until
 
 
 def settings_for(fake: FakeSlack, database_url: str) -> Settings:
@@ -169,3 +172,95 @@ def test_unexpected_errors_are_logged_and_answered_without_a_trace(
         assert get(running.url + "/healthz")[0] == 503
     finally:
         running.close()
+
+
+# --- alerts: subscribe and friends, through the real app ----------------------------------------
+
+
+def test_subscribe_confirms_in_the_channel_then_saves(
+    server: RunningServer, fake_slack: FakeSlack, engine: Engine
+) -> None:
+    _, answer, _ = command(server, "subscribe contoso-analytics-vm failed signoff")
+    assert answer["response_type"] == "ephemeral"
+    assert (
+        "Subscribing this channel to *Contoso Analytics VM* (`contoso-analytics-vm`) (failed, signoff)"
+        in answer["text"]
+    )
+    (post_call,) = fake_slack.wait_for("chat.postMessage")
+    assert post_call.body["channel"] == "C0CHAN001"
+    assert "<@U0USER001> subscribed this channel" in post_call.body["text"]
+
+    def saved() -> list[Subscription]:
+        with db.session_factory(engine)() as s:
+            return list(s.exec(select(Subscription)).all())
+
+    (sub,) = wait_until(saved)
+    assert (sub.destination, sub.created_by, sub.on_failed, sub.on_delisted, sub.on_signoff) == (
+        "C0CHAN001",
+        "U0USER001",
+        True,
+        False,
+        True,
+    )
+    _, listed, _ = command(server, "subscriptions")
+    assert "*Contoso Analytics VM* (`contoso-analytics-vm`): failed, signoff" in listed["text"]
+    _, gone, _ = command(server, "unsubscribe contoso-analytics-vm")
+    assert "no longer gets alerts" in gone["text"]
+    assert saved() == []
+
+
+def test_subscribe_where_the_bot_cannot_post_says_how_to_fix_it(
+    server: RunningServer, fake_slack: FakeSlack, engine: Engine
+) -> None:
+    fake_slack.channels_without_bot.add("C0CHAN001")
+    _, answer, _ = command(server, "subscribe all", response_url=fake_slack.response_url)
+    assert "Subscribing this channel to all offers" in answer["text"]
+    (respond,) = fake_slack.wait_for("response_url")
+    assert "Invite me with `/invite @offerbot`" in respond.body["text"]
+    assert respond.body["response_type"] == "ephemeral"
+    with db.session_factory(engine)() as s:
+        assert s.exec(select(Subscription)).all() == []
+
+
+def test_subscribe_to_an_ambiguous_offer_lists_candidates(
+    server: RunningServer, fake_slack: FakeSlack
+) -> None:
+    _, answer, _ = command(server, "subscribe zzzz-nothing")
+    assert "No offer matches" in answer["text"]
+    _, bad, _ = command(server, "subscribe")
+    assert "`subscribe` needs an offer" in bad["text"]
+
+
+def test_notify_me_mute_me_and_settings(server: RunningServer, engine: Engine) -> None:
+    _, notify, _ = command(server, "notify-me publisher:contoso")
+    assert (
+        "I will send you a direct message when publisher `contoso` are: failed, delisted, signoff"
+        in notify["text"]
+    )
+    _, mine, _ = command(server, "subscriptions")
+    assert "*Your direct-message alerts*" in mine["text"]
+    _, muted, _ = command(server, "mute-me publisher:contoso")
+    assert "No more direct messages to you about publisher `contoso`" in muted["text"]
+    with db.session_factory(engine)() as s:
+        assert s.exec(select(Subscription)).all() == []  # mute-me dropped the notify-me
+        assert len(s.exec(select(Mute)).all()) == 1
+    _, off, _ = command(server, "settings threading off")
+    assert "posted as new messages" in off["text"]
+    with db.session_factory(engine)() as s:
+        assert threading_for(s, team_id="T0FAKE001", channel="C0CHAN001") is False
+
+
+def test_show_status_button_answers_with_the_card(
+    server: RunningServer, fake_slack: FakeSlack, engine: Engine
+) -> None:
+    with db.session_factory(engine)() as s:
+        pk = s.exec(select(Offer.id).where(Offer.offer_id == "woodgrove-insights-app")).one()
+    body = action_body(str(pk), "open_offer_status", response_url=fake_slack.response_url)
+    assert post(server.url + "/slack/events", body, sign(body))[0] == 200
+    (call,) = fake_slack.wait_for("response_url")
+    assert call.body["text"].startswith(
+        "Woodgrove Insights &amp; Reporting (woodgrove-insights-app): Publish failed"
+    )
+    assert call.body["replace_original"] is False
+    link = action_body("", "open_partner_center", response_url=fake_slack.response_url)
+    assert post(server.url + "/slack/events", link, sign(link))[0] == 200

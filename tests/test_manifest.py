@@ -71,7 +71,7 @@ def test_scopes_are_the_ones_the_code_needs() -> None:
         "conversations_info": "channels:read",
     }
     for method, scope in method_scopes.items():
-        if re.search(rf"\.{method}\(", source):
+        if re.search(rf"\.{method}\(|\"{method}\"", source):
             needed.add(scope)
     if "users:read.email" in needed:
         needed.add("users:read")  # Slack requires users:read alongside users:read.email

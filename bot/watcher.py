@@ -1,0 +1,419 @@
+"""The alert watcher: one pass turns new status changes into deliveries and sends what is due.
+
+Every function takes a session factory, a Slack ``WebClient`` and a clock, so tests call them
+directly and never wait for the scheduler (``bot/scheduling.py`` runs :func:`run_pass`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import urllib.error
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.alerts import render_alert, render_disabled_notice, render_followup, render_reminder
+from bot.render import Reply
+from storage import db, outbox
+from storage.models import AlertThread, Delivery, Offer, StatusChange, Subscription
+from storage.queries import load_card
+from storage.statuses import OfferStatus
+from storage.subscriptions import (
+    ALERT_EVENTS,
+    cached_users,
+    disable_subscription,
+    needs_lookup,
+    owner_emails,
+    record_lookup,
+    threading_for,
+)
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], None]
+
+DISABLING_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "account_inactive",
+        "token_revoked",
+        "invalid_auth",
+        "missing_scope",
+    }
+)
+"""Slack errors after which a destination cannot work until a person acts: the row stops, the
+subscription is disabled with the reason, and its creator gets a DM."""
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+
+
+@dataclass(frozen=True)
+class WatcherConfig:
+    remind_after: timedelta = timedelta(hours=24)
+    lease: timedelta = timedelta(minutes=5)
+    batch: int = 50
+    channel_interval: float = 1.0
+    """Seconds between two messages to the same channel (Slack allows about one a second)."""
+
+
+@dataclass
+class PassReport:
+    changes: int = 0
+    reminders: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    stopped: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        text = (
+            f"{self.changes} change(s) handled, {self.reminders} reminder(s) due, "
+            f"{self.sent} message(s) sent, {self.retried} to retry, {self.failed} failed"
+        )
+        return text + (f" (stopped: {self.stopped})" if self.stopped else "")
+
+
+class Outcome(Enum):
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Transient(Exception):
+    """Slack or the network failed in a way that may pass: keep the row and try later."""
+
+
+class Pacer:
+    """At most one message per ``interval`` seconds to each channel, waiting with the given sleep."""
+
+    def __init__(self, clock: Clock, sleep: Sleep, interval: float) -> None:
+        self.clock, self.sleep, self.interval = clock, sleep, interval
+        self.last: dict[str, datetime] = {}
+
+    def wait(self, channel: str) -> None:
+        last = self.last.get(channel)
+        if last is not None:
+            delay = (last + timedelta(seconds=self.interval) - self.clock()).total_seconds()
+            if delay > 0:
+                self.sleep(delay)
+        self.last[channel] = self.clock()
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _classify(exc: Exception) -> tuple[str, bool]:
+    """(error code, transient?) for an exception from a Web API call."""
+    if isinstance(exc, SlackApiError):
+        error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+        status = exc.response.status_code
+        return error, status == 429 or status >= 500 or error in TRANSIENT_ERRORS
+    return exc.__class__.__name__, True
+
+
+# --- owner e-mails ---------------------------------------------------------------------------
+
+
+def resolve_owner_emails(
+    session_factory: db.SessionFactory, client: WebClient, clock: Clock, *, limit: int = 200
+) -> int:
+    """Look up (and cache) the Slack users of the owners of offers whose pending changes alert.
+    Raises :class:`Transient` when Slack cannot answer now, so the changes wait for the owners."""
+    now = clock()
+    wanted: dict[tuple[str, str], bool] = {}
+    with session_factory() as session:
+        for change in outbox.unhandled_changes(session, limit=limit):
+            if OfferStatus(change.new_status) not in ALERT_EVENTS:
+                continue
+            offer = session.get(Offer, change.offer_pk)
+            if offer is None:
+                continue
+            cache = cached_users(session, team_id=offer.team_id, emails=owner_emails(offer))
+            for email in owner_emails(offer):
+                entry = cache.get(email)
+                if needs_lookup(entry, now):
+                    wanted[(offer.team_id, email)] = entry is not None and entry.user_id is None
+    for (team, email), was_missing in wanted.items():
+        try:
+            user: str | None = str(client.users_lookupByEmail(email=email)["user"]["id"])
+        except SlackApiError as exc:
+            error, transient = _classify(exc)
+            if transient:
+                raise Transient(f"users.lookupByEmail: {error}") from exc
+            if error != "users_not_found":
+                log.error("users.lookupByEmail failed for an owner address: %s", error)
+                continue
+            user = None
+            if not was_missing:
+                log.warning("no Slack user has the owner address %s: skipping it", email)
+        except (OSError, urllib.error.URLError) as exc:
+            raise Transient(f"users.lookupByEmail: {exc.__class__.__name__}") from exc
+        with db.transaction(session_factory) as session:
+            record_lookup(session, team_id=team, email=email, user_id=user, now=now)
+    return len(wanted)
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """What one delivery does, decided from a read-only snapshot before any Web API call."""
+
+    reply: Reply | None  # None: nothing to post any more (the offer moved on); the row is done
+    channel: str | None = None  # where to post; None with ``dm_user`` set: open the DM first
+    dm_user: str | None = None
+    thread_ts: str | None = None
+    broadcast: bool = False
+    thread_id: int | None = None  # the open thread this continues
+    starts_thread: bool = False
+    new_status: str | None = None
+    change_id: int | None = None
+    root: Reply | None = None  # the first alert re-rendered with the current status (chat.update)
+
+
+class Deliverer:
+    """Sends claimed rows one by one. Database work happens in short transactions around, never
+    during, the Web API calls."""
+
+    def __init__(
+        self,
+        session_factory: db.SessionFactory,
+        client: WebClient,
+        clock: Clock,
+        sleep: Sleep,
+        config: WatcherConfig,
+        worker: str,
+    ) -> None:
+        self.factory, self.client, self.clock = session_factory, client, clock
+        self.config, self.worker = config, worker
+        self.pacer = Pacer(clock, sleep, config.channel_interval)
+
+    # --- Web API calls; each raises Transient, or SlackApiError for a permanent error ---------
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, method)(**kwargs)
+        except SlackApiError as exc:
+            error, transient = _classify(exc)
+            if transient:
+                raise Transient(f"{method}: {error}") from exc
+            raise
+        except (OSError, urllib.error.URLError) as exc:
+            raise Transient(f"{method}: {exc.__class__.__name__}") from exc
+
+    def _post(self, plan: _Plan) -> tuple[str, str]:
+        assert plan.reply is not None
+        channel = plan.channel or str(self._call("conversations_open", users=plan.dm_user)["channel"]["id"])
+        self.pacer.wait(channel)
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "text": plan.reply.text,
+            "blocks": plan.reply.blocks,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if plan.thread_ts:
+            kwargs["thread_ts"] = plan.thread_ts
+            kwargs["reply_broadcast"] = plan.broadcast
+        return channel, str(self._call("chat_postMessage", **kwargs)["ts"])
+
+    # --- one delivery -------------------------------------------------------------------------
+    def deliver(self, delivery_id: int) -> Outcome:
+        with self.factory() as session:
+            row = session.get(Delivery, delivery_id)
+            if row is None or not outbox.still_mine(row, worker=self.worker, now=self.clock()):
+                return Outcome.SKIPPED
+            plan = self._plan(session, row)
+        if plan.reply is None:
+            self._finish(delivery_id, plan, channel=None, ts=None)
+            return Outcome.SKIPPED
+        try:
+            channel, ts = self._post(plan)
+        except Transient as exc:
+            log.warning("delivery %s: %s; will retry", delivery_id, exc)
+            with db.transaction(self.factory) as session:
+                row = session.get(Delivery, delivery_id)
+                if row is not None:
+                    outbox.retry_later(row, now=self.clock(), error=str(exc))
+            return Outcome.RETRY
+        except SlackApiError as exc:
+            error, _ = _classify(exc)
+            with db.transaction(self.factory) as session:
+                row = session.get(Delivery, delivery_id)
+                if row is not None:
+                    outbox.mark_failed(row, error=error)
+                    self._on_permanent(session, row, error)
+            return Outcome.FAILED
+        thread = self._finish(delivery_id, plan, channel=channel, ts=ts)
+        if plan.root is not None and thread is not None:
+            try:
+                self._call(
+                    "chat_update",
+                    channel=thread[0],
+                    ts=thread[1],
+                    text=plan.root.text,
+                    blocks=plan.root.blocks,
+                )
+            except (Transient, SlackApiError) as exc:
+                log.warning("could not update the alert %s in %s: %s", thread[1], thread[0], exc)
+        return Outcome.SENT
+
+    def _plan(self, session: Any, row: Delivery) -> _Plan:
+        change = session.get(StatusChange, row.change_id)
+        offer = session.get(Offer, row.offer_pk)
+        card = load_card(session, offer=offer)
+        channel = row.destination if row.destination_kind == "channel" else None
+        dm_user = row.destination if channel is None else None
+        if row.kind == "notice":
+            sub = session.get(Subscription, row.subscription_id) if row.subscription_id else None
+            if sub is None:
+                return _Plan(reply=None)
+            if sub.target_kind == "all":
+                what = "all offers"
+            elif sub.target_kind == "publisher":
+                what = f"publisher {sub.publisher_id}"
+            else:
+                what = offer.name
+            reply = render_disabled_notice(sub, what=what, reason=sub.disabled_reason or "error")
+            return _Plan(reply=reply, dm_user=row.destination)
+        thread = outbox.open_thread(
+            session, offer_pk=offer.id, destination_kind=row.destination_kind, destination=row.destination
+        )
+        threading = channel is None or threading_for(session, team_id=row.team_id, channel=channel)
+        where = thread.channel if thread is not None else channel
+        plan = _Plan(reply=None, channel=where, dm_user=None if where else dm_user, change_id=change.id)
+        if row.kind == "reminder":
+            if thread is None or thread.status not in outbox.REMINDABLE:
+                return _Plan(reply=None)  # it moved on: nothing to remind of
+            plan.reply = render_reminder(card, status=thread.status, since=change.changed_at)
+            plan.thread_ts = thread.ts if threading else None
+            return plan
+        plan.new_status = change.new_status
+        if row.kind == "alert":
+            plan.reply = render_alert(card, old_status=change.old_status, new_status=change.new_status)
+            plan.starts_thread = thread is None
+            plan.broadcast = thread is not None
+        else:
+            plan.reply = render_followup(
+                card, old_status=change.old_status, new_status=change.new_status, since=change.changed_at
+            )
+        if thread is not None:
+            plan.thread_id = thread.id
+            plan.thread_ts = thread.ts if threading else None
+            first = session.get(StatusChange, thread.first_change_id)
+            plan.root = render_alert(
+                card,
+                old_status=first.old_status,
+                new_status=first.new_status,
+                current_status=change.new_status,
+            )
+        return plan
+
+    def _finish(
+        self, delivery_id: int, plan: _Plan, *, channel: str | None, ts: str | None
+    ) -> tuple[str, str] | None:
+        """Record the post (and the thread it starts or continues) in one transaction.
+        Returns the thread's root (channel, ts) when the root message should be updated."""
+        now = self.clock()
+        with db.transaction(self.factory) as session:
+            row = session.get(Delivery, delivery_id)
+            if row is None:
+                return None
+            outbox.mark_sent(row, now=now, channel=channel, ts=ts)
+            if plan.new_status is None or plan.change_id is None or channel is None or ts is None:
+                return None
+            thread = session.get(AlertThread, plan.thread_id) if plan.thread_id else None
+            if thread is None and not plan.starts_thread:
+                return None  # a follow-up whose thread has closed starts no thread
+            if thread is None:
+                thread = AlertThread(
+                    team_id=row.team_id,
+                    offer_pk=row.offer_pk,
+                    destination_kind=row.destination_kind,
+                    destination=row.destination,
+                    channel=channel,
+                    ts=ts,
+                    first_change_id=plan.change_id,
+                    last_change_id=plan.change_id,
+                    status=plan.new_status,
+                )
+            if thread.status != plan.new_status or thread.next_reminder_at is None:
+                remind = plan.new_status in outbox.REMINDABLE
+                thread.next_reminder_at = now + self.config.remind_after if remind else None
+            thread.last_change_id = plan.change_id
+            thread.status = plan.new_status
+            thread.closed = plan.new_status in outbox.CLOSING
+            session.add(thread)
+            return (thread.channel, thread.ts) if plan.root is not None else None
+
+    def _on_permanent(self, session: Any, row: Delivery, error: str) -> None:
+        log.error(
+            "delivery %s to %s %s failed for good: %s", row.id, row.destination_kind, row.destination, error
+        )
+        sub_id = row.subscription_id
+        if error not in DISABLING_ERRORS or sub_id is None or row.kind == "notice":
+            return
+        sub = disable_subscription(session, subscription_id=sub_id, reason=error, now=self.clock())
+        if sub is None:
+            return
+        log.warning("subscription %s of %s disabled: %s", sub.id, sub.destination, error)
+        outbox.add_notice(session, row=row, creator=sub.created_by, subscription_id=sub_id, now=self.clock())
+
+
+def run_pass(
+    *,
+    session_factory: db.SessionFactory,
+    client: WebClient,
+    clock: Clock,
+    sleep: Sleep = time.sleep,
+    config: WatcherConfig | None = None,
+    worker: str | None = None,
+) -> PassReport:
+    """One watcher pass: owners' e-mails, fan-out of new changes, due reminders, then sending."""
+    config = config or WatcherConfig()
+    worker = worker or new_worker_id()
+    report = PassReport()
+    try:
+        resolve_owner_emails(session_factory, client, clock)
+    except Transient as exc:
+        report.stopped = str(exc)
+        log.warning("watcher: Slack is not answering (%s); changes wait for the next pass", exc)
+    else:
+        with db.transaction(session_factory) as session:
+            report.changes = outbox.fan_out(session, now=clock())
+    with db.transaction(session_factory) as session:
+        report.reminders = outbox.schedule_reminders(session, now=clock(), remind_after=config.remind_after)
+    with db.transaction(session_factory) as session:
+        ids = outbox.claim(session, now=clock(), worker=worker, lease=config.lease, limit=config.batch)
+    deliverer = Deliverer(session_factory, client, clock, sleep, config, worker)
+    for index, delivery_id in enumerate(ids):
+        outcome = deliverer.deliver(delivery_id)
+        if outcome is Outcome.SENT:
+            report.sent += 1
+        elif outcome is Outcome.FAILED:
+            report.failed += 1
+        elif outcome is Outcome.RETRY:
+            report.retried += 1
+            report.stopped = report.stopped or "Slack did not answer: the rest waits for the next pass"
+            with db.transaction(session_factory) as session:
+                outbox.release(session, ids=ids[index + 1 :], worker=worker)
+            break
+    if report.changes or report.sent or report.retried or report.failed:
+        log.info("watcher pass: %s", report.line())
+    return report

@@ -1,0 +1,262 @@
+"""Subscriptions (channels and ``notify-me``), mutes, channel settings and cached e-mail lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from storage.models import ChannelSettings, EmailUser, Mute, Offer, Subscription
+from storage.statuses import OfferStatus
+
+ALERT_EVENTS: dict[OfferStatus, str] = {
+    OfferStatus.FAILED: "failed",
+    OfferStatus.DELISTED: "delisted",
+    OfferStatus.SIGNOFF: "signoff",
+}
+"""The statuses that alert, and the event word a subscription names them by."""
+EVENTS = tuple(ALERT_EVENTS.values())
+
+EMAIL_FOUND_TTL = timedelta(days=7)
+EMAIL_MISSING_TTL = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a subscription or mute is about: one offer, one publisher's offers, or all offers."""
+
+    kind: str  # offer | publisher | all
+    offer_pk: int | None = None
+    publisher_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        if self.kind == "offer":
+            return f"offer:{self.offer_pk}"
+        if self.kind == "publisher":
+            return f"publisher:{self.publisher_id}"
+        return "all"
+
+
+def target_keys(offer: Offer) -> list[str]:
+    """Every target key that covers ``offer``."""
+    return ["all", f"publisher:{offer.publisher_id}", f"offer:{offer.id}"]
+
+
+def events_of(sub: Subscription) -> list[str]:
+    return [e for e, on in zip(EVENTS, (sub.on_failed, sub.on_delisted, sub.on_signoff), strict=True) if on]
+
+
+def wants(sub: Subscription, event: str) -> bool:
+    return event in events_of(sub)
+
+
+def subscribe(
+    session: Session,
+    *,
+    team_id: str,
+    destination_kind: str,
+    destination: str,
+    target: Target,
+    events: Iterable[str],
+    created_by: str,
+    now: datetime,
+) -> tuple[Subscription, bool]:
+    """Create the subscription, or set the events of an existing one and enable it again.
+    Returns it and whether it is new."""
+    chosen = set(events) or set(EVENTS)
+    sub = session.exec(
+        select(Subscription).where(
+            Subscription.team_id == team_id,
+            Subscription.destination_kind == destination_kind,
+            Subscription.destination == destination,
+            Subscription.target_key == target.key,
+        )
+    ).first()
+    created = sub is None
+    if sub is None:
+        sub = Subscription(
+            team_id=team_id,
+            destination_kind=destination_kind,
+            destination=destination,
+            target_kind=target.kind,
+            target_key=target.key,
+            offer_pk=target.offer_pk,
+            publisher_id=target.publisher_id,
+            created_by=created_by,
+            created_at=now,
+        )
+    sub.on_failed, sub.on_delisted, sub.on_signoff = (e in chosen for e in EVENTS)
+    sub.disabled_reason = None
+    sub.disabled_at = None
+    session.add(sub)
+    session.flush()
+    return sub, created
+
+
+def unsubscribe(
+    session: Session,
+    *,
+    team_id: str,
+    destination_kind: str,
+    destination: str,
+    target: Target,
+    events: Iterable[str],
+) -> tuple[bool, Subscription | None]:
+    """Drop the named events (all when none are named). Returns (found, what remains or None)."""
+    sub = session.exec(
+        select(Subscription).where(
+            Subscription.team_id == team_id,
+            Subscription.destination_kind == destination_kind,
+            Subscription.destination == destination,
+            Subscription.target_key == target.key,
+        )
+    ).first()
+    if sub is None:
+        return False, None
+    dropping = set(events) or set(EVENTS)
+    remaining = [e for e in events_of(sub) if e not in dropping]
+    if not remaining:
+        session.delete(sub)
+        session.flush()
+        return True, None
+    sub.on_failed, sub.on_delisted, sub.on_signoff = (e in remaining for e in EVENTS)
+    session.add(sub)
+    session.flush()
+    return True, sub
+
+
+def subscriptions_of(
+    session: Session, *, team_id: str, destination_kind: str, destination: str
+) -> list[tuple[Subscription, Offer | None]]:
+    rows = session.exec(
+        select(Subscription, Offer)
+        .join(Offer, col(Offer.id) == col(Subscription.offer_pk), isouter=True)
+        .where(
+            Subscription.team_id == team_id,
+            Subscription.destination_kind == destination_kind,
+            Subscription.destination == destination,
+        )
+        .order_by(col(Subscription.id))
+    ).all()
+    return [(sub, offer) for sub, offer in rows]
+
+
+def disable_subscription(
+    session: Session, *, subscription_id: int, reason: str, now: datetime
+) -> Subscription | None:
+    sub = session.get(Subscription, subscription_id)
+    if sub is not None and sub.disabled_reason is None:
+        sub.disabled_reason = reason[:200]
+        sub.disabled_at = now
+        session.add(sub)
+        session.flush()
+    return sub
+
+
+def matching_subscriptions(session: Session, *, offer: Offer, event: str) -> list[Subscription]:
+    """Enabled subscriptions that want ``event`` for ``offer``: an index lookup on (team, target)."""
+    subs = session.exec(
+        select(Subscription)
+        .where(
+            Subscription.team_id == offer.team_id,
+            col(Subscription.target_key).in_(target_keys(offer)),
+            col(Subscription.disabled_reason).is_(None),
+        )
+        .order_by(col(Subscription.id))
+    ).all()
+    return [s for s in subs if wants(s, event)]
+
+
+# --- mutes -----------------------------------------------------------------------------------
+
+
+def mute(session: Session, *, team_id: str, user_id: str, target: Target, now: datetime) -> bool:
+    """Mute DMs about ``target`` for the user, and drop their ``notify-me`` for it. True if new."""
+    session.execute(
+        sa.delete(Subscription).where(
+            col(Subscription.team_id) == team_id,
+            col(Subscription.destination_kind) == "user",
+            col(Subscription.destination) == user_id,
+            col(Subscription.target_key) == target.key,
+        )
+    )
+    exists = session.exec(
+        select(Mute).where(Mute.team_id == team_id, Mute.user_id == user_id, Mute.target_key == target.key)
+    ).first()
+    if exists is not None:
+        return False
+    session.add(Mute(team_id=team_id, user_id=user_id, target_key=target.key, created_at=now))
+    session.flush()
+    return True
+
+
+def unmute(session: Session, *, team_id: str, user_id: str, target: Target) -> None:
+    session.execute(
+        sa.delete(Mute).where(
+            col(Mute.team_id) == team_id, col(Mute.user_id) == user_id, col(Mute.target_key) == target.key
+        )
+    )
+
+
+def muted_users(session: Session, *, offer: Offer) -> set[str]:
+    rows = session.exec(
+        select(Mute.user_id).where(
+            Mute.team_id == offer.team_id, col(Mute.target_key).in_(target_keys(offer))
+        )
+    ).all()
+    return set(rows)
+
+
+# --- channel settings ------------------------------------------------------------------------
+
+
+def set_threading(session: Session, *, team_id: str, channel: str, threading: bool) -> None:
+    row = session.get(ChannelSettings, (team_id, channel))
+    if row is None:
+        row = ChannelSettings(team_id=team_id, channel=channel, threading=threading)
+    row.threading = threading
+    session.add(row)
+    session.flush()
+
+
+def threading_for(session: Session, *, team_id: str, channel: str) -> bool:
+    row = session.get(ChannelSettings, (team_id, channel))
+    return True if row is None else row.threading
+
+
+# --- e-mail lookups --------------------------------------------------------------------------
+
+
+def owner_emails(offer: Offer) -> list[str]:
+    return [e.strip().lower() for e in offer.notification_emails.split(",") if e.strip()]
+
+
+def cached_users(session: Session, *, team_id: str, emails: Iterable[str]) -> dict[str, EmailUser]:
+    wanted = list(set(emails))
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(EmailUser).where(EmailUser.team_id == team_id, col(EmailUser.email).in_(wanted))
+    ).all()
+    return {r.email: r for r in rows}
+
+
+def needs_lookup(entry: EmailUser | None, now: datetime) -> bool:
+    if entry is None:
+        return True
+    ttl = EMAIL_FOUND_TTL if entry.user_id else EMAIL_MISSING_TTL
+    return entry.looked_up_at + ttl <= now
+
+
+def record_lookup(session: Session, *, team_id: str, email: str, user_id: str | None, now: datetime) -> None:
+    row = session.get(EmailUser, (team_id, email))
+    if row is None:
+        row = EmailUser(team_id=team_id, email=email, looked_up_at=now)
+    row.user_id = user_id
+    row.looked_up_at = now
+    session.add(row)
+    session.flush()

@@ -1,0 +1,503 @@
+"""The alert watcher, called directly with a session factory, the real WebClient pointed at the fake
+Slack Web API, and a clock the test moves. Runs on SQLite and, where TEST_DATABASE_URL is set, PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.app import make_client
+from bot.settings import Settings
+from bot.watcher import DISABLING_ERRORS, WatcherConfig, resolve_owner_emails, run_pass
+from storage import db, outbox
+from storage.documents import parse_document
+from storage.importer import import_offers
+from storage.models import Delivery, Offer, StatusChange, Subscription
+from storage.subscriptions import Target, mute, set_threading, subscribe
+from tests.conftest import NOW, TEAM, samples_text
+from tests.fakeslack import FakeSlack
+
+CHANNEL = "C0ALERTS1"
+CREATOR = "U0CREATOR"
+OPS = "U0OPS0001"  # marketplace-ops@contoso.example, the owner of contoso-analytics-vm
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def client(fake_slack: FakeSlack) -> Any:
+    fake_slack.users_by_email["marketplace-ops@contoso.example"] = OPS
+    return make_client(Settings(slack_bot_token="xoxb-watch", slack_api_url=fake_slack.url))
+
+
+def doc(mutate: Callable[[dict[str, Any]], None] | None = None) -> str:
+    data = json.loads(samples_text())
+    if mutate:
+        mutate(data)
+    return json.dumps(data)
+
+
+def contoso(status: str, **extra: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(d: dict[str, Any]) -> None:
+        d["offers"][0]["status"]["status"] = status
+        if status == "failed":
+            d["offers"][0]["status"]["steps"][2]["status"] = "blocked"
+            d["offers"][0]["status"]["steps"][2]["messages"] = [
+                {
+                    "messageHtml": 'No virtual machine image was found for the plan contoso. See <a href="https://learn.example/vm">the guide</a>.',
+                    "level": "error",
+                    "timestamp": "2026-11-24T08:00:00Z",
+                }
+            ]
+        for key, value in extra.items():
+            d["offers"][0][key] = value
+
+    return mutate
+
+
+def load(factory: db.SessionFactory, text: str, clock: Clock) -> None:
+    with db.transaction(factory) as session:
+        import_offers(session, team_id=TEAM, offers=parse_document(text), now=clock())
+
+
+def offer_pk(factory: db.SessionFactory, offer_id: str) -> int:
+    with factory() as s:
+        return s.exec(select(Offer.id).where(Offer.offer_id == offer_id)).one()  # type: ignore[return-value]
+
+
+def sub_channel(
+    factory: db.SessionFactory,
+    target: Target,
+    clock: Clock,
+    channel: str = CHANNEL,
+    events: tuple[str, ...] = (),
+) -> None:
+    with db.transaction(factory) as s:
+        subscribe(
+            s,
+            team_id=TEAM,
+            destination_kind="channel",
+            destination=channel,
+            target=target,
+            events=events,
+            created_by=CREATOR,
+            now=clock(),
+        )
+
+
+def passes(factory: db.SessionFactory, client: Any, clock: Clock, n: int = 1, **kw: Any) -> list[Any]:
+    return [
+        run_pass(
+            session_factory=factory,
+            client=client,
+            clock=clock,
+            sleep=clock.sleep,
+            config=kw.get("config", WatcherConfig()),
+            worker=kw.get("worker"),
+        )
+        for _ in range(n)
+    ]
+
+
+def posts(fake: FakeSlack, channel: str | None = None) -> list[dict[str, Any]]:
+    return [
+        c.body for c in fake.calls_to("chat.postMessage") if channel is None or c.body["channel"] == channel
+    ]
+
+
+@pytest.fixture
+def ready(factory: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack) -> db.SessionFactory:
+    """Samples imported and their first changes handled; the channel follows contoso-analytics-vm."""
+    load(factory, doc(), clock)
+    passes(factory, client, clock)
+    fake_slack.calls.clear()
+    sub_channel(factory, Target(kind="offer", offer_pk=offer_pk(factory, "contoso-analytics-vm")), clock)
+    return factory
+
+
+def test_one_alert_per_change_and_destination(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    clock.advance(hours=1)
+    load(ready, doc(contoso("failed")), clock)
+    report = passes(ready, client, clock)[0]
+    assert (report.changes, report.sent) == (1, 2)
+    channel_posts = posts(fake_slack, CHANNEL)
+    assert len(channel_posts) == 1
+    (opened,) = fake_slack.calls_to("conversations.open")
+    assert opened.body["users"] == OPS
+    assert len(posts(fake_slack, "D" + OPS)) == 1
+    alert = channel_posts[0]
+    blob = json.dumps(alert["blocks"])
+    assert alert["text"] == "Contoso Analytics VM: Publish failed (was Publish in progress)"
+    for part in (
+        "Contoso Analytics VM",
+        "Virtual machine",
+        "contoso",
+        "Certification (blocked)",
+        "No virtual machine image was found",
+        "<https://learn.example/vm|the guide>",
+        "Fix the issues listed and publish again",
+        "open_offer_status",
+        "partner.microsoft.com",
+    ):
+        assert part in blob, part
+    # Later passes, and the same document again, send nothing more.
+    passes(ready, client, clock, 2)
+    load(ready, doc(contoso("failed")), clock)
+    passes(ready, client, clock)
+    assert len(posts(fake_slack)) == 2
+
+
+def test_subscription_events_and_targets(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    sub_channel(
+        ready,
+        Target(kind="publisher", publisher_id="contoso"),
+        clock,
+        channel="C0PUBLISH",
+        events=("signoff",),
+    )
+    sub_channel(ready, Target(kind="all"), clock, channel="C0EVERYTH", events=("failed",))
+    load(ready, doc(contoso("failed")), clock)
+    passes(ready, client, clock)
+    assert len(posts(fake_slack, "C0PUBLISH")) == 0  # wants sign-off only
+    assert len(posts(fake_slack, "C0EVERYTH")) == 1
+    load(ready, doc(contoso("waitingForPublisherReview")), clock)
+    passes(ready, client, clock)
+    assert len(posts(fake_slack, "C0PUBLISH")) == 1
+    assert "Preview the offer and select *Go live*" in json.dumps(posts(fake_slack, "C0PUBLISH")[0]["blocks"])
+
+
+def test_notify_me_and_mute_me(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    with db.transaction(ready) as s:
+        subscribe(
+            s,
+            team_id=TEAM,
+            destination_kind="user",
+            destination="U0FAN0001",
+            target=Target(kind="all"),
+            events=(),
+            created_by="U0FAN0001",
+            now=clock(),
+        )
+        mute(
+            s, team_id=TEAM, user_id=OPS, target=Target(kind="publisher", publisher_id="contoso"), now=clock()
+        )
+    load(ready, doc(contoso("failed")), clock)
+    passes(ready, client, clock)
+    assert [c.body["users"] for c in fake_slack.calls_to("conversations.open")] == ["U0FAN0001"]
+
+
+def test_owner_lookups_are_cached_and_a_missing_user_logged_once(
+    factory: db.SessionFactory,
+    client: Any,
+    clock: Clock,
+    fake_slack: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        load(factory, doc(), clock)
+        passes(factory, client, clock)
+        load(factory, doc(lambda d: d["offers"][2]["status"].__setitem__("status", "running")), clock)
+        load(factory, doc(), clock)  # woodgrove fails again: its owners are looked up from the cache
+        passes(factory, client, clock)
+    looked_up = [c.body["email"] for c in fake_slack.calls_to("users.lookupByEmail")]
+    assert sorted(looked_up) == sorted(set(looked_up))
+    assert "release@woodgrove.example" in looked_up
+    missing = [r for r in caplog.records if "release@woodgrove.example" in r.getMessage()]
+    assert len(missing) == 1
+
+
+def test_consulting_services(
+    factory: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    load(factory, doc(), clock)
+    passes(factory, client, clock)
+    sub_channel(factory, Target(kind="publisher", publisher_id="fabrikam"), clock)
+    fake_slack.calls.clear()
+
+    def fabrikam(status: str, messages: list[Any]) -> Callable[[dict[str, Any]], None]:
+        def mutate(d: dict[str, Any]) -> None:
+            d["offers"][1]["status"]["status"] = status
+            d["offers"][1]["status"]["messages"] = messages
+
+        return mutate
+
+    load(factory, doc(fabrikam("canceled", [])), clock)
+    passes(factory, client, clock)
+    load(factory, doc(fabrikam("failed", [])), clock)  # failed with no error explaining it: held back
+    passes(factory, client, clock)
+    assert posts(fake_slack, CHANNEL) == []
+    load(factory, doc(fabrikam("running", [])), clock)
+    load(factory, doc(), clock)  # failed with the lead management error: alerted, saying it may be normal
+    passes(factory, client, clock)
+    (alert,) = posts(fake_slack, CHANNEL)
+    blob = json.dumps(alert["blocks"])
+    assert "can be part of the normal process" in blob
+    assert "Fix the lead management settings and publish again" in blob
+
+
+def test_a_crash_between_claiming_and_sending_loses_nothing(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    load(ready, doc(contoso("failed")), clock)
+    resolve_owner_emails(ready, client, clock)
+    with db.transaction(ready) as s:
+        outbox.fan_out(s, now=clock())
+    with db.transaction(ready) as s:
+        claimed = outbox.claim(s, now=clock(), worker="dead-worker", lease=timedelta(minutes=5))
+    assert len(claimed) == 2  # the channel and the owner's DM; then the claimer dies
+    passes(ready, client, clock)
+    assert posts(fake_slack) == []  # the lease still holds
+    clock.advance(minutes=6)
+    passes(ready, client, clock, 2)
+    assert len(posts(fake_slack, CHANNEL)) == 1 and len(posts(fake_slack)) == 2
+
+
+def test_an_outage_delays_alerts_and_recovery_delivers_in_order(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    fake_slack.outage("chat.postMessage")
+    for status in ("failed", "running", "waitingForPublisherReview"):
+        load(ready, doc(contoso(status)), clock)
+        report = passes(ready, client, clock)[0]
+        assert report.sent == 0
+        clock.advance(minutes=1)
+    with ready() as s:
+        assert all(d.state == "pending" for d in s.exec(select(Delivery)))
+    assert fake_slack.calls_to("chat.postMessage")  # it did try
+    fake_slack.recover()
+    fake_slack.calls.clear()
+    for _ in range(20):
+        clock.advance(minutes=15)
+        passes(ready, client, clock)
+        with ready() as s:
+            if outbox.counts(s).pending == 0:
+                break
+    channel = posts(fake_slack, CHANNEL)
+    assert [p["text"].split(": ", 1)[-1] if "thread_ts" not in p else p["text"] for p in channel] == [
+        "Publish failed (was Publish in progress)",
+        "Contoso Analytics VM is now Publish in progress (was Publish failed)",
+        "Contoso Analytics VM: Awaiting publisher sign-off (was Publish in progress)",
+    ]
+    assert all(p.get("thread_ts") for p in channel[1:])
+    assert len({p["thread_ts"] for p in channel[1:]}) == 1
+
+
+def test_rate_limit_waits_retry_after_then_retries(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    load(ready, doc(contoso("failed")), clock)
+    fake_slack.fail("chat.postMessage", status=429, retry_after=1)
+    report = passes(ready, client, clock)[0]
+    assert report.sent == 2
+    calls = [c for c in fake_slack.calls_to("chat.postMessage") if c.body["channel"] == CHANNEL]
+    assert len(calls) == 2  # the 429, then the retry
+    assert calls[1].at - calls[0].at >= 1.0
+
+
+def test_server_errors_keep_the_row_pending_with_backoff(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    load(ready, doc(contoso("failed")), clock)
+    fake_slack.outage("chat.postMessage", status=503)
+    report = passes(ready, client, clock)[0]
+    assert (report.sent, report.retried) == (0, 1)
+    with ready() as s:
+        row = s.exec(select(Delivery).where(Delivery.attempts > 0)).one()
+        assert row.state == "pending" and row.last_error and row.next_attempt_at > clock()
+    fake_slack.recover()
+    passes(ready, client, clock)
+    assert len(posts(fake_slack)) == 0 or all(c.body for c in fake_slack.calls)  # not yet due
+    clock.advance(minutes=11)
+    passes(ready, client, clock, 2)
+    with ready() as s:
+        assert outbox.counts(s).pending == 0
+
+
+@pytest.mark.parametrize("error", sorted(DISABLING_ERRORS))
+def test_permanent_errors_disable_the_subscription_and_tell_its_creator(
+    error: str, ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    load(ready, doc(contoso("failed")), clock)
+    fake_slack.fail("chat.postMessage", error=error)  # the channel's alert comes first
+    passes(ready, client, clock, 2)
+    with ready() as s:
+        sub = s.exec(select(Subscription).where(Subscription.destination == CHANNEL)).one()
+        assert sub.disabled_reason == error and sub.disabled_at is not None
+        failed = s.exec(select(Delivery).where(Delivery.state == "failed")).one()
+        assert failed.destination == CHANNEL and failed.last_error == error
+    assert CREATOR in [c.body["users"] for c in fake_slack.calls_to("conversations.open")]
+    notice = posts(fake_slack, "D" + CREATOR)
+    assert len(notice) == 1 and f"`{error}`" in notice[0]["text"]
+    # A disabled subscription gets nothing more, and is still listed (never deleted silently).
+    fake_slack.calls.clear()
+    load(ready, doc(contoso("running")), clock)
+    load(ready, doc(contoso("failed")), clock)
+    passes(ready, client, clock)
+    assert posts(fake_slack, CHANNEL) == []
+
+
+def test_pacing_one_message_per_second_per_channel(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    sub_channel(ready, Target(kind="all"), clock)
+
+    def everything_changes(d: dict[str, Any]) -> None:
+        for o in d["offers"]:
+            o["status"]["status"] = "waitingForPublisherReview"
+
+    load(ready, doc(everything_changes), clock)
+    passes(ready, client, clock)
+    # Four offers change (Tailspin already awaited sign-off; Adatum stays delisted), all to one channel.
+    assert len(posts(fake_slack, CHANNEL)) == 4
+    assert sum(clock.slept) >= 3.0 - 1e-6  # four messages to one channel: three one-second gaps
+
+
+def test_threads_follow_ups_and_root_updates(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    load(ready, doc(contoso("failed")), clock)
+    passes(ready, client, clock)
+    root = posts(fake_slack, CHANNEL)[0]
+    clock.advance(hours=2)
+    load(ready, doc(contoso("succeeded")), clock)
+    passes(ready, client, clock)
+    followup = posts(fake_slack, CHANNEL)[1]
+    assert followup["text"] == "Contoso Analytics VM is now Live (was Publish failed)"
+    (update,) = [c.body for c in fake_slack.calls_to("chat.update") if c.body["channel"] == CHANNEL]
+    assert update["ts"] == followup["thread_ts"]
+    assert update["text"].startswith("Contoso Analytics VM: Live")
+    # Live closes the thread: the next failure starts a new one.
+    load(ready, doc(contoso("failed")), clock)
+    passes(ready, client, clock)
+    assert "thread_ts" not in posts(fake_slack, CHANNEL)[2]
+    assert root["text"] == "Contoso Analytics VM: Publish failed (was Publish in progress)"
+    assert posts(fake_slack, CHANNEL)[2]["text"] == "Contoso Analytics VM: Publish failed (was Live)"
+
+
+def test_threading_off_posts_follow_ups_as_new_messages(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    with db.transaction(ready) as s:
+        set_threading(s, team_id=TEAM, channel=CHANNEL, threading=False)
+    load(ready, doc(contoso("failed")), clock)
+    passes(ready, client, clock)
+    load(ready, doc(contoso("running")), clock)
+    passes(ready, client, clock)
+    channel = posts(fake_slack, CHANNEL)
+    assert len(channel) == 2 and all("thread_ts" not in p for p in channel)
+    assert sorted(c.body["channel"] for c in fake_slack.calls_to("chat.update")) == [CHANNEL, "D" + OPS]
+    assert posts(fake_slack, "D" + OPS)[1].get("thread_ts")  # the setting is the channel's: DMs keep threads
+
+
+def test_reminders_once_per_period_until_the_offer_moves(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    config = WatcherConfig(remind_after=timedelta(hours=24))
+    load(ready, doc(contoso("waitingForPublisherReview")), clock)
+    passes(ready, client, clock, config=config)
+    clock.advance(hours=23)
+    passes(ready, client, clock, config=config)
+    assert len(posts(fake_slack, CHANNEL)) == 1
+    clock.advance(hours=2)
+    passes(ready, client, clock, 3, config=config)
+    reminders = [p for p in posts(fake_slack, CHANNEL) if p["text"].startswith("Reminder")]
+    assert len(reminders) == 1 and reminders[0]["thread_ts"]
+    assert "still Awaiting publisher sign-off" in reminders[0]["text"]
+    clock.advance(hours=24)
+    passes(ready, client, clock, config=config)
+    assert len([p for p in posts(fake_slack, CHANNEL) if p["text"].startswith("Reminder")]) == 2
+    load(ready, doc(contoso("succeeded")), clock)
+    passes(ready, client, clock, config=config)
+    clock.advance(hours=30)
+    passes(ready, client, clock, config=config)
+    assert len([p for p in posts(fake_slack, CHANNEL) if p["text"].startswith("Reminder")]) == 2
+
+
+def test_two_watchers_send_no_duplicate(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    """Two watchers (separate clients and workers) race over the same store."""
+    sub_channel(ready, Target(kind="all"), clock, channel="C0ALL0001")
+    many = {
+        "offers": [
+            {
+                "publisherId": "p",
+                "offerId": f"race-{i:02}",
+                "name": f"Race {i:02}",
+                "offerType": "saas",
+                "status": {
+                    "status": "running",
+                    "steps": [],
+                    "notificationEmails": "marketplace-ops@contoso.example",
+                },
+            }
+            for i in range(20)
+        ]
+    }
+    load(ready, json.dumps(many), clock)
+    for o in many["offers"]:
+        o["status"]["status"] = "failed"  # type: ignore[index]
+    load(ready, json.dumps(many), clock)
+    other = make_client(Settings(slack_bot_token="xoxb-watch", slack_api_url=fake_slack.url))
+    config = WatcherConfig(channel_interval=0)
+    errors: list[BaseException] = []
+
+    def watcher(c: Any, name: str) -> None:
+        try:
+            for _ in range(8):
+                run_pass(
+                    session_factory=ready,
+                    client=c,
+                    clock=clock,
+                    sleep=lambda s: None,
+                    config=config,
+                    worker=name,
+                )
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=watcher, args=(c, n)) for c, n in ((client, "w1"), (other, "w2"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    texts = [p["text"] for p in posts(fake_slack, "C0ALL0001")]
+    assert len(texts) == 20 and len(set(texts)) == 20
+    dms = [p["text"] for p in posts(fake_slack, "D" + OPS)]
+    assert len(dms) == 20 and len(set(dms)) == 20
+    with ready() as s:
+        assert outbox.counts(s).pending == 0
+        assert all(c.handled_at for c in s.exec(select(StatusChange)))
