@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.render import Block, Reply, cap_blocks, context, esc, issue_line, section, slack_date, unresolved
+from bot.render import (
+    Block,
+    Reply,
+    cap_blocks,
+    context,
+    esc,
+    issue_line,
+    mrkdwn_field,
+    section,
+    slack_date,
+    unresolved,
+)
 from storage.models import Step, Subscription
 from storage.queries import OfferCard
 from storage.statuses import OfferStatus, OfferType, StepState
@@ -99,7 +110,7 @@ def render_alert(
         fields.append(f"*Step*\n{esc(focus.name)} ({StepState(focus.status).label})")
     blocks: list[Block] = [
         section(title),
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f, "verbatim": True} for f in fields]},
+        {"type": "section", "fields": [mrkdwn_field(f) for f in fields]},
     ]
     if _is_consulting_failure(card, shown):
         blocks.append(context(f":information_source: {CONSULTING_NOTE}"))

@@ -32,6 +32,7 @@ COMMAND = "/offer-status"
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
 MAX_HEADER = 150
+MAX_FIELD = 2000
 LIST_PAGE_SIZE = 20
 LIST_PAGE_ACTION = "offer_list_page"
 
@@ -68,6 +69,11 @@ def truncate(text: str, limit: int) -> str:
 
 def _mrkdwn(text: str) -> Block:
     return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def mrkdwn_field(text: str) -> Block:
+    """One of a section's fields (Slack allows 2,000 characters each)."""
+    return _mrkdwn(truncate(text, MAX_FIELD))
 
 
 def section(text: str) -> Block:
@@ -164,11 +170,11 @@ def offer_fields(offer: Offer) -> Block:
     return {
         "type": "section",
         "fields": [
-            _mrkdwn(f"*Status*\n{status_text(offer.status)}"),
-            _mrkdwn(f"*Since*\n{slack_date(offer.status_changed_at)}"),
-            _mrkdwn(f"*Type*\n{esc(_type_label(offer))}"),
-            _mrkdwn(f"*Publisher*\n{esc(truncate(offer.publisher_id, 200))}"),
-            _mrkdwn(f"*Offer id*\n{esc(truncate(offer.offer_id, 200))}"),
+            mrkdwn_field(f"*Status*\n{status_text(offer.status)}"),
+            mrkdwn_field(f"*Since*\n{slack_date(offer.status_changed_at)}"),
+            mrkdwn_field(f"*Type*\n{esc(_type_label(offer))}"),
+            mrkdwn_field(f"*Publisher*\n{esc(truncate(offer.publisher_id, 200))}"),
+            mrkdwn_field(f"*Offer id*\n{esc(truncate(offer.offer_id, 200))}"),
         ],
     }
 

@@ -95,7 +95,23 @@ class Outcome(Enum):
 
 
 class Transient(Exception):
-    """Slack or the network failed in a way that may pass: keep the row and try later."""
+    """Slack or the network failed in a way that may pass: keep the row and try later
+    (after ``retry_after`` seconds when Slack said so)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _retry_after(exc: SlackApiError) -> float | None:
+    for key, value in (exc.response.headers or {}).items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return float(raw)
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 class Pacer:
@@ -131,7 +147,7 @@ def _classify(exc: Exception) -> tuple[str, bool]:
 
 
 def resolve_owner_emails(
-    session_factory: db.SessionFactory, client: WebClient, clock: Clock, *, limit: int = 200
+    session_factory: db.SessionFactory, client: WebClient, clock: Clock, *, limit: int = 1000
 ) -> int:
     """Look up (and cache) the Slack users of the owners of offers whose pending changes alert.
     Raises :class:`Transient` when Slack cannot answer now, so the changes wait for the owners."""
@@ -156,12 +172,15 @@ def resolve_owner_emails(
             error, transient = _classify(exc)
             if transient:
                 raise Transient(f"users.lookupByEmail: {error}") from exc
-            if error != "users_not_found":
-                log.error("users.lookupByEmail failed for an owner address: %s", error)
-                continue
             user = None
-            if not was_missing:
+            if was_missing:
+                pass  # logged when first missed
+            elif error == "users_not_found":
                 log.warning("no Slack user has the owner address %s: skipping it", email)
+            else:
+                log.error(
+                    "users.lookupByEmail failed for %s (%s): skipping that owner for a day", email, error
+                )
         except (OSError, urllib.error.URLError) as exc:
             raise Transient(f"users.lookupByEmail: {exc.__class__.__name__}") from exc
         with db.transaction(session_factory) as session:
@@ -212,7 +231,7 @@ class Deliverer:
         except SlackApiError as exc:
             error, transient = _classify(exc)
             if transient:
-                raise Transient(f"{method}: {error}") from exc
+                raise Transient(f"{method}: {error}", retry_after=_retry_after(exc)) from exc
             raise
         except (OSError, urllib.error.URLError) as exc:
             raise Transient(f"{method}: {exc.__class__.__name__}") from exc
@@ -235,10 +254,12 @@ class Deliverer:
 
     # --- one delivery -------------------------------------------------------------------------
     def deliver(self, delivery_id: int) -> Outcome:
-        with self.factory() as session:
+        with db.transaction(self.factory) as session:
             row = session.get(Delivery, delivery_id)
-            if row is None or not outbox.still_mine(row, worker=self.worker, now=self.clock()):
-                return Outcome.SKIPPED
+            now = self.clock()
+            if row is None or not outbox.still_mine(row, worker=self.worker, now=now):
+                return Outcome.SKIPPED  # another process took it over after our lease ran out
+            row.lease_until = now + self.config.lease  # a fresh lease for this send
             plan = self._plan(session, row)
         if plan.reply is None:
             self._finish(delivery_id, plan, channel=None, ts=None)
@@ -250,7 +271,7 @@ class Deliverer:
             with db.transaction(self.factory) as session:
                 row = session.get(Delivery, delivery_id)
                 if row is not None:
-                    outbox.retry_later(row, now=self.clock(), error=str(exc))
+                    outbox.retry_later(row, now=self.clock(), error=str(exc), delay=exc.retry_after)
             return Outcome.RETRY
         except SlackApiError as exc:
             error, _ = _classify(exc)

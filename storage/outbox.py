@@ -25,14 +25,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from storage.models import AlertThread, Delivery, Message, Offer, StatusChange
+from storage.models import AlertThread, Delivery, Message, Offer, StatusChange, Subscription
 from storage.statuses import MessageLevel, OfferStatus, OfferType
 from storage.subscriptions import (
     ALERT_EVENTS,
     cached_users,
     matching_subscriptions,
     muted_users,
+    needs_lookup,
     owner_emails,
+    target_keys,
 )
 
 log = logging.getLogger(__name__)
@@ -66,20 +68,6 @@ def has_error_message(session: Session, offer_pk: int) -> bool:
     )
 
 
-def alert_event(session: Session, offer: Offer, change: StatusChange) -> str | None:
-    """The event word this change alerts as, or None (domain.md §4 for consulting services)."""
-    event = ALERT_EVENTS.get(OfferStatus(change.new_status))
-    if event is None:
-        return None
-    if (
-        offer.offer_type == OfferType.CONSULTING_SERVICE.value
-        and change.new_status == OfferStatus.FAILED.value
-    ):
-        # "Publish failed" can be a normal step for consulting services: alert only when explained.
-        return event if has_error_message(session, offer.id) else None  # type: ignore[arg-type]
-    return event
-
-
 def open_threads(session: Session, *, offer_pk: int) -> list[AlertThread]:
     return list(
         session.exec(
@@ -111,14 +99,43 @@ def unhandled_changes(session: Session, *, limit: int) -> list[StatusChange]:
     return list(session.exec(stmt.limit(limit)).all())
 
 
+def still_wanted(
+    session: Session, *, offer: Offer, destination_kind: str, destination: str, muted: set[str]
+) -> bool:
+    """Whether a destination that was alerted still wants to hear about ``offer``: a user who has not
+    muted it, or a channel that still has an enabled subscription covering it."""
+    if destination_kind == "user":
+        return destination not in muted
+    return (
+        session.exec(
+            select(Subscription.id)
+            .where(
+                Subscription.team_id == offer.team_id,
+                Subscription.destination_kind == "channel",
+                Subscription.destination == destination,
+                col(Subscription.target_key).in_(target_keys(offer)),
+                col(Subscription.disabled_reason).is_(None),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def owners_unresolved(session: Session, offer: Offer, now: datetime) -> bool:
+    """True while an owner address of ``offer`` has no fresh look-up (the change must wait for it)."""
+    emails = owner_emails(offer)
+    cache = cached_users(session, team_id=offer.team_id, emails=emails)
+    return any(needs_lookup(cache.get(e), now) for e in emails)
+
+
 def destinations(
-    session: Session, offer: Offer, change: StatusChange
+    session: Session, offer: Offer, change: StatusChange, event: str | None
 ) -> dict[tuple[str, str], tuple[str, int | None]]:
     """Who hears of ``change``: (destination kind, id) -> (delivery kind, subscription id)."""
     found: dict[tuple[str, str], tuple[str, int | None]] = {}
-    event = alert_event(session, offer, change)
+    muted = muted_users(session, offer=offer)
     if event is not None:
-        muted = muted_users(session, offer=offer)
         for sub in matching_subscriptions(session, offer=offer, event=event):
             if sub.destination_kind == "user" and sub.destination in muted:
                 continue
@@ -129,9 +146,8 @@ def destinations(
             if entry is not None and entry.user_id and entry.user_id not in muted:
                 found.setdefault(("user", entry.user_id), ("alert", None))
     # Destinations that were alerted (an open thread) or are about to be (a pending row, e.g. during
-    # a Slack outage) hear of every later change too.
-    for thread in open_threads(session, offer_pk=offer.id):  # type: ignore[arg-type]
-        found.setdefault((thread.destination_kind, thread.destination), ("followup", None))
+    # a Slack outage) hear of every later change too, unless they muted or unsubscribed since.
+    followers = {(t.destination_kind, t.destination) for t in open_threads(session, offer_pk=offer.id)}  # type: ignore[arg-type]
     pending = session.exec(
         select(Delivery.destination_kind, Delivery.destination)
         .where(
@@ -141,24 +157,55 @@ def destinations(
         )
         .distinct()
     ).all()
-    for dest_kind, dest in pending:
-        found.setdefault((dest_kind, dest), ("followup", None))
+    followers.update((k, d) for k, d in pending)
+    for dest_kind, dest in sorted(followers):
+        if (dest_kind, dest) in found:
+            continue
+        if still_wanted(session, offer=offer, destination_kind=dest_kind, destination=dest, muted=muted):
+            found[(dest_kind, dest)] = ("followup", None)
     return found
 
 
 def fan_out(session: Session, *, now: datetime, limit: int = 200) -> int:
-    """Turn up to ``limit`` unhandled changes into deliveries, in the caller's (locked) transaction.
-    Returns the number of changes handled."""
-    stmt = select(StatusChange).where(col(StatusChange.handled_at).is_(None)).order_by(col(StatusChange.id))
-    stmt = stmt.limit(limit)
+    """Turn up to ``limit`` unhandled changes into deliveries, in the caller's transaction.
+    Returns the number of changes handled.
+
+    A change waits (stays unhandled) while an earlier change of the same offer is unhandled, so two
+    watchers never reorder an offer's changes; while an owner address has not been looked up yet;
+    and, for a consulting service's failure with no error explaining it, until an error message
+    arrives or the offer moves on (domain.md §4).
+    """
+    earlier = aliased(StatusChange)
+    waits = (
+        select(earlier.id)
+        .where(
+            earlier.offer_pk == StatusChange.offer_pk,
+            col(earlier.handled_at).is_(None),
+            col(earlier.id) < col(StatusChange.id),
+        )
+        .exists()
+    )
+    stmt = (
+        select(StatusChange)
+        .where(col(StatusChange.handled_at).is_(None), ~waits)
+        .order_by(col(StatusChange.id))
+        .limit(limit)
+    )
     if _locking(session):
-        stmt = stmt.with_for_update(skip_locked=True)
-    changes = list(session.exec(stmt).all())
-    for change in changes:
+        stmt = stmt.with_for_update(skip_locked=True, of=StatusChange)
+    handled = 0
+    for change in session.exec(stmt).all():
         offer = session.get(Offer, change.offer_pk)
         rows: list[dict[str, Any]] = []
         if offer is not None:
-            for (dest_kind, dest), (kind, sub_id) in destinations(session, offer, change).items():
+            event = ALERT_EVENTS.get(OfferStatus(change.new_status))
+            if event is not None and owners_unresolved(session, offer, now):
+                continue  # the next pass looks the owners up first
+            if event is not None and _held_consulting_failure(session, offer, change):
+                if not _moved_on(session, change):
+                    continue  # wait for an error message that explains it
+                event = None
+            for (dest_kind, dest), (kind, sub_id) in destinations(session, offer, change, event).items():
                 rows.append(
                     dict(
                         team_id=change.team_id,
@@ -178,8 +225,28 @@ def fan_out(session: Session, *, now: datetime, limit: int = 200) -> int:
         _insert_ignore(session, rows)
         change.handled_at = now
         session.add(change)
+        handled += 1
     session.flush()
-    return len(changes)
+    return handled
+
+
+def _held_consulting_failure(session: Session, offer: Offer, change: StatusChange) -> bool:
+    return (
+        offer.offer_type == OfferType.CONSULTING_SERVICE.value
+        and change.new_status == OfferStatus.FAILED.value
+        and not has_error_message(session, offer.id)  # type: ignore[arg-type]
+    )
+
+
+def _moved_on(session: Session, change: StatusChange) -> bool:
+    return (
+        session.exec(
+            select(StatusChange.id)
+            .where(StatusChange.offer_pk == change.offer_pk, col(StatusChange.id) > change.id)
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def schedule_reminders(session: Session, *, now: datetime, remind_after: timedelta, limit: int = 200) -> int:
@@ -195,6 +262,19 @@ def schedule_reminders(session: Session, *, now: datetime, remind_after: timedel
         stmt = stmt.with_for_update(skip_locked=True)
     threads = list(session.exec(stmt).all())
     for thread in threads:
+        offer = session.get(Offer, thread.offer_pk)
+        muted = muted_users(session, offer=offer) if offer is not None else set()
+        if offer is None or not still_wanted(
+            session,
+            offer=offer,
+            destination_kind=thread.destination_kind,
+            destination=thread.destination,
+            muted=muted,
+        ):
+            thread.closed = True  # muted or unsubscribed since the alert: no more reminders there
+            thread.next_reminder_at = None
+            session.add(thread)
+            continue
         seq = thread.reminders_sent + 1
         _insert_ignore(
             session,
@@ -303,12 +383,16 @@ def mark_failed(row: Delivery, *, error: str) -> None:
     row.lease_until = None
 
 
-def retry_later(row: Delivery, *, now: datetime, error: str, rng: random.Random | None = None) -> None:
-    """Keep the row pending and try again after an exponential backoff with jitter (capped at 10 min)."""
+def retry_later(
+    row: Delivery, *, now: datetime, error: str, delay: float | None = None, rng: random.Random | None = None
+) -> None:
+    """Keep the row pending and try again after ``delay`` seconds (Slack's Retry-After), else after an
+    exponential backoff with jitter (capped at 10 min)."""
     row.attempts += 1
-    base = min(600.0, 2.0 ** min(row.attempts, 10))
-    jitter = (rng or random).uniform(0.5, 1.5)
-    row.next_attempt_at = now + timedelta(seconds=base * jitter)
+    if delay is None:
+        base = min(600.0, 2.0 ** min(row.attempts, 10))
+        delay = base * (rng or random).uniform(0.5, 1.5)
+    row.next_attempt_at = now + timedelta(seconds=delay)
     row.last_error = error[:200]
     row.lease_until = None
 

@@ -17,6 +17,18 @@ MIN_PARTIAL = 3
 """Shortest text looked up as part of an id or name (the trigram indexes need three characters)."""
 
 
+# On SQLite, CROSS JOIN makes the planner start from the FTS5 trigram matches (it would otherwise walk
+# the workspace's offers by name and test each one), so the cost follows the matches, not the store.
+SQLITE_PARTIAL = (
+    "SELECT offer.id FROM offer_search CROSS JOIN offer ON offer.id = offer_search.rowid "
+    "WHERE offer_search MATCH :q AND offer.team_id = :team ORDER BY offer.name, offer.id LIMIT :n"
+)
+SQLITE_SIMILAR = (
+    "SELECT offer.id FROM offer_search CROSS JOIN offer ON offer.id = offer_search.rowid "
+    "WHERE offer_search MATCH :q AND offer.team_id = :team ORDER BY offer_search.rank LIMIT :n"
+)
+
+
 @dataclass(frozen=True)
 class OfferCard:
     """An offer with its steps (in order) and messages, everything its Status tab shows."""
@@ -73,14 +85,17 @@ def _partial_matches(session: Session, team_id: str, text: str, limit: int) -> l
         )
         return list(session.exec(stmt).all())
     phrase = '"' + text.replace('"', '""') + '"'
-    ids = sa.text("SELECT rowid FROM offer_search WHERE offer_search MATCH :q").bindparams(q=phrase)
-    stmt = (
-        select(Offer)
-        .where(Offer.team_id == team_id, col(Offer.id).in_(ids))
-        .order_by(col(Offer.name), col(Offer.id))
-        .limit(limit)
-    )
-    return list(session.exec(stmt).all())
+    params = {"q": phrase, "team": team_id, "n": limit}
+    ids = session.execute(sa.text(SQLITE_PARTIAL), params).scalars().all()
+    return _by_ids(session, list(ids))
+
+
+def _by_ids(session: Session, ids: list[int]) -> list[Offer]:
+    """Offers by primary key, in the order of ``ids``."""
+    if not ids:
+        return []
+    rows = {o.id: o for o in session.exec(select(Offer).where(col(Offer.id).in_(ids)))}
+    return [rows[i] for i in ids if i in rows]
 
 
 def _trigrams(text: str) -> list[str]:
@@ -112,10 +127,9 @@ def _similar(session: Session, team_id: str, text: str, limit: int) -> list[Offe
         candidates = list(session.exec(stmt).all())
     else:
         query = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
-        ids = sa.text(
-            "SELECT rowid FROM offer_search WHERE offer_search MATCH :q ORDER BY rank LIMIT :n"
-        ).bindparams(q=query, n=pool * 4)
-        candidates = list(session.exec(select(Offer).where(Offer.team_id == team_id, col(Offer.id).in_(ids))))
+        params = {"q": query, "team": team_id, "n": pool}
+        ids = session.execute(sa.text(SQLITE_SIMILAR), params).scalars().all()
+        candidates = _by_ids(session, list(ids))
 
     def ratio(offer: Offer) -> float:
         q = text.lower()
@@ -136,11 +150,11 @@ def find_offers(session: Session, *, team_id: str, query: str, limit: int = 10) 
     closest names come back as suggestions.
     """
     text = query.strip()
+    # Ordered by id: ordering by publisher would make SQLite walk the unique (team, publisher, offer)
+    # index over the whole workspace instead of seeking (team, offer_id).
     exact = list(
         session.exec(
-            select(Offer)
-            .where(Offer.team_id == team_id, Offer.offer_id == text)
-            .order_by(col(Offer.publisher_id))
+            select(Offer).where(Offer.team_id == team_id, Offer.offer_id == text).order_by(col(Offer.id))
         ).all()
     )
     if exact:

@@ -181,12 +181,22 @@ class RunningServer:
         from bot.server import make_server
 
         self.server = make_server(application, host="127.0.0.1", port=0, threads=4)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.closing = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except OSError:
+            if not self.closing:  # closing the socket under a running select() is expected
+                raise
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.effective_port}"
 
     def close(self) -> None:
+        self.closing = True
         self.server.close()
+        self.thread.join(timeout=5)

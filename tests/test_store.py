@@ -11,7 +11,14 @@ from storage import db
 from storage.documents import parse_document
 from storage.importer import import_offers
 from storage.models import LOCAL_TEAM, Message, Offer, StatusChange, Step, Workspace
-from storage.queries import find_offers, list_offers, load_card, store_is_empty
+from storage.queries import (
+    SQLITE_PARTIAL,
+    SQLITE_SIMILAR,
+    find_offers,
+    list_offers,
+    load_card,
+    store_is_empty,
+)
 from storage.statuses import OfferStatus
 from storage.workspaces import bind_default_workspace, default_team
 from tests.conftest import NOW, TEAM, load_samples, samples_text
@@ -203,18 +210,20 @@ def test_deleting_an_offer_cascades(factory: db.SessionFactory) -> None:
 
 
 def test_sqlite_lookups_use_indexes(sqlite_url: str) -> None:
+    """Each lookup starts from an index: the exact id, and the trigram matches for parts and suggestions."""
     engine = db.make_engine(sqlite_url)
     db.migrate(engine)
-    factory = db.session_factory(engine)
-    load_samples(factory)
+    load_samples(db.session_factory(engine))
     with engine.connect() as conn:
-        exact = conn.exec_driver_sql(
-            "EXPLAIN QUERY PLAN SELECT * FROM offer WHERE team_id = 'T' AND offer_id = 'x'"
-        ).all()
-        assert any("USING INDEX" in str(r) for r in exact), exact
-        part = conn.exec_driver_sql(
-            "EXPLAIN QUERY PLAN SELECT * FROM offer WHERE team_id = 'T' AND id IN "
-            "(SELECT rowid FROM offer_search WHERE offer_search MATCH '\"ana\"')"
-        ).all()
-        plan = " ".join(str(r) for r in part)
-        assert "VIRTUAL TABLE INDEX" in plan and "SCAN offer " not in plan + " ", plan
+
+        def plan(sql: str, **params: object) -> str:
+            return " | ".join(
+                str(r[3]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()
+            )
+
+        exact = plan("SELECT * FROM offer WHERE team_id = :t AND offer_id = :o ORDER BY id", t="T", o="x")
+        assert "USING INDEX ix_offer_team_id_offer_id (team_id=? AND offer_id=?)" in exact, exact
+        for sql in (SQLITE_PARTIAL, SQLITE_SIMILAR):
+            text = plan(sql.replace(":q", ":q"), q='"ana"', team="T", n=10)
+            assert text.startswith("SCAN offer_search VIRTUAL TABLE"), text
+            assert "SEARCH offer USING INTEGER PRIMARY KEY" in text, text

@@ -20,7 +20,7 @@ from storage import db, outbox
 from storage.documents import parse_document
 from storage.importer import import_offers
 from storage.models import Delivery, Offer, StatusChange, Subscription
-from storage.subscriptions import Target, mute, set_threading, subscribe
+from storage.subscriptions import Target, mute, set_threading, subscribe, unsubscribe
 from tests.conftest import NOW, TEAM, samples_text
 from tests.fakeslack import FakeSlack
 
@@ -337,8 +337,9 @@ def test_server_errors_keep_the_row_pending_with_backoff(
         row = s.exec(select(Delivery).where(Delivery.attempts > 0)).one()
         assert row.state == "pending" and row.last_error and row.next_attempt_at > clock()
     fake_slack.recover()
+    before = len(posts(fake_slack, CHANNEL))
     passes(ready, client, clock)
-    assert len(posts(fake_slack)) == 0 or all(c.body for c in fake_slack.calls)  # not yet due
+    assert len(posts(fake_slack, CHANNEL)) == before  # not due yet: the backoff holds it
     clock.advance(minutes=11)
     passes(ready, client, clock, 2)
     with ready() as s:
@@ -467,16 +468,17 @@ def test_two_watchers_send_no_duplicate(
         ]
     }
     load(ready, json.dumps(many), clock)
-    for o in many["offers"]:
-        o["status"]["status"] = "failed"  # type: ignore[index]
-    load(ready, json.dumps(many), clock)
+    for status in ("failed", "running", "waitingForPublisherReview"):  # three changes per offer
+        for o in many["offers"]:
+            o["status"]["status"] = status  # type: ignore[index]
+        load(ready, json.dumps(many), clock)
     other = make_client(Settings(slack_bot_token="xoxb-watch", slack_api_url=fake_slack.url))
     config = WatcherConfig(channel_interval=0)
     errors: list[BaseException] = []
 
     def watcher(c: Any, name: str) -> None:
         try:
-            for _ in range(8):
+            for _ in range(12):
                 run_pass(
                     session_factory=ready,
                     client=c,
@@ -494,10 +496,121 @@ def test_two_watchers_send_no_duplicate(
     for t in threads:
         t.join(60)
     assert not errors, errors
-    texts = [p["text"] for p in posts(fake_slack, "C0ALL0001")]
-    assert len(texts) == 20 and len(set(texts)) == 20
-    dms = [p["text"] for p in posts(fake_slack, "D" + OPS)]
-    assert len(dms) == 20 and len(set(dms)) == 20
+    for channel in ("C0ALL0001", "D" + OPS):
+        texts = [p["text"] for p in posts(fake_slack, channel)]
+        assert len(texts) == 60 and len(set(texts)) == 60, channel  # no duplicate
+        for i in range(20):  # and each offer's three changes in order
+            mine = [t for t in texts if t.startswith(f"Race {i:02}")]
+            assert mine == [
+                f"Race {i:02}: Publish failed (was Publish in progress)",
+                f"Race {i:02} is now Publish in progress (was Publish failed)",
+                f"Race {i:02}: Awaiting publisher sign-off (was Publish in progress)",
+            ], mine
     with ready() as s:
         assert outbox.counts(s).pending == 0
         assert all(c.handled_at for c in s.exec(select(StatusChange)))
+
+
+def test_a_change_imported_during_the_owner_look_ups_waits_for_its_owners(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    resolve_owner_emails(ready, client, clock)  # a pass looks up owners ...
+    load(ready, doc(contoso("failed")), clock)  # ... an import lands ...
+    with db.transaction(ready) as s:  # ... and the same pass fans out
+        assert outbox.fan_out(s, now=clock()) == 0  # the owner is not looked up yet: the change waits
+    passes(ready, client, clock)
+    assert len(posts(fake_slack, CHANNEL)) == 1
+    assert len(posts(fake_slack, "D" + OPS)) == 1
+
+
+def test_lookup_errors_other_than_not_found_skip_the_owner_not_the_alert(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail("users.lookupByEmail", error="missing_scope")
+    load(ready, doc(contoso("failed")), clock)
+    passes(ready, client, clock)
+    assert len(posts(fake_slack, CHANNEL)) == 1
+    assert fake_slack.calls_to("conversations.open") == []
+
+
+def test_muting_or_unsubscribing_after_an_alert_stops_follow_ups_and_reminders(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    load(ready, doc(contoso("waitingForPublisherReview")), clock)
+    passes(ready, client, clock)
+    assert len(posts(fake_slack, "D" + OPS)) == 1 and len(posts(fake_slack, CHANNEL)) == 1
+    with db.transaction(ready) as s:
+        mute(s, team_id=TEAM, user_id=OPS, target=Target(kind="all"), now=clock())
+        unsubscribe(
+            s,
+            team_id=TEAM,
+            destination_kind="channel",
+            destination=CHANNEL,
+            target=Target(kind="offer", offer_pk=offer_pk(ready, "contoso-analytics-vm")),
+            events=(),
+        )
+    clock.advance(hours=25)
+    passes(ready, client, clock)
+    load(ready, doc(contoso("failed")), clock)
+    passes(ready, client, clock)
+    assert len(posts(fake_slack, "D" + OPS)) == 1
+    assert len(posts(fake_slack, CHANNEL)) == 1
+
+
+def test_a_consulting_failure_explained_later_alerts_then(
+    factory: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    load(factory, doc(), clock)
+    passes(factory, client, clock)
+    sub_channel(factory, Target(kind="publisher", publisher_id="fabrikam"), clock)
+    fake_slack.calls.clear()
+    unexplained = doc(lambda d: d["offers"][1]["status"].__setitem__("status", "running"))
+    load(factory, unexplained, clock)
+    load(
+        factory, doc(lambda d: d["offers"][1]["status"].__setitem__("messages", [])), clock
+    )  # failed, no error
+    passes(factory, client, clock, 2)
+    assert posts(fake_slack, CHANNEL) == []
+    load(factory, doc(), clock)  # same status, now with the lead management error: no status change
+    passes(factory, client, clock)
+    (alert,) = posts(fake_slack, CHANNEL)
+    assert "lead management" in json.dumps(alert["blocks"])
+
+
+def test_retry_after_is_kept_when_slack_keeps_rate_limiting(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    load(ready, doc(contoso("failed")), clock)
+    fake_slack.fail("chat.postMessage", status=429, retry_after=1, times=3)  # more than the client retries
+    report = passes(ready, client, clock)[0]
+    assert report.retried == 1
+    with ready() as s:
+        row = s.exec(select(Delivery).where(Delivery.attempts > 0)).one()
+        assert row.next_attempt_at == clock() + timedelta(seconds=1)
+    clock.advance(seconds=1)
+    passes(ready, client, clock)
+    assert len(posts(fake_slack, CHANNEL)) == 4  # three 429s, then the alert
+
+
+def test_upgrading_a_store_with_history_alerts_nobody(
+    tmp_path: Any, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    db.migrate(engine, "0001")
+    with engine.begin() as conn:  # the store as issue 2's version left it: offers and their history
+        conn.exec_driver_sql(
+            "INSERT INTO offer (id, team_id, publisher_id, offer_id, name, offer_type, publish_status, listing, "
+            "status, notification_emails, preview_links, live_links, status_changed_at, updated_at, content_hash) "
+            "VALUES (1, 'T0FAKE001', 'contoso', 'contoso-analytics-vm', 'Contoso Analytics VM', 'virtual-machine', "
+            "'failed', 'listed', 'failed', 'marketplace-ops@contoso.example', '[]', '[]', '2026-01-01 00:00:00', "
+            "'2026-01-01 00:00:00', 'x')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO status_change (team_id, offer_pk, old_status, new_status, changed_at, source) "
+            "VALUES ('T0FAKE001', 1, 'in_progress', 'failed', '2026-01-01 00:00:00', 'import')"
+        )
+    db.migrate(engine)
+    factory = db.session_factory(engine)
+    sub_channel(factory, Target(kind="all"), clock)
+    passes(factory, client, clock)
+    assert posts(fake_slack) == []

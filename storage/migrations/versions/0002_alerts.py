@@ -158,6 +158,9 @@ def upgrade() -> None:
 
     # A plain ADD COLUMN: no table rebuild, on SQLite either.
     op.add_column("status_change", sa.Column("handled_at", UTCDateTime(), nullable=True))
+    # History recorded before alerts existed is not news: mark it handled, or the first watcher pass
+    # would alert every owner about months-old failures.
+    op.execute("UPDATE status_change SET handled_at = changed_at")
     op.create_index(
         "ix_status_change_unhandled",
         "status_change",
