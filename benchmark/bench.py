@@ -214,7 +214,8 @@ def bench_commands(url: str, fake: FakeSlack, sizes: list[int], runs: int) -> li
                 "part of a name (one match)",
             ),
             ("list failed", "list failed (page 1)"),
-            ("zqxw-nothing", "no match: suggestions"),
+            ("zqxw-nothing", "no match, nothing alike"),
+            ("Contosso Analytcs", "misspelt name: suggestions"),
         ]
         for text, label in cases:
             med, p95 = fmt(timed(app, text, runs))

@@ -232,6 +232,8 @@ def alert_command(
             else "Follow-ups about an alerted offer are now posted as new messages in this channel."
         )
         return Reply(text=text, blocks=[render.section(text)])
+    if verb in ("notify-me", "mute-me") and not user_id:
+        raise UsageError(f"`{verb}` works in Slack, where I know who you are.")
     request = parse_request(session, team_id=team_id, verb=verb, args=args)
     if isinstance(request, Reply):
         return request

@@ -13,6 +13,8 @@ from sqlmodel import Session, col, select
 from storage.models import Message, Offer, Step
 from storage.statuses import OfferStatus
 
+RAREST_TRIGRAMS = 6
+"""How many of a misspelt query's rarest trigrams pick the "did you mean" candidates on SQLite."""
 MIN_PARTIAL = 3
 """Shortest text looked up as part of an id or name (the trigram indexes need three characters)."""
 
@@ -126,7 +128,20 @@ def _similar(session: Session, team_id: str, text: str, limit: int) -> list[Offe
         )
         candidates = list(session.exec(stmt).all())
     else:
-        query = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
+        # Rank only by the rarest trigrams that occur (their document counts come from the FTS5
+        # vocabulary): common ones ("con", "ana") would make the ranking touch most of the store.
+        counts = dict(
+            session.execute(
+                sa.text("SELECT term, doc FROM offer_search_vocab WHERE term IN :grams").bindparams(
+                    sa.bindparam("grams", expanding=True)
+                ),
+                {"grams": grams},
+            ).all()
+        )
+        rarest = sorted((int(counts[g]), g) for g in grams if counts.get(g))[:RAREST_TRIGRAMS]
+        if not rarest:
+            return []
+        query = " OR ".join('"' + g.replace('"', '""') + '"' for _, g in rarest)
         params = {"q": query, "team": team_id, "n": pool}
         ids = session.execute(sa.text(SQLITE_SIMILAR), params).scalars().all()
         candidates = _by_ids(session, list(ids))

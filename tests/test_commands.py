@@ -42,7 +42,7 @@ def test_verbs(session) -> None:  # type: ignore[no-untyped-def]
         ("list failed live", "`list` takes one status and a page at most"),
         ("list page zero", '"page" takes a page number from 1, got "zero"'),
         ("subscribe all", "`subscribe` works in a Slack channel"),
-        ("notify-me", "`notify-me` needs an offer"),
+        ("notify-me all", "`notify-me` works in Slack"),
         ("subscribe publisher:", "write the publisher as `publisher:<id>`"),
         ("settings threading maybe", "`settings` works in a Slack channel"),
         ("x" * 600, "at most a few hundred"),
@@ -60,3 +60,25 @@ def test_page_action_value(session) -> None:  # type: ignore[no-untyped-def]
     )
     with pytest.raises(UsageError):
         handle_page_action(session, team_id=TEAM, value='{"s":"nope","o":1}')
+
+
+def test_alert_verbs_with_a_user_and_channel(session) -> None:  # type: ignore[no-untyped-def]
+    ctx = {"team_id": TEAM, "user_id": "U1", "channel_id": "C1"}
+    assert "needs an offer" in _usage(session, "notify-me", ctx)
+    assert (
+        "Subscribing this channel to all offers (failed, delisted, signoff)"
+        in handle_command(session, text="subscribe all", **ctx).text
+    )
+    assert "(signoff)" in handle_command(session, text="subscribe publisher:tailspin sign-off", **ctx).text
+    assert (
+        "to *Contoso Analytics VM* (`contoso-analytics-vm`)"
+        in handle_command(session, text="subscribe ana", **ctx).text
+    )
+    assert "at least 3 characters" in handle_command(session, text="subscribe an", **ctx).text
+    assert "no subscription for all offers" in handle_command(session, text="unsubscribe all", **ctx).text
+
+
+def _usage(session, verb: str, ctx: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(UsageError) as info:
+        handle_command(session, text=verb, **ctx)
+    return str(info.value)
