@@ -31,6 +31,20 @@ SQLITE_SIMILAR = (
 )
 
 
+# On PostgreSQL the matches are gathered first (a bitmap scan of the pg_trgm GIN indexes) and sorted
+# after: with ORDER BY name LIMIT n the planner would walk the name index hoping to stop early.
+PG_PARTIAL = (
+    "WITH m AS MATERIALIZED (SELECT id, name FROM offer WHERE team_id = :team "
+    "AND (lower(name) LIKE :p ESCAPE '\\' OR lower(offer_id) LIKE :p ESCAPE '\\')) "
+    "SELECT id FROM m ORDER BY name, id LIMIT :n"
+)
+# Nearest neighbours by trigram distance: GiST index scans (migration 0004), one per column.
+PG_SIMILAR = (
+    "(SELECT id FROM offer WHERE team_id = :team ORDER BY lower(name) <-> :q LIMIT :n) UNION ALL "
+    "(SELECT id FROM offer WHERE team_id = :team ORDER BY lower(offer_id) <-> :q LIMIT :n)"
+)
+
+
 @dataclass(frozen=True)
 class OfferCard:
     """An offer with its steps (in order) and messages, everything its Status tab shows."""
@@ -72,20 +86,9 @@ def _like_pattern(text: str) -> str:
 
 def _partial_matches(session: Session, team_id: str, text: str, limit: int) -> list[Offer]:
     if session.get_bind().dialect.name == "postgresql":
-        pattern = _like_pattern(text)
-        stmt = (
-            select(Offer)
-            .where(
-                Offer.team_id == team_id,
-                sa.or_(
-                    sa.func.lower(Offer.name).like(pattern, escape="\\"),
-                    sa.func.lower(Offer.offer_id).like(pattern, escape="\\"),
-                ),
-            )
-            .order_by(col(Offer.name), col(Offer.id))
-            .limit(limit)
-        )
-        return list(session.exec(stmt).all())
+        params = {"p": _like_pattern(text), "team": team_id, "n": limit}
+        ids = session.execute(sa.text(PG_PARTIAL), params).scalars().all()
+        return _by_ids(session, list(ids))
     phrase = '"' + text.replace('"', '""') + '"'
     params = {"q": phrase, "team": team_id, "n": limit}
     ids = session.execute(sa.text(SQLITE_PARTIAL), params).scalars().all()
@@ -112,21 +115,9 @@ def _similar(session: Session, team_id: str, text: str, limit: int) -> list[Offe
         return []
     pool = limit * 10
     if session.get_bind().dialect.name == "postgresql":
-        q = text.lower()
-        score = sa.func.greatest(
-            sa.func.similarity(sa.func.lower(Offer.name), q),
-            sa.func.similarity(sa.func.lower(Offer.offer_id), q),
-        )
-        stmt = (
-            select(Offer)
-            .where(
-                Offer.team_id == team_id,
-                sa.or_(sa.func.lower(Offer.name).op("%")(q), sa.func.lower(Offer.offer_id).op("%")(q)),
-            )
-            .order_by(score.desc())
-            .limit(pool)
-        )
-        candidates = list(session.exec(stmt).all())
+        params = {"q": text.lower(), "team": team_id, "n": pool}
+        ids = session.execute(sa.text(PG_SIMILAR), params).scalars().all()
+        candidates = _by_ids(session, list(dict.fromkeys(ids)))
     else:
         # Rank only by the rarest trigrams that occur (their document counts come from the FTS5
         # vocabulary): common ones ("con", "ana") would make the ranking touch most of the store.

@@ -1,5 +1,6 @@
 """Storage functions against real SQLite and, where TEST_DATABASE_URL is set, real PostgreSQL."""
 
+import difflib
 import json
 from datetime import timedelta
 
@@ -12,6 +13,8 @@ from storage.documents import parse_document
 from storage.importer import import_offers
 from storage.models import LOCAL_TEAM, Message, Offer, StatusChange, Step, Workspace
 from storage.queries import (
+    PG_PARTIAL,
+    PG_SIMILAR,
     SQLITE_PARTIAL,
     SQLITE_SIMILAR,
     find_offers,
@@ -227,3 +230,50 @@ def test_sqlite_lookups_use_indexes(sqlite_url: str) -> None:
             text = plan(sql.replace(":q", ":q"), q='"ana"', team="T", n=10)
             assert text.startswith("SCAN offer_search VIRTUAL TABLE"), text
             assert "SEARCH offer USING INTEGER PRIMARY KEY" in text, text
+
+
+def test_postgres_lookups_use_the_trigram_indexes(engine) -> None:  # type: ignore[no-untyped-def]
+    """On a store of some size the partial lookup uses the GIN indexes and "did you mean" the GiST ones
+    (nearest neighbours), not a walk over the workspace's offers."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's plans are checked in test_sqlite_lookups_use_indexes")
+    rows = [
+        dict(
+            team_id=TEAM,
+            publisher_id=f"p{i % 50}",
+            offer_id=f"offer-{i:05d}",
+            name=f"Offer number {i:05d}",
+            offer_type="saas",
+            publish_status="live",
+            listing="listed",
+            status="live",
+            notification_emails="",
+            preview_links=[],
+            live_links=[],
+            status_changed_at=NOW,
+            updated_at=NOW,
+            content_hash="x",
+        )
+        for i in range(5000)
+    ]
+    with engine.begin() as conn:
+        conn.execute(sa.insert(Offer), rows)
+        conn.exec_driver_sql("ANALYZE offer")
+    with engine.connect() as conn:
+
+        def plan(sql: str, **params: object) -> str:
+            return "\n".join(r[0] for r in conn.execute(sa.text("EXPLAIN " + sql), params).all())
+
+        partial = plan(PG_PARTIAL, p="%offer-01234%", team=TEAM, n=10)
+        # Either trigram index of each column will do (GIN or GiST both serve LIKE '%...%').
+        assert "Index Scan on search_offer_name_" in partial, partial
+        assert "Index Scan on search_offer_id_" in partial, partial
+        similar = plan(PG_SIMILAR, q="offer-0123x", team=TEAM, n=10)
+        assert "search_offer_name_gist" in similar and "search_offer_id_gist" in similar, similar
+    with db.session_factory(engine)() as s:
+        assert [o.offer_id for o in find_offers(s, team_id=TEAM, query="number 01234").matches] == [
+            "offer-01234"
+        ]
+        suggested = find_offers(s, team_id=TEAM, query="offer-0123x").suggestions
+        assert len(suggested) == 3, suggested  # near ties: any of the closest ids will do
+        assert all(difflib.SequenceMatcher(None, "offer-0123x", o.offer_id).ratio() >= 0.8 for o in suggested)
