@@ -127,6 +127,7 @@ COMMANDS = {
     "serve": cmd_serve,
     "shell": cmd_shell,
     "up": cmd_up,
+    "watch": cmd_watch,
 }
 
 

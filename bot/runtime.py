@@ -22,9 +22,10 @@ from storage.workspaces import bind_default_workspace
 log = logging.getLogger(__name__)
 
 
-def connect(settings: Settings) -> tuple[WebClient, db.SessionFactory]:
-    """Check the configuration and the store, and bind the token's workspace."""
-    settings.require_slack(http=not settings.socket_mode)
+def connect(settings: Settings, *, http: bool) -> tuple[WebClient, db.SessionFactory]:
+    """Check the configuration (``http``: the signing secret too) and the store, and bind the token's
+    workspace."""
+    settings.require_slack(http=http)
     factory = db.session_factory(db.open_database(settings.database_url))
     client = make_client(settings)
     try:
@@ -56,7 +57,7 @@ def socket_mode_handler(app: App, settings: Settings) -> SocketModeHandler:
 
 def serve(settings: Settings, *, host: str, port: int) -> None:
     """The bot and, in the same process, the watcher on a BackgroundScheduler."""
-    client, factory = connect(settings)
+    client, factory = connect(settings, http=not settings.socket_mode)
     app = create_app(settings, session_factory=factory, client=client)
     scheduler = background_scheduler(WatchJob(settings, factory, client), settings.offerbot_watch_interval)
     scheduler.start()
@@ -69,8 +70,7 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
 
 def watch(settings: Settings, *, once: bool) -> PassReport | None:
     """The watcher alone: one pass (``--once``), or a pass every ``OFFERBOT_WATCH_INTERVAL`` seconds."""
-    settings.require_slack(http=False)
-    client, factory = connect(settings)
+    client, factory = connect(settings, http=False)
     job = WatchJob(settings, factory, client)
     if once:
         return job()

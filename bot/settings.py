@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.errors import ConfigError
@@ -79,5 +79,9 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     try:
         return Settings()
-    except ValueError as exc:  # pydantic's ValidationError names the variable
-        raise ConfigError(f"bad configuration: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigError(f"bad configuration: {problems}") from None

@@ -247,3 +247,20 @@ def test_alerts_end_to_end_with_serve(tmp_path: Path, sample_file: Path, fake_sl
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_watch_once_does_one_pass(tmp_path: Path, sample_file: Path, fake_slack: FakeSlack) -> None:
+    url = f"sqlite:///{tmp_path / 'offerbot.db'}"
+    assert offerbot("import", str(sample_file), env={"DATABASE_URL": url}).returncode == 0
+    env = {"DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": fake_slack.url}
+    result = offerbot("watch", "--once", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "watcher pass: 6 change(s) handled" in result.stdout
+    again = offerbot("watch", "--once", env=env)
+    assert "watcher pass: 0 change(s) handled" in again.stdout
+    bad = offerbot(
+        "watch",
+        "--once",
+        env={"DATABASE_URL": url, "OFFERBOT_WATCH_INTERVAL": "-1", "SLACK_BOT_TOKEN": "xoxb-test"},
+    )
+    assert bad.returncode == 78 and "OFFERBOT_WATCH_INTERVAL: Value error, must be a positive" in bad.stderr
