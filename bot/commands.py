@@ -279,10 +279,7 @@ def alert_command(
             created_by=user_id,
             now=now,
         )
-        text = (
-            f"I will send you a direct message when {request.what} "
-            f"{'is' if request.target.kind == 'offer' else 'are'}: {_events_text(request.events)}."
-        )
+        text = f"I will send you a direct message about {request.what} on: {_events_text(request.events)}."
         return Reply(text=text, blocks=[render.section(text)])
     # mute-me
     mute(session, team_id=team_id, user_id=user_id, target=request.target, now=now)

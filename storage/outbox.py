@@ -48,6 +48,35 @@ def _locking(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def delivery_row(
+    *,
+    team_id: str,
+    change_id: int,
+    offer_pk: int,
+    destination_kind: str,
+    destination: str,
+    kind: str,
+    now: datetime,
+    subscription_id: int | None = None,
+    seq: int = 0,
+) -> dict[str, Any]:
+    """A new pending outbox row, due at once."""
+    return dict(
+        team_id=team_id,
+        change_id=change_id,
+        offer_pk=offer_pk,
+        destination_kind=destination_kind,
+        destination=destination,
+        subscription_id=subscription_id,
+        kind=kind,
+        seq=seq,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
 def _insert_ignore(session: Session, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
@@ -207,19 +236,15 @@ def fan_out(session: Session, *, now: datetime, limit: int = 200) -> int:
                 event = None
             for (dest_kind, dest), (kind, sub_id) in destinations(session, offer, change, event).items():
                 rows.append(
-                    dict(
+                    delivery_row(
                         team_id=change.team_id,
-                        change_id=change.id,
-                        offer_pk=offer.id,
+                        change_id=change.id,  # type: ignore[arg-type]
+                        offer_pk=offer.id,  # type: ignore[arg-type]
                         destination_kind=dest_kind,
                         destination=dest,
                         subscription_id=sub_id,
                         kind=kind,
-                        seq=0,
-                        state="pending",
-                        attempts=0,
-                        next_attempt_at=now,
-                        created_at=now,
+                        now=now,
                     )
                 )
         _insert_ignore(session, rows)
@@ -279,19 +304,15 @@ def schedule_reminders(session: Session, *, now: datetime, remind_after: timedel
         _insert_ignore(
             session,
             [
-                dict(
+                delivery_row(
                     team_id=thread.team_id,
                     change_id=thread.last_change_id,
                     offer_pk=thread.offer_pk,
                     destination_kind=thread.destination_kind,
                     destination=thread.destination,
-                    subscription_id=None,
                     kind="reminder",
                     seq=seq,
-                    state="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
+                    now=now,
                 )
             ],
         )
@@ -342,7 +363,7 @@ def add_notice(session: Session, *, row: Delivery, creator: str, subscription_id
     _insert_ignore(
         session,
         [
-            dict(
+            delivery_row(
                 team_id=row.team_id,
                 change_id=row.change_id,
                 offer_pk=row.offer_pk,
@@ -350,11 +371,7 @@ def add_notice(session: Session, *, row: Delivery, creator: str, subscription_id
                 destination=creator,
                 subscription_id=subscription_id,
                 kind="notice",
-                seq=0,
-                state="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
+                now=now,
             )
         ],
     )

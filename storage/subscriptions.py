@@ -54,6 +54,19 @@ def wants(sub: Subscription, event: str) -> bool:
     return event in events_of(sub)
 
 
+def find_subscription(
+    session: Session, *, team_id: str, destination_kind: str, destination: str, target: Target
+) -> Subscription | None:
+    return session.exec(
+        select(Subscription).where(
+            Subscription.team_id == team_id,
+            Subscription.destination_kind == destination_kind,
+            Subscription.destination == destination,
+            Subscription.target_key == target.key,
+        )
+    ).first()
+
+
 def subscribe(
     session: Session,
     *,
@@ -68,14 +81,9 @@ def subscribe(
     """Create the subscription, or set the events of an existing one and enable it again.
     Returns it and whether it is new."""
     chosen = set(events) or set(EVENTS)
-    sub = session.exec(
-        select(Subscription).where(
-            Subscription.team_id == team_id,
-            Subscription.destination_kind == destination_kind,
-            Subscription.destination == destination,
-            Subscription.target_key == target.key,
-        )
-    ).first()
+    sub = find_subscription(
+        session, team_id=team_id, destination_kind=destination_kind, destination=destination, target=target
+    )
     created = sub is None
     if sub is None:
         sub = Subscription(
@@ -107,14 +115,9 @@ def unsubscribe(
     events: Iterable[str],
 ) -> tuple[bool, Subscription | None]:
     """Drop the named events (all when none are named). Returns (found, what remains or None)."""
-    sub = session.exec(
-        select(Subscription).where(
-            Subscription.team_id == team_id,
-            Subscription.destination_kind == destination_kind,
-            Subscription.destination == destination,
-            Subscription.target_key == target.key,
-        )
-    ).first()
+    sub = find_subscription(
+        session, team_id=team_id, destination_kind=destination_kind, destination=destination, target=target
+    )
     if sub is None:
         return False, None
     dropping = set(events) or set(EVENTS)
