@@ -124,7 +124,11 @@ def create_app(
         log.info("slash command team=%s user=%s text=%r", team, command.get("user_id"), text[:200])
 
         def compute() -> Reply:
-            with db.transaction(session_factory) as session:
+            # Only the verbs that write take a write transaction: on SQLite that waits for the write
+            # lock, and an answer must never queue behind an import.
+            words = commands.split_words(text)
+            writes = bool(words) and words[0].lower() in commands.WRITE_VERBS
+            with db.transaction(session_factory) if writes else session_factory() as session:
                 return commands.handle_command(
                     session,
                     team_id=team,

@@ -134,6 +134,8 @@ def handle_page_action(session: Session, *, team_id: str, value: str) -> Reply:
 # --- alerts: subscribe, unsubscribe, subscriptions, notify-me, mute-me, settings ---------------
 
 ALERT_VERBS = ("subscribe", "unsubscribe", "subscriptions", "notify-me", "mute-me", "settings")
+WRITE_VERBS = ("unsubscribe", "notify-me", "mute-me", "settings")
+"""The verbs whose answer writes to the store (``subscribe`` saves later, in its lazy listener)."""
 EVENT_WORDS = {
     "failed": "failed",
     "fail": "failed",

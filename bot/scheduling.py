@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -11,7 +12,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from slack_sdk import WebClient
 
 from bot.settings import Settings
-from bot.watcher import PassReport, WatcherConfig, new_worker_id, run_pass
+from bot.watcher import Pacer, PassReport, WatcherConfig, new_worker_id, run_pass
 from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ class WatchJob:
         self.settings, self.session_factory, self.client = settings, session_factory, client
         self.config = WatcherConfig(remind_after=settings.offerbot_remind_after)
         self.worker = new_worker_id()
+        # One pacer for the life of the process, so the per-channel pace holds across passes.
+        self.pacer = Pacer(utcnow, time.sleep, self.config.channel_interval)
 
     def __call__(self) -> PassReport | None:
         try:
@@ -39,6 +42,7 @@ class WatchJob:
                 clock=utcnow,
                 config=self.config,
                 worker=self.worker,
+                pacer=self.pacer,
             )
         except Exception:
             log.exception("watcher pass failed; the next pass tries again")

@@ -6,6 +6,7 @@ directly and never wait for the scheduler (``bot/scheduling.py`` runs :func:`run
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import socket
@@ -146,15 +147,13 @@ def _classify(exc: Exception) -> tuple[str, bool]:
 # --- owner e-mails ---------------------------------------------------------------------------
 
 
-def resolve_owner_emails(
-    session_factory: db.SessionFactory, client: WebClient, clock: Clock, *, limit: int = 1000
-) -> int:
+def resolve_owner_emails(session_factory: db.SessionFactory, client: WebClient, clock: Clock) -> int:
     """Look up (and cache) the Slack users of the owners of offers whose pending changes alert.
     Raises :class:`Transient` when Slack cannot answer now, so the changes wait for the owners."""
     now = clock()
     wanted: dict[tuple[str, str], bool] = {}
     with session_factory() as session:
-        for change in outbox.unhandled_changes(session, limit=limit):
+        for change in outbox.unhandled_changes(session):
             if OfferStatus(change.new_status) not in ALERT_EVENTS:
                 continue
             offer = session.get(Offer, change.offer_pk)
@@ -181,7 +180,7 @@ def resolve_owner_emails(
                 log.error(
                     "users.lookupByEmail failed for %s (%s): skipping that owner for a day", email, error
                 )
-        except (OSError, urllib.error.URLError) as exc:
+        except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
             raise Transient(f"users.lookupByEmail: {exc.__class__.__name__}") from exc
         with db.transaction(session_factory) as session:
             record_lookup(session, team_id=team, email=email, user_id=user, now=now)
@@ -219,10 +218,11 @@ class Deliverer:
         sleep: Sleep,
         config: WatcherConfig,
         worker: str,
+        pacer: Pacer | None = None,
     ) -> None:
         self.factory, self.client, self.clock = session_factory, client, clock
         self.config, self.worker = config, worker
-        self.pacer = Pacer(clock, sleep, config.channel_interval)
+        self.pacer = pacer or Pacer(clock, sleep, config.channel_interval)
 
     # --- Web API calls; each raises Transient, or SlackApiError for a permanent error ---------
     def _call(self, method: str, **kwargs: Any) -> Any:
@@ -233,7 +233,7 @@ class Deliverer:
             if transient:
                 raise Transient(f"{method}: {error}", retry_after=_retry_after(exc)) from exc
             raise
-        except (OSError, urllib.error.URLError) as exc:
+        except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
             raise Transient(f"{method}: {exc.__class__.__name__}") from exc
 
     def _post(self, plan: _Plan) -> tuple[str, str]:
@@ -405,6 +405,7 @@ def run_pass(
     sleep: Sleep = time.sleep,
     config: WatcherConfig | None = None,
     worker: str | None = None,
+    pacer: Pacer | None = None,
 ) -> PassReport:
     """One watcher pass: owners' e-mails, fan-out of new changes, due reminders, then sending."""
     config = config or WatcherConfig()
@@ -422,7 +423,7 @@ def run_pass(
         report.reminders = outbox.schedule_reminders(session, now=clock(), remind_after=config.remind_after)
     with db.transaction(session_factory) as session:
         ids = outbox.claim(session, now=clock(), worker=worker, lease=config.lease, limit=config.batch)
-    deliverer = Deliverer(session_factory, client, clock, sleep, config, worker)
+    deliverer = Deliverer(session_factory, client, clock, sleep, config, worker, pacer)
     for index, delivery_id in enumerate(ids):
         outcome = deliverer.deliver(delivery_id)
         if outcome is Outcome.SENT:

@@ -258,7 +258,7 @@ def _read_offer(raw: Any, index: int, errors: _Errors) -> OfferIn | None:
     emails_raw = r.string(status, "notificationEmails", "status", required=False, max_len=2000)
     emails = tuple(e.strip() for e in emails_raw.replace(";", ",").split(",") if e.strip())
     for email in emails:
-        if "@" not in email or " " in email:
+        if "@" not in email or " " in email or len(email) > 320:
             r.fail("status.notificationEmails", f"not an email address: {_show(email)}")
     if len(errors.items) > before or offer_type is None or publish_status is None:
         return None

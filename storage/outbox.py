@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,10 +31,12 @@ from storage.subscriptions import (
     ALERT_EVENTS,
     cached_users,
     matching_subscriptions,
-    muted_users,
+    mute_levels,
     needs_lookup,
     owner_emails,
+    specificity,
     target_keys,
+    user_wants,
 )
 
 log = logging.getLogger(__name__)
@@ -122,19 +124,30 @@ def open_thread(
     ).first()
 
 
-def unhandled_changes(session: Session, *, limit: int) -> list[StatusChange]:
-    """Changes not yet fanned out, oldest first (without locks: for the e-mail look-ups)."""
-    stmt = select(StatusChange).where(col(StatusChange.handled_at).is_(None)).order_by(col(StatusChange.id))
-    return list(session.exec(stmt.limit(limit)).all())
+def unhandled_changes(session: Session, *, page: int = 500) -> Iterator[StatusChange]:
+    """Every change not yet fanned out, oldest first, a page at a time (no locks: for the look-ups)."""
+    after = 0
+    while True:
+        stmt = (
+            select(StatusChange)
+            .where(col(StatusChange.handled_at).is_(None), col(StatusChange.id) > after)
+            .order_by(col(StatusChange.id))
+            .limit(page)
+        )
+        rows = list(session.exec(stmt).all())
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].id  # type: ignore[assignment]
 
 
 def still_wanted(
-    session: Session, *, offer: Offer, destination_kind: str, destination: str, muted: set[str]
+    session: Session, *, offer: Offer, destination_kind: str, destination: str, muted: dict[str, int]
 ) -> bool:
     """Whether a destination that was alerted still wants to hear about ``offer``: a user who has not
     muted it, or a channel that still has an enabled subscription covering it."""
     if destination_kind == "user":
-        return destination not in muted
+        return user_wants(session, offer=offer, user=destination, levels=muted)
     return (
         session.exec(
             select(Subscription.id)
@@ -163,11 +176,13 @@ def destinations(
 ) -> dict[tuple[str, str], tuple[str, int | None]]:
     """Who hears of ``change``: (destination kind, id) -> (delivery kind, subscription id)."""
     found: dict[tuple[str, str], tuple[str, int | None]] = {}
-    muted = muted_users(session, offer=offer)
+    muted = mute_levels(session, offer=offer)
     if event is not None:
         for sub in matching_subscriptions(session, offer=offer, event=event):
-            if sub.destination_kind == "user" and sub.destination in muted:
-                continue
+            if sub.destination_kind == "user" and specificity(sub.target_key) <= muted.get(
+                sub.destination, -1
+            ):
+                continue  # muted at least as narrowly as this notify-me
             found.setdefault((sub.destination_kind, sub.destination), ("alert", sub.id))
         users = cached_users(session, team_id=offer.team_id, emails=owner_emails(offer))
         for email in owner_emails(offer):
@@ -214,52 +229,66 @@ def fan_out(session: Session, *, now: datetime, limit: int = 200) -> int:
         )
         .exists()
     )
-    stmt = (
-        select(StatusChange)
-        .where(col(StatusChange.handled_at).is_(None), ~waits)
-        .order_by(col(StatusChange.id))
-        .limit(limit)
-    )
-    if _locking(session):
-        stmt = stmt.with_for_update(skip_locked=True, of=StatusChange)
-    handled = 0
-    for change in session.exec(stmt).all():
-        offer = session.get(Offer, change.offer_pk)
-        rows: list[dict[str, Any]] = []
-        if offer is not None:
-            event = ALERT_EVENTS.get(OfferStatus(change.new_status))
-            if event is not None and owners_unresolved(session, offer, now):
-                continue  # the next pass looks the owners up first
-            if event is not None and _held_consulting_failure(session, offer, change):
-                if not _moved_on(session, change):
-                    continue  # wait for an error message that explains it
-                event = None
-            for (dest_kind, dest), (kind, sub_id) in destinations(session, offer, change, event).items():
-                rows.append(
-                    delivery_row(
-                        team_id=change.team_id,
-                        change_id=change.id,  # type: ignore[arg-type]
-                        offer_pk=offer.id,  # type: ignore[arg-type]
-                        destination_kind=dest_kind,
-                        destination=dest,
-                        subscription_id=sub_id,
-                        kind=kind,
-                        now=now,
-                    )
-                )
-        _insert_ignore(session, rows)
-        change.handled_at = now
-        session.add(change)
-        handled += 1
+    handled, after = 0, 0
+    while handled < limit:
+        # Page on past held changes, so that changes which must wait never fill the window.
+        stmt = (
+            select(StatusChange)
+            .where(col(StatusChange.handled_at).is_(None), col(StatusChange.id) > after, ~waits)
+            .order_by(col(StatusChange.id))
+            .limit(limit)
+        )
+        if _locking(session):
+            stmt = stmt.with_for_update(skip_locked=True, of=StatusChange)
+        page = list(session.exec(stmt).all())
+        if not page:
+            break
+        for change in page:
+            after = change.id  # type: ignore[assignment]
+            if _fan_out_one(session, change, now):
+                handled += 1
+                if handled >= limit:
+                    break
     session.flush()
     return handled
 
 
-def _held_consulting_failure(session: Session, offer: Offer, change: StatusChange) -> bool:
+def _fan_out_one(session: Session, change: StatusChange, now: datetime) -> bool:
+    """Write the deliveries of one change and mark it handled; False when it must wait."""
+    offer = session.get(Offer, change.offer_pk)
+    rows: list[dict[str, Any]] = []
+    if offer is not None:
+        event = ALERT_EVENTS.get(OfferStatus(change.new_status))
+        if event is not None and _consulting_failure(offer, change):
+            if _moved_on(session, change):
+                event = None  # never explained before the offer moved on: no alert
+            elif not has_error_message(session, offer.id):  # type: ignore[arg-type]
+                return False  # wait for an error message that explains it
+        if event is not None and owners_unresolved(session, offer, now):
+            return False  # the next pass looks the owners up first
+        for (dest_kind, dest), (kind, sub_id) in destinations(session, offer, change, event).items():
+            rows.append(
+                delivery_row(
+                    team_id=change.team_id,
+                    change_id=change.id,  # type: ignore[arg-type]
+                    offer_pk=offer.id,  # type: ignore[arg-type]
+                    destination_kind=dest_kind,
+                    destination=dest,
+                    subscription_id=sub_id,
+                    kind=kind,
+                    now=now,
+                )
+            )
+    _insert_ignore(session, rows)
+    change.handled_at = now
+    session.add(change)
+    return True
+
+
+def _consulting_failure(offer: Offer, change: StatusChange) -> bool:
     return (
         offer.offer_type == OfferType.CONSULTING_SERVICE.value
         and change.new_status == OfferStatus.FAILED.value
-        and not has_error_message(session, offer.id)  # type: ignore[arg-type]
     )
 
 
@@ -288,7 +317,7 @@ def schedule_reminders(session: Session, *, now: datetime, remind_after: timedel
     threads = list(session.exec(stmt).all())
     for thread in threads:
         offer = session.get(Offer, thread.offer_pk)
-        muted = muted_users(session, offer=offer) if offer is not None else set()
+        muted = mute_levels(session, offer=offer) if offer is not None else {}
         if offer is None or not still_wanted(
             session,
             offer=offer,
@@ -371,6 +400,7 @@ def add_notice(session: Session, *, row: Delivery, creator: str, subscription_id
                 destination=creator,
                 subscription_id=subscription_id,
                 kind="notice",
+                seq=subscription_id,  # one notice per disabled subscription, even for one creator
                 now=now,
             )
         ],

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.models import ChannelSettings, EmailUser, Mute, Offer, Subscription
@@ -177,14 +179,26 @@ def matching_subscriptions(session: Session, *, offer: Offer, event: str) -> lis
 # --- mutes -----------------------------------------------------------------------------------
 
 
+def specificity(target_key: str) -> int:
+    """How narrow a target is: ``all`` < ``publisher:<id>`` < ``offer:<pk>``."""
+    return {"all": 0, "publisher": 1, "offer": 2}[target_key.split(":", 1)[0]]
+
+
 def mute(session: Session, *, team_id: str, user_id: str, target: Target, now: datetime) -> bool:
-    """Mute DMs about ``target`` for the user, and drop their ``notify-me`` for it. True if new."""
+    """Mute DMs about ``target`` for the user, and drop their ``notify-me`` subscriptions that it
+    covers (``all`` covers every one; a publisher covers its offers). True if the mute is new."""
+    covered = [col(Subscription.target_key) == target.key]
+    if target.kind == "all":
+        covered = [sa.true()]
+    elif target.kind == "publisher":
+        offers = select(Offer.id).where(Offer.team_id == team_id, Offer.publisher_id == target.publisher_id)
+        covered.append(col(Subscription.offer_pk).in_(offers))
     session.execute(
         sa.delete(Subscription).where(
             col(Subscription.team_id) == team_id,
             col(Subscription.destination_kind) == "user",
             col(Subscription.destination) == user_id,
-            col(Subscription.target_key) == target.key,
+            sa.or_(*covered),
         )
     )
     exists = session.exec(
@@ -205,13 +219,36 @@ def unmute(session: Session, *, team_id: str, user_id: str, target: Target) -> N
     )
 
 
-def muted_users(session: Session, *, offer: Offer) -> set[str]:
+def mute_levels(session: Session, *, offer: Offer) -> dict[str, int]:
+    """For each user with a mute covering ``offer``: the specificity of their narrowest such mute.
+    A ``notify-me`` narrower than that still reaches them (``mute-me all``, then
+    ``notify-me <offer>``); owner DMs and follow-ups do not."""
+    levels: dict[str, int] = {}
     rows = session.exec(
-        select(Mute.user_id).where(
+        select(Mute.user_id, Mute.target_key).where(
             Mute.team_id == offer.team_id, col(Mute.target_key).in_(target_keys(offer))
         )
     ).all()
-    return set(rows)
+    for user, key in rows:
+        levels[user] = max(levels.get(user, -1), specificity(key))
+    return levels
+
+
+def user_wants(session: Session, *, offer: Offer, user: str, levels: dict[str, int]) -> bool:
+    """Whether ``user`` still wants DMs about ``offer``: no mute covers it, or a narrower
+    ``notify-me`` does."""
+    if user not in levels:
+        return True
+    keys = session.exec(
+        select(Subscription.target_key).where(
+            Subscription.team_id == offer.team_id,
+            Subscription.destination_kind == "user",
+            Subscription.destination == user,
+            col(Subscription.target_key).in_(target_keys(offer)),
+            col(Subscription.disabled_reason).is_(None),
+        )
+    ).all()
+    return any(specificity(k) > levels[user] for k in keys)
 
 
 # --- channel settings ------------------------------------------------------------------------
@@ -256,10 +293,11 @@ def needs_lookup(entry: EmailUser | None, now: datetime) -> bool:
 
 
 def record_lookup(session: Session, *, team_id: str, email: str, user_id: str | None, now: datetime) -> None:
-    row = session.get(EmailUser, (team_id, email))
-    if row is None:
-        row = EmailUser(team_id=team_id, email=email, looked_up_at=now)
-    row.user_id = user_id
-    row.looked_up_at = now
-    session.add(row)
-    session.flush()
+    """Cache a look-up; an upsert, so two watchers looking up the same address never collide."""
+    values = {"team_id": team_id, "email": email, "user_id": user_id, "looked_up_at": now}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(EmailUser).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["team_id", "email"], set_={"user_id": user_id, "looked_up_at": now}
+    )
+    session.execute(stmt)

@@ -264,3 +264,20 @@ def test_show_status_button_answers_with_the_card(
     assert call.body["replace_original"] is False
     link = action_body("", "open_partner_center", response_url=fake_slack.response_url)
     assert post(server.url + "/slack/events", link, sign(link))[0] == 200
+
+
+def test_answers_do_not_wait_for_a_writer(server: RunningServer, engine: Engine) -> None:
+    """A long import holding SQLite's write lock must not hold up read-only answers."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL readers never wait for writers")
+    import sqlite3
+
+    writer = sqlite3.connect(engine.url.database or "", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        status, answer, elapsed = command(server, "contoso-analytics-vm")
+        assert status == 200 and answer["text"].startswith("Contoso Analytics VM")
+        assert elapsed < 1.0  # the busy timeout is 10 s: a reader that queued would take that long
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -3,7 +3,10 @@ The job itself is not waited for: it is called directly, like the scheduler woul
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+import pytest
 
 from bot.app import make_client
 from bot.scheduling import JOB_ID, WatchJob, background_scheduler
@@ -13,7 +16,9 @@ from tests.conftest import load_samples
 from tests.fakeslack import FakeSlack
 
 
-def test_the_watch_job_is_registered_as_documented(tmp_path: Path, fake_slack: FakeSlack) -> None:
+def test_the_watch_job_is_registered_as_documented(
+    tmp_path: Path, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = Settings(
         slack_bot_token="xoxb-x",
         slack_api_url=fake_slack.url,
@@ -38,7 +43,9 @@ def test_the_watch_job_is_registered_as_documented(tmp_path: Path, fake_slack: F
     report = job()
     assert report is not None and report.changes == 6
     broken = WatchJob(settings, lambda: (_ for _ in ()).throw(RuntimeError("down")), make_client(settings))  # type: ignore[arg-type,return-value]
-    assert broken() is None
+    with caplog.at_level(logging.ERROR):
+        assert broken() is None
+    assert any(r.exc_info and "down" in str(r.exc_info[1]) for r in caplog.records)
 
 
 def test_settings_parse_durations() -> None:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from bot.app import make_client
@@ -19,8 +20,8 @@ from bot.watcher import DISABLING_ERRORS, WatcherConfig, resolve_owner_emails, r
 from storage import db, outbox
 from storage.documents import parse_document
 from storage.importer import import_offers
-from storage.models import Delivery, Offer, StatusChange, Subscription
-from storage.subscriptions import Target, mute, set_threading, subscribe, unsubscribe
+from storage.models import Delivery, EmailUser, Offer, StatusChange, Subscription
+from storage.subscriptions import Target, mute, record_lookup, set_threading, subscribe, unsubscribe
 from tests.conftest import NOW, TEAM, samples_text
 from tests.fakeslack import FakeSlack
 
@@ -256,15 +257,131 @@ def test_consulting_services(
     load(factory, doc(fabrikam("canceled", [])), clock)
     passes(factory, client, clock)
     load(factory, doc(fabrikam("failed", [])), clock)  # failed with no error explaining it: held back
-    passes(factory, client, clock)
+    passes(factory, client, clock, 2)
     assert posts(fake_slack, CHANNEL) == []
-    load(factory, doc(fabrikam("running", [])), clock)
+    load(factory, doc(fabrikam("running", [])), clock)  # it moved on unexplained: that failure never alerts
     load(factory, doc(), clock)  # failed with the lead management error: alerted, saying it may be normal
-    passes(factory, client, clock)
+    passes(factory, client, clock, 3)
     (alert,) = posts(fake_slack, CHANNEL)
+    assert (
+        alert["text"]
+        == "Fabrikam Cloud Advisory (2-week assessment): Publish failed (was Publish in progress)"
+    )
     blob = json.dumps(alert["blocks"])
     assert "can be part of the normal process" in blob
     assert "Fix the lead management settings and publish again" in blob
+
+
+def test_changes_that_must_wait_do_not_block_the_others(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    """Held changes (consulting failures waiting for an explanation) never fill a pass's window."""
+    many = {
+        "offers": [
+            {
+                "publisherId": "quiet",
+                "offerId": f"advice-{i}",
+                "name": f"Advice {i}",
+                "offerType": "consulting-service",
+                "status": {"status": "failed", "messages": []},
+            }
+            for i in range(5)
+        ]
+    }
+    load(ready, json.dumps(many), clock)
+    load(ready, doc(contoso("failed")), clock)
+    resolve_owner_emails(ready, client, clock)
+    with db.transaction(ready) as s:
+        assert outbox.fan_out(s, now=clock(), limit=2) == 1  # pages past the five held failures
+    passes(ready, client, clock)
+    assert len(posts(fake_slack, CHANNEL)) == 1
+
+
+def test_each_disabled_subscription_gets_its_own_notice(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    sub_channel(ready, Target(kind="all"), clock, channel="C0SECOND1")
+    load(ready, doc(contoso("failed")), clock)
+    fake_slack.fail("chat.postMessage", error="is_archived", times=2)  # both channels, same creator
+    passes(ready, client, clock, 3)
+    notices = posts(fake_slack, "D" + CREATOR)
+    assert len(notices) == 2
+    assert {"<#C0ALERTS1>" in n["text"] for n in notices} == {True, False}
+
+
+def test_a_narrower_notify_me_wins_over_a_wider_mute(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    pk = offer_pk(ready, "contoso-analytics-vm")
+    with db.transaction(ready) as s:
+        subscribe(
+            s,
+            team_id=TEAM,
+            destination_kind="user",
+            destination=OPS,
+            target=Target(kind="publisher", publisher_id="contoso"),
+            events=(),
+            created_by=OPS,
+            now=clock(),
+        )
+        mute(
+            s, team_id=TEAM, user_id=OPS, target=Target(kind="all"), now=clock()
+        )  # drops the publisher notify-me
+        assert s.exec(select(Subscription).where(Subscription.destination == OPS)).all() == []
+        subscribe(
+            s,
+            team_id=TEAM,
+            destination_kind="user",
+            destination=OPS,
+            target=Target(kind="offer", offer_pk=pk),
+            events=(),
+            created_by=OPS,
+            now=clock(),
+        )
+    load(ready, doc(contoso("failed")), clock)
+    passes(ready, client, clock)
+    assert len(posts(fake_slack, "D" + OPS)) == 1  # the offer notify-me is narrower than "all"
+
+
+def test_two_watchers_cannot_reorder_an_offers_changes(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    """While one watcher holds an offer's earlier change (uncommitted), another leaves the later one."""
+    load(ready, doc(contoso("failed")), clock)
+    load(ready, doc(contoso("running")), clock)
+    resolve_owner_emails(ready, client, clock)
+    with ready() as s:
+        first, second = s.exec(
+            select(StatusChange.id).where(StatusChange.handled_at.is_(None)).order_by(StatusChange.id)
+        ).all()  # type: ignore[union-attr]
+    holder = ready()
+    try:
+        if holder.get_bind().dialect.name == "postgresql":
+            holder.execute(sa.text("SELECT id FROM status_change WHERE id = :i FOR UPDATE"), {"i": first})
+            with db.transaction(ready) as s:
+                assert outbox.fan_out(s, now=clock()) == 0  # the first is locked, the second must wait
+        else:
+            pytest.skip("SQLite serializes fan-outs with BEGIN IMMEDIATE: there is no concurrent fan-out")
+    finally:
+        holder.rollback()
+        holder.close()
+    with ready() as s:
+        assert s.get(StatusChange, second).handled_at is None  # type: ignore[union-attr]
+    passes(ready, client, clock, 2)
+    texts = [p["text"] for p in posts(fake_slack, CHANNEL)]
+    assert texts == [
+        "Contoso Analytics VM: Publish failed (was Publish in progress)",
+        "Contoso Analytics VM is now Publish in progress (was Publish failed)",
+    ]
+
+
+def test_owner_lookups_are_upserts(factory: db.SessionFactory, clock: Clock) -> None:
+    with db.transaction(factory) as s:
+        record_lookup(s, team_id=TEAM, email="a@b.example", user_id=None, now=clock())
+    with db.transaction(factory) as s:
+        record_lookup(s, team_id=TEAM, email="a@b.example", user_id="U0A", now=clock())
+    with factory() as s:
+        assert s.get(EmailUser, (TEAM, "a@b.example")).user_id == "U0A"  # type: ignore[union-attr]
 
 
 def test_a_crash_between_claiming_and_sending_loses_nothing(
