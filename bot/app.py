@@ -163,7 +163,8 @@ def create_app(
             commands.save_subscription(
                 session,
                 team_id=team,
-                channel_id=channel,
+                destination_kind="channel",
+                destination=channel,
                 user_id=user,
                 request=request,
                 now=datetime.now(UTC),
@@ -171,16 +172,20 @@ def create_app(
 
     app.command(COMMAND)(ack=offer_status_ack, lazy=[offer_status_subscribe])
 
-    @app.action(OPEN_STATUS_ACTION)
-    def open_status_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def button_answer(body: dict[str, Any], action: dict[str, Any], answer: Callable[..., Reply]) -> Reply:
+        """A button's answer from its value, computed on a read session."""
         team = _team(body)
 
         def compute() -> Reply:
             with session_factory() as session:
-                return commands.offer_card(session, team_id=team, value=str(action.get("value", "")))
+                return answer(session, team_id=team, value=str(action.get("value", "")))
 
-        reply = _answer(compute)
+        return _answer(compute)
+
+    @app.action(OPEN_STATUS_ACTION)
+    def open_status_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        reply = button_answer(body, action, commands.offer_card)
         respond(replace_original=False, response_type="ephemeral", **_reply_kwargs(reply))
 
     @app.action(PARTNER_CENTER_ACTION)
@@ -190,14 +195,8 @@ def create_app(
     @app.action({"action_id": re.compile(rf"^{LIST_PAGE_ACTION}(:\d+)?$")})
     def list_page_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        team = _team(body)
-
-        def compute() -> Reply:
-            with session_factory() as session:
-                return commands.handle_page_action(session, team_id=team, value=str(action.get("value", "")))
-
-        reply = _answer(compute)
-        respond(text=reply.text, blocks=reply.blocks, replace_original=True, response_type="ephemeral")
+        reply = button_answer(body, action, commands.handle_page_action)
+        respond(replace_original=True, response_type="ephemeral", **_reply_kwargs(reply))
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> None:

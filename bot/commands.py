@@ -271,14 +271,13 @@ def alert_command(
         return Reply(text=text, blocks=[render.section(text)])
     if verb == "notify-me":
         unmute(session, team_id=team_id, user_id=user_id, target=request.target)
-        subscribe(
+        save_subscription(
             session,
             team_id=team_id,
             destination_kind="user",
             destination=user_id,
-            target=request.target,
-            events=request.events,
-            created_by=user_id,
+            user_id=user_id,
+            request=request,
             now=now,
         )
         text = f"I will send you a direct message about {request.what} on: {_events_text(request.events)}."
@@ -293,13 +292,21 @@ def alert_command(
 
 
 def save_subscription(
-    session: Session, *, team_id: str, channel_id: str, user_id: str, request: Request, now: datetime
+    session: Session,
+    *,
+    team_id: str,
+    destination_kind: str,
+    destination: str,
+    user_id: str,
+    request: Request,
+    now: datetime,
 ) -> Subscription:
+    """Save a channel's ``subscribe`` or a user's ``notify-me``, created by ``user_id``."""
     sub, _ = subscribe(
         session,
         team_id=team_id,
-        destination_kind="channel",
-        destination=channel_id,
+        destination_kind=destination_kind,
+        destination=destination,
         target=request.target,
         events=request.events,
         created_by=user_id,
