@@ -56,7 +56,8 @@ class OfferIn:
     publisher_id: str
     offer_id: str
     name: str
-    offer_type: OfferType
+    offer_type: str
+    """One of :class:`OfferType`'s values, or a type only a sync source knows, kept as it names it."""
     listing: Listing
     publish_status: OfferStatus
     messages: tuple[MessageIn, ...]
@@ -212,12 +213,14 @@ class _Reader:
         return tuple(out)
 
 
-def _read_offer(raw: Any, index: int, errors: _Errors) -> OfferIn | None:
+def _read_offer(
+    raw: Any, index: int, errors: _Errors, *, where: str = "offers", known_types_only: bool = True
+) -> OfferIn | None:
     if not isinstance(raw, dict):
-        errors.add(f"offers[{index}]", f"expected an object, got {_show(raw)}")
+        errors.add(f"{where}[{index}]", f"expected an object, got {_show(raw)}")
         return None
     offer_id_raw = raw.get("offerId")
-    label = f"offers[{index}]" + (
+    label = f"{where}[{index}]" + (
         f" ({offer_id_raw})" if isinstance(offer_id_raw, str) and offer_id_raw else ""
     )
     before = len(errors.items)
@@ -226,7 +229,8 @@ def _read_offer(raw: Any, index: int, errors: _Errors) -> OfferIn | None:
     offer_id = r.string(raw, "offerId", "", required=True, max_len=200)
     name = r.string(raw, "name", "", required=True, max_len=500)
     type_raw = r.string(raw, "offerType", "", required=True, max_len=80)
-    offer_type = OFFER_TYPES.get(type_raw.lower())
+    known_type = OFFER_TYPES.get(type_raw.lower())
+    offer_type = known_type.value if known_type else (None if known_types_only else type_raw[:40])
     if offer_type is None and type_raw:
         known = ", ".join(t.value for t in OfferType)
         r.fail(
@@ -275,6 +279,17 @@ def _read_offer(raw: Any, index: int, errors: _Errors) -> OfferIn | None:
         live_links=live,
         notification_emails=emails,
     )
+
+
+def parse_offer(raw: Any, *, source: str) -> OfferIn:
+    """One offer in the import format (a sync source's answer), validated as an import validates it;
+    an offer type outside :class:`OfferType` is kept as it is named. Raises :class:`DocumentError`."""
+    errors = _Errors()
+    offer = _read_offer(raw, 0, errors, where=source, known_types_only=False)
+    if offer is None or errors.items:
+        shown = errors.items[:MAX_ERRORS]
+        raise DocumentError("; ".join(shown) or f"{source}: not an offer")
+    return offer
 
 
 def parse_document(data: str | bytes, *, source: str = "input") -> list[OfferIn]:

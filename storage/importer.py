@@ -24,12 +24,27 @@ class ImportSummary:
     updated: int
     unchanged: int
     status_changes: int
+    stale: int = 0
+    """Offers left as they were because the store holds a newer observation of them."""
 
     def line(self) -> str:
-        return (
+        text = (
             f"{self.created} offer(s) created, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.status_changes} status change(s)"
         )
+        return text + (f", {self.stale} kept (the store has a newer observation)" if self.stale else "")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One offer as a source saw it at ``observed_at``: an import (now), or a sync's read of it."""
+
+    offer: OfferIn
+    observed_at: datetime
+    feed_key: str | None = None
+    """The offer's key in the sync source (``feed``), None for an import."""
+    removed: bool = False
+    """The source says the offer is deleted: it is kept and marked removed."""
 
 
 def content_hash(offer: OfferIn) -> str:
@@ -38,9 +53,9 @@ def content_hash(offer: OfferIn) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def _existing(session: Session, team_id: str, offers: Sequence[OfferIn]) -> dict[tuple[str, str], Offer]:
+def _existing(session: Session, team_id: str, offers: Sequence[Observation]) -> dict[tuple[str, str], Offer]:
     found: dict[tuple[str, str], Offer] = {}
-    keys = [(o.publisher_id, o.offer_id) for o in offers]
+    keys = [(o.offer.publisher_id, o.offer.offer_id) for o in offers]
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
         rows = session.exec(
@@ -89,7 +104,7 @@ def _children(offer_pk: int, data: OfferIn) -> list[Step | Message]:
 
 def _apply(row: Offer, data: OfferIn, digest: str, now: datetime) -> None:
     row.name = data.name
-    row.offer_type = data.offer_type.value
+    row.offer_type = data.offer_type
     row.publish_status = data.publish_status.value
     row.listing = data.listing.value
     row.notification_emails = ", ".join(data.notification_emails)
@@ -102,17 +117,45 @@ def _apply(row: Offer, data: OfferIn, digest: str, now: datetime) -> None:
 def import_offers(
     session: Session, *, team_id: str, offers: Sequence[OfferIn], now: datetime, source: str = "import"
 ) -> ImportSummary:
-    """Upsert ``offers`` for ``team_id`` in the caller's transaction.
+    """Upsert ``offers`` for ``team_id`` in the caller's transaction, as observed ``now``.
 
     A new offer, or a change of an offer's status, writes a :class:`StatusChange` row; a change of
     steps, messages or metadata alone only updates them. The same document twice changes nothing.
     """
-    existing = _existing(session, team_id, offers)
+    observations = [Observation(offer=o, observed_at=now) for o in offers]
+    return record_observations(session, team_id=team_id, observations=observations, now=now, source=source)
+
+
+def _note_observation(row: Offer, seen: Observation, feed: str | None, now: datetime) -> None:
+    row.observed_at = seen.observed_at
+    row.removed_at = (row.removed_at or now) if seen.removed else None
+    if feed is not None:
+        row.feed, row.feed_key, row.missing_passes = feed, seen.feed_key, 0
+
+
+def record_observations(
+    session: Session,
+    *,
+    team_id: str,
+    observations: Sequence[Observation],
+    now: datetime,
+    source: str,
+    feed: str | None = None,
+) -> ImportSummary:
+    """Upsert observed offers in the caller's transaction; ``source`` names the writer in the history
+    (``import``, ``partner-center``, ...), ``feed`` the sync source that lists them (None: an import).
+
+    The newest observation wins: an offer stored from a later observation than ``observed_at`` is
+    left as it is (``stale``), so a sync and a hand import of the same offer never undo each other,
+    and the history keeps the changes of both, each with its source.
+    """
+    existing = _existing(session, team_id, observations)
     created: list[tuple[Offer, OfferIn]] = []
     changed: list[tuple[Offer, OfferIn]] = []
     changes: list[StatusChange] = []
-    unchanged = 0
-    for data in offers:
+    unchanged = stale = 0
+    for seen in observations:
+        data = seen.offer
         digest = content_hash(data)
         status = effective_status(data.publish_status, data.listing).value
         row = existing.get((data.publisher_id, data.offer_id))
@@ -130,9 +173,14 @@ def import_offers(
                 content_hash="",
                 updated_at=now,
             )
+            _note_observation(row, seen, feed, now)
             _apply(row, data, digest, now)
             created.append((row, data))
             continue
+        if row.observed_at is not None and seen.observed_at < row.observed_at:
+            stale += 1
+            continue
+        _note_observation(row, seen, feed, now)
         if row.content_hash == digest:
             unchanged += 1
             continue
@@ -176,5 +224,9 @@ def import_offers(
     session.add_all(children)
     session.flush()
     return ImportSummary(
-        created=len(created), updated=len(changed), unchanged=unchanged, status_changes=len(changes)
+        created=len(created),
+        updated=len(changed),
+        unchanged=unchanged,
+        status_changes=len(changes),
+        stale=stale,
     )

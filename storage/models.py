@@ -66,6 +66,7 @@ class Offer(SQLModel, table=True):
         sa.Index("ix_offer_team_id_offer_id", "team_id", "offer_id"),
         sa.Index("ix_offer_team_id_status_name", "team_id", "status", "name"),
         sa.Index("ix_offer_team_id_name", "team_id", "name"),
+        sa.Index("ix_offer_team_id_feed_status", "team_id", "feed", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -83,6 +84,20 @@ class Offer(SQLModel, table=True):
     status_changed_at: datetime = utc_column()
     updated_at: datetime = utc_column()
     content_hash: str = Field(max_length=64)
+    # --- where the stored state came from (migration 0005) ---
+    feed: str | None = Field(default=None, max_length=40)
+    """The sync source that lists this offer (``partner-center``, ``cloud-partner-portal``); an
+    import leaves it as it is, so the sync keeps following an offer that was also imported by hand."""
+    feed_key: str | None = Field(default=None, max_length=200)
+    """The offer's key in that source: Partner Center's product guid, or ``publisher/offer``."""
+    observed_at: datetime | None = utc_column(nullable=True)
+    """When the stored state was read (a sync) or written (an import): an older observation never
+    overwrites a newer one."""
+    missing_passes: int = Field(default=0)
+    """Full sync passes in a row whose listing did not have this offer."""
+    removed_at: datetime | None = utc_column(nullable=True)
+    """When the offer was found removed from its source (deleted, or missing from three listings).
+    It is kept, with its history; it is shown as removed."""
 
 
 class Step(SQLModel, table=True):

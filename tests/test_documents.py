@@ -28,7 +28,7 @@ def test_samples_parse() -> None:
         "woodgrove-insights-app",
     ]
     vm = offers[0]
-    assert vm.offer_type is OfferType.VIRTUAL_MACHINE
+    assert vm.offer_type == OfferType.VIRTUAL_MACHINE
     assert vm.publish_status is OfferStatus.IN_PROGRESS
     assert [s.state for s in vm.steps][:3] == [StepState.COMPLETE, StepState.COMPLETE, StepState.IN_PROGRESS]
     assert len(vm.steps) == 8
@@ -51,7 +51,7 @@ def test_values_are_case_insensitive_and_partner_center_types_accepted() -> None
     offer["status"]["steps"][0]["status"] = "Complete"
     offer["status"]["steps"][0]["messages"][0]["level"] = "Information"
     parsed = parse_document(json.dumps(doc))[0]
-    assert parsed.offer_type is OfferType.VIRTUAL_MACHINE
+    assert parsed.offer_type == OfferType.VIRTUAL_MACHINE
     assert parsed.publish_status is OfferStatus.IN_PROGRESS
     assert parsed.steps[0].state is StepState.COMPLETE
     for name, kind in [
@@ -63,7 +63,7 @@ def test_values_are_case_insensitive_and_partner_center_types_accepted() -> None
         ("consultingService", "consulting-service"),
     ]:
         offer["offerType"] = name
-        assert parse_document(json.dumps(doc))[0].offer_type.value == kind
+        assert parse_document(json.dumps(doc))[0].offer_type == kind
 
 
 def test_status_values_map_as_domain_section_3() -> None:
