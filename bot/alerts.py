@@ -12,8 +12,10 @@ from bot.render import (
     esc,
     issue_line,
     mrkdwn_field,
+    partner_center_url,
     section,
     slack_date,
+    type_label,
     unresolved,
 )
 from storage.models import Step, Subscription
@@ -22,7 +24,6 @@ from storage.statuses import OfferStatus, OfferType, StepState
 
 OPEN_STATUS_ACTION = "open_offer_status"
 PARTNER_CENTER_ACTION = "open_partner_center"
-PARTNER_CENTER_URL = "https://partner.microsoft.com/dashboard/marketplace-offers/overview"
 CONSULTING_NOTE = (
     "For consulting services this state can be part of the normal process while Microsoft edits the "
     "offer: act on it if the issue below is yours to fix."
@@ -78,7 +79,7 @@ def _buttons(card: OfferCard) -> Block:
                 "type": "button",
                 "text": {"type": "plain_text", "text": "Open Partner Center"},
                 "action_id": PARTNER_CENTER_ACTION,
-                "url": PARTNER_CENTER_URL,
+                "url": partner_center_url(card.offer),
             },
         ],
     }
@@ -101,7 +102,7 @@ def render_alert(
     title = f"{status.emoji} *{esc(offer.name)}*: {status.label}"
     fields: list[str] = [
         f"*Status*\n{status.label} (was {_label(old_status if shown == new_status else new_status)})",
-        f"*Type*\n{esc(OfferType(offer.offer_type).label)}",
+        f"*Type*\n{esc(type_label(offer))}",
         f"*Publisher*\n{esc(offer.publisher_id)}",
         f"*Offer id*\n{esc(offer.offer_id)}",
     ]

@@ -79,6 +79,19 @@ def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import sync
+
+    report = sync(settings, once=args.once)
+    if report is None:
+        return 0
+    if not report.ok:
+        print(f"offerbot: sync failed: {report.line()}", file=sys.stderr)
+        return 1
+    print(f"sync: {report.line()}")
+    return 0
+
+
 def cmd_shell(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.shell import run_shell
 
@@ -118,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("shell", help="type /offer-status commands locally, with no Slack at all")
     p = sub.add_parser("watch", help="run the alert watcher alone (serve runs it too)")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p = sub.add_parser(
+        "sync", help="read offers from Partner Center / the Cloud Partner Portal on a schedule"
+    )
+    p.add_argument("--once", action="store_true", help="one full pass that asks every product, then exit")
     return parser
 
 
@@ -128,6 +145,7 @@ COMMANDS = {
     "shell": cmd_shell,
     "up": cmd_up,
     "watch": cmd_watch,
+    "sync": cmd_sync,
 }
 
 

@@ -123,11 +123,40 @@ def status_text(status: str) -> str:
     return f"{s.emoji} {s.label}"
 
 
-def _type_label(offer: Offer) -> str:
+def type_label(offer: Offer) -> str:
+    """The offer type's label; a type only Partner Center knows is shown as Partner Center names it."""
     try:
         return OfferType(offer.offer_type).label
     except ValueError:
         return offer.offer_type
+
+
+FEED_LABELS = {"partner-center": "Partner Center", "cloud-partner-portal": "Cloud Partner Portal"}
+PARTNER_CENTER_URL = "https://partner.microsoft.com/dashboard/marketplace-offers/overview"
+PARTNER_CENTER_OFFER_URL = (
+    "https://partner.microsoft.com/dashboard/commercial-marketplace/offers/{guid}/overview"
+)
+_GUID = re.compile(r"^[0-9A-Fa-f-]{36}$")
+
+
+def partner_center_url(offer: Offer) -> str:
+    """The offer's own page in Partner Center when the sync knows its product id, else the offers page."""
+    if offer.feed == "partner-center" and offer.feed_key and _GUID.match(offer.feed_key):
+        return PARTNER_CENTER_OFFER_URL.format(guid=offer.feed_key)
+    return PARTNER_CENTER_URL
+
+
+def source_note(offer: Offer) -> str | None:
+    """Where the offer's state comes from, and whether its source removed it."""
+    label = FEED_LABELS.get(offer.feed or "", offer.feed or "")
+    if offer.removed_at is not None:
+        return (
+            f":wastebasket: Removed from {esc(label or 'its source')} "
+            f"({slack_date(offer.removed_at)}): kept here with its history."
+        )
+    if label and offer.observed_at is not None:
+        return f"Synced from {esc(label)} · last read {slack_date(offer.observed_at)}"
+    return None
 
 
 def cap_blocks(blocks: list[Block], note: str) -> list[Block]:
@@ -172,7 +201,7 @@ def offer_fields(offer: Offer) -> Block:
         "fields": [
             mrkdwn_field(f"*Status*\n{status_text(offer.status)}"),
             mrkdwn_field(f"*Since*\n{slack_date(offer.status_changed_at)}"),
-            mrkdwn_field(f"*Type*\n{esc(_type_label(offer))}"),
+            mrkdwn_field(f"*Type*\n{esc(type_label(offer))}"),
             mrkdwn_field(f"*Publisher*\n{esc(truncate(offer.publisher_id, 200))}"),
             mrkdwn_field(f"*Offer id*\n{esc(truncate(offer.offer_id, 200))}"),
         ],
@@ -210,6 +239,9 @@ def render_card(card: OfferCard) -> Reply:
     links = _links_line(offer)
     if links:
         blocks.append(context(links))
+    note = source_note(offer)
+    if note:
+        blocks.append(context(note))
     blocks = cap_blocks(blocks, "…more than fits in one message: see the offer in Partner Center.")
     count = f"{len(issues)} unresolved issue{'s' if len(issues) != 1 else ''}"
     text = f"{esc(offer.name)} ({esc(offer.offer_id)}): {OfferStatus(offer.status).label}, {count}"
@@ -223,7 +255,8 @@ def _offer_line(offer: Offer) -> str:
     status = OfferStatus(offer.status)
     return (
         f"{status.emoji} *{esc(truncate(offer.name, 120))}* "
-        f"(`{esc(truncate(offer.offer_id, 100))}`) — {status.label} · {esc(_type_label(offer))}"
+        f"(`{esc(truncate(offer.offer_id, 100))}`) — {status.label} · {esc(type_label(offer))}"
+        + (" · _removed_" if offer.removed_at is not None else "")
     )
 
 

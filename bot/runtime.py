@@ -11,9 +11,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app import create_app, make_client
-from bot.scheduling import WatchJob, background_scheduler, blocking_scheduler
+from bot.scheduling import JOB_ID, SYNC_JOB_ID, background_scheduler, blocking_scheduler, registry
 from bot.server import make_server, wsgi_app
 from bot.settings import Settings
+from bot.sources import build_sources
+from bot.sources.base import OfferSource
+from bot.sync import SyncReport, sync_pass
 from bot.watcher import PassReport
 from storage import db
 from storage.errors import ConfigError
@@ -56,12 +59,15 @@ def socket_mode_handler(app: App, settings: Settings) -> SocketModeHandler:
 
 
 def serve(settings: Settings, *, host: str, port: int) -> None:
-    """The bot and, in the same process, the watcher on a BackgroundScheduler."""
+    """The bot and, in the same process, the watcher (and the sync, when a source is set) on a
+    BackgroundScheduler."""
+    sources = build_sources(settings) if settings.sync_configured else []
     client, factory = connect(settings, http=not settings.socket_mode)
     app = create_app(settings, session_factory=factory, client=client)
-    scheduler = background_scheduler(WatchJob(settings, factory, client), settings.offerbot_watch_interval)
+    scheduler = background_scheduler(registry(settings, factory, client=client, sources=sources))
     scheduler.start()
     log.info("watcher: a pass every %s s", settings.offerbot_watch_interval)
+    _log_sync(settings, sources)
     try:
         _serve_app(app, factory, settings, host=host, port=port)
     finally:
@@ -71,11 +77,39 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
 def watch(settings: Settings, *, once: bool) -> PassReport | None:
     """The watcher alone: one pass (``--once``), or a pass every ``OFFERBOT_WATCH_INTERVAL`` seconds."""
     client, factory = connect(settings, http=False)
-    job = WatchJob(settings, factory, client)
+    (job,) = registry(settings, factory, client=client)
+    assert job.id == JOB_ID
     if once:
-        return job()
+        report = job.func()
+        return report if isinstance(report, PassReport) else None
     log.info("watcher: a pass every %s s", settings.offerbot_watch_interval)
-    blocking_scheduler(job, settings.offerbot_watch_interval).start()
+    blocking_scheduler([job]).start()
+    return None
+
+
+def _log_sync(settings: Settings, sources: list[OfferSource]) -> None:
+    if sources:
+        log.info(
+            "sync: %s; a full pass every %s, offers in progress every 5 min",
+            ", ".join(s.label for s in sources),
+            settings.offerbot_sync_interval,
+        )
+
+
+def sync(settings: Settings, *, once: bool) -> SyncReport | None:
+    """The sync alone, no Slack needed: one full pass that asks every product (``--once``), or the
+    scheduled job forever."""
+    settings.require_azure()
+    sources = build_sources(settings)
+    factory = db.session_factory(db.open_database(settings.database_url))
+    if once:
+        return sync_pass(
+            session_factory=factory, sources=sources, clock=lambda: datetime.now(UTC), force=True
+        )
+    (job,) = registry(settings, factory, client=None, sources=sources)
+    assert job.id == SYNC_JOB_ID
+    _log_sync(settings, sources)
+    blocking_scheduler([job]).start()
     return None
 
 

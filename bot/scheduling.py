@@ -1,10 +1,14 @@
-"""The watcher's schedule: an APScheduler 3 job with a fixed id, coalescing, one instance at a time."""
+"""The scheduled jobs, registered in one place: the alert watcher and the Partner Center sync, each an
+APScheduler 3 job with a fixed id, coalescing missed runs, one instance at a time. A sync that finds
+status changes wakes the watcher at once instead of waiting for its next interval."""
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -12,12 +16,18 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from slack_sdk import WebClient
 
 from bot.settings import Settings
+from bot.sources.base import OfferSource
+from bot.sync import SyncConfig, SyncReport, sync_pass
 from bot.watcher import Pacer, PassReport, WatcherConfig, new_worker_id, run_pass
 from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "offerbot-watch"
+SYNC_JOB_ID = "offerbot-sync"
+SYNC_TICK = 60.0
+"""Seconds between two runs of the sync job: each run does a full pass when one is due, else it reads
+the offers in progress that are due (every 5 minutes); no product is asked twice within a minute."""
 
 
 def utcnow() -> datetime:
@@ -49,28 +59,120 @@ class WatchJob:
             return None
 
 
-def schedule(scheduler: BaseScheduler, job: WatchJob, interval: float) -> None:
-    scheduler.add_job(
-        job,
-        "interval",
-        seconds=interval,
-        id=JOB_ID,
-        name="offerbot watcher",
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=max(1, int(interval)),
-        next_run_time=utcnow(),
-        replace_existing=True,
-    )
+class SyncJob:
+    """The scheduled sync: a full pass every ``OFFERBOT_SYNC_INTERVAL`` (at start, then on schedule),
+    and between them the offers in progress every 5 minutes. A source that refuses the credentials is
+    logged in one line and tried again at the next full pass; one that is down, at the next run."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: SessionFactory,
+        sources: Sequence[OfferSource],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        config: SyncConfig | None = None,
+    ) -> None:
+        self.session_factory, self.sources, self.clock = session_factory, sources, clock
+        self.interval: timedelta = settings.offerbot_sync_interval
+        self.config = config or SyncConfig(concurrency=settings.offerbot_sync_concurrency)
+        self.next_full: datetime | None = None
+        self.on_changes: Callable[[], None] | None = None
+        """Called after a pass that stored status changes (``serve`` wakes the watcher with it)."""
+
+    def __call__(self) -> SyncReport | None:
+        now = self.clock()
+        full = self.next_full is None or now >= self.next_full
+        try:
+            report = sync_pass(
+                session_factory=self.session_factory,
+                sources=self.sources,
+                clock=self.clock,
+                full=full,
+                config=self.config,
+            )
+        except Exception:
+            log.exception("sync pass failed; the next run tries again")
+            return None
+        if full and not any(r.error and not r.auth_failed for r in report.sources):
+            self.next_full = now + self.interval
+        for source in report.sources:
+            if source.error:
+                log.error("sync: %s", source.line())
+            elif full or source.status_changes:
+                log.info("sync: %s", source.line())
+        if report.status_changes and self.on_changes is not None:
+            self.on_changes()
+        return report
 
 
-def background_scheduler(job: WatchJob, interval: float) -> BackgroundScheduler:
+@dataclass(frozen=True)
+class ScheduledJob:
+    id: str
+    name: str
+    func: Callable[[], object]
+    seconds: float
+
+
+def registry(
+    settings: Settings,
+    session_factory: SessionFactory,
+    *,
+    client: WebClient | None,
+    sources: Sequence[OfferSource] = (),
+) -> list[ScheduledJob]:
+    """Every job this process runs: the watcher when it can reach Slack, the sync when sources are set."""
+    jobs: list[ScheduledJob] = []
+    if client is not None:
+        jobs.append(
+            ScheduledJob(
+                JOB_ID,
+                "offerbot watcher",
+                WatchJob(settings, session_factory, client),
+                settings.offerbot_watch_interval,
+            )
+        )
+    if sources:
+        jobs.append(
+            ScheduledJob(SYNC_JOB_ID, "offerbot sync", SyncJob(settings, session_factory, sources), SYNC_TICK)
+        )
+    return jobs
+
+
+def wake(scheduler: BaseScheduler, job_id: str) -> None:
+    """Run a scheduled job now rather than at its next interval (it still never runs twice at once)."""
+    job = scheduler.get_job(job_id)
+    if job is not None:
+        job.modify(next_run_time=utcnow())
+
+
+def schedule(scheduler: BaseScheduler, jobs: Sequence[ScheduledJob]) -> None:
+    for job in jobs:
+        scheduler.add_job(
+            job.func,
+            "interval",
+            seconds=job.seconds,
+            id=job.id,
+            name=job.name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(1, int(job.seconds)),
+            next_run_time=utcnow(),
+            replace_existing=True,
+        )
+    ids = {job.id for job in jobs}
+    for job in jobs:
+        if isinstance(job.func, SyncJob) and JOB_ID in ids:
+            job.func.on_changes = lambda: wake(scheduler, JOB_ID)
+
+
+def background_scheduler(jobs: Sequence[ScheduledJob]) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=UTC)
-    schedule(scheduler, job, interval)
+    schedule(scheduler, jobs)
     return scheduler
 
 
-def blocking_scheduler(job: WatchJob, interval: float) -> BlockingScheduler:
+def blocking_scheduler(jobs: Sequence[ScheduledJob]) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=UTC)
-    schedule(scheduler, job, interval)
+    schedule(scheduler, jobs)
     return scheduler

@@ -27,6 +27,26 @@ class Settings(BaseSettings):
     offerbot_remind_after: timedelta = timedelta(hours=24)
     """How long an offer may stay failed or awaiting sign-off before a reminder (seconds, or 30m, 24h, 2d)."""
 
+    # --- the Partner Center / Cloud Partner Portal sync (the Azure SDKs' variable names) ---
+    azure_tenant_id: str | None = None
+    azure_client_id: str | None = None
+    azure_client_secret: SecretStr | None = None
+    azure_authority_host: str = "https://login.microsoftonline.com"
+    partner_center_api_url: str = "https://graph.microsoft.com/rp/product-ingestion"
+    partner_center_publisher_id: str | None = None
+    """The publisher id shown for the offers read from Partner Center; setting it turns that source on."""
+    partner_center_notification_emails: str = ""
+    """Owners (comma-separated addresses) DMed about Partner Center offers: the API does not say them."""
+    cloud_partner_api_url: str = "https://cloudpartner.azure.com"
+    cloud_partner_publishers: str = ""
+    """Publisher ids read from the Cloud Partner Portal API (comma-separated); empty: that source is off."""
+    offerbot_sync_interval: timedelta = timedelta(minutes=15)
+    """Time between two full sync passes (seconds, or 30m, 1h); never under 60 s."""
+    offerbot_sync_concurrency: int = 4
+    """Requests in flight at once during a sync pass."""
+    ssl_cert_file: str | None = None
+    requests_ca_bundle: str | None = None
+
     @field_validator("offerbot_watch_interval")
     @classmethod
     def _positive_interval(cls, value: float) -> float:
@@ -34,7 +54,21 @@ class Settings(BaseSettings):
             raise ValueError("must be a positive number of seconds")
         return value
 
-    @field_validator("offerbot_remind_after", mode="before")
+    @field_validator("offerbot_sync_interval")
+    @classmethod
+    def _at_least_a_minute(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=60):
+            raise ValueError("must be at least 60 seconds (Microsoft asks for no more than a poll a minute)")
+        return value
+
+    @field_validator("offerbot_sync_concurrency")
+    @classmethod
+    def _concurrency(cls, value: int) -> int:
+        if not 1 <= value <= 32:
+            raise ValueError("must be from 1 to 32")
+        return value
+
+    @field_validator("offerbot_remind_after", "offerbot_sync_interval", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         if isinstance(value, str):
@@ -50,7 +84,18 @@ class Settings(BaseSettings):
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "azure_tenant_id",
+        "azure_client_id",
+        "azure_client_secret",
+        "partner_center_publisher_id",
+        "ssl_cert_file",
+        "requests_ca_bundle",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -62,6 +107,38 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def cloud_partner_publisher_ids(self) -> list[str]:
+        return [p.strip() for p in self.cloud_partner_publishers.split(",") if p.strip()]
+
+    @property
+    def sync_configured(self) -> bool:
+        """Some sync source is named (its credentials are checked by :meth:`require_azure`)."""
+        return self.partner_center_publisher_id is not None or bool(self.cloud_partner_publisher_ids)
+
+    @property
+    def ca_bundle(self) -> str | None:
+        """The private CA to trust for Microsoft's APIs, as the Python HTTP libraries read it."""
+        return self.requests_ca_bundle or self.ssl_cert_file
+
+    def require_azure(self) -> None:
+        """Stop with the name of the first missing variable the sync needs."""
+        for name, value in (
+            ("AZURE_TENANT_ID", self.azure_tenant_id),
+            ("AZURE_CLIENT_ID", self.azure_client_id),
+            ("AZURE_CLIENT_SECRET", self.azure_client_secret),
+        ):
+            if value is None:
+                raise ConfigError(
+                    f"{name} is not set: the sync signs in as an Entra ID application "
+                    "(see README, Reading Partner Center)"
+                )
+        if not self.sync_configured:
+            raise ConfigError(
+                "no sync source is set: set PARTNER_CENTER_PUBLISHER_ID (Partner Center) "
+                "or CLOUD_PARTNER_PUBLISHERS (Cloud Partner Portal)"
+            )
 
     def require_slack(self, *, http: bool = True) -> None:
         """Stop with the name of the first missing variable: the bot token, and for HTTP mode the secret."""

@@ -18,7 +18,13 @@ from storage.queries import list_offers
 from tests.conftest import SIGNING_SECRET, get, post, samples_text, sign, slash_body
 from tests.fakeslack import TEAM_ID, FakeSlack
 
-CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "OFFERBOT_"))}
+CLEAN_ENV = {
+    k: v
+    for k, v in os.environ.items()
+    if not k.startswith(
+        ("SLACK_", "DATABASE_URL", "OFFERBOT_", "AZURE_", "PARTNER_CENTER_", "CLOUD_PARTNER_")
+    )
+}
 
 
 def offerbot(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import make_client
-from bot.scheduling import JOB_ID, WatchJob, background_scheduler
+from bot.scheduling import JOB_ID, WatchJob, background_scheduler, registry
 from bot.settings import Settings
 from storage import db
 from tests.conftest import load_samples
@@ -29,9 +29,11 @@ def test_the_watch_job_is_registered_as_documented(
     engine = db.make_engine(settings.database_url)
     db.migrate(engine)
     factory = db.session_factory(engine)
-    job = WatchJob(settings, factory, make_client(settings))
+    (entry,) = registry(settings, factory, client=make_client(settings))
+    job = entry.func
+    assert isinstance(job, WatchJob)
     assert job.config.remind_after.total_seconds() == 90 * 60
-    scheduler = background_scheduler(job, settings.offerbot_watch_interval)
+    scheduler = background_scheduler([entry])
     (registered,) = scheduler.get_jobs()
     assert registered.id == JOB_ID
     assert registered.coalesce is True and registered.max_instances == 1

@@ -1,0 +1,52 @@
+"""Where offers come from besides ``offerbot import``: every sync source, registered in one place.
+
+A source is a module with a class that follows :class:`~bot.sources.base.OfferSource` and a
+``from_settings`` function that returns it, or None when the settings do not turn it on. A third
+source is one new module named in :data:`SOURCE_MODULES`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from bot.settings import Settings
+from bot.sources import cloud_partner, partner_center
+from bot.sources.auth import TokenProvider
+from bot.sources.base import OfferSource
+from bot.sources.http import RetryPolicy, make_http_client
+
+SOURCE_MODULES: tuple[Any, ...] = (partner_center, cloud_partner)
+
+SourceFactory = Callable[..., OfferSource | None]
+
+
+def token_provider(settings: Settings) -> TokenProvider:
+    settings.require_azure()
+    assert settings.azure_tenant_id is not None
+    assert settings.azure_client_id is not None
+    assert settings.azure_client_secret is not None
+    return TokenProvider(
+        tenant_id=settings.azure_tenant_id,
+        client_id=settings.azure_client_id,
+        client_secret=settings.azure_client_secret,
+        authority_host=settings.azure_authority_host,
+        verify=settings.ca_bundle or True,
+    )
+
+
+def build_sources(
+    settings: Settings, *, http: httpx.Client | None = None, policy: RetryPolicy | None = None
+) -> list[OfferSource]:
+    """Every source the settings turn on, sharing one token provider and one HTTP client."""
+    tokens = token_provider(settings)
+    client = http or make_http_client(
+        ca_bundle=settings.ca_bundle, concurrency=settings.offerbot_sync_concurrency
+    )
+    sources: list[OfferSource] = []
+    for module in SOURCE_MODULES:
+        source = module.from_settings(settings, http=client, tokens=tokens, policy=policy or RetryPolicy())
+        if source is not None:
+            sources.append(source)
+    return sources

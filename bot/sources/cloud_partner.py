@@ -1,0 +1,141 @@
+"""The Cloud Partner Portal API (api-version 2017-10-31; ``shared/partner-center.md`` §4), for
+products integrated before Partner Center: each configured publisher's offers, then each offer's
+status document, which is the document ``offerbot import`` reads and is validated the same way."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.settings import Settings
+from bot.sources.auth import TokenProvider
+from bot.sources.base import Listing, ProductError, ProductRef, describe
+from bot.sources.http import ApiClient, RetryPolicy
+from storage.documents import parse_offer
+from storage.errors import DocumentError
+from storage.feed import KnownProduct
+from storage.importer import Observation
+from storage.statuses import OfferType
+
+NAME = "cloud-partner-portal"
+LABEL = "Cloud Partner Portal"
+API_VERSION = "2017-10-31"
+SCOPE = "https://cloudpartner.azure.com/.default"
+AUTH_HINT = (
+    "add the Entra ID application to the Cloud Partner Portal as a service principal user of the "
+    "publisher, and check AZURE_TENANT_ID"
+)
+
+# The CPP's offer type ids (an inference from the portal's type names); others are kept as named.
+OFFER_TYPE_IDS: dict[str, str] = {
+    "microsoft-azure-virtualmachines": OfferType.VIRTUAL_MACHINE.value,
+    "microsoft-azure-corevm": OfferType.VIRTUAL_MACHINE.value,
+    "microsoft-azure-applications": OfferType.AZURE_APPLICATION.value,
+    "microsoft-azure-containers": OfferType.CONTAINER.value,
+    "microsoft-azure-iotedge": OfferType.IOT_EDGE_MODULE.value,
+    "microsoft-azure-saas": OfferType.SAAS.value,
+    "microsoft-dynamics-ce": OfferType.DYNAMICS_365.value,
+    "microsoft-consulting": OfferType.CONSULTING_SERVICE.value,
+}
+
+
+class _Definition(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    display_text: str | None = Field(default=None, alias="displayText", max_length=500)
+
+
+class CppOffer(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    id: str = Field(min_length=1, max_length=200)
+    offer_type_id: str = Field(alias="offerTypeId", min_length=1, max_length=80)
+    definition: _Definition = Field(default_factory=_Definition)
+
+
+class CloudPartnerSource:
+    name = NAME
+    label = LABEL
+
+    def __init__(self, *, api: ApiClient, tokens: TokenProvider, publishers: list[str]) -> None:
+        self.api = api
+        self.tokens = tokens
+        self.publishers = publishers
+
+    @property
+    def requests(self) -> int:
+        return self.api.requests
+
+    def prepare(self) -> None:
+        self.tokens.token(SCOPE)
+
+    def list_products(self) -> Listing:
+        refs: list[ProductRef] = []
+        unreadable: list[str] = []
+        for publisher in self.publishers:
+            entries = self.api.get_json(f"api/publishers/{quote(publisher, safe='')}/offers")
+            if not isinstance(entries, list):
+                raise ProductError(f"publisher {publisher}: the offer list is not a JSON array")
+            for index, raw in enumerate(entries):
+                try:
+                    entry = CppOffer.model_validate(raw)
+                except ValidationError as exc:
+                    unreadable.append(f"publisher {publisher}, offer #{index}: {describe(exc)}")
+                    continue
+                refs.append(
+                    ProductRef(
+                        key=f"{publisher}/{entry.id}",
+                        offer_id=entry.id,
+                        publisher_id=publisher,
+                        name=entry.definition.display_text or entry.id,
+                        offer_type=OFFER_TYPE_IDS.get(entry.offer_type_id.lower(), entry.offer_type_id[:40]),
+                    )
+                )
+        return Listing(products=refs, unreadable=unreadable)
+
+    def ref_for(self, known: KnownProduct) -> ProductRef:
+        return ProductRef(
+            key=known.feed_key,
+            offer_id=known.offer_id,
+            publisher_id=known.publisher_id,
+            name=known.name,
+            offer_type=known.offer_type,
+        )
+
+    def read(self, ref: ProductRef, *, observed_at: datetime) -> Observation:
+        path = (
+            f"api/publishers/{quote(ref.publisher_id, safe='')}/offers/{quote(ref.offer_id, safe='')}/status"
+        )
+        document: Any = self.api.get_json(path)
+        raw = {
+            "publisherId": ref.publisher_id,
+            "offerId": ref.offer_id,
+            "name": ref.name,
+            "offerType": ref.offer_type,
+            "status": document,
+        }
+        try:
+            offer = parse_offer(raw, source=f"{ref.publisher_id}/{ref.offer_id}")
+        except DocumentError as exc:
+            raise ProductError(str(exc)) from None
+        return Observation(offer=offer, observed_at=observed_at, feed_key=ref.key)
+
+
+def from_settings(
+    settings: Settings, *, http: httpx.Client, tokens: TokenProvider, policy: RetryPolicy
+) -> CloudPartnerSource | None:
+    publishers = settings.cloud_partner_publisher_ids
+    if not publishers:
+        return None
+    api = ApiClient(
+        label=LABEL,
+        base_url=settings.cloud_partner_api_url,
+        http=http,
+        token=lambda: tokens.token(SCOPE),
+        query={"api-version": API_VERSION},
+        policy=policy,
+        auth_hint=AUTH_HINT,
+    )
+    return CloudPartnerSource(api=api, tokens=tokens, publishers=publishers)

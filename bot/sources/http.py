@@ -1,0 +1,210 @@
+"""GET JSON from Microsoft's APIs: a bearer token on every request, a timeout on every request, and
+retries by stamina: 429 waits ``Retry-After`` (seconds or an HTTP date), 5xx and network errors back
+off exponentially with jitter, a bounded number of times."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import ssl
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import stamina
+
+from bot.sources.base import ProductError, SourceAuthError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    timeout: float = 120.0
+    """Seconds for all attempts of one request together."""
+    wait_initial: float = 0.5
+    wait_max: float = 30.0
+    wait_jitter: float = 1.0
+    max_retry_after: float = 300.0
+    """A longer ``Retry-After`` is cut to this."""
+
+
+class Transient(Exception):
+    """A failure that may pass: retried, and if it lasts, the product (or the pass) is skipped."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotFound(ProductError):
+    """404: the product (or its resource) does not exist."""
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds: a number, or an HTTP date (RFC 9110); None when absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def make_http_client(*, ca_bundle: str | None, concurrency: int, timeout: float = 30.0) -> httpx.Client:
+    """One pooled client for a process: TLS always verified (against ``ca_bundle`` when set), a
+    timeout on every request, as many connections as requests in flight."""
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+    return httpx.Client(
+        verify=verify,
+        timeout=httpx.Timeout(timeout, connect=10.0),
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        follow_redirects=False,
+    )
+
+
+def _backoff(exc: Exception) -> bool | float:
+    """stamina's hook: retry transient failures, after ``Retry-After`` when the server said it."""
+    if isinstance(exc, Transient):
+        return exc.retry_after if exc.retry_after is not None else True
+    return False
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        code, message = error.get("code"), error.get("message")
+        return f" ({code}: {str(message)[:160]})" if code or message else ""
+    return ""
+
+
+class ApiClient:
+    """JSON over HTTPS from one API (``label``), with the token of one scope."""
+
+    def __init__(
+        self,
+        *,
+        label: str,
+        base_url: str,
+        http: httpx.Client,
+        token: Callable[[], str],
+        query: dict[str, str],
+        policy: RetryPolicy,
+        auth_hint: str,
+    ) -> None:
+        self.label = label
+        self.base_url = base_url.rstrip("/") + "/"
+        self.http = http
+        self.token = token
+        self.query = query
+        """Parameters every call carries (``$version``, ``api-version``)."""
+        self.policy = policy
+        self.auth_hint = auth_hint
+        self._count = itertools.count(1)
+        self._requests = 0
+
+    @property
+    def requests(self) -> int:
+        return self._requests
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("https://", "http://")) else self.base_url + path.lstrip("/")
+
+    @staticmethod
+    def _origin(url: str) -> tuple[str, str]:
+        parts = urlsplit(url)
+        return parts.scheme.lower(), parts.netloc.lower()
+
+    def _params(self, url: str, params: dict[str, str] | None) -> dict[str, str]:
+        present = {k for k, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+        merged = {k: v for k, v in self.query.items() if k not in present}
+        merged.update(params or {})
+        return merged
+
+    def _send(self, url: str, params: dict[str, str]) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
+        self._requests = next(self._count)
+        try:
+            # httpx would replace a URL's own query (a @nextLink's) with ``params``: merge instead.
+            target = httpx.URL(url).copy_merge_params(params) if params else httpx.URL(url)
+            response = self.http.get(target, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise Transient(f"{self.label} timed out ({exc.__class__.__name__})") from None
+        except httpx.TransportError as exc:
+            raise Transient(f"{self.label} could not be reached ({exc.__class__.__name__})") from None
+        status = response.status_code
+        if status == 429:
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            if wait is not None:
+                wait = min(wait, self.policy.max_retry_after)
+            raise Transient(f"{self.label} answered 429 (rate limited)", retry_after=wait)
+        if status >= 500:
+            raise Transient(f"{self.label} answered HTTP {status}{_error_text(response)}")
+        if status in (401, 403):
+            raise SourceAuthError(
+                f"{self.label} answered HTTP {status}{_error_text(response)}: {self.auth_hint}"
+            )
+        if status == 404:
+            raise NotFound(f"HTTP 404{_error_text(response)}")
+        if status >= 400:
+            raise ProductError(f"HTTP {status}{_error_text(response)}")
+        return response
+
+    def get_json(self, path: str, params: dict[str, str] | None = None) -> Any:
+        """The decoded JSON body of ``GET path``. Raises :class:`Transient` when retries ran out,
+        :class:`SourceAuthError` on 401/403, :class:`ProductError` on another 4xx or a body that is
+        not JSON."""
+        url = self.url(path)
+        merged = self._params(url, params)
+        p = self.policy
+        for attempt in stamina.retry_context(
+            on=_backoff,
+            attempts=p.attempts,
+            timeout=p.timeout,
+            wait_initial=p.wait_initial,
+            wait_max=p.wait_max,
+            wait_jitter=p.wait_jitter,
+        ):
+            with attempt:
+                response = self._send(url, merged)
+        try:
+            return json.loads(response.content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProductError(f"the answer is not JSON ({exc.__class__.__name__})") from None
+
+    def pages(
+        self, path: str, params: dict[str, str] | None = None, *, max_pages: int = 10_000
+    ) -> Iterator[Any]:
+        """Each page of a list, following ``@nextLink`` (an absolute URL, used as it is) to the end."""
+        url: str | None = path
+        extra = params
+        for _ in range(max_pages):
+            if url is None:
+                return
+            page = self.get_json(url, extra)
+            yield page
+            extra = None
+            link = page.get("@nextLink") if isinstance(page, dict) else None
+            url = link if isinstance(link, str) and link else None
+            if url is not None and self._origin(url) != self._origin(self.base_url):
+                # The bearer token goes with every request: never to another host than the API's.
+                raise ProductError(f"@nextLink points outside {self.label}: {url[:120]}")
+        raise ProductError(f"more than {max_pages} pages: stopped following @nextLink")

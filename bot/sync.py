@@ -1,0 +1,229 @@
+"""One sync pass: read offers and their publishing status from every configured source and store them
+through the import's path (history, status changes, alerts downstream), as a typed use-case.
+
+A *full* pass lists every product of a source (following its paging) and reads each one; offers that
+a listing no longer has are counted missing and, after three full listings in a row, marked removed.
+A *due* pass lists nothing and reads only the offers in progress that were last read five minutes
+ago or more. Unless ``force`` (``offerbot sync --once``), a product read less than a minute ago is not
+read again (Microsoft asks clients not to poll more than once a minute)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.sources.base import OfferSource, ProductError, ProductRef, SourceAuthError, SourceUnavailable
+from bot.sources.http import Transient
+from storage import db
+from storage.feed import due_in_status, mark_missing, observed_since
+from storage.importer import Observation, record_observations
+from storage.statuses import OfferStatus
+from storage.workspaces import default_team
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+MIN_ASK_INTERVAL = timedelta(minutes=1)
+"""A scheduled pass never asks a product again sooner than this."""
+IN_PROGRESS_INTERVAL = timedelta(minutes=5)
+"""Offers in progress are asked again this often, between full passes."""
+
+
+@dataclass
+class SourceReport:
+    source: str
+    full: bool
+    seen: int = 0
+    asked: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    stale: int = 0
+    removed: int = 0
+    status_changes: int = 0
+    requests: int = 0
+    error: str | None = None
+    """Why the source could not be synced this time (credentials, the source down); None when it was."""
+    auth_failed: bool = False
+    """The error is the credentials' or permissions': a person must act, retrying soon will not help."""
+    failures: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        if self.error:
+            return f"{self.source}: not synced: {self.error}"
+        text = (
+            f"{self.source}: {self.seen} offer(s) seen, {self.new} new, {self.changed} changed, "
+            f"{self.unchanged} unchanged, {self.failed} failed to read; "
+            f"{self.status_changes} status change(s)"
+        )
+        if self.removed:
+            text += f", {self.removed} marked removed"
+        if self.stale:
+            text += f", {self.stale} kept (a newer import)"
+        return text + f"; {self.requests} request(s)"
+
+
+@dataclass
+class SyncReport:
+    sources: list[SourceReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.error is None for r in self.sources)
+
+    @property
+    def status_changes(self) -> int:
+        return sum(r.status_changes for r in self.sources)
+
+    def line(self) -> str:
+        return " | ".join(r.line() for r in self.sources) if self.sources else "no source configured"
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    concurrency: int = 4
+    min_ask_interval: timedelta = MIN_ASK_INTERVAL
+    in_progress_interval: timedelta = IN_PROGRESS_INTERVAL
+
+
+class _Reader:
+    """Reads products concurrently (``concurrency`` in flight), collecting observations and failures.
+    A refused credential stops the remaining reads of the source."""
+
+    def __init__(self, source: OfferSource, clock: Clock, report: SourceReport) -> None:
+        self.source, self.clock, self.report = source, clock, report
+        self.stop = threading.Event()
+        self.auth_error: SourceAuthError | None = None
+        self.lock = threading.Lock()
+
+    def __call__(self, ref: ProductRef) -> Observation | None:
+        if self.stop.is_set():
+            return None
+        try:
+            return self.source.read(ref, observed_at=self.clock())
+        except SourceAuthError as exc:
+            with self.lock:
+                self.auth_error = self.auth_error or exc
+            self.stop.set()
+        except (ProductError, Transient, SourceUnavailable) as exc:
+            reason = f"{self.source.label}: product {ref.key} ({ref.offer_id}) skipped: {exc}"
+            log.warning("%s", reason)
+            with self.lock:
+                self.report.failed += 1
+                self.report.failures.append(reason)
+        return None
+
+
+def _refs_to_read(
+    session_factory: db.SessionFactory,
+    source: OfferSource,
+    report: SourceReport,
+    *,
+    full: bool,
+    force: bool,
+    now: datetime,
+    config: SyncConfig,
+) -> tuple[list[ProductRef], set[str] | None]:
+    """What to read, and (after a full listing) every key the listing had."""
+    with session_factory() as session:
+        team = default_team(session)
+        if not full:
+            due = due_in_status(
+                session,
+                team_id=team,
+                feed=source.name,
+                statuses=[OfferStatus.IN_PROGRESS.value],
+                observed_before=now - max(config.in_progress_interval, config.min_ask_interval),
+            )
+            refs = [source.ref_for(k) for k in due]
+            report.seen = len(refs)
+            return refs, None
+        recent = (
+            set()
+            if force
+            else observed_since(session, team_id=team, feed=source.name, since=now - config.min_ask_interval)
+        )
+    listing = source.list_products()
+    for reason in listing.unreadable:
+        log.warning("%s: %s (skipped)", source.label, reason)
+    report.failures.extend(listing.unreadable)
+    report.failed += len(listing.unreadable)
+    report.seen = len(listing.products) + len(listing.unreadable)
+    listed = {ref.key for ref in listing.products}
+    return [ref for ref in listing.products if ref.key not in recent], listed
+
+
+def sync_source(
+    *,
+    session_factory: db.SessionFactory,
+    source: OfferSource,
+    clock: Clock,
+    full: bool = True,
+    force: bool = False,
+    config: SyncConfig | None = None,
+) -> SourceReport:
+    """One pass over one source; never raises for the source's own faults, it reports them."""
+    config = config or SyncConfig()
+    report = SourceReport(source=source.label, full=full)
+    start_requests = source.requests
+    try:
+        source.prepare()
+        now = clock()
+        refs, listed = _refs_to_read(
+            session_factory, source, report, full=full, force=force, now=now, config=config
+        )
+        report.asked = len(refs)
+        reader = _Reader(source, clock, report)
+        with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="offerbot-sync") as pool:
+            observations = [o for o in pool.map(reader, refs) if o is not None]
+        if reader.auth_error is not None:
+            raise reader.auth_error
+        with db.transaction(session_factory) as session:
+            team = default_team(session)
+            summary = record_observations(
+                session,
+                team_id=team,
+                observations=observations,
+                now=clock(),
+                source=source.name,
+                feed=source.name,
+            )
+            if listed is not None:
+                report.removed = mark_missing(
+                    session, team_id=team, feed=source.name, listed=listed, now=clock()
+                )
+        report.new, report.changed = summary.created, summary.updated
+        report.unchanged, report.stale = summary.unchanged, summary.stale
+        report.status_changes = summary.status_changes
+    except SourceAuthError as exc:
+        report.error, report.auth_failed = str(exc), True
+    except (SourceUnavailable, Transient, ProductError) as exc:
+        report.error = f"{source.label} could not be read ({exc}); the next pass tries again"
+    report.requests = source.requests - start_requests
+    return report
+
+
+def sync_pass(
+    *,
+    session_factory: db.SessionFactory,
+    sources: Sequence[OfferSource],
+    clock: Clock,
+    full: bool = True,
+    force: bool = False,
+    config: SyncConfig | None = None,
+) -> SyncReport:
+    """One pass over every source, one after the other (each reads its products concurrently)."""
+    return SyncReport(
+        sources=[
+            sync_source(
+                session_factory=session_factory, source=s, clock=clock, full=full, force=force, config=config
+            )
+            for s in sources
+        ]
+    )

@@ -1,0 +1,318 @@
+"""A fake of Microsoft's side for the sync, over real HTTPS (pytest-httpserver with a trustme CA):
+Entra ID's OpenID configuration and token endpoint, the Partner Center Product Ingestion API and the
+Cloud Partner Portal API, answering the documented shapes (``shared/partner-center.md``).
+
+Every request is recorded. ``script`` makes the next answers of a path (matched by its start) a 429
+with Retry-After, a 5xx, a 401 or any body; ``latency`` delays every answer (the benchmark's 20 ms).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import ssl
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import trustme
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+TENANT = "contoso-tenant"
+CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+CLIENT_SECRET = "s3cr3t-value"
+PC = "/rp/product-ingestion"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+CPP_SCOPE = "https://cloudpartner.azure.com/.default"
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    args: dict[str, str]
+    headers: dict[str, str]
+    form: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Scripted:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: str | None = None
+
+
+def guid(n: int) -> str:
+    return f"0f6c2f7e-0000-4000-8000-{n:012d}"
+
+
+class FakeMicrosoft:
+    def __init__(self, *, latency: float = 0.0, page_size: int = 2) -> None:
+        self.ca = trustme.CA()
+        cert = self.ca.issue_cert("127.0.0.1", "localhost")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        cert.configure_cert(context)
+        self.server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context, threaded=True)
+        self.server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
+        self.latency = latency
+        self.page_size = page_size
+        self.products: dict[str, dict[str, Any]] = {}
+        self.submissions: dict[str, list[dict[str, Any]]] = {}
+        self.validations: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.cpp_offers: dict[str, list[dict[str, Any]]] = {}
+        self.cpp_status: dict[tuple[str, str], Any] = {}
+        self.calls: list[Recorded] = []
+        self.tokens: dict[str, int] = defaultdict(int)
+        self.secret = CLIENT_SECRET
+        self.token_error: dict[str, Any] | None = None
+        self._script: dict[str, deque[Scripted]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        self._issued: dict[str, str] = {}
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> FakeMicrosoft:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.clear()
+        if self.server.is_running():
+            self.server.stop()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.server.port}"
+
+    def ca_file(self, folder: Path) -> str:
+        path = folder / "fake-ms-ca.pem"
+        self.ca.cert_pem.write_to_path(str(path))
+        return str(path)
+
+    def settings(self, folder: Path, **extra: Any) -> dict[str, Any]:
+        """What the sync's Settings need to talk to this fake."""
+        return {
+            "azure_tenant_id": TENANT,
+            "azure_client_id": CLIENT_ID,
+            "azure_client_secret": CLIENT_SECRET,
+            "azure_authority_host": self.url,
+            "partner_center_api_url": self.url + PC,
+            "cloud_partner_api_url": self.url,
+            "ssl_cert_file": self.ca_file(folder),
+            "requests_ca_bundle": self.ca_file(folder),
+            **extra,
+        }
+
+    # --- data ----------------------------------------------------------------------------------
+    def add_product(
+        self,
+        n: int,
+        offer_id: str,
+        name: str,
+        *,
+        type_: str = "softwareAsAService",
+        submissions: list[dict[str, Any]] | None = None,
+        lifecycle: str | None = None,
+        old_spelling: bool = False,
+    ) -> str:
+        g = guid(n)
+        product: dict[str, Any] = {
+            "$schema": "https://schema.mp.microsoft.com/schema/product/2022-03-01-preview3",
+            "id": f"product/{g}",
+            "identity": {"externalID" if old_spelling else "externalId": offer_id},
+            "type": type_,
+            "alias": name,
+        }
+        if lifecycle:
+            product["lifecycleState"] = lifecycle
+        self.products[g] = product
+        self.submissions[g] = [
+            {"id": f"submission/{g}/0", "product": f"product/{g}", "target": {"targetType": "draft"}},
+            *(submissions or []),
+        ]
+        return g
+
+    def set_submissions(self, g: str, *subs: dict[str, Any]) -> None:
+        self.submissions[g] = [self.submissions[g][0], *subs]
+
+    # --- scripting and inspection --------------------------------------------------------------
+    def script(self, path_prefix: str, *answers: Scripted) -> None:
+        with self._lock:
+            self._script[path_prefix].extend(answers)
+
+    def calls_to(self, prefix: str) -> list[Recorded]:
+        with self._lock:
+            return [c for c in self.calls if c.path.startswith(prefix)]
+
+    def api_calls(self) -> list[Recorded]:
+        return [c for c in self.calls if "/oauth2/" not in c.path and "openid-configuration" not in c.path]
+
+    # --- the server ----------------------------------------------------------------------------
+    def _scripted(self, path: str) -> Scripted | None:
+        with self._lock:
+            for prefix, queue in self._script.items():
+                if path.startswith(prefix) and queue:
+                    return queue.popleft()
+        return None
+
+    def _handle(self, request: Request) -> Response:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._respond(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _respond(self, request: Request) -> Response:
+        if self.latency:
+            time.sleep(self.latency)
+        recorded = Recorded(
+            method=request.method,
+            path=request.path,
+            args=dict(request.args),
+            headers=dict(request.headers),
+            form=dict(request.form),
+        )
+        with self._lock:
+            self.calls.append(recorded)
+        scripted = self._scripted(request.path)
+        if scripted is not None:
+            body = scripted.raw if scripted.raw is not None else json.dumps(scripted.body or {})
+            return Response(
+                body, status=scripted.status, headers=scripted.headers, mimetype="application/json"
+            )
+        status, body = self._answer(request, recorded)
+        return Response(json.dumps(body), status=status, mimetype="application/json")
+
+    def _error(self, status: int, code: str, message: str) -> tuple[int, Any]:
+        return status, {"error": {"code": code, "message": message, "details": []}}
+
+    def _answer(self, request: Request, rec: Recorded) -> tuple[int, Any]:
+        path = request.path
+        if path == f"/{TENANT}/v2.0/.well-known/openid-configuration":
+            base = f"{self.url}/{TENANT}"
+            return 200, {
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "issuer": f"{base}/v2.0",
+                "token_endpoint_auth_methods_supported": ["client_secret_post"],
+            }
+        if path == f"/{TENANT}/oauth2/v2.0/token" and request.method == "POST":
+            return self._token(rec)
+        if path.startswith(PC):
+            return self._partner_center(path[len(PC) :], rec)
+        if path.startswith("/api/publishers/"):
+            return self._cloud_partner(path, rec)
+        return self._error(404, "notFound", f"no route {path}")
+
+    def _token(self, rec: Recorded) -> tuple[int, Any]:
+        if self.token_error is not None:
+            return 401, self.token_error
+        if rec.form.get("client_id") != CLIENT_ID or rec.form.get("client_secret") != self.secret:
+            return 401, {
+                "error": "invalid_client",
+                "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret "
+                "being sent in the request is the client secret value.\r\nTrace ID: x",
+                "error_codes": [7000215],
+            }
+        scope = rec.form.get("scope", "")
+        with self._lock:
+            self.tokens[scope] += 1
+            token = f"token-{len(self._issued)}-{scope}"
+            self._issued[token] = scope
+        return 200, {
+            "token_type": "Bearer",
+            "expires_in": 3599,
+            "ext_expires_in": 3599,
+            "access_token": token,
+        }
+
+    def _bearer_scope(self, rec: Recorded) -> str | None:
+        auth = rec.headers.get("Authorization", "")
+        return self._issued.get(auth.removeprefix("Bearer ")) if auth.startswith("Bearer ") else None
+
+    def _partner_center(self, path: str, rec: Recorded) -> tuple[int, Any]:
+        if self._bearer_scope(rec) != GRAPH_SCOPE:
+            return self._error(401, "Unauthorized", "missing or wrong bearer token")
+        if rec.args.get("$version") != "2022-07-01":
+            return self._error(400, "BadRequest", "$version is required")
+        if path == "/product":
+            ids = sorted(self.products)
+            start = int(rec.args.get("skipToken", "0"))
+            page: dict[str, Any] = {"value": [self.products[g] for g in ids[start : start + self.page_size]]}
+            if start + self.page_size < len(ids):
+                query = urlencode({"$version": "2022-07-01", "skipToken": start + self.page_size})
+                page["@nextLink"] = f"{self.url}{PC}/product?{query}"
+            return 200, page
+        match = re.fullmatch(r"/submission/([0-9a-f-]{36})", path)
+        if match:
+            subs = self.submissions.get(match.group(1))
+            if subs is None:
+                return self._error(404, "NotFound", "no such product")
+            return 200, {"value": subs}
+        match = re.fullmatch(r"/resource-tree/product/([0-9a-f-]{36})", path)
+        if match:
+            g, target = match.group(1), rec.args.get("targetType", "draft")
+            if g not in self.products:
+                return self._error(404, "NotFound", "no such product")
+            product = self.products[g]
+            return 200, {
+                "root": f"product/{g}",
+                "target": {"targetType": target},
+                "resources": [
+                    {
+                        "id": f"product/{g}",
+                        "type": product["type"],
+                        "alias": product["alias"],
+                        "validations": self.validations.get((g, target), []),
+                    },
+                    {"id": f"plan/{g}/5d1c", "validations": []},
+                ],
+            }
+        return self._error(404, "NotFound", f"no route {path}")
+
+    def _cloud_partner(self, path: str, rec: Recorded) -> tuple[int, Any]:
+        if self._bearer_scope(rec) != CPP_SCOPE:
+            return self._error(401, "Unauthorized", "missing or wrong bearer token")
+        if rec.args.get("api-version") != "2017-10-31":
+            return self._error(400, "BadRequest", "api-version is required")
+        match = re.fullmatch(r"/api/publishers/([^/]+)/offers", path)
+        if match:
+            return 200, self.cpp_offers.get(match.group(1), [])
+        match = re.fullmatch(r"/api/publishers/([^/]+)/offers/([^/]+)/status", path)
+        if match and (match.group(1), match.group(2)) in self.cpp_status:
+            return 200, self.cpp_status[(match.group(1), match.group(2))]
+        return self._error(404, "NotFound", f"no route {path}")
+
+
+def submission(
+    g: str, n: int, target: str, status: str, result: str, created: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "id": f"submission/{g}/{1152921515689847000 + n}",
+        "product": f"product/{g}",
+        "target": {"targetType": target},
+        "status": status,
+        "result": result,
+        "created": created,
+        **extra,
+    }
+
+
+def running_fake(**kw: Any) -> Iterator[FakeMicrosoft]:
+    fake = FakeMicrosoft(**kw).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
