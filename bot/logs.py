@@ -12,4 +12,7 @@ def configure(level: str = "INFO") -> None:
     )
     # slack_sdk logs request bodies at DEBUG; keep it at INFO so tokens never reach the log.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every request at INFO (thousands a sync pass); the sync logs its own summary.
+    for name in ("httpx", "httpcore", "msal"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))

@@ -16,7 +16,7 @@ from bot.server import make_server, wsgi_app
 from bot.settings import Settings
 from bot.sources import build_sources
 from bot.sources.base import OfferSource
-from bot.sync import SyncReport, sync_pass
+from bot.sync import SyncConfig, SyncReport, sync_pass
 from bot.watcher import PassReport
 from storage import db
 from storage.errors import ConfigError
@@ -104,7 +104,11 @@ def sync(settings: Settings, *, once: bool) -> SyncReport | None:
     factory = db.session_factory(db.open_database(settings.database_url))
     if once:
         return sync_pass(
-            session_factory=factory, sources=sources, clock=lambda: datetime.now(UTC), force=True
+            session_factory=factory,
+            sources=sources,
+            clock=lambda: datetime.now(UTC),
+            force=True,
+            config=SyncConfig(concurrency=settings.offerbot_sync_concurrency),
         )
     (job,) = registry(settings, factory, client=None, sources=sources)
     assert job.id == SYNC_JOB_ID

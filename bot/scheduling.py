@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 
 from bot.settings import Settings
 from bot.sources.base import OfferSource
-from bot.sync import SyncConfig, SyncReport, sync_pass
+from bot.sync import SyncConfig, SyncReport, sync_source
 from bot.watcher import Pacer, PassReport, WatcherConfig, new_worker_id, run_pass
 from storage.db import SessionFactory
 
@@ -60,9 +60,11 @@ class WatchJob:
 
 
 class SyncJob:
-    """The scheduled sync: a full pass every ``OFFERBOT_SYNC_INTERVAL`` (at start, then on schedule),
-    and between them the offers in progress every 5 minutes. A source that refuses the credentials is
-    logged in one line and tried again at the next full pass; one that is down, at the next run."""
+    """The scheduled sync: for each source, a full pass every ``OFFERBOT_SYNC_INTERVAL`` (at start,
+    then on schedule), and between them its offers in progress every 5 minutes. A source that refuses
+    the credentials is logged in one line and tried again at its next full pass; one that is down, at
+    the next run. Each source keeps its own schedule, so one failing source never makes the others
+    list everything every minute."""
 
     def __init__(
         self,
@@ -76,33 +78,36 @@ class SyncJob:
         self.session_factory, self.sources, self.clock = session_factory, sources, clock
         self.interval: timedelta = settings.offerbot_sync_interval
         self.config = config or SyncConfig(concurrency=settings.offerbot_sync_concurrency)
-        self.next_full: datetime | None = None
+        self.next_full: dict[str, datetime] = {}
         self.on_changes: Callable[[], None] | None = None
         """Called after a pass that stored status changes (``serve`` wakes the watcher with it)."""
 
     def __call__(self) -> SyncReport | None:
-        now = self.clock()
-        full = self.next_full is None or now >= self.next_full
+        report = SyncReport()
         try:
-            report = sync_pass(
-                session_factory=self.session_factory,
-                sources=self.sources,
-                clock=self.clock,
-                full=full,
-                config=self.config,
-            )
+            for source in self.sources:
+                now = self.clock()
+                full = source.name not in self.next_full or now >= self.next_full[source.name]
+                result = sync_source(
+                    session_factory=self.session_factory,
+                    source=source,
+                    clock=self.clock,
+                    full=full,
+                    config=self.config,
+                )
+                report.sources.append(result)
+                if full and (result.error is None or result.auth_failed):
+                    self.next_full[source.name] = now + self.interval
+                if result.error:
+                    log.error("sync: %s", result.line())
+                elif full or result.status_changes:
+                    log.info("sync: %s", result.line())
         except Exception:
             log.exception("sync pass failed; the next run tries again")
             return None
-        if full and not any(r.error and not r.auth_failed for r in report.sources):
-            self.next_full = now + self.interval
-        for source in report.sources:
-            if source.error:
-                log.error("sync: %s", source.line())
-            elif full or source.status_changes:
-                log.info("sync: %s", source.line())
-        if report.status_changes and self.on_changes is not None:
-            self.on_changes()
+        finally:
+            if report.status_changes and self.on_changes is not None:
+                self.on_changes()
         return report
 
 

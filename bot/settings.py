@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     """Publisher ids read from the Cloud Partner Portal API (comma-separated); empty: that source is off."""
     offerbot_sync_interval: timedelta = timedelta(minutes=15)
     """Time between two full sync passes (seconds, or 30m, 1h); never under 60 s."""
-    offerbot_sync_concurrency: int = 4
+    offerbot_sync_concurrency: int = 8
     """Requests in flight at once during a sync pass."""
     ssl_cert_file: str | None = None
     requests_ca_bundle: str | None = None
@@ -78,6 +78,13 @@ class Settings(BaseSettings):
             unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
             return timedelta(seconds=float(match.group(1)) * unit)
         return value
+
+    @field_validator("azure_authority_host", "partner_center_api_url", "cloud_partner_api_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.lower().startswith("https://"):
+            raise ValueError("must be an https:// URL (a bearer token goes with every request)")
+        return value.rstrip("/")
 
     @field_validator("slack_api_url")
     @classmethod

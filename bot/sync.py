@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.sources.base import OfferSource, ProductError, ProductRef, SourceAuthError, SourceUnavailable
 from bot.sources.http import Transient
 from storage import db
@@ -87,9 +89,11 @@ class SyncReport:
 
 @dataclass(frozen=True)
 class SyncConfig:
-    concurrency: int = 4
+    concurrency: int = 8
     min_ask_interval: timedelta = MIN_ASK_INTERVAL
     in_progress_interval: timedelta = IN_PROGRESS_INTERVAL
+    write_batch: int = 200
+    """Observations stored per transaction."""
 
 
 class _Reader:
@@ -112,12 +116,18 @@ class _Reader:
                 self.auth_error = self.auth_error or exc
             self.stop.set()
         except (ProductError, Transient, SourceUnavailable) as exc:
-            reason = f"{self.source.label}: product {ref.key} ({ref.offer_id}) skipped: {exc}"
-            log.warning("%s", reason)
-            with self.lock:
-                self.report.failed += 1
-                self.report.failures.append(reason)
+            self._failed(ref, str(exc))
+        except Exception as exc:  # a bug, or a fault nobody foresaw: this product only
+            log.exception("%s: reading product %s failed unexpectedly", self.source.label, ref.key)
+            self._failed(ref, exc.__class__.__name__)
         return None
+
+    def _failed(self, ref: ProductRef, why: str) -> None:
+        reason = f"{self.source.label}: product {ref.key} ({ref.offer_id}) skipped: {why}"
+        log.warning("%s", reason)
+        with self.lock:
+            self.report.failed += 1
+            self.report.failures.append(reason)
 
 
 def _refs_to_read(
@@ -155,8 +165,35 @@ def _refs_to_read(
     report.failures.extend(listing.unreadable)
     report.failed += len(listing.unreadable)
     report.seen = len(listing.products) + len(listing.unreadable)
-    listed = {ref.key for ref in listing.products}
+    listed = {ref.key for ref in listing.products} | listing.unreadable_keys if listing.complete else None
     return [ref for ref in listing.products if ref.key not in recent], listed
+
+
+def _store(
+    session_factory: db.SessionFactory,
+    source: OfferSource,
+    batch: list[Observation],
+    clock: Clock,
+    report: SourceReport,
+) -> None:
+    """Store one batch of observations in one transaction (batches keep a pass's memory and its
+    write lock short), adding its counts to the report."""
+    if not batch:
+        return
+    with db.transaction(session_factory) as session:
+        summary = record_observations(
+            session,
+            team_id=default_team(session),
+            observations=batch,
+            now=clock(),
+            source=source.name,
+            feed=source.name,
+        )
+    report.new += summary.created
+    report.changed += summary.updated
+    report.unchanged += summary.unchanged
+    report.stale += summary.stale
+    report.status_changes += summary.status_changes
 
 
 def sync_source(
@@ -180,31 +217,32 @@ def sync_source(
         )
         report.asked = len(refs)
         reader = _Reader(source, clock, report)
+        batch: list[Observation] = []
         with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="offerbot-sync") as pool:
-            observations = [o for o in pool.map(reader, refs) if o is not None]
+            for seen in pool.map(reader, refs):
+                if seen is not None:
+                    batch.append(seen)
+                if len(batch) >= config.write_batch:
+                    _store(session_factory, source, batch, clock, report)
+                    batch = []
+        _store(session_factory, source, batch, clock, report)
         if reader.auth_error is not None:
             raise reader.auth_error
-        with db.transaction(session_factory) as session:
-            team = default_team(session)
-            summary = record_observations(
-                session,
-                team_id=team,
-                observations=observations,
-                now=clock(),
-                source=source.name,
-                feed=source.name,
-            )
-            if listed is not None:
+        if listed is not None:
+            with db.transaction(session_factory) as session:
                 report.removed = mark_missing(
-                    session, team_id=team, feed=source.name, listed=listed, now=clock()
+                    session, team_id=default_team(session), feed=source.name, listed=listed, now=clock()
                 )
-        report.new, report.changed = summary.created, summary.updated
-        report.unchanged, report.stale = summary.unchanged, summary.stale
-        report.status_changes = summary.status_changes
     except SourceAuthError as exc:
         report.error, report.auth_failed = str(exc), True
     except (SourceUnavailable, Transient, ProductError) as exc:
         report.error = f"{source.label} could not be read ({exc}); the next pass tries again"
+    except SQLAlchemyError as exc:
+        log.debug("sync: database error", exc_info=exc)
+        first = str(exc).splitlines()[0][:160] if str(exc) else ""
+        report.error = (
+            f"the store could not be written ({exc.__class__.__name__}: {first}); the next pass tries again"
+        )
     report.requests = source.requests - start_requests
     return report
 

@@ -57,7 +57,7 @@ def observed_since(session: Session, *, team_id: str, feed: str, since: datetime
 def due_in_status(
     session: Session, *, team_id: str, feed: str, statuses: Collection[str], observed_before: datetime
 ) -> list[KnownProduct]:
-    """The feed's offers in one of ``statuses``, not removed, last observed before ``observed_before``."""
+    """The feed's offers in one of ``statuses``, not removed, last observed by ``observed_before``."""
     rows = session.exec(
         select(Offer)
         .where(
@@ -65,7 +65,7 @@ def due_in_status(
             Offer.feed == feed,
             col(Offer.status).in_(list(statuses)),
             col(Offer.removed_at).is_(None),
-            sa.or_(col(Offer.observed_at).is_(None), col(Offer.observed_at) < observed_before),
+            sa.or_(col(Offer.observed_at).is_(None), col(Offer.observed_at) <= observed_before),
         )
         .order_by(col(Offer.observed_at), col(Offer.id))
     ).all()
@@ -78,17 +78,20 @@ def mark_missing(session: Session, *, team_id: str, feed: str, listed: Collectio
     listings in a row. Returns how many were newly marked removed. Nothing is deleted."""
     listed_keys = set(listed)
     rows = session.exec(
-        select(Offer.id, Offer.feed_key).where(Offer.team_id == team_id, Offer.feed == feed)
-    ).all()
-    missing = [pk for pk, key in rows if key not in listed_keys]
-    for start in range(0, len(missing), _CHUNK):
-        chunk = missing[start : start + _CHUNK]
-        session.execute(
-            sa.update(Offer)
-            .where(col(Offer.id).in_(chunk))
-            .values(missing_passes=Offer.missing_passes + 1)
-            .execution_options(synchronize_session=False)
+        select(Offer.id, Offer.feed_key, Offer.missing_passes).where(
+            Offer.team_id == team_id, Offer.feed == feed
         )
+    ).all()
+    missing = [pk for pk, key, _n in rows if key not in listed_keys]
+    back = [pk for pk, key, n in rows if key in listed_keys and n]  # listed again: the count restarts
+    for pks, value in ((missing, Offer.missing_passes + 1), (back, 0)):
+        for start in range(0, len(pks), _CHUNK):
+            session.execute(
+                sa.update(Offer)
+                .where(col(Offer.id).in_(pks[start : start + _CHUNK]))
+                .values(missing_passes=value)
+                .execution_options(synchronize_session=False)
+            )
     if not missing:
         return 0
     result = session.execute(

@@ -58,11 +58,15 @@ def _existing(session: Session, team_id: str, offers: Sequence[Observation]) -> 
     keys = [(o.offer.publisher_id, o.offer.offer_id) for o in offers]
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
+        # FOR UPDATE on PostgreSQL: an import committing meanwhile cannot be overwritten by an older
+        # observation (SQLite's BEGIN IMMEDIATE already serializes writers).
         rows = session.exec(
-            select(Offer).where(
+            select(Offer)
+            .where(
                 Offer.team_id == team_id,
                 Offer.offer_id.in_({k[1] for k in chunk}),  # type: ignore[attr-defined]
             )
+            .with_for_update()
         ).all()
         for row in rows:
             found[(row.publisher_id, row.offer_id)] = row
@@ -149,6 +153,12 @@ def record_observations(
     left as it is (``stale``), so a sync and a hand import of the same offer never undo each other,
     and the history keeps the changes of both, each with its source.
     """
+    newest: dict[tuple[str, str], Observation] = {}
+    for seen in observations:  # one offer seen twice (a source listing it twice): the newest counts
+        key = (seen.offer.publisher_id, seen.offer.offer_id)
+        if key not in newest or newest[key].observed_at <= seen.observed_at:
+            newest[key] = seen
+    observations = list(newest.values())
     existing = _existing(session, team_id, observations)
     created: list[tuple[Offer, OfferIn]] = []
     changed: list[tuple[Offer, OfferIn]] = []

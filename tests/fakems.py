@@ -289,7 +289,9 @@ class FakeMicrosoft:
             return self._error(400, "BadRequest", "api-version is required")
         match = re.fullmatch(r"/api/publishers/([^/]+)/offers", path)
         if match:
-            return 200, self.cpp_offers.get(match.group(1), [])
+            if match.group(1) not in self.cpp_offers:
+                return self._error(404, "NotFound", f"no publisher {match.group(1)}")
+            return 200, self.cpp_offers[match.group(1)]
         match = re.fullmatch(r"/api/publishers/([^/]+)/offers/([^/]+)/status", path)
         if match and (match.group(1), match.group(2)) in self.cpp_status:
             return 200, self.cpp_status[(match.group(1), match.group(2))]

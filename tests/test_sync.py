@@ -605,7 +605,7 @@ def test_a_credentials_failure_waits_for_the_next_full_pass(
     assert report is not None and not report.ok
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and errors[0].exc_info is None and "AADSTS7000215" in errors[0].getMessage()
-    assert job.next_full == clock.now + timedelta(minutes=15)
+    assert job.next_full == {"partner-center": clock.now + timedelta(minutes=15)}
 
 
 def test_sync_settings() -> None:
@@ -614,5 +614,182 @@ def test_sync_settings() -> None:
         Settings(offerbot_sync_interval="30")
     assert Settings(cloud_partner_publishers=" a, b ,,").cloud_partner_publisher_ids == ["a", "b"]
     assert not Settings().sync_configured
+    with pytest.raises(ValueError, match="https"):
+        Settings(partner_center_api_url="http://graph.example/rp/product-ingestion")
     secret = Settings(azure_client_secret="top-secret")
     assert "top-secret" not in repr(secret) and "top-secret" not in str(secret.model_dump())
+
+
+# --- faults found in review -----------------------------------------------------------------------
+
+
+def test_a_product_listed_twice_is_stored_once(
+    bound: db.SessionFactory, fake_ms: FakeMicrosoft, sources: list[OfferSource], clock: Clock
+) -> None:
+    three_products(fake_ms)
+    twin = fake_ms.add_product(4, "contoso-analytics-saas", "Contoso Analytics (twin)")
+    fake_ms.set_submissions(twin, submission(twin, 9, "preview", "completed", "failed", PREVIEW_AT))
+    report = run(bound, sources, clock)
+    assert report.ok, report.line()
+    with bound() as s:
+        assert len(s.exec(select(Offer).where(Offer.offer_id == "contoso-analytics-saas")).all()) == 1
+
+
+def test_a_failing_token_endpoint_is_one_line(
+    sqlite_url: str, fake_ms: FakeMicrosoft, tmp_path: Path
+) -> None:
+    fake_ms.script("/contoso-tenant/oauth2/v2.0/token", *[Scripted(503, raw="")] * 3)
+    factory = db.session_factory(db.open_database(sqlite_url))
+    report = run(factory, build_sources(settings_for(fake_ms, tmp_path), policy=FAST), Clock(NOW))
+    (pc,) = report.sources
+    assert not report.ok and not pc.auth_failed
+    assert "token endpoint failed" in pc.line() and "\n" not in pc.line()
+
+
+def test_a_body_that_cannot_be_decoded_fails_only_its_product(
+    bound: db.SessionFactory, fake_ms: FakeMicrosoft, sources: list[OfferSource], clock: Clock
+) -> None:
+    a, _b, _c = three_products(fake_ms)
+    broken = Scripted(200, raw="definitely not gzip", headers={"Content-Encoding": "gzip"})
+    fake_ms.script(PC + f"/submission/{a}", *[broken] * FAST.attempts)
+    report = run(bound, sources, clock)
+    assert report.ok and (report.sources[0].new, report.sources[0].failed) == (2, 1)
+
+
+def test_missing_counts_need_three_absent_listings_in_a_row(
+    bound: db.SessionFactory, fake_ms: FakeMicrosoft, sources: list[OfferSource], clock: Clock
+) -> None:
+    _a, b, _c = three_products(fake_ms)
+    run(bound, sources, clock)
+    product = fake_ms.products.pop(b)
+    for _ in range(2):
+        clock.advance(minutes=20)
+        run(bound, sources, clock)
+    assert offer(bound, "contoso-vm").missing_passes == 2
+    # Listed again, but its entry cannot be read: listed all the same, and the count restarts.
+    fake_ms.products[b] = {**product, "type": "x" * 100}
+    clock.advance(minutes=20)
+    report = run(bound, sources, clock)
+    assert report.sources[0].failed == 1
+    assert offer(bound, "contoso-vm").missing_passes == 0
+    del fake_ms.products[b]
+    clock.advance(minutes=20)
+    run(bound, sources, clock)
+    vm = offer(bound, "contoso-vm")
+    assert vm.missing_passes == 1 and vm.removed_at is None
+
+
+def test_a_deleted_product_without_submissions_is_marked_removed(
+    bound: db.SessionFactory, fake_ms: FakeMicrosoft, sources: list[OfferSource], clock: Clock
+) -> None:
+    g = fake_ms.add_product(1, "contoso-draft", "Draft", lifecycle="deleted")
+    del fake_ms.submissions[g]
+    report = run(bound, sources, clock)
+    assert report.ok and report.sources[0].failed == 0
+    assert offer(bound, "contoso-draft").removed_at == clock.now
+
+
+def test_a_publisher_that_cannot_be_listed_does_not_stop_the_others(
+    bound: db.SessionFactory, fake_ms: FakeMicrosoft, tmp_path: Path, clock: Clock
+) -> None:
+    vm = json.loads(samples_text())["offers"][0]
+    fake_ms.cpp_offers["contoso"] = [{"offerTypeId": "microsoft-azure-virtualmachines", "id": vm["offerId"]}]
+    fake_ms.cpp_status[("contoso", vm["offerId"])] = vm["status"]
+    settings = Settings(**fake_ms.settings(tmp_path, cloud_partner_publishers="contoso,contoso"))
+    sources = build_sources(settings, policy=FAST)
+    run(bound, sources, clock)
+    # A publisher typed wrong (404) next to the good one: the good one is synced, and nothing the
+    # failed listing would have had is counted missing.
+    settings = Settings(**fake_ms.settings(tmp_path, cloud_partner_publishers="contso,contoso"))
+    sources = build_sources(settings, policy=FAST)
+    for _ in range(3):
+        clock.advance(minutes=20)
+        report = run(bound, sources, clock)
+        (cpp,) = report.sources
+        assert report.ok and cpp.failed == 1 and cpp.unchanged == 1
+    assert "publisher contso" in cpp.failures[0]
+    assert len(fake_ms.calls_to("/api/publishers/contoso/offers/")) == 4, "contoso listed once per pass"
+    with bound() as s:
+        assert s.exec(select(Offer.missing_passes, Offer.removed_at)).all() == [(0, None)]
+
+
+class DownSource:
+    """A source that is down: its listing always fails."""
+
+    name = "down"
+    label = "Down"
+    requests = 0
+
+    def prepare(self) -> None:
+        pass
+
+    def list_products(self) -> Any:
+        from bot.sources.base import SourceUnavailable
+
+        raise SourceUnavailable("503 all day")
+
+    def ref_for(self, known: Any) -> Any:
+        raise AssertionError("nothing is known")
+
+    def read(self, ref: Any, *, observed_at: datetime) -> Any:
+        raise AssertionError("nothing is listed")
+
+
+def test_one_source_down_does_not_make_the_others_list_every_minute(
+    bound: db.SessionFactory,
+    fake_ms: FakeMicrosoft,
+    ms_settings: Settings,
+    sources: list[OfferSource],
+    clock: Clock,
+) -> None:
+    from bot.scheduling import SyncJob
+
+    three_products(fake_ms)
+    job = SyncJob(ms_settings, bound, [*sources, DownSource()], clock=clock)  # type: ignore[list-item]
+    first = job()
+    assert first is not None and [r.full for r in first.sources] == [True, True]
+    assert first.sources[1].error and "503 all day" in first.sources[1].error
+    clock.advance(seconds=61)
+    second = job()
+    assert second is not None and [r.full for r in second.sources] == [False, True]
+    first_pages = [c for c in fake_ms.calls_to(PC + "/product") if "skipToken" not in c.args]
+    assert len(first_pages) == 1, "Partner Center was listed once, not again a minute later"
+
+
+def test_a_scheduled_full_pass_skips_products_read_within_the_minute(
+    bound: db.SessionFactory,
+    fake_ms: FakeMicrosoft,
+    ms_settings: Settings,
+    sources: list[OfferSource],
+    clock: Clock,
+) -> None:
+    from bot.scheduling import SyncJob
+
+    a, _b, _c = three_products(fake_ms)
+    job = SyncJob(ms_settings, bound, sources, clock=clock)
+    job()
+    clock.advance(minutes=5)
+    job()  # the offer in progress is read again now
+    clock.advance(seconds=30)
+    job.next_full = {}  # a full pass is due 30 s after that read
+    before = len(fake_ms.calls_to(PC + "/submission/"))
+    report = job()
+    assert report is not None and report.sources[0].full and report.sources[0].asked == 2
+    asked = {c.path.rsplit("/", 1)[-1] for c in fake_ms.calls_to(PC + "/submission/")[before:]}
+    assert a not in asked and len(asked) == 2
+
+
+def test_sync_once_honours_the_concurrency_setting(fake_ms: FakeMicrosoft, tmp_path: Path) -> None:
+    from bot.runtime import sync
+
+    fake_ms.latency = 0.02
+    fake_ms.page_size = 100
+    for n in range(12):
+        g = fake_ms.add_product(n + 1, f"offer-{n}", f"Offer {n}")
+        fake_ms.set_submissions(g, submission(g, n, "preview", "running", "pending", PREVIEW_AT))
+    settings = settings_for(
+        fake_ms, tmp_path, offerbot_sync_concurrency=2, database_url=f"sqlite:///{tmp_path / 'once.db'}"
+    )
+    report = sync(settings, once=True)
+    assert report is not None and report.ok and report.sources[0].new == 12
+    assert fake_ms.max_in_flight == 2

@@ -124,8 +124,14 @@ class TokenProvider:
                 ) from None
             except ValueError as exc:
                 raise SourceAuthError(
-                    f"the Entra ID authority {self.authority} did not describe itself ({exc}): "
+                    f"the Entra ID authority {self.authority} did not describe itself "
+                    f"({str(exc).splitlines()[0][:160] if str(exc) else exc.__class__.__name__}): "
                     "check AZURE_TENANT_ID and AZURE_AUTHORITY_HOST"
+                ) from None
+            except Exception as exc:
+                raise SourceUnavailable(
+                    f"the Entra ID authority {self.authority} failed ({exc.__class__.__name__}): "
+                    "try again later"
                 ) from None
         return self._app
 
@@ -137,6 +143,10 @@ class TokenProvider:
             except requests.RequestException as exc:
                 raise SourceUnavailable(
                     f"cannot reach the Entra ID token endpoint ({exc.__class__.__name__}): try again later"
+                ) from None
+            except Exception as exc:  # MSAL raises its own errors (and JSON ones) for a 5xx or odd body
+                raise SourceUnavailable(
+                    f"the Entra ID token endpoint failed ({exc.__class__.__name__}): try again later"
                 ) from None
         token = result.get("access_token") if isinstance(result, dict) else None
         if not token:

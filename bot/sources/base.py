@@ -46,6 +46,11 @@ class Listing:
     products: Sequence[ProductRef]
     unreadable: Sequence[str] = field(default_factory=tuple)
     """Why each listed entry that could not be understood was skipped (it counts as failed to read)."""
+    unreadable_keys: frozenset[str] = frozenset()
+    """Keys of those entries where the key itself could be read: they are listed, so not missing."""
+    complete: bool = True
+    """False when part of the listing could not be read (an entry without a key, a publisher that
+    failed): then no offer is counted missing from it."""
 
 
 class OfferSource(Protocol):

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.settings import Settings
 from bot.sources.auth import TokenProvider
 from bot.sources.base import Listing, ProductError, ProductRef, describe
-from bot.sources.http import ApiClient, RetryPolicy
+from bot.sources.http import ApiClient, RetryPolicy, Transient
 from storage.documents import parse_offer
 from storage.errors import DocumentError
 from storage.feed import KnownProduct
@@ -62,7 +62,7 @@ class CloudPartnerSource:
     def __init__(self, *, api: ApiClient, tokens: TokenProvider, publishers: list[str]) -> None:
         self.api = api
         self.tokens = tokens
-        self.publishers = publishers
+        self.publishers = list(dict.fromkeys(publishers))
 
     @property
     def requests(self) -> int:
@@ -74,15 +74,28 @@ class CloudPartnerSource:
     def list_products(self) -> Listing:
         refs: list[ProductRef] = []
         unreadable: list[str] = []
+        unreadable_keys: set[str] = set()
+        complete = True
         for publisher in self.publishers:
-            entries = self.api.get_json(f"api/publishers/{quote(publisher, safe='')}/offers")
-            if not isinstance(entries, list):
-                raise ProductError(f"publisher {publisher}: the offer list is not a JSON array")
+            try:
+                entries = self.api.get_json(f"api/publishers/{quote(publisher, safe='')}/offers")
+                if not isinstance(entries, list):
+                    raise ProductError("the offer list is not a JSON array")
+            except (ProductError, Transient) as exc:
+                # One publisher that cannot be listed (a typo: 404) does not stop the others.
+                unreadable.append(f"publisher {publisher}: its offers could not be listed ({exc})")
+                complete = False
+                continue
             for index, raw in enumerate(entries):
                 try:
                     entry = CppOffer.model_validate(raw)
                 except ValidationError as exc:
-                    unreadable.append(f"publisher {publisher}, offer #{index}: {describe(exc)}")
+                    ident = raw.get("id") if isinstance(raw, dict) else None
+                    unreadable.append(f"publisher {publisher}, offer {ident or f'#{index}'}: {describe(exc)}")
+                    if isinstance(ident, str) and ident:
+                        unreadable_keys.add(f"{publisher}/{ident}")
+                    else:
+                        complete = False
                     continue
                 refs.append(
                     ProductRef(
@@ -93,7 +106,12 @@ class CloudPartnerSource:
                         offer_type=OFFER_TYPE_IDS.get(entry.offer_type_id.lower(), entry.offer_type_id[:40]),
                     )
                 )
-        return Listing(products=refs, unreadable=unreadable)
+        return Listing(
+            products=refs,
+            unreadable=unreadable,
+            unreadable_keys=frozenset(unreadable_keys),
+            complete=complete,
+        )
 
     def ref_for(self, known: KnownProduct) -> ProductRef:
         return ProductRef(

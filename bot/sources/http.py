@@ -4,10 +4,10 @@ off exponentially with jitter, a bounded number of times."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import ssl
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -118,7 +118,7 @@ class ApiClient:
         """Parameters every call carries (``$version``, ``api-version``)."""
         self.policy = policy
         self.auth_hint = auth_hint
-        self._count = itertools.count(1)
+        self._lock = threading.Lock()
         self._requests = 0
 
     @property
@@ -141,15 +141,16 @@ class ApiClient:
 
     def _send(self, url: str, params: dict[str, str]) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
-        self._requests = next(self._count)
+        with self._lock:
+            self._requests += 1
         try:
             # httpx would replace a URL's own query (a @nextLink's) with ``params``: merge instead.
             target = httpx.URL(url).copy_merge_params(params) if params else httpx.URL(url)
             response = self.http.get(target, headers=headers)
         except httpx.TimeoutException as exc:
             raise Transient(f"{self.label} timed out ({exc.__class__.__name__})") from None
-        except httpx.TransportError as exc:
-            raise Transient(f"{self.label} could not be reached ({exc.__class__.__name__})") from None
+        except httpx.HTTPError as exc:  # transport errors, and a body that cannot be decoded
+            raise Transient(f"{self.label} could not be read ({exc.__class__.__name__})") from None
         status = response.status_code
         if status == 429:
             wait = retry_after_seconds(response.headers.get("Retry-After"))

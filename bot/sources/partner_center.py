@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.settings import Settings
 from bot.sources.auth import TokenProvider
 from bot.sources.base import Listing, ProductError, ProductRef, describe
-from bot.sources.http import ApiClient, RetryPolicy
+from bot.sources.http import ApiClient, NotFound, RetryPolicy
 from storage import safetext
 from storage.documents import MessageIn, OfferIn, StepIn
 from storage.feed import KnownProduct
@@ -324,6 +324,8 @@ class PartnerCenterSource:
     def list_products(self) -> Listing:
         refs: list[ProductRef] = []
         unreadable: list[str] = []
+        unreadable_keys: set[str] = set()
+        complete = True
         for page in self.api.pages("product"):
             values = page.get("value") if isinstance(page, dict) else None
             if not isinstance(values, list):
@@ -336,6 +338,11 @@ class PartnerCenterSource:
                         raise ProductError(f"{product.id}: identity.externalId: missing")
                 except ProductError as exc:
                     unreadable.append(str(exc))
+                    match = _PRODUCT_ID.match(ident) if isinstance(ident, str) else None
+                    if match:
+                        unreadable_keys.add(match.group(1))
+                    else:
+                        complete = False
                     continue
                 refs.append(
                     ProductRef(
@@ -347,7 +354,12 @@ class PartnerCenterSource:
                         lifecycle_state=product.lifecycle_state,
                     )
                 )
-        return Listing(products=refs, unreadable=unreadable)
+        return Listing(
+            products=refs,
+            unreadable=unreadable,
+            unreadable_keys=frozenset(unreadable_keys),
+            complete=complete,
+        )
 
     def ref_for(self, known: KnownProduct) -> ProductRef:
         return ProductRef(
@@ -359,6 +371,28 @@ class PartnerCenterSource:
         )
 
     def read(self, ref: ProductRef, *, observed_at: datetime) -> Observation:
+        deleted = (ref.lifecycle_state or "").lower() == "deleted"
+        try:
+            submissions = self._submissions(ref)
+        except NotFound:
+            if not deleted:
+                raise
+            submissions = []  # a deleted draft may have no submissions left: it is still marked removed
+        validations: list[Validation] = []
+        newest = newest_submission(submissions)
+        if newest is not None:
+            tree: ResourceTree = _parse(
+                ResourceTree,
+                self.api.get_json(
+                    f"resource-tree/product/{ref.key}", {"targetType": newest.target.target_type}
+                ),
+                "resource tree",
+            )
+            validations = [v for resource in tree.resources for v in resource.validations]
+        offer = offer_from(ref, submissions, validations, notification_emails=self.notification_emails)
+        return Observation(offer=offer, observed_at=observed_at, feed_key=ref.key, removed=deleted)
+
+    def _submissions(self, ref: ProductRef) -> list[Submission]:
         submissions: list[Submission] = []
         for page in self.api.pages(f"submission/{ref.key}"):
             values = page.get("value") if isinstance(page, dict) else None
@@ -372,24 +406,7 @@ class PartnerCenterSource:
             ):
                 missing = [f for f in ("status", "result", "created") if getattr(sub, f) is None]
                 raise ProductError(f"submission {sub.id}: {', '.join(missing)}: missing")
-        validations: list[Validation] = []
-        newest = newest_submission(submissions)
-        if newest is not None:
-            tree: ResourceTree = _parse(
-                ResourceTree,
-                self.api.get_json(
-                    f"resource-tree/product/{ref.key}", {"targetType": newest.target.target_type}
-                ),
-                "resource tree",
-            )
-            validations = [v for resource in tree.resources for v in resource.validations]
-        offer = offer_from(ref, submissions, validations, notification_emails=self.notification_emails)
-        return Observation(
-            offer=offer,
-            observed_at=observed_at,
-            feed_key=ref.key,
-            removed=(ref.lifecycle_state or "").lower() == "deleted",
-        )
+        return submissions
 
 
 def from_settings(
