@@ -8,6 +8,7 @@ with Retry-After, a 5xx, a 401 or any body; ``latency`` delays every answer (the
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import ssl
@@ -16,9 +17,10 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 
 import trustme
 from pytest_httpserver import HTTPServer
@@ -54,14 +56,67 @@ def guid(n: int) -> str:
     return f"0f6c2f7e-0000-4000-8000-{n:012d}"
 
 
+class _KeepAliveHandler(BaseHTTPRequestHandler):
+    """The same fake behind a server that keeps connections alive, as Microsoft's do (werkzeug's
+    development server, under pytest-httpserver, closes every connection, so each request would pay
+    a TLS handshake). The benchmark uses it."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    fake: FakeMicrosoft
+
+    def do_GET(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        split = urlsplit(self.path)
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": self.command,
+            "PATH_INFO": unquote(split.path),
+            "QUERY_STRING": split.query,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_PROTOCOL": self.request_version,
+            "wsgi.url_scheme": "https",
+            "wsgi.input": io.BytesIO(body),
+            "CONTENT_LENGTH": str(length),
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+        }
+        for key, value in self.headers.items():
+            environ["HTTP_" + key.upper().replace("-", "_")] = value
+        response = self.fake._handle(Request(environ))
+        data = response.get_data()
+        self.send_response(response.status_code)
+        for key, value in response.headers.items():
+            if key.lower() not in ("content-length", "connection"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_POST = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
 class FakeMicrosoft:
-    def __init__(self, *, latency: float = 0.0, page_size: int = 2) -> None:
+    def __init__(self, *, latency: float = 0.0, page_size: int = 2, keep_alive: bool = False) -> None:
         self.ca = trustme.CA()
         cert = self.ca.issue_cert("127.0.0.1", "localhost")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert.configure_cert(context)
-        self.server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context, threaded=True)
-        self.server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
+        self.server: HTTPServer | None = None
+        self.keep_alive_server: ThreadingHTTPServer | None = None
+        if keep_alive:
+            handler = type("Handler", (_KeepAliveHandler,), {"fake": self})
+            self.keep_alive_server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            self.keep_alive_server.daemon_threads = True
+            self.keep_alive_server.socket = context.wrap_socket(
+                self.keep_alive_server.socket, server_side=True
+            )
+        else:
+            self.server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context, threaded=True)
+            self.server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
         self.latency = latency
         self.page_size = page_size
         self.products: dict[str, dict[str, Any]] = {}
@@ -81,17 +136,26 @@ class FakeMicrosoft:
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> FakeMicrosoft:
-        self.server.start()
+        if self.server is not None:
+            self.server.start()
+        else:
+            assert self.keep_alive_server is not None
+            threading.Thread(target=self.keep_alive_server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
-        self.server.clear()
-        if self.server.is_running():
-            self.server.stop()
+        if self.server is not None:
+            self.server.clear()
+            if self.server.is_running():
+                self.server.stop()
+        if self.keep_alive_server is not None:
+            self.keep_alive_server.shutdown()
+            self.keep_alive_server.server_close()
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.server.port}"
+        port = self.server.port if self.server is not None else self.keep_alive_server.server_address[1]  # type: ignore[union-attr]
+        return f"https://127.0.0.1:{port}"
 
     def ca_file(self, folder: Path) -> str:
         path = folder / "fake-ms-ca.pem"
