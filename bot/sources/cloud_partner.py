@@ -13,11 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.settings import Settings
 from bot.sources.auth import TokenProvider
-from bot.sources.base import Listing, ProductError, ProductRef, describe
+from bot.sources.base import HttpSource, Listing, ProductError, ProductRef, describe
 from bot.sources.http import ApiClient, RetryPolicy, Transient
 from storage.documents import parse_offer
 from storage.errors import DocumentError
-from storage.feed import KnownProduct
 from storage.importer import Observation
 from storage.statuses import OfferType
 
@@ -55,21 +54,14 @@ class CppOffer(BaseModel):
     definition: _Definition = Field(default_factory=_Definition)
 
 
-class CloudPartnerSource:
+class CloudPartnerSource(HttpSource):
     name = NAME
     label = LABEL
+    scope = SCOPE
 
     def __init__(self, *, api: ApiClient, tokens: TokenProvider, publishers: list[str]) -> None:
-        self.api = api
-        self.tokens = tokens
+        super().__init__(api=api, tokens=tokens)
         self.publishers = list(dict.fromkeys(publishers))
-
-    @property
-    def requests(self) -> int:
-        return self.api.requests
-
-    def prepare(self) -> None:
-        self.tokens.token(SCOPE)
 
     def list_products(self) -> Listing:
         refs: list[ProductRef] = []
@@ -111,15 +103,6 @@ class CloudPartnerSource:
             unreadable=unreadable,
             unreadable_keys=frozenset(unreadable_keys),
             complete=complete,
-        )
-
-    def ref_for(self, known: KnownProduct) -> ProductRef:
-        return ProductRef(
-            key=known.feed_key,
-            offer_id=known.offer_id,
-            publisher_id=known.publisher_id,
-            name=known.name,
-            offer_type=known.offer_type,
         )
 
     def read(self, ref: ProductRef, *, observed_at: datetime) -> Observation:

@@ -17,11 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.settings import Settings
 from bot.sources.auth import TokenProvider
-from bot.sources.base import Listing, ProductError, ProductRef, describe
+from bot.sources.base import HttpSource, Listing, ProductError, ProductRef, describe
 from bot.sources.http import ApiClient, NotFound, RetryPolicy
 from storage import safetext
 from storage.documents import MessageIn, OfferIn, StepIn
-from storage.feed import KnownProduct
 from storage.importer import Observation
 from storage.statuses import OFFER_TYPES, MessageLevel, OfferStatus, StepState
 from storage.statuses import Listing as ListingState
@@ -297,9 +296,10 @@ def _parse(model: type[_Shape], raw: Any, what: str) -> Any:
         raise ProductError(f"{what}: {describe(exc)}") from None
 
 
-class PartnerCenterSource:
+class PartnerCenterSource(HttpSource):
     name = NAME
     label = LABEL
+    scope = SCOPE
 
     def __init__(
         self,
@@ -309,17 +309,9 @@ class PartnerCenterSource:
         publisher_id: str,
         notification_emails: tuple[str, ...] = (),
     ) -> None:
-        self.api = api
-        self.tokens = tokens
+        super().__init__(api=api, tokens=tokens)
         self.publisher_id = publisher_id
         self.notification_emails = notification_emails
-
-    @property
-    def requests(self) -> int:
-        return self.api.requests
-
-    def prepare(self) -> None:
-        self.tokens.token(SCOPE)
 
     def list_products(self) -> Listing:
         refs: list[ProductRef] = []
@@ -359,15 +351,6 @@ class PartnerCenterSource:
             unreadable=unreadable,
             unreadable_keys=frozenset(unreadable_keys),
             complete=complete,
-        )
-
-    def ref_for(self, known: KnownProduct) -> ProductRef:
-        return ProductRef(
-            key=known.feed_key,
-            offer_id=known.offer_id,
-            publisher_id=known.publisher_id,
-            name=known.name,
-            offer_type=known.offer_type,
         )
 
     def read(self, ref: ProductRef, *, observed_at: datetime) -> Observation:
