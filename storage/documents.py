@@ -30,6 +30,53 @@ from storage.statuses import (
 )
 
 MAX_ERRORS = 20
+MAX_DEPTH = 32
+"""Deeper JSON than any document of ours needs is refused before it is read further."""
+
+
+def shape_problem(value: Any, *, max_depth: int = MAX_DEPTH, nul: bool = True) -> str | None:
+    """The first thing in decoded JSON that no document may hold, with where it is: nesting deeper
+    than ``max_depth``, or a NUL character in a string (PostgreSQL cannot store one). None if clean.
+    Iterative, so a hostile document cannot exhaust the stack. ``nul=False`` checks the depth only
+    (a list whose items are checked one by one later)."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, str):
+            if nul and "\x00" in item:
+                return f"{path or 'the document'}: contains a NUL character"
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth >= max_depth:
+            return f"{path or 'the document'}: nested deeper than {max_depth} levels"
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if nul and "\x00" in key:
+                    return f"{path or 'the document'}: a key contains a NUL character"
+                stack.append((child, f"{path}.{key}" if path else key, depth + 1))
+        else:
+            stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+    return None
+
+
+def load_json(data: str | bytes, *, source: str, nul: bool = True) -> Any:
+    """Decode JSON and check its shape (:func:`shape_problem`); a clear :class:`DocumentError`
+    for malformed, non-UTF-8, too deep or NUL-carrying input, never a RecursionError."""
+    try:
+        doc = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(
+            f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except RecursionError:
+        raise DocumentError(f"{source}: nested deeper than {MAX_DEPTH} levels") from None
+    problem = shape_problem(doc, nul=nul)
+    if problem is not None:
+        raise DocumentError(f"{source}: {problem}")
+    return doc
 
 
 @dataclass(frozen=True)
@@ -284,6 +331,9 @@ def _read_offer(
 def parse_offer(raw: Any, *, source: str) -> OfferIn:
     """One offer in the import format (a sync source's answer), validated as an import validates it;
     an offer type outside :class:`OfferType` is kept as it is named. Raises :class:`DocumentError`."""
+    problem = shape_problem(raw)
+    if problem is not None:
+        raise DocumentError(f"{source}: {problem}")
     errors = _Errors()
     offer = _read_offer(raw, 0, errors, where=source, known_types_only=False)
     if offer is None or errors.items:
@@ -294,14 +344,7 @@ def parse_offer(raw: Any, *, source: str) -> OfferIn:
 
 def parse_document(data: str | bytes, *, source: str = "input") -> list[OfferIn]:
     """Parse and validate a whole import document, or raise :class:`DocumentError` naming every problem."""
-    try:
-        doc = json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise DocumentError(
-            f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise DocumentError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    doc = load_json(data, source=source)
     if not isinstance(doc, dict) or "offers" not in doc:
         raise DocumentError(f'{source}: expected an object with an "offers" array at the top')
     raw_offers = doc["offers"]

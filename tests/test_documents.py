@@ -181,3 +181,23 @@ def test_all_problems_are_listed_not_only_the_first() -> None:
 def test_not_utf8() -> None:
     with pytest.raises(DocumentError, match="not UTF-8"):
         parse_document(b'{"offers": ["\xff"]}', source="x.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"offers": ' + "[" * 5000 + "]" * 5000 + "}", "offers.json: nested deeper than 32 levels"),
+        ('{"offers": [' + '{"a": ' * 40 + "1" + "}" * 40 + "]}", "nested deeper than 32 levels"),
+        (None, "offers.json: offers[0].name: contains a NUL character"),
+        (None, "offers.json: offers[0].status.steps[0].messages[0].messageHtml: contains a NUL character"),
+    ],
+)
+def test_hostile_shapes_are_refused_with_a_clear_message(text: str | None, expected: str) -> None:
+    if text is None:
+        doc = sample()
+        if "name" in expected:
+            doc["offers"][0]["name"] = "Contoso\x00 VM"
+        else:
+            doc["offers"][0]["status"]["steps"][0]["messages"][0]["messageHtml"] = "a\x00b"
+        text = json.dumps(doc)
+    assert expected in error_of(text)

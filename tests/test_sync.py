@@ -279,7 +279,7 @@ def test_one_bad_product_is_skipped_and_counted(
     (pc,) = report.sources
     assert report.ok
     assert (pc.seen, pc.new, pc.failed) == (7, 2, 5)
-    for needle in (d, e, f, c, "000000000099", "exploded", "created", "not JSON", "404"):
+    for needle in (d, e, f, c, "000000000099", "exploded", "created", "invalid JSON", "404"):
         assert needle in caplog.text, needle
     with bound() as s:
         assert set(s.exec(select(Offer.offer_id)).all()) == {"contoso-analytics-saas", "contoso-vm"}
@@ -793,3 +793,17 @@ def test_sync_once_honours_the_concurrency_setting(fake_ms: FakeMicrosoft, tmp_p
     report = sync(settings, once=True)
     assert report is not None and report.ok and report.sources[0].new == 12
     assert fake_ms.max_in_flight == 2
+
+
+def test_nul_characters_and_deep_nesting_fail_only_their_product(
+    bound: db.SessionFactory, fake_ms: FakeMicrosoft, sources: list[OfferSource], clock: Clock
+) -> None:
+    a, b, _c = three_products(fake_ms)
+    fake_ms.products[a]["alias"] = "Contoso\x00Analytics"  # PostgreSQL could not store it
+    deep = '{"value": ' + "[" * 3000 + "]" * 3000 + "}"
+    fake_ms.script(PC + f"/submission/{b}", Scripted(200, raw=deep))
+    report = run(bound, sources, clock)
+    (pc,) = report.sources
+    assert report.ok and (pc.seen, pc.new, pc.failed) == (3, 1, 2)
+    assert any("contains a NUL character" in f for f in pc.failures)
+    assert any("nested deeper than 32 levels" in f for f in pc.failures)

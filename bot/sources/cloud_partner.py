@@ -15,7 +15,7 @@ from bot.settings import Settings
 from bot.sources.auth import TokenProvider
 from bot.sources.base import HttpSource, Listing, ProductError, ProductRef, describe
 from bot.sources.http import ApiClient, RetryPolicy, Transient
-from storage.documents import parse_offer
+from storage.documents import parse_offer, shape_problem
 from storage.errors import DocumentError
 from storage.importer import Observation
 from storage.statuses import OfferType
@@ -80,10 +80,14 @@ class CloudPartnerSource(HttpSource):
                 continue
             for index, raw in enumerate(entries):
                 try:
+                    problem = shape_problem(raw)
+                    if problem is not None:
+                        raise ProductError(problem)
                     entry = CppOffer.model_validate(raw)
-                except ValidationError as exc:
+                except (ValidationError, ProductError) as exc:
                     ident = raw.get("id") if isinstance(raw, dict) else None
-                    unreadable.append(f"publisher {publisher}, offer {ident or f'#{index}'}: {describe(exc)}")
+                    why = describe(exc) if isinstance(exc, ValidationError) else str(exc)
+                    unreadable.append(f"publisher {publisher}, offer {ident or f'#{index}'}: {why}")
                     if isinstance(ident, str) and ident:
                         unreadable_keys.add(f"{publisher}/{ident}")
                     else:

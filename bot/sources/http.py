@@ -4,7 +4,6 @@ off exponentially with jitter, a bounded number of times."""
 
 from __future__ import annotations
 
-import json
 import logging
 import ssl
 import threading
@@ -19,6 +18,8 @@ import httpx
 import stamina
 
 from bot.sources.base import ProductError, SourceAuthError
+from storage.documents import load_json
+from storage.errors import DocumentError
 
 log = logging.getLogger(__name__)
 
@@ -187,9 +188,10 @@ class ApiClient:
             with attempt:
                 response = self._send(url, merged)
         try:
-            return json.loads(response.content)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ProductError(f"the answer is not JSON ({exc.__class__.__name__})") from None
+            # NUL characters are refused item by item by the sources, so one item cannot spoil a list.
+            return load_json(response.content, source="the answer", nul=False)
+        except DocumentError as exc:
+            raise ProductError(str(exc)) from None
 
     def pages(
         self, path: str, params: dict[str, str] | None = None, *, max_pages: int = 10_000

@@ -20,7 +20,7 @@ from bot.sources.auth import TokenProvider
 from bot.sources.base import HttpSource, Listing, ProductError, ProductRef, describe
 from bot.sources.http import ApiClient, NotFound, RetryPolicy
 from storage import safetext
-from storage.documents import MessageIn, OfferIn, StepIn
+from storage.documents import MessageIn, OfferIn, StepIn, shape_problem
 from storage.importer import Observation
 from storage.statuses import OFFER_TYPES, MessageLevel, OfferStatus, StepState
 from storage.statuses import Listing as ListingState
@@ -290,6 +290,9 @@ def offer_from(
 
 
 def _parse(model: type[_Shape], raw: Any, what: str) -> Any:
+    problem = shape_problem(raw)
+    if problem is not None:
+        raise ProductError(f"{what}: {problem}")
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
