@@ -30,12 +30,21 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
+"""An import document larger than this is refused before it is read whole."""
+
+
 def import_file(settings: Settings, path: str, *, stdin: TextIO) -> ImportSummary:
+    too_big = f"larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB: split it into several imports"
     if path == "-":
-        data, source = stdin.read(), "<stdin>"
+        data, source = stdin.read(MAX_DOCUMENT_BYTES + 1), "<stdin>"
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise DocumentError(f"<stdin>: {too_big}")
     else:
         source = path
         try:
+            if Path(path).stat().st_size > MAX_DOCUMENT_BYTES:
+                raise DocumentError(f"{path}: {too_big}")
             data = Path(path).read_bytes().decode("utf-8")
         except FileNotFoundError:
             raise DocumentError(f"{path}: no such file") from None

@@ -1,4 +1,5 @@
-"""The import document: parsing and validation into plain values, before anything is written.
+"""The import document: parsing and validation (pydantic models) into plain values, before anything
+is written.
 
     {"offers": [{"publisherId": "...", "offerId": "...", "name": "...", "offerType": "...",
                  "listing": "listed" | "delisted",            (optional, default listed)
@@ -13,7 +14,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from storage import safetext
 from storage.errors import DocumentError
@@ -114,218 +126,229 @@ class OfferIn:
     notification_emails: tuple[str, ...]
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, where: str, problem: str) -> None:
-        self.items.append(f"{where}: {problem}" if where else problem)
+_PROBLEMS: dict[str, str] = {
+    "string_type": "expected a string, got {value}",
+    "list_type": "expected an array, got {value}",
+    "model_type": "expected an object, got {value}",
+    "model_attributes_type": "expected an object, got {value}",
+    "dict_type": "expected an object, got {value}",
+    "string_too_long": "longer than {max_length} characters",
+    "string_too_short": "must not be empty",
+    "missing": "missing",
+}
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-class _Reader:
-    """Reads one offer, recording every problem with its path (relative to the offer)."""
+def _problem(kind: str, message: str, value: Any, **extra: Any) -> PydanticCustomError:
+    """A field's problem, worded for the person who wrote the document (``{value}`` is shown as JSON)."""
+    return PydanticCustomError(kind, message.replace("{value}", _show(value)), extra or None)
 
-    def __init__(self, errors: _Errors, prefix: str) -> None:
-        self.errors = errors
-        self.prefix = prefix
 
-    def fail(self, path: str, problem: str) -> None:
-        self.errors.add(f"{self.prefix}: {path}" if path else self.prefix, problem)
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
-    def string(
-        self, obj: dict[str, Any], key: str, path: str, *, required: bool, max_len: int, default: str = ""
-    ) -> str:
-        full = f"{path}.{key}" if path else key
-        if key not in obj or obj[key] is None:
-            if required:
-                self.fail(full, "missing")
-            return default
-        value = obj[key]
+
+def _describe(error: ErrorDetails) -> str:
+    template = _PROBLEMS.get(error["type"])
+    if template is None:
+        return error["msg"]
+    ctx = error.get("ctx") or {}
+    return template.format(value=_show(error.get("input")), **ctx)
+
+
+def _lookup(table: dict[str, Any], unknown: str) -> Any:
+    """A before-validator: a value from ``table`` by the text, compared case-insensitively; ``unknown``
+    words the problem (``{value}`` is the text)."""
+
+    def check(value: Any) -> Any:
         if not isinstance(value, str):
-            self.fail(full, f"expected a string, got {_show(value)}")
-            return default
-        text = str(value).strip()
-        if required and not text:
-            self.fail(full, "must not be empty")
-        if len(text) > max_len:
-            self.fail(full, f"longer than {max_len} characters")
-            return text[:max_len]
-        return text
+            raise _problem("string_type", "expected a string, got {value}", value)
+        found = table.get(value.strip().lower())
+        if found is None:
+            raise _problem("unknown", unknown, value.strip())
+        return found
 
-    def array(self, obj: dict[str, Any], key: str, path: str) -> list[Any]:
-        full = f"{path}.{key}" if path else key
-        value = obj.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.fail(full, f"expected an array, got {_show(value)}")
-            return []
-        return value
+    return check
 
-    def messages(self, obj: dict[str, Any], path: str) -> tuple[MessageIn, ...]:
-        out: list[MessageIn] = []
-        for i, raw in enumerate(self.array(obj, "messages", path)):
-            where = f"{path}.messages[{i}]"
-            if not isinstance(raw, dict):
-                self.fail(where, f"expected an object, got {_show(raw)}")
-                continue
-            html = self.string(raw, "messageHtml", where, required=True, max_len=20_000)
-            level_raw = self.string(raw, "level", where, required=True, max_len=40)
-            level = MESSAGE_LEVELS.get(level_raw.lower())
-            if level is None and level_raw:
-                self.fail(f"{where}.level", f"unknown message level {_show(level_raw)}")
-            stamp = self.timestamp(raw, where)
-            if level is not None and stamp is not None:
-                out.append(MessageIn(level=level, text=safetext.from_html(html), timestamp=stamp))
-        return tuple(out)
 
-    def timestamp(self, raw: dict[str, Any], where: str) -> datetime | None:
-        value = raw.get("timestamp")
-        if value is None:
-            self.fail(f"{where}.timestamp", "missing")
-            return None
-        if not isinstance(value, str):
-            self.fail(f"{where}.timestamp", f"expected an ISO-8601 string, got {_show(value)}")
-            return None
-        try:
-            stamp = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            self.fail(f"{where}.timestamp", f"not an ISO-8601 timestamp: {_show(value)}")
-            return None
-        return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+def _timestamp(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise _problem("timestamp", "expected an ISO-8601 string, got {value}", value)
+    try:
+        stamp = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise _problem("timestamp", "not an ISO-8601 timestamp: {value}", value) from None
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
-    def links(self, obj: dict[str, Any], key: str, path: str) -> tuple[str, ...]:
-        out: list[str] = []
-        for i, value in enumerate(self.array(obj, key, path)):
-            url = safetext.safe_url(value) if isinstance(value, str) else None
-            if url is None:
-                self.fail(f"{path}.{key}[{i}]", f"not an http(s) URL: {_show(value)}")
-            else:
-                out.append(url)
-        return tuple(out)
 
-    def steps(self, status: dict[str, Any]) -> tuple[StepIn, ...]:
-        out: list[StepIn] = []
-        seen_ids: set[str] = set()
-        for i, raw in enumerate(self.array(status, "steps", "status")):
-            where = f"status.steps[{i}]"
-            if not isinstance(raw, dict):
-                self.fail(where, f"expected an object, got {_show(raw)}")
-                continue
-            step_id = self.string(raw, "id", where, required=True, max_len=200)
-            if step_id and step_id in seen_ids:
-                self.fail(f"{where}.id", f"duplicate step id {_show(step_id)}")
-            seen_ids.add(step_id)
-            name = self.string(raw, "stepName", where, required=True, max_len=500)
-            description = self.string(raw, "description", where, required=False, max_len=4000)
-            state_raw = self.string(raw, "status", where, required=True, max_len=60)
-            state = STEP_STATES.get(state_raw.lower())
-            if state is None and state_raw:
-                known = ", ".join(s.value for s in StepState)
-                self.fail(
-                    f"{where}.status", f"unknown step status {_show(state_raw)} (expected one of {known})"
-                )
-            estimate = self.string(raw, "estimatedTimeFrame", where, required=False, max_len=200)
-            progress = raw.get("progressPercentage", 0)
-            if progress is None:
-                progress = 0
-            if (
-                isinstance(progress, bool)
-                or not isinstance(progress, int | float)
-                or not 0 <= progress <= 100
-            ):
-                self.fail(
-                    f"{where}.progressPercentage", f"expected a number from 0 to 100, got {_show(progress)}"
-                )
-                progress = 0
-            messages = self.messages(raw, where)
-            if state is not None:
-                out.append(
-                    StepIn(
-                        position=i,
-                        step_id=step_id,
-                        name=name,
-                        description=description,
-                        state=state,
-                        estimated_time=estimate,
-                        progress=round(progress),
-                        messages=messages,
-                    )
-                )
-        return tuple(out)
+def _url(value: Any) -> str:
+    url = safetext.safe_url(value) if isinstance(value, str) else None
+    if url is None:
+        raise _problem("url", "not an http(s) URL: {value}", value)
+    return url
+
+
+def _progress(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+        raise _problem("progress", "expected a number from 0 to 100, got {value}", value)
+    return round(value)
+
+
+def _emails(value: str) -> tuple[str, ...]:
+    return tuple(e.strip() for e in value.replace(";", ",").split(",") if e.strip())
+
+
+def _check_emails(value: str) -> str:
+    for email in _emails(value):
+        if "@" not in email or " " in email or len(email) > 320:
+            raise _problem("email", "not an email address: {value}", email)
+    return value
+
+
+_STEP_STATES_TEXT = f" (expected one of {', '.join(s.value for s in StepState)})"
+_STATUSES_TEXT = (
+    " (expected one of neverPublished, notStarted, running, succeeded, canceled, failed, "
+    "waitingForPublisherReview)"
+)
+_TYPES_TEXT = f" (expected one of {', '.join(t.value for t in OfferType)}, or Partner Center's)"
+
+
+_LISTINGS = {listing.value: listing for listing in Listing}
+
+
+class _Doc(BaseModel):
+    """Fields as the document spells them; ``null`` counts as absent; strings are stripped."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
+def _text(max_length: int, *, required: bool = True) -> Any:
+    return Field(min_length=1 if required else 0, max_length=max_length)
+
+
+class MessageDoc(_Doc):
+    message_html: str = Field(alias="messageHtml", min_length=1, max_length=20_000)
+    level: Annotated[MessageLevel, BeforeValidator(_lookup(MESSAGE_LEVELS, "unknown message level {value}"))]
+    timestamp: Annotated[datetime, BeforeValidator(_timestamp)]
+
+
+class StepDoc(_Doc):
+    id: str = _text(200)
+    step_name: str = Field(alias="stepName", min_length=1, max_length=500)
+    description: str = Field(default="", max_length=4000)
+    status: Annotated[
+        StepState, BeforeValidator(_lookup(STEP_STATES, "unknown step status {value}" + _STEP_STATES_TEXT))
+    ]
+    estimated_time_frame: str = Field(default="", alias="estimatedTimeFrame", max_length=200)
+    progress_percentage: Annotated[int, BeforeValidator(_progress)] = Field(
+        default=0, alias="progressPercentage"
+    )
+    messages: list[MessageDoc] = Field(default_factory=list)
+
+
+class StatusDoc(_Doc):
+    status: Annotated[
+        OfferStatus,
+        BeforeValidator(_lookup(DOCUMENT_STATUSES, "unknown offer status {value}" + _STATUSES_TEXT)),
+    ]
+    messages: list[MessageDoc] = Field(default_factory=list)
+    steps: list[StepDoc] = Field(default_factory=list)
+    preview_links: list[Annotated[str, BeforeValidator(_url)]] = Field(
+        default_factory=list, alias="previewLinks"
+    )
+    live_links: list[Annotated[str, BeforeValidator(_url)]] = Field(default_factory=list, alias="liveLinks")
+    notification_emails: Annotated[str, AfterValidator(_check_emails)] = Field(
+        default="", alias="notificationEmails", max_length=2000
+    )
+
+
+class OfferDoc(_Doc):
+    publisher_id: str = Field(alias="publisherId", min_length=1, max_length=200)
+    offer_id: str = Field(alias="offerId", min_length=1, max_length=200)
+    name: str = _text(500)
+    offer_type: str = Field(alias="offerType", min_length=1, max_length=80)
+    listing: Annotated[
+        Listing, BeforeValidator(_lookup(_LISTINGS, 'expected "listed" or "delisted", got {value}'))
+    ] = Listing.LISTED
+    status: StatusDoc
+
+
+def _messages(docs: list[MessageDoc]) -> tuple[MessageIn, ...]:
+    return tuple(
+        MessageIn(level=m.level, text=safetext.from_html(m.message_html), timestamp=m.timestamp) for m in docs
+    )
+
+
+def _offer_in(doc: OfferDoc, offer_type: str) -> OfferIn:
+    status = doc.status
+    return OfferIn(
+        publisher_id=doc.publisher_id,
+        offer_id=doc.offer_id,
+        name=doc.name,
+        offer_type=offer_type,
+        listing=doc.listing,
+        publish_status=status.status,
+        messages=_messages(status.messages),
+        steps=tuple(
+            StepIn(
+                position=i,
+                step_id=step.id,
+                name=step.step_name,
+                description=step.description,
+                state=step.status,
+                estimated_time=step.estimated_time_frame,
+                progress=step.progress_percentage,
+                messages=_messages(step.messages),
+            )
+            for i, step in enumerate(status.steps)
+        ),
+        preview_links=tuple(status.preview_links),
+        live_links=tuple(status.live_links),
+        notification_emails=_emails(status.notification_emails),
+    )
 
 
 def _read_offer(
-    raw: Any, index: int, errors: _Errors, *, where: str = "offers", known_types_only: bool = True
+    raw: Any, index: int, errors: list[str], *, where: str = "offers", known_types_only: bool = True
 ) -> OfferIn | None:
-    if not isinstance(raw, dict):
-        errors.add(f"{where}[{index}]", f"expected an object, got {_show(raw)}")
-        return None
-    offer_id_raw = raw.get("offerId")
+    """One offer, or None with every problem appended to ``errors`` as ``label: path: problem``."""
+    offer_id_raw = raw.get("offerId") if isinstance(raw, dict) else None
     label = f"{where}[{index}]" + (
         f" ({offer_id_raw})" if isinstance(offer_id_raw, str) and offer_id_raw else ""
     )
-    before = len(errors.items)
-    r = _Reader(errors, label)
-    publisher_id = r.string(raw, "publisherId", "", required=True, max_len=200)
-    offer_id = r.string(raw, "offerId", "", required=True, max_len=200)
-    name = r.string(raw, "name", "", required=True, max_len=500)
-    type_raw = r.string(raw, "offerType", "", required=True, max_len=80)
-    known_type = OFFER_TYPES.get(type_raw.lower())
-    offer_type = known_type.value if known_type else (None if known_types_only else type_raw[:40])
-    if offer_type is None and type_raw:
-        known = ", ".join(t.value for t in OfferType)
-        r.fail(
-            "offerType",
-            f"unknown offer type {_show(type_raw)} (expected one of {known}, or Partner Center's)",
-        )
-    listing_raw = r.string(raw, "listing", "", required=False, max_len=40, default="listed")
     try:
-        listing = Listing(listing_raw.lower())
-    except ValueError:
-        r.fail("listing", f'expected "listed" or "delisted", got {_show(listing_raw)}')
-        listing = Listing.LISTED
-    status = raw.get("status")
-    if not isinstance(status, dict):
-        r.fail("status", "missing" if status is None else f"expected an object, got {_show(status)}")
+        doc = OfferDoc.model_validate(raw)
+    except ValidationError as exc:
+        for error in exc.errors():
+            path = _path(error["loc"])
+            errors.append(f"{label}: {path}: {_describe(error)}" if path else f"{label}: {_describe(error)}")
         return None
-    status_raw = r.string(status, "status", "status", required=True, max_len=60)
-    publish_status = DOCUMENT_STATUSES.get(status_raw.lower())
-    if publish_status is None and status_raw:
-        known = ", ".join(["neverPublished", "notStarted", "running", "succeeded", "canceled", "failed"])
-        r.fail(
-            "status.status",
-            f"unknown offer status {_show(status_raw)} (expected one of {known}, waitingForPublisherReview)",
-        )
-    messages = r.messages(status, "status")
-    steps = r.steps(status)
-    preview = r.links(status, "previewLinks", "status")
-    live = r.links(status, "liveLinks", "status")
-    emails_raw = r.string(status, "notificationEmails", "status", required=False, max_len=2000)
-    emails = tuple(e.strip() for e in emails_raw.replace(";", ",").split(",") if e.strip())
-    for email in emails:
-        if "@" not in email or " " in email or len(email) > 320:
-            r.fail("status.notificationEmails", f"not an email address: {_show(email)}")
-    if len(errors.items) > before or offer_type is None or publish_status is None:
+    before = len(errors)
+    seen: dict[str, int] = {}
+    for i, step in enumerate(doc.status.steps):
+        if step.id in seen:
+            errors.append(f"{label}: status.steps[{i}].id: duplicate step id {_show(step.id)}")
+        seen[step.id] = i
+    known = OFFER_TYPES.get(doc.offer_type.lower())
+    if known is None and known_types_only:
+        errors.append(f"{label}: offerType: unknown offer type {_show(doc.offer_type)}{_TYPES_TEXT}")
+    if len(errors) > before:
         return None
-    return OfferIn(
-        publisher_id=publisher_id,
-        offer_id=offer_id,
-        name=name,
-        offer_type=offer_type,
-        listing=listing,
-        publish_status=publish_status,
-        messages=messages,
-        steps=steps,
-        preview_links=preview,
-        live_links=live,
-        notification_emails=emails,
-    )
+    return _offer_in(doc, known.value if known else doc.offer_type[:40])
 
 
 def parse_offer(raw: Any, *, source: str) -> OfferIn:
@@ -334,11 +357,10 @@ def parse_offer(raw: Any, *, source: str) -> OfferIn:
     problem = shape_problem(raw)
     if problem is not None:
         raise DocumentError(f"{source}: {problem}")
-    errors = _Errors()
+    errors: list[str] = []
     offer = _read_offer(raw, 0, errors, where=source, known_types_only=False)
-    if offer is None or errors.items:
-        shown = errors.items[:MAX_ERRORS]
-        raise DocumentError("; ".join(shown) or f"{source}: not an offer")
+    if offer is None or errors:
+        raise DocumentError("; ".join(errors[:MAX_ERRORS]) or f"{source}: not an offer")
     return offer
 
 
@@ -350,7 +372,7 @@ def parse_document(data: str | bytes, *, source: str = "input") -> list[OfferIn]
     raw_offers = doc["offers"]
     if not isinstance(raw_offers, list):
         raise DocumentError(f'{source}: "offers" must be an array, got {_show(raw_offers)}')
-    errors = _Errors()
+    errors: list[str] = []
     offers: list[OfferIn] = []
     seen: dict[tuple[str, str], int] = {}
     for index, raw in enumerate(raw_offers):
@@ -359,16 +381,16 @@ def parse_document(data: str | bytes, *, source: str = "input") -> list[OfferIn]
             continue
         key = (offer.publisher_id, offer.offer_id)
         if key in seen:
-            errors.add(
-                f"offers[{index}] ({offer.offer_id})",
-                f"offerId: the same offer as offers[{seen[key]}] (publisher {_show(offer.publisher_id)})",
+            errors.append(
+                f"offers[{index}] ({offer.offer_id}): offerId: the same offer as offers[{seen[key]}] "
+                f"(publisher {_show(offer.publisher_id)})"
             )
         seen[key] = index
         offers.append(offer)
-    if errors.items:
-        shown = errors.items[:MAX_ERRORS]
-        more = len(errors.items) - len(shown)
-        lines = [f"{source}: {len(errors.items)} problem(s), nothing was imported:", *shown]
+    if errors:
+        shown = errors[:MAX_ERRORS]
+        more = len(errors) - len(shown)
+        lines = [f"{source}: {len(errors)} problem(s), nothing was imported:", *shown]
         if more:
             lines.append(f"... and {more} more")
         raise DocumentError("\n".join(lines))

@@ -270,3 +270,12 @@ def test_watch_once_does_one_pass(tmp_path: Path, sample_file: Path, fake_slack:
         env={"DATABASE_URL": url, "OFFERBOT_WATCH_INTERVAL": "-1", "SLACK_BOT_TOKEN": "xoxb-test"},
     )
     assert bad.returncode == 78 and "OFFERBOT_WATCH_INTERVAL: Value error, must be a positive" in bad.stderr
+
+
+def test_an_import_too_large_is_refused_before_it_is_read(sqlite_url: str, tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    with big.open("wb") as f:  # sparse: the size is there, the bytes are not
+        f.truncate(100 * 1024 * 1024 + 1)
+    result = offerbot("import", str(big), env={"DATABASE_URL": sqlite_url})
+    assert result.returncode == 1 and "larger than 100 MB" in result.stderr
+    assert "Traceback" not in result.stderr
