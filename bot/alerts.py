@@ -18,6 +18,7 @@ from bot.render import (
     type_label,
     unresolved,
 )
+from bot.slack_errors import Fix, fix_for
 from storage.models import Step, Subscription
 from storage.queries import OfferCard
 from storage.statuses import OfferStatus, OfferType, StepState
@@ -164,19 +165,19 @@ def render_reminder(card: OfferCard, *, status: str, since: datetime) -> Reply:
     return Reply(text=text, blocks=[section(line), _buttons(card)])
 
 
+_FIXES: dict[Fix | None, str] = {
+    Fix.INVITE: "invite me to the channel (`/invite @offerbot`)",
+    Fix.INVITE_OR_ANOTHER_CHANNEL: "invite me to the channel, or subscribe another channel",
+    Fix.UNARCHIVED_CHANNEL: "subscribe a channel that is not archived",
+    Fix.REINSTALL_FROM_MANIFEST: "ask a Slack admin to reinstall the app from its manifest",
+    Fix.REINSTALL: "ask a Slack admin to reinstall the app",
+}
+
+
 def render_disabled_notice(sub: Subscription, *, what: str, reason: str) -> Reply:
     """The DM to whoever created a subscription that Slack made impossible to deliver."""
     where = f"<#{sub.destination}>" if sub.destination_kind == "channel" else "your direct messages"
-    fixes = {
-        "not_in_channel": "invite me to the channel (`/invite @offerbot`)",
-        "channel_not_found": "invite me to the channel, or subscribe another channel",
-        "is_archived": "subscribe a channel that is not archived",
-        "missing_scope": "ask a Slack admin to reinstall the app from its manifest",
-        "token_revoked": "ask a Slack admin to reinstall the app",
-        "invalid_auth": "ask a Slack admin to reinstall the app",
-        "account_inactive": "ask a Slack admin to reinstall the app",
-    }
-    fix = fixes.get(reason, "check the app's installation")
+    fix = _FIXES.get(fix_for(reason), "check the app's installation")
     line = (
         f":warning: I stopped posting alerts for {esc(what)} to {where}: Slack answered `{esc(reason)}`. "
         f"To turn them on again, {fix}, then run `/offer-status subscribe` there again."

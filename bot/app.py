@@ -28,6 +28,7 @@ from bot import commands, render
 from bot.alerts import OPEN_STATUS_ACTION, PARTNER_CENTER_ACTION
 from bot.render import COMMAND, LIST_PAGE_ACTION, Reply
 from bot.settings import Settings
+from bot.slack_errors import Fix, classify, fix_for
 from storage import db
 from storage.db import SessionFactory
 from storage.errors import OfferbotError
@@ -70,12 +71,13 @@ def _reply_kwargs(reply: Reply) -> dict[str, Any]:
 
 def cannot_post(error: str) -> Reply:
     """What to do when Slack will not let the bot post in the channel being subscribed."""
-    if error in ("not_in_channel", "channel_not_found"):
+    fix = fix_for(error)
+    if fix in (Fix.INVITE, Fix.INVITE_OR_ANOTHER_CHANNEL):
         text = (
             ":warning: I can't post in this channel yet, so I did not subscribe it. Invite me with "
             "`/invite @offerbot`, then run the same command again."
         )
-    elif error == "is_archived":
+    elif fix is Fix.UNARCHIVED_CHANNEL:
         text = ":warning: This channel is archived: subscribe another channel."
     else:
         text = (
@@ -155,7 +157,7 @@ def create_app(
         try:
             client.chat_postMessage(channel=channel, text=confirmation.text, blocks=confirmation.blocks)
         except SlackApiError as exc:
-            error = str(exc.response.get("error"))
+            error = classify(exc).code
             log.info("subscribe in %s: Slack answered %s", channel, error)
             respond(replace_original=True, response_type="ephemeral", **_reply_kwargs(cannot_post(error)))
             return

@@ -14,6 +14,7 @@ from bot.app import create_app, make_client
 from bot.scheduling import JOB_ID, SYNC_JOB_ID, background_scheduler, blocking_scheduler, registry
 from bot.server import make_server, wsgi_app
 from bot.settings import Settings
+from bot.slack_errors import classify
 from bot.sources import build_sources
 from bot.sources.base import OfferSource
 from bot.sync import SyncConfig, SyncReport, sync_pass
@@ -35,7 +36,7 @@ def connect(settings: Settings, *, http: bool) -> tuple[WebClient, db.SessionFac
         auth = client.auth_test()
     except SlackApiError as exc:
         raise ConfigError(
-            f"Slack rejected SLACK_BOT_TOKEN ({exc.response.get('error')}): "
+            f"Slack rejected SLACK_BOT_TOKEN ({classify(exc).code}): "
             "copy the app's Bot User OAuth Token again"
         ) from None
     team = str(auth["team_id"])

@@ -6,12 +6,10 @@ directly and never wait for the scheduler (``bot/scheduling.py`` runs :func:`run
 
 from __future__ import annotations
 
-import http.client
 import logging
 import os
 import socket
 import time
-import urllib.error
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.alerts import render_alert, render_disabled_notice, render_followup, render_reminder
 from bot.render import Reply
+from bot.slack_errors import NETWORK_ERRORS, SlackFailure, classify
 from storage import db, outbox
 from storage.models import AlertThread, Delivery, Offer, StatusChange, Subscription
 from storage.queries import load_card
@@ -42,23 +41,6 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
-
-DISABLING_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "is_archived",
-        "not_in_channel",
-        "account_inactive",
-        "token_revoked",
-        "invalid_auth",
-        "missing_scope",
-    }
-)
-"""Slack errors after which a destination cannot work until a person acts: the row stops, the
-subscription is disabled with the reason, and its creator gets a DM."""
-TRANSIENT_ERRORS = frozenset(
-    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-)
 
 
 @dataclass(frozen=True)
@@ -104,17 +86,6 @@ class Transient(Exception):
         self.retry_after = retry_after
 
 
-def _retry_after(exc: SlackApiError) -> float | None:
-    for key, value in (exc.response.headers or {}).items():
-        if key.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return float(raw)
-            except (TypeError, ValueError):
-                return None
-    return None
-
-
 class Pacer:
     """At most one message per ``interval`` seconds to each channel, waiting with the given sleep."""
 
@@ -133,15 +104,6 @@ class Pacer:
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _classify(exc: Exception) -> tuple[str, bool]:
-    """(error code, transient?) for an exception from a Web API call."""
-    if isinstance(exc, SlackApiError):
-        error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
-        status = exc.response.status_code
-        return error, status == 429 or status >= 500 or error in TRANSIENT_ERRORS
-    return exc.__class__.__name__, True
 
 
 # --- owner e-mails ---------------------------------------------------------------------------
@@ -168,8 +130,9 @@ def resolve_owner_emails(session_factory: db.SessionFactory, client: WebClient, 
         try:
             user: str | None = str(client.users_lookupByEmail(email=email)["user"]["id"])
         except SlackApiError as exc:
-            error, transient = _classify(exc)
-            if transient:
+            failure = classify(exc)
+            error = failure.code
+            if failure.transient:
                 raise Transient(f"users.lookupByEmail: {error}") from exc
             user = None
             if was_missing:
@@ -180,8 +143,8 @@ def resolve_owner_emails(session_factory: db.SessionFactory, client: WebClient, 
                 log.error(
                     "users.lookupByEmail failed for %s (%s): skipping that owner for a day", email, error
                 )
-        except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
-            raise Transient(f"users.lookupByEmail: {exc.__class__.__name__}") from exc
+        except NETWORK_ERRORS as exc:
+            raise Transient(f"users.lookupByEmail: {classify(exc).code}") from exc
         with db.transaction(session_factory) as session:
             record_lookup(session, team_id=team, email=email, user_id=user, now=now)
     return len(wanted)
@@ -229,12 +192,12 @@ class Deliverer:
         try:
             return getattr(self.client, method)(**kwargs)
         except SlackApiError as exc:
-            error, transient = _classify(exc)
-            if transient:
-                raise Transient(f"{method}: {error}", retry_after=_retry_after(exc)) from exc
+            failure = classify(exc)
+            if failure.transient:
+                raise Transient(f"{method}: {failure.code}", retry_after=failure.retry_after) from exc
             raise
-        except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
-            raise Transient(f"{method}: {exc.__class__.__name__}") from exc
+        except NETWORK_ERRORS as exc:
+            raise Transient(f"{method}: {classify(exc).code}") from exc
 
     def _post(self, plan: _Plan) -> tuple[str, str]:
         assert plan.reply is not None
@@ -274,12 +237,12 @@ class Deliverer:
                     outbox.retry_later(row, now=self.clock(), error=str(exc), delay=exc.retry_after)
             return Outcome.RETRY
         except SlackApiError as exc:
-            error, _ = _classify(exc)
+            failure = classify(exc)
             with db.transaction(self.factory) as session:
                 row = session.get(Delivery, delivery_id)
                 if row is not None:
-                    outbox.mark_failed(row, error=error)
-                    self._on_permanent(session, row, error)
+                    outbox.mark_failed(row, error=failure.code)
+                    self._on_permanent(session, row, failure)
             return Outcome.FAILED
         thread = self._finish(delivery_id, plan, channel=channel, ts=ts)
         if plan.root is not None and thread is not None:
@@ -383,12 +346,13 @@ class Deliverer:
             session.add(thread)
             return (thread.channel, thread.ts) if plan.root is not None else None
 
-    def _on_permanent(self, session: Any, row: Delivery, error: str) -> None:
+    def _on_permanent(self, session: Any, row: Delivery, failure: SlackFailure) -> None:
+        error = failure.code
         log.error(
             "delivery %s to %s %s failed for good: %s", row.id, row.destination_kind, row.destination, error
         )
         sub_id = row.subscription_id
-        if error not in DISABLING_ERRORS or sub_id is None or row.kind == "notice":
+        if not failure.disables or sub_id is None or row.kind == "notice":
             return
         sub = disable_subscription(session, subscription_id=sub_id, reason=error, now=self.clock())
         if sub is None:

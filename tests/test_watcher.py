@@ -16,7 +16,8 @@ from sqlmodel import select
 
 from bot.app import make_client
 from bot.settings import Settings
-from bot.watcher import DISABLING_ERRORS, WatcherConfig, resolve_owner_emails, run_pass
+from bot.slack_errors import DISABLING_ERRORS
+from bot.watcher import WatcherConfig, resolve_owner_emails, run_pass
 from storage import db, outbox
 from storage.documents import parse_document
 from storage.importer import import_offers
