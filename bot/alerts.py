@@ -20,8 +20,9 @@ from bot.render import (
 )
 from bot.slack_errors import Fix, fix_for
 from storage.models import Step, Subscription
+from storage.policy import may_be_normal
 from storage.queries import OfferCard
-from storage.statuses import OfferStatus, OfferType, StepState
+from storage.statuses import OfferStatus, StepState
 
 OPEN_STATUS_ACTION = "open_offer_status"
 PARTNER_CENTER_ACTION = "open_partner_center"
@@ -87,10 +88,7 @@ def _buttons(card: OfferCard) -> Block:
 
 
 def _is_consulting_failure(card: OfferCard, status: str) -> bool:
-    return card.offer.offer_type == OfferType.CONSULTING_SERVICE.value and status in (
-        OfferStatus.FAILED.value,
-        OfferStatus.CANCELED.value,
-    )
+    return may_be_normal(card.offer.offer_type, status)
 
 
 def render_alert(

@@ -14,10 +14,10 @@ from bot import render
 from bot.render import LIST_PAGE_SIZE, Reply
 from storage.errors import UsageError
 from storage.models import Offer, Subscription
+from storage.policy import EVENTS
 from storage.queries import find_offers, get_offer, list_offers, load_card
 from storage.statuses import STATUS_FILTERS, OfferStatus, status_filter_words
 from storage.subscriptions import (
-    EVENTS,
     Target,
     events_of,
     mute,

@@ -25,10 +25,10 @@ from bot.render import Reply
 from bot.slack_errors import NETWORK_ERRORS, SlackFailure, classify
 from storage import db, outbox
 from storage.models import AlertThread, Delivery, Offer, StatusChange, Subscription
+from storage.policy import ALERT_EVENTS, CLOSING, REMINDABLE
 from storage.queries import load_card
 from storage.statuses import OfferStatus
 from storage.subscriptions import (
-    ALERT_EVENTS,
     cached_users,
     disable_subscription,
     needs_lookup,
@@ -283,7 +283,7 @@ class Deliverer:
         where = thread.channel if thread is not None else channel
         plan = _Plan(reply=None, channel=where, dm_user=None if where else dm_user, change_id=change.id)
         if row.kind == "reminder":
-            if thread is None or thread.status not in outbox.REMINDABLE:
+            if thread is None or thread.status not in REMINDABLE:
                 return _Plan(reply=None)  # it moved on: nothing to remind of
             plan.reply = render_reminder(card, status=thread.status, since=change.changed_at)
             plan.thread_ts = thread.ts if threading else None
@@ -338,11 +338,11 @@ class Deliverer:
                     status=plan.new_status,
                 )
             if thread.status != plan.new_status or thread.next_reminder_at is None:
-                remind = plan.new_status in outbox.REMINDABLE
+                remind = plan.new_status in REMINDABLE
                 thread.next_reminder_at = now + self.config.remind_after if remind else None
             thread.last_change_id = plan.change_id
             thread.status = plan.new_status
-            thread.closed = plan.new_status in outbox.CLOSING
+            thread.closed = plan.new_status in CLOSING
             session.add(thread)
             return (thread.channel, thread.ts) if plan.root is not None else None
 

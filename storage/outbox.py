@@ -26,9 +26,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import AlertThread, Delivery, Message, Offer, StatusChange, Subscription
-from storage.statuses import MessageLevel, OfferStatus, OfferType
+from storage.policy import ALERT_EVENTS, needs_explaining
+from storage.statuses import MessageLevel, OfferStatus
 from storage.subscriptions import (
-    ALERT_EVENTS,
     cached_users,
     matching_subscriptions,
     mute_levels,
@@ -40,10 +40,6 @@ from storage.subscriptions import (
 )
 
 log = logging.getLogger(__name__)
-
-REMINDABLE = (OfferStatus.FAILED.value, OfferStatus.SIGNOFF.value)
-CLOSING = (OfferStatus.LIVE.value, OfferStatus.NOT_STARTED.value)
-"""After a follow-up about these, the next alert about the offer starts a new thread."""
 
 
 def _locking(session: Session) -> bool:
@@ -259,7 +255,7 @@ def _fan_out_one(session: Session, change: StatusChange, now: datetime) -> bool:
     rows: list[dict[str, Any]] = []
     if offer is not None:
         event = ALERT_EVENTS.get(OfferStatus(change.new_status))
-        if event is not None and _consulting_failure(offer, change):
+        if event is not None and needs_explaining(offer.offer_type, change.new_status):
             if _moved_on(session, change):
                 event = None  # never explained before the offer moved on: no alert
             elif not has_error_message(session, offer.id):  # type: ignore[arg-type]
@@ -283,13 +279,6 @@ def _fan_out_one(session: Session, change: StatusChange, now: datetime) -> bool:
     change.handled_at = now
     session.add(change)
     return True
-
-
-def _consulting_failure(offer: Offer, change: StatusChange) -> bool:
-    return (
-        offer.offer_type == OfferType.CONSULTING_SERVICE.value
-        and change.new_status == OfferStatus.FAILED.value
-    )
 
 
 def _moved_on(session: Session, change: StatusChange) -> bool:

@@ -12,15 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.models import ChannelSettings, EmailUser, Mute, Offer, Subscription
-from storage.statuses import OfferStatus
-
-ALERT_EVENTS: dict[OfferStatus, str] = {
-    OfferStatus.FAILED: "failed",
-    OfferStatus.DELISTED: "delisted",
-    OfferStatus.SIGNOFF: "signoff",
-}
-"""The statuses that alert, and the event word a subscription names them by."""
-EVENTS = tuple(ALERT_EVENTS.values())
+from storage.policy import EVENTS
 
 EMAIL_FOUND_TTL = timedelta(days=7)
 EMAIL_MISSING_TTL = timedelta(days=1)
