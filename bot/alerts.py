@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.labels import status_emoji, status_label, step_label
 from bot.render import (
     Block,
     Reply,
@@ -33,7 +34,7 @@ CONSULTING_NOTE = (
 
 
 def _label(status: str | None) -> str:
-    return OfferStatus(status).label if status else "new"
+    return status_label(status) if status else "new"
 
 
 def _step_in_focus(card: OfferCard) -> Step | None:
@@ -98,16 +99,16 @@ def render_alert(
     offer = card.offer
     shown = current_status or new_status
     status = OfferStatus(shown)
-    title = f"{status.emoji} *{esc(offer.name)}*: {status.label}"
+    title = f"{status_emoji(status)} *{esc(offer.name)}*: {status_label(status)}"
     fields: list[str] = [
-        f"*Status*\n{status.label} (was {_label(old_status if shown == new_status else new_status)})",
+        f"*Status*\n{status_label(status)} (was {_label(old_status if shown == new_status else new_status)})",
         f"*Type*\n{esc(type_label(offer))}",
         f"*Publisher*\n{esc(offer.publisher_id)}",
         f"*Offer id*\n{esc(offer.offer_id)}",
     ]
     focus = _step_in_focus(card)
     if focus is not None:
-        fields.append(f"*Step*\n{esc(focus.name)} ({StepState(focus.status).label})")
+        fields.append(f"*Step*\n{esc(focus.name)} ({step_label(focus.status)})")
     blocks: list[Block] = [
         section(title),
         {"type": "section", "fields": [mrkdwn_field(f) for f in fields]},
@@ -124,13 +125,10 @@ def render_alert(
     if links:
         blocks.append(context(" · ".join(links)))
     if current_status and current_status != new_status:
-        blocks.append(
-            context(f"First alerted as {OfferStatus(new_status).label}; updated as the offer moves.")
-        )
+        blocks.append(context(f"First alerted as {status_label(new_status)}; updated as the offer moves."))
     blocks.append(_buttons(card))
-    text = (
-        f"{esc(offer.name)}: {status.label} (was {_label(old_status if shown == new_status else new_status)})"
-    )
+    was = _label(old_status if shown == new_status else new_status)
+    text = f"{esc(offer.name)}: {status_label(status)} (was {was})"
     return Reply(text=text, blocks=cap_blocks(blocks, "More in Partner Center."))
 
 
@@ -138,8 +136,8 @@ def render_followup(card: OfferCard, *, old_status: str | None, new_status: str,
     """A later change of an alerted offer, posted in the alert's thread."""
     status = OfferStatus(new_status)
     line = (
-        f"{status.emoji} *{esc(card.offer.name)}* is now *{status.label}* (was {_label(old_status)}), "
-        f"{slack_date(since)}."
+        f"{status_emoji(status)} *{esc(card.offer.name)}* is now *{status_label(status)}* "
+        f"(was {_label(old_status)}), {slack_date(since)}."
     )
     blocks: list[Block] = [section(line)]
     if _is_consulting_failure(card, new_status):
@@ -149,17 +147,17 @@ def render_followup(card: OfferCard, *, old_status: str | None, new_status: str,
         if issues:
             blocks.append(section("\n".join(issue_line(m, card.steps) for m in issues)))
         blocks.append(section(f"*What to do next:* {next_action(card, new_status)}"))
-    text = f"{esc(card.offer.name)} is now {status.label} (was {_label(old_status)})"
+    text = f"{esc(card.offer.name)} is now {status_label(status)} (was {_label(old_status)})"
     return Reply(text=text, blocks=cap_blocks(blocks, "More in Partner Center."))
 
 
 def render_reminder(card: OfferCard, *, status: str, since: datetime) -> Reply:
     s = OfferStatus(status)
     line = (
-        f":bell: Reminder: *{esc(card.offer.name)}* is still *{s.label}*, since {slack_date(since)}. "
+        f":bell: Reminder: *{esc(card.offer.name)}* is still *{status_label(s)}*, since {slack_date(since)}. "
         f"{next_action(card, status)}"
     )
-    text = f"Reminder: {esc(card.offer.name)} is still {s.label}"
+    text = f"Reminder: {esc(card.offer.name)} is still {status_label(s)}"
     return Reply(text=text, blocks=[section(line), _buttons(card)])
 
 

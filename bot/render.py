@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.labels import offer_type_label, status_emoji, status_label, step_emoji, step_label
 from storage import safetext
 from storage.models import Message, Offer, Step
 from storage.queries import MIN_PARTIAL, Lookup, OfferCard, OfferPage
@@ -120,15 +121,12 @@ def slack_date(when: datetime) -> str:
 
 def status_text(status: str) -> str:
     s = OfferStatus(status)
-    return f"{s.emoji} {s.label}"
+    return f"{status_emoji(s)} {status_label(s)}"
 
 
 def type_label(offer: Offer) -> str:
     """The offer type's label; a type only Partner Center knows is shown as Partner Center names it."""
-    try:
-        return OfferType(offer.offer_type).label
-    except ValueError:
-        return offer.offer_type
+    return offer_type_label(offer.offer_type)
 
 
 FEED_LABELS = {"partner-center": "Partner Center", "cloud-partner-portal": "Cloud Partner Portal"}
@@ -170,7 +168,7 @@ def cap_blocks(blocks: list[Block], note: str) -> list[Block]:
 
 def _step_line(step: Step) -> str:
     state = StepState(step.status)
-    parts = [f"{state.emoji} *{step.position + 1}. {esc(step.name)}* — {state.label}"]
+    parts = [f"{step_emoji(state)} *{step.position + 1}. {esc(step.name)}* — {step_label(state)}"]
     if state is StepState.IN_PROGRESS and 0 < step.progress < 100:
         parts.append(f"{step.progress}%")
     if step.estimated_time:
@@ -244,7 +242,7 @@ def render_card(card: OfferCard) -> Reply:
         blocks.append(context(note))
     blocks = cap_blocks(blocks, "…more than fits in one message: see the offer in Partner Center.")
     count = f"{len(issues)} unresolved issue{'s' if len(issues) != 1 else ''}"
-    text = f"{esc(offer.name)} ({esc(offer.offer_id)}): {OfferStatus(offer.status).label}, {count}"
+    text = f"{esc(offer.name)} ({esc(offer.offer_id)}): {status_label(offer.status)}, {count}"
     return Reply(text=text, blocks=blocks)
 
 
@@ -254,8 +252,8 @@ def render_card(card: OfferCard) -> Reply:
 def _offer_line(offer: Offer) -> str:
     status = OfferStatus(offer.status)
     return (
-        f"{status.emoji} *{esc(truncate(offer.name, 120))}* "
-        f"(`{esc(truncate(offer.offer_id, 100))}`) — {status.label} · {esc(type_label(offer))}"
+        f"{status_emoji(status)} *{esc(truncate(offer.name, 120))}* "
+        f"(`{esc(truncate(offer.offer_id, 100))}`) — {status_label(status)} · {esc(type_label(offer))}"
         + (" · _removed_" if offer.removed_at is not None else "")
     )
 
@@ -280,13 +278,13 @@ def _filter_word(status: OfferStatus | None) -> str:
 
 
 def render_list(page: OfferPage, status: OfferStatus | None) -> Reply:
-    title = "Offers" if status is None else f"Offers: {status.label}"
+    title = "Offers" if status is None else f"Offers: {status_label(status)}"
     if page.total == 0:
         what = (
             "No offers are stored yet: import some with `offerbot import FILE`."
             if status is None
             else (
-                f"No offers are {status.label.lower()}."
+                f"No offers are {status_label(status).lower()}."
                 if status is not OfferStatus.NOT_STARTED
                 else "No offers are waiting to start publishing."
             )

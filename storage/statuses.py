@@ -17,34 +17,6 @@ class OfferStatus(StrEnum):
     LIVE = "live"
     DELISTED = "delisted"
 
-    @property
-    def label(self) -> str:
-        return _STATUS_LABELS[self]
-
-    @property
-    def emoji(self) -> str:
-        return _STATUS_EMOJI[self]
-
-
-_STATUS_LABELS = {
-    OfferStatus.NOT_STARTED: "Not started",
-    OfferStatus.IN_PROGRESS: "Publish in progress",
-    OfferStatus.FAILED: "Publish failed",
-    OfferStatus.CANCELED: "Publish canceled",
-    OfferStatus.SIGNOFF: "Awaiting publisher sign-off",
-    OfferStatus.LIVE: "Live",
-    OfferStatus.DELISTED: "Delisted",
-}
-
-_STATUS_EMOJI = {
-    OfferStatus.NOT_STARTED: ":white_circle:",
-    OfferStatus.IN_PROGRESS: ":hourglass_flowing_sand:",
-    OfferStatus.FAILED: ":x:",
-    OfferStatus.CANCELED: ":no_entry_sign:",
-    OfferStatus.SIGNOFF: ":raised_hand:",
-    OfferStatus.LIVE: ":white_check_mark:",
-    OfferStatus.DELISTED: ":warning:",
-}
 
 # The status document's ``status`` values (domain.md §3), lower-cased.
 DOCUMENT_STATUSES: dict[str, OfferStatus] = {
@@ -111,14 +83,6 @@ class StepState(StrEnum):
     CANCELED = "canceled"
 
     @property
-    def label(self) -> str:
-        return _STEP_LABELS[self]
-
-    @property
-    def emoji(self) -> str:
-        return _STEP_EMOJI[self]
-
-    @property
     def needs_attention(self) -> bool:
         return self in (
             StepState.WAITING_FOR_PUBLISHER_REVIEW,
@@ -126,28 +90,6 @@ class StepState(StrEnum):
             StepState.REJECTED,
         )
 
-
-_STEP_LABELS = {
-    StepState.NOT_STARTED: "not started",
-    StepState.IN_PROGRESS: "in progress",
-    StepState.WAITING_FOR_PUBLISHER_REVIEW: "waiting for you",
-    StepState.WAITING_FOR_APPROVAL: "waiting for approval",
-    StepState.BLOCKED: "blocked",
-    StepState.REJECTED: "rejected",
-    StepState.COMPLETE: "done",
-    StepState.CANCELED: "canceled",
-}
-
-_STEP_EMOJI = {
-    StepState.NOT_STARTED: ":white_circle:",
-    StepState.IN_PROGRESS: ":large_blue_circle:",
-    StepState.WAITING_FOR_PUBLISHER_REVIEW: ":raised_hand:",
-    StepState.WAITING_FOR_APPROVAL: ":hourglass:",
-    StepState.BLOCKED: ":no_entry:",
-    StepState.REJECTED: ":x:",
-    StepState.COMPLETE: ":white_check_mark:",
-    StepState.CANCELED: ":no_entry_sign:",
-}
 
 STEP_STATES: dict[str, StepState] = {s.value.lower(): s for s in StepState}
 
@@ -170,20 +112,6 @@ class OfferType(StrEnum):
     DYNAMICS_365 = "dynamics-365"
     CONSULTING_SERVICE = "consulting-service"
 
-    @property
-    def label(self) -> str:
-        return _TYPE_LABELS[self]
-
-
-_TYPE_LABELS = {
-    OfferType.VIRTUAL_MACHINE: "Virtual machine",
-    OfferType.AZURE_APPLICATION: "Azure application",
-    OfferType.SAAS: "SaaS",
-    OfferType.CONTAINER: "Container",
-    OfferType.IOT_EDGE_MODULE: "IoT Edge module",
-    OfferType.DYNAMICS_365: "Dynamics 365 for Customer Engagement",
-    OfferType.CONSULTING_SERVICE: "Consulting service",
-}
 
 # Accepted spellings of ``offerType``, lower-cased: ours and Partner Center's product types.
 OFFER_TYPES: dict[str, OfferType] = {t.value: t for t in OfferType} | {
