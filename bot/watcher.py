@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+from sqlmodel import Session
 
 from bot.alerts import render_alert, render_disabled_notice, render_followup, render_reminder
 from bot.render import Reply
@@ -153,20 +154,35 @@ def resolve_owner_emails(session_factory: db.SessionFactory, client: WebClient, 
 # --- sending ---------------------------------------------------------------------------------
 
 
-@dataclass
-class _Plan:
-    """What one delivery does, decided from a read-only snapshot before any Web API call."""
+@dataclass(frozen=True)
+class _Post:
+    """Where and what to post."""
 
-    reply: Reply | None  # None: nothing to post any more (the offer moved on); the row is done
-    channel: str | None = None  # where to post; None with ``dm_user`` set: open the DM first
+    reply: Reply
+    channel: str | None  # None: open the DM with ``dm_user`` first
     dm_user: str | None = None
     thread_ts: str | None = None
     broadcast: bool = False
-    thread_id: int | None = None  # the open thread this continues
-    starts_thread: bool = False
-    new_status: str | None = None
-    change_id: int | None = None
-    root: Reply | None = None  # the first alert re-rendered with the current status (chat.update)
+
+
+@dataclass(frozen=True)
+class _ThreadUpdate:
+    """How the post moves the alert thread of its offer and destination."""
+
+    change_id: int
+    new_status: str
+    thread_id: int | None  # the open thread this continues
+    starts_thread: bool
+    root: Reply | None  # the first alert re-rendered with the current status (chat.update)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one delivery does, decided from a read-only snapshot before any Web API call; no post
+    means there is nothing to send any more (the offer moved on), and the row is done."""
+
+    post: _Post | None = None
+    thread: _ThreadUpdate | None = None
 
 
 class Deliverer:
@@ -188,9 +204,10 @@ class Deliverer:
         self.pacer = pacer or Pacer(clock, sleep, config.channel_interval)
 
     # --- Web API calls; each raises Transient, or SlackApiError for a permanent error ---------
-    def _call(self, method: str, **kwargs: Any) -> Any:
+    @staticmethod
+    def _call(method: str, call: Callable[[], SlackResponse]) -> SlackResponse:
         try:
-            return getattr(self.client, method)(**kwargs)
+            return call()
         except SlackApiError as exc:
             failure = classify(exc)
             if failure.transient:
@@ -199,21 +216,28 @@ class Deliverer:
         except NETWORK_ERRORS as exc:
             raise Transient(f"{method}: {classify(exc).code}") from exc
 
-    def _post(self, plan: _Plan) -> tuple[str, str]:
-        assert plan.reply is not None
-        channel = plan.channel or str(self._call("conversations_open", users=plan.dm_user)["channel"]["id"])
+    def _post(self, post: _Post) -> tuple[str, str]:
+        channel = post.channel
+        if channel is None:
+            opened = self._call(
+                "conversations.open", lambda: self.client.conversations_open(users=post.dm_user)
+            )
+            channel = str(opened["channel"]["id"])
         self.pacer.wait(channel)
-        kwargs: dict[str, Any] = {
-            "channel": channel,
-            "text": plan.reply.text,
-            "blocks": plan.reply.blocks,
-            "unfurl_links": False,
-            "unfurl_media": False,
-        }
-        if plan.thread_ts:
-            kwargs["thread_ts"] = plan.thread_ts
-            kwargs["reply_broadcast"] = plan.broadcast
-        return channel, str(self._call("chat_postMessage", **kwargs)["ts"])
+        target = channel
+        posted = self._call(
+            "chat.postMessage",
+            lambda: self.client.chat_postMessage(
+                channel=target,
+                text=post.reply.text,
+                blocks=post.reply.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+                thread_ts=post.thread_ts,
+                reply_broadcast=post.broadcast if post.thread_ts else None,
+            ),
+        )
+        return channel, str(posted["ts"])
 
     # --- one delivery -------------------------------------------------------------------------
     def deliver(self, delivery_id: int) -> Outcome:
@@ -224,11 +248,11 @@ class Deliverer:
                 return Outcome.SKIPPED  # another process took it over after our lease ran out
             row.lease_until = now + self.config.lease  # a fresh lease for this send
             plan = self._plan(session, row)
-        if plan.reply is None:
+        if plan.post is None:
             self._finish(delivery_id, plan, channel=None, ts=None)
             return Outcome.SKIPPED
         try:
-            channel, ts = self._post(plan)
+            channel, ts = self._post(plan.post)
         except Transient as exc:
             log.warning("delivery %s: %s; will retry", delivery_id, exc)
             with db.transaction(self.factory) as session:
@@ -245,69 +269,85 @@ class Deliverer:
                     self._on_permanent(session, row, failure)
             return Outcome.FAILED
         thread = self._finish(delivery_id, plan, channel=channel, ts=ts)
-        if plan.root is not None and thread is not None:
+        root = plan.thread.root if plan.thread is not None else None
+        if root is not None and thread is not None:
             try:
                 self._call(
-                    "chat_update",
-                    channel=thread[0],
-                    ts=thread[1],
-                    text=plan.root.text,
-                    blocks=plan.root.blocks,
+                    "chat.update",
+                    lambda: self.client.chat_update(
+                        channel=thread[0], ts=thread[1], text=root.text, blocks=root.blocks
+                    ),
                 )
             except (Transient, SlackApiError) as exc:
                 log.warning("could not update the alert %s in %s: %s", thread[1], thread[0], exc)
         return Outcome.SENT
 
-    def _plan(self, session: Any, row: Delivery) -> _Plan:
-        change = session.get(StatusChange, row.change_id)
+    def _plan(self, session: Session, row: Delivery) -> _Plan:
         offer = session.get(Offer, row.offer_pk)
+        change = session.get(StatusChange, row.change_id)
+        if offer is None or change is None or change.id is None:
+            return _Plan()
+        if row.kind == "notice":
+            return self._notice(session, row, offer)
         card = load_card(session, offer=offer)
         channel = row.destination if row.destination_kind == "channel" else None
-        dm_user = row.destination if channel is None else None
-        if row.kind == "notice":
-            sub = session.get(Subscription, row.subscription_id) if row.subscription_id else None
-            if sub is None:
-                return _Plan(reply=None)
-            if sub.target_kind == "all":
-                what = "all offers"
-            elif sub.target_kind == "publisher":
-                what = f"publisher {sub.publisher_id}"
-            else:
-                what = offer.name
-            reply = render_disabled_notice(sub, what=what, reason=sub.disabled_reason or "error")
-            return _Plan(reply=reply, dm_user=row.destination)
         thread = outbox.open_thread(
-            session, offer_pk=offer.id, destination_kind=row.destination_kind, destination=row.destination
+            session, offer_pk=row.offer_pk, destination_kind=row.destination_kind, destination=row.destination
         )
         threading = channel is None or threading_for(session, team_id=row.team_id, channel=channel)
         where = thread.channel if thread is not None else channel
-        plan = _Plan(reply=None, channel=where, dm_user=None if where else dm_user, change_id=change.id)
+        dm_user = None if where else row.destination
+        thread_ts = thread.ts if thread is not None and threading else None
         if row.kind == "reminder":
             if thread is None or thread.status not in REMINDABLE:
-                return _Plan(reply=None)  # it moved on: nothing to remind of
-            plan.reply = render_reminder(card, status=thread.status, since=change.changed_at)
-            plan.thread_ts = thread.ts if threading else None
-            return plan
-        plan.new_status = change.new_status
+                return _Plan()  # it moved on: nothing to remind of
+            reply = render_reminder(card, status=thread.status, since=change.changed_at)
+            return _Plan(post=_Post(reply, channel=where, dm_user=dm_user, thread_ts=thread_ts))
         if row.kind == "alert":
-            plan.reply = render_alert(card, old_status=change.old_status, new_status=change.new_status)
-            plan.starts_thread = thread is None
-            plan.broadcast = thread is not None
+            reply = render_alert(card, old_status=change.old_status, new_status=change.new_status)
         else:
-            plan.reply = render_followup(
+            reply = render_followup(
                 card, old_status=change.old_status, new_status=change.new_status, since=change.changed_at
             )
-        if thread is not None:
-            plan.thread_id = thread.id
-            plan.thread_ts = thread.ts if threading else None
-            first = session.get(StatusChange, thread.first_change_id)
-            plan.root = render_alert(
+        root = None
+        first = session.get(StatusChange, thread.first_change_id) if thread is not None else None
+        if first is not None:
+            root = render_alert(
                 card,
                 old_status=first.old_status,
                 new_status=first.new_status,
                 current_status=change.new_status,
             )
-        return plan
+        post = _Post(
+            reply,
+            channel=where,
+            dm_user=dm_user,
+            thread_ts=thread_ts,
+            broadcast=row.kind == "alert" and thread is not None,
+        )
+        update = _ThreadUpdate(
+            change_id=change.id,
+            new_status=change.new_status,
+            thread_id=thread.id if thread is not None else None,
+            starts_thread=row.kind == "alert" and thread is None,
+            root=root,
+        )
+        return _Plan(post=post, thread=update)
+
+    @staticmethod
+    def _notice(session: Session, row: Delivery, offer: Offer) -> _Plan:
+        """The DM to the creator of a subscription that Slack made impossible to deliver."""
+        sub = session.get(Subscription, row.subscription_id) if row.subscription_id else None
+        if sub is None:
+            return _Plan()
+        if sub.target_kind == "all":
+            what = "all offers"
+        elif sub.target_kind == "publisher":
+            what = f"publisher {sub.publisher_id}"
+        else:
+            what = offer.name
+        reply = render_disabled_notice(sub, what=what, reason=sub.disabled_reason or "error")
+        return _Plan(post=_Post(reply, channel=None, dm_user=row.destination))
 
     def _finish(
         self, delivery_id: int, plan: _Plan, *, channel: str | None, ts: str | None
@@ -320,10 +360,11 @@ class Deliverer:
             if row is None:
                 return None
             outbox.mark_sent(row, now=now, channel=channel, ts=ts)
-            if plan.new_status is None or plan.change_id is None or channel is None or ts is None:
+            update = plan.thread
+            if update is None or channel is None or ts is None:
                 return None
-            thread = session.get(AlertThread, plan.thread_id) if plan.thread_id else None
-            if thread is None and not plan.starts_thread:
+            thread = session.get(AlertThread, update.thread_id) if update.thread_id else None
+            if thread is None and not update.starts_thread:
                 return None  # a follow-up whose thread has closed starts no thread
             if thread is None:
                 thread = AlertThread(
@@ -333,20 +374,20 @@ class Deliverer:
                     destination=row.destination,
                     channel=channel,
                     ts=ts,
-                    first_change_id=plan.change_id,
-                    last_change_id=plan.change_id,
-                    status=plan.new_status,
+                    first_change_id=update.change_id,
+                    last_change_id=update.change_id,
+                    status=update.new_status,
                 )
-            if thread.status != plan.new_status or thread.next_reminder_at is None:
-                remind = plan.new_status in REMINDABLE
+            if thread.status != update.new_status or thread.next_reminder_at is None:
+                remind = update.new_status in REMINDABLE
                 thread.next_reminder_at = now + self.config.remind_after if remind else None
-            thread.last_change_id = plan.change_id
-            thread.status = plan.new_status
-            thread.closed = plan.new_status in CLOSING
+            thread.last_change_id = update.change_id
+            thread.status = update.new_status
+            thread.closed = update.new_status in CLOSING
             session.add(thread)
-            return (thread.channel, thread.ts) if plan.root is not None else None
+            return (thread.channel, thread.ts) if update.root is not None else None
 
-    def _on_permanent(self, session: Any, row: Delivery, failure: SlackFailure) -> None:
+    def _on_permanent(self, session: Session, row: Delivery, failure: SlackFailure) -> None:
         error = failure.code
         log.error(
             "delivery %s to %s %s failed for good: %s", row.id, row.destination_kind, row.destination, error
