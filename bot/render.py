@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.labels import offer_type_label, status_emoji, status_label, step_emoji, step_label
+from bot.slack_errors import Fix, fix_for
 from storage import safetext
 from storage.models import Message, Offer, Step
 from storage.queries import MIN_PARTIAL, Lookup, OfferCard, OfferPage
@@ -366,4 +367,19 @@ def render_help() -> Reply:
 
 def render_error(message: str) -> Reply:
     text = f":warning: {esc(message)}"
+    return Reply(text=text, blocks=[section(text)])
+
+
+def render_cannot_post(error: str) -> Reply:
+    """What to do when Slack will not let the bot post in the channel being subscribed."""
+    fix = fix_for(error)
+    if fix in (Fix.INVITE, Fix.INVITE_OR_ANOTHER_CHANNEL):
+        text = (
+            ":warning: I can't post in this channel yet, so I did not subscribe it. Invite me with "
+            "`/invite @offerbot`, then run the same command again."
+        )
+    elif fix is Fix.UNARCHIVED_CHANNEL:
+        text = ":warning: This channel is archived: subscribe another channel."
+    else:
+        text = f":warning: Slack would not let me post here (`{esc(error)}`), so I did not subscribe it."
     return Reply(text=text, blocks=[section(text)])

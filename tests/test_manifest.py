@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.app import BOT_EVENTS, SLASH_COMMANDS, create_app
+from bot.app import create_app
+from bot.listeners.commands import SLASH_COMMANDS
+from bot.listeners.events import BOT_EVENTS
 from bot.settings import Settings
 from tests.conftest import ROOT, SHARED
 

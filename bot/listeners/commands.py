@@ -1,0 +1,82 @@
+"""The ``/offer-status`` slash command: the whole answer in the ack, and for ``subscribe`` a lazy
+listener that posts the confirmation in the channel (proving the bot can post there) before saving."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import commands
+from bot.listeners import Deps, answer, ephemeral, reply_kwargs, team_of
+from bot.render import COMMAND, Reply, render_cannot_post
+from bot.slack_errors import classify
+from storage import db
+
+log = logging.getLogger(__name__)
+
+SLASH_COMMANDS = (COMMAND,)
+"""Every slash command the app registers; ``manifest.yml`` must declare exactly these."""
+
+
+def register(app: App, deps: Deps) -> None:
+    factory = deps.session_factory
+
+    def offer_status_ack(ack: Ack, command: dict[str, Any]) -> None:
+        text = str(command.get("text") or "")
+        team = team_of(command)
+        log.info("slash command team=%s user=%s text=%r", team, command.get("user_id"), text[:200])
+
+        def compute() -> Reply:
+            # Only the verbs that write take a write transaction: on SQLite that waits for the write
+            # lock, and an answer must never queue behind an import.
+            words = commands.split_words(text)
+            writes = bool(words) and words[0].lower() in commands.WRITE_VERBS
+            with db.transaction(factory) if writes else factory() as session:
+                return commands.handle_command(
+                    session,
+                    team_id=team,
+                    text=text,
+                    user_id=str(command.get("user_id") or ""),
+                    channel_id=str(command.get("channel_id") or ""),
+                    now=datetime.now(UTC),
+                )
+
+        ack(**ephemeral(answer(compute)))
+
+    def offer_status_subscribe(command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """After ``subscribe`` was acked: post the confirmation in the channel, then save the
+        subscription; or tell the user how to let the bot in."""
+        words = commands.split_words(str(command.get("text") or ""))
+        if not words or words[0].lower() != "subscribe" or not command.get("channel_id"):
+            return
+        team, channel, user = team_of(command), str(command["channel_id"]), str(command.get("user_id") or "")
+        with factory() as session:
+            request = commands.parse_request(session, team_id=team, verb="subscribe", args=words[1:])
+        if not isinstance(request, commands.Request):
+            return  # the ack already explained
+        confirmation = commands.subscription_confirmation(request, user_id=user)
+        try:
+            client.chat_postMessage(channel=channel, text=confirmation.text, blocks=confirmation.blocks)
+        except SlackApiError as exc:
+            error = classify(exc).code
+            log.info("subscribe in %s: Slack answered %s", channel, error)
+            reply = render_cannot_post(error)
+            respond(replace_original=True, response_type="ephemeral", **reply_kwargs(reply))
+            return
+        with db.transaction(factory) as session:
+            commands.save_subscription(
+                session,
+                team_id=team,
+                destination_kind="channel",
+                destination=channel,
+                user_id=user,
+                request=request,
+                now=datetime.now(UTC),
+            )
+
+    app.command(COMMAND)(ack=offer_status_ack, lazy=[offer_status_subscribe])
