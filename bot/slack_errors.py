@@ -101,7 +101,7 @@ def classify(exc: BaseException) -> SlackFailure:
     kind, fix = ERRORS.get(code, (Kind.OTHER, None))
     if status == 429:
         kind = Kind.RATE_LIMITED
-    elif status >= 500 and kind is Kind.OTHER:
-        kind = Kind.TRANSIENT
-    retry_after = _retry_after(exc) if kind is Kind.RATE_LIMITED else None
+    elif status >= 500:
+        kind = Kind.TRANSIENT  # whatever the code says, a server error may pass
+    retry_after = _retry_after(exc) if kind in (Kind.RATE_LIMITED, Kind.TRANSIENT) else None
     return SlackFailure(code=code, kind=kind, fix=fix, retry_after=retry_after)

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -170,6 +169,8 @@ def _lookup(table: dict[str, Any], unknown: str) -> Any:
     def check(value: Any) -> Any:
         if not isinstance(value, str):
             raise _problem("string_type", "expected a string, got {value}", value)
+        if not value.strip():
+            raise _problem("string_too_short", "must not be empty", value)
         found = table.get(value.strip().lower())
         if found is None:
             raise _problem("unknown", unknown, value.strip())
@@ -207,13 +208,6 @@ def _emails(value: str) -> tuple[str, ...]:
     return tuple(e.strip() for e in value.replace(";", ",").split(",") if e.strip())
 
 
-def _check_emails(value: str) -> str:
-    for email in _emails(value):
-        if "@" not in email or " " in email or len(email) > 320:
-            raise _problem("email", "not an email address: {value}", email)
-    return value
-
-
 _STEP_STATES_TEXT = f" (expected one of {', '.join(s.value for s in StepState)})"
 _STATUSES_TEXT = (
     " (expected one of neverPublished, notStarted, running, succeeded, canceled, failed, "
@@ -228,12 +222,14 @@ _LISTINGS = {listing.value: listing for listing in Listing}
 class _Doc(BaseModel):
     """Fields as the document spells them; ``null`` counts as absent; strings are stripped."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     @model_validator(mode="before")
     @classmethod
     def _null_is_absent(cls, data: Any) -> Any:
-        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+        if not isinstance(data, dict):
+            return data
+        return {k: v.strip() if isinstance(v, str) else v for k, v in data.items() if v is not None}
 
 
 def _text(max_length: int, *, required: bool = True) -> Any:
@@ -271,9 +267,7 @@ class StatusDoc(_Doc):
         default_factory=list, alias="previewLinks"
     )
     live_links: list[Annotated[str, BeforeValidator(_url)]] = Field(default_factory=list, alias="liveLinks")
-    notification_emails: Annotated[str, AfterValidator(_check_emails)] = Field(
-        default="", alias="notificationEmails", max_length=2000
-    )
+    notification_emails: str = Field(default="", alias="notificationEmails", max_length=2000)
 
 
 class OfferDoc(_Doc):
@@ -330,25 +324,46 @@ def _read_offer(
     label = f"{where}[{index}]" + (
         f" ({offer_id_raw})" if isinstance(offer_id_raw, str) and offer_id_raw else ""
     )
+    before = len(errors)
+    doc: OfferDoc | None = None
     try:
         doc = OfferDoc.model_validate(raw)
     except ValidationError as exc:
         for error in exc.errors():
             path = _path(error["loc"])
             errors.append(f"{label}: {path}: {_describe(error)}" if path else f"{label}: {_describe(error)}")
+    # What the models cannot see field by field is checked on the raw offer, so that every problem
+    # of a document is listed, not only the first kind.
+    errors.extend(f"{label}: {problem}" for problem in _cross_checks(raw, known_types_only=known_types_only))
+    if doc is None or len(errors) > before:
         return None
-    before = len(errors)
-    seen: dict[str, int] = {}
-    for i, step in enumerate(doc.status.steps):
-        if step.id in seen:
-            errors.append(f"{label}: status.steps[{i}].id: duplicate step id {_show(step.id)}")
-        seen[step.id] = i
     known = OFFER_TYPES.get(doc.offer_type.lower())
-    if known is None and known_types_only:
-        errors.append(f"{label}: offerType: unknown offer type {_show(doc.offer_type)}{_TYPES_TEXT}")
-    if len(errors) > before:
-        return None
     return _offer_in(doc, known.value if known else doc.offer_type[:40])
+
+
+def _cross_checks(raw: Any, *, known_types_only: bool) -> list[str]:
+    """The offer type (a known one, for imports), duplicate step ids, and every bad e-mail address."""
+    if not isinstance(raw, dict):
+        return []
+    problems: list[str] = []
+    offer_type = raw.get("offerType")
+    known = OFFER_TYPES.get(offer_type.strip().lower()) if isinstance(offer_type, str) else None
+    if known_types_only and isinstance(offer_type, str) and offer_type.strip() and known is None:
+        problems.append(f"offerType: unknown offer type {_show(offer_type.strip())}{_TYPES_TEXT}")
+    status = raw.get("status")
+    steps = status.get("steps") if isinstance(status, dict) else None
+    seen: set[str] = set()
+    for i, step in enumerate(steps if isinstance(steps, list) else []):
+        step_id = step.get("id") if isinstance(step, dict) else None
+        if isinstance(step_id, str) and step_id.strip():
+            if step_id.strip() in seen:
+                problems.append(f"status.steps[{i}].id: duplicate step id {_show(step_id.strip())}")
+            seen.add(step_id.strip())
+    emails = status.get("notificationEmails") if isinstance(status, dict) else None
+    for email in _emails(emails) if isinstance(emails, str) else ():
+        if "@" not in email or " " in email or len(email) > 320:
+            problems.append(f"status.notificationEmails: not an email address: {_show(email)}")
+    return problems
 
 
 def parse_offer(raw: Any, *, source: str) -> OfferIn:

@@ -201,3 +201,35 @@ def test_hostile_shapes_are_refused_with_a_clear_message(text: str | None, expec
             doc["offers"][0]["status"]["steps"][0]["messages"][0]["messageHtml"] = "a\x00b"
         text = json.dumps(doc)
     assert expected in error_of(text)
+
+
+def test_every_problem_is_listed_whatever_the_models_refused() -> None:
+    doc = sample()
+    offer = doc["offers"][0]
+    offer["offerType"] = "widget"
+    offer["status"]["steps"][0]["status"] = "done"
+    offer["status"]["steps"][1]["id"] = offer["status"]["steps"][0]["id"]
+    offer["status"]["notificationEmails"] = "a, b"
+    message = error_of(doc)
+    assert "5 problem(s)" in message, message
+    for part in (
+        'unknown offer type "widget"',
+        'unknown step status "done"',
+        "status.steps[1].id: duplicate",
+        'not an email address: "a"',
+        'not an email address: "b"',
+    ):
+        assert part in message, part
+
+
+def test_strings_are_stripped_as_python_strips_them() -> None:
+    doc = sample()
+    doc["offers"][0]["name"] = "\x1f"
+    assert "name: must not be empty" in error_of(doc)
+    doc["offers"][0]["name"] = "\x1fContoso\x1f"
+    doc["offers"][0]["offerType"] = "\x1fsaas\x1f"
+    doc["offers"][0]["status"]["status"] = " "
+    assert "status.status: must not be empty" in error_of(doc)
+    doc["offers"][0]["status"]["status"] = "running"
+    offer = parse_document(json.dumps(doc))[0]
+    assert (offer.name, offer.offer_type) == ("Contoso", "saas")

@@ -50,3 +50,9 @@ def test_status_codes_and_the_network() -> None:
         "invalid_auth",
         "missing_scope",
     } == DISABLING_ERRORS
+
+
+def test_a_server_error_is_transient_whatever_its_code_and_keeps_retry_after() -> None:
+    failure = classify(slack_error("invalid_auth", 500, {"Retry-After": "30"}))
+    assert failure.transient and not failure.disables and failure.retry_after == 30.0
+    assert classify(slack_error("not_in_channel", 503)).kind is Kind.TRANSIENT
