@@ -110,7 +110,7 @@ def new_worker_id() -> str:
 # --- owner e-mails ---------------------------------------------------------------------------
 
 
-def resolve_owner_emails(session_factory: db.SessionFactory, client: WebClient, clock: Clock) -> int:
+def resolve_owner_emails(*, session_factory: db.SessionFactory, client: WebClient, clock: Clock) -> int:
     """Look up (and cache) the Slack users of the owners of offers whose pending changes alert.
     Raises :class:`Transient` when Slack cannot answer now, so the changes wait for the owners."""
     now = clock()
@@ -191,6 +191,7 @@ class Deliverer:
 
     def __init__(
         self,
+        *,
         session_factory: db.SessionFactory,
         client: WebClient,
         clock: Clock,
@@ -417,7 +418,7 @@ def run_pass(
     worker = worker or new_worker_id()
     report = PassReport()
     try:
-        resolve_owner_emails(session_factory, client, clock)
+        resolve_owner_emails(session_factory=session_factory, client=client, clock=clock)
     except Transient as exc:
         report.stopped = str(exc)
         log.warning("watcher: Slack is not answering (%s); changes wait for the next pass", exc)
@@ -428,7 +429,15 @@ def run_pass(
         report.reminders = outbox.schedule_reminders(session, now=clock(), remind_after=config.remind_after)
     with db.transaction(session_factory) as session:
         ids = outbox.claim(session, now=clock(), worker=worker, lease=config.lease, limit=config.batch)
-    deliverer = Deliverer(session_factory, client, clock, sleep, config, worker, pacer)
+    deliverer = Deliverer(
+        session_factory=session_factory,
+        client=client,
+        clock=clock,
+        sleep=sleep,
+        config=config,
+        worker=worker,
+        pacer=pacer,
+    )
     for index, delivery_id in enumerate(ids):
         outcome = deliverer.deliver(delivery_id)
         if outcome is Outcome.SENT:
