@@ -1,32 +1,31 @@
-"""``/offer-status``: parse the text, ask the store, render. Plain functions, no Slack client."""
+"""``/offer-status``: the command grammar. Parse the text, call a use-case or ask the store, render.
+Plain functions, no Slack client."""
 
 from __future__ import annotations
 
 import json
 import logging
 import shlex
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlmodel import Session
 
 from bot import render
 from bot.render import LIST_PAGE_SIZE, Reply
-from storage.errors import UsageError
-from storage.models import Offer, Subscription
-from storage.policy import EVENTS
-from storage.queries import find_offers, get_offer, list_offers, load_card
-from storage.statuses import STATUS_FILTERS, OfferStatus, status_filter_words
-from storage.subscriptions import (
-    Target,
-    events_of,
-    mute,
-    set_threading,
-    subscribe,
-    subscriptions_of,
-    unmute,
-    unsubscribe,
+from bot.render_subscriptions import (
+    render_muted,
+    render_notify_me,
+    render_subscribe_pending,
+    render_subscriptions,
+    render_threading,
+    render_unsubscribed,
 )
+from bot.usecases import alerts
+from bot.usecases.alerts import AlertRequest, resolve_target
+from storage.errors import UsageError
+from storage.queries import Lookup, find_offers, get_offer, list_offers, load_card
+from storage.statuses import STATUS_FILTERS, OfferStatus, status_filter_words
+from storage.subscriptions import Target
 
 log = logging.getLogger(__name__)
 
@@ -148,26 +147,7 @@ EVENT_WORDS = {
 TARGET_USAGE = "an offer (its id or part of its name), `publisher:<id>` or `all`"
 
 
-@dataclass(frozen=True)
-class Request:
-    """A parsed ``subscribe``-like command: what about, which events, in words for the answer."""
-
-    target: Target
-    events: tuple[str, ...]
-    what: str
-
-
-def describe_target(target: Target, offer: Offer | None) -> str:
-    if target.kind == "all":
-        return "all offers"
-    if target.kind == "publisher":
-        return f"publisher `{render.esc(target.publisher_id or '')}`"
-    if offer is None:
-        return "an offer that no longer exists"
-    return f"*{render.esc(offer.name)}* (`{render.esc(offer.offer_id)}`)"
-
-
-def parse_request(session: Session, *, team_id: str, verb: str, args: list[str]) -> Request | Reply:
+def parse_request(session: Session, *, team_id: str, verb: str, args: list[str]) -> AlertRequest | Reply:
     """``<offer | publisher:<id> | all> [failed] [delisted] [signoff]``, or a Reply explaining why not."""
     words = list(args)
     events: list[str] = []
@@ -177,27 +157,19 @@ def parse_request(session: Session, *, team_id: str, verb: str, args: list[str])
         raise UsageError(
             f"`{verb}` needs {TARGET_USAGE}, e.g. `/offer-status {verb} contoso-analytics-vm failed`."
         )
-    chosen = tuple(e for e in EVENTS if e in events) or EVENTS
     first = words[0]
+    target: Target | None = None
     if len(words) == 1 and first.lower() == "all":
         target = Target(kind="all")
-        return Request(target=target, events=chosen, what=describe_target(target, None))
-    if first.lower().startswith("publisher:"):
+    elif first.lower().startswith("publisher:"):
         publisher = first.split(":", 1)[1].strip()
         if not publisher or len(words) > 1:
             raise UsageError("write the publisher as `publisher:<id>`, e.g. `publisher:contoso`.")
         target = Target(kind="publisher", publisher_id=publisher)
-        return Request(target=target, events=chosen, what=describe_target(target, None))
-    lookup = find_offers(session, team_id=team_id, query=" ".join(words))
-    if len(lookup.matches) != 1:
-        return render.render_lookup(lookup)
-    offer = lookup.matches[0]
-    target = Target(kind="offer", offer_pk=offer.id)
-    return Request(target=target, events=chosen, what=describe_target(target, offer))
-
-
-def _events_text(events: tuple[str, ...] | list[str]) -> str:
-    return ", ".join(events)
+    found = resolve_target(
+        session, team_id=team_id, target=target, query=" ".join(words), events=tuple(events)
+    )
+    return render.render_lookup(found) if isinstance(found, Lookup) else found
 
 
 def _need_channel(channel_id: str, verb: str) -> None:
@@ -215,11 +187,13 @@ def alert_command(
     channel_id: str,
     now: datetime | None,
 ) -> Reply:
-    """The answer to the alert verbs. ``subscribe`` only checks its arguments here: the listener
-    then posts the confirmation in the channel and calls :func:`save_subscription`."""
+    """The answer to the alert verbs: parse, call the use-case, render. ``subscribe`` only checks its
+    arguments here: the listener then posts the confirmation in the channel and saves it."""
     now = now or datetime.now(UTC)
     if verb == "subscriptions":
-        return list_subscriptions(session, team_id=team_id, user_id=user_id, channel_id=channel_id)
+        return render_subscriptions(
+            alerts.list_subscriptions(session, team_id=team_id, user_id=user_id, channel_id=channel_id)
+        )
     if verb == "settings":
         _need_channel(channel_id, verb)
         if len(args) != 2 or args[0].lower() != "threading" or args[1].lower() not in ("on", "off"):
@@ -227,129 +201,24 @@ def alert_command(
                 "use `/offer-status settings threading on` or `/offer-status settings threading off`."
             )
         on = args[1].lower() == "on"
-        set_threading(session, team_id=team_id, channel=channel_id, threading=on)
-        text = (
-            "Follow-ups about an alerted offer now go in the thread of its first alert."
-            if on
-            else "Follow-ups about an alerted offer are now posted as new messages in this channel."
+        return render_threading(
+            alerts.set_channel_threading(session, team_id=team_id, channel=channel_id, on=on)
         )
-        return Reply(text=text, blocks=[render.section(text)])
     if verb in ("notify-me", "mute-me") and not user_id:
         raise UsageError(f"`{verb}` works in Slack, where I know who you are.")
     request = parse_request(session, team_id=team_id, verb=verb, args=args)
     if isinstance(request, Reply):
         return request
+    if verb in ("subscribe", "unsubscribe"):
+        _need_channel(channel_id, verb)
     if verb == "subscribe":
-        _need_channel(channel_id, verb)
-        events = _events_text(request.events)
-        text = (
-            f":hourglass_flowing_sand: Subscribing this channel to {request.what} ({events}): "
-            "I will confirm in the channel."
-        )
-        return Reply(text=text, blocks=[render.section(text)])
+        return render_subscribe_pending(request)
     if verb == "unsubscribe":
-        _need_channel(channel_id, verb)
-        found, left = unsubscribe(
-            session,
-            team_id=team_id,
-            destination_kind="channel",
-            destination=channel_id,
-            target=request.target,
-            events=request.events if len(request.events) < len(EVENTS) else (),
+        return render_unsubscribed(
+            alerts.unsubscribe_channel(session, team_id=team_id, channel=channel_id, request=request)
         )
-        if not found:
-            text = (
-                f"This channel has no subscription for {request.what}. "
-                "`/offer-status subscriptions` lists them."
-            )
-        elif left is None:
-            text = f"This channel no longer gets alerts for {request.what}."
-        else:
-            text = (
-                f"This channel now gets alerts for {request.what} only when: {_events_text(events_of(left))}."
-            )
-        return Reply(text=text, blocks=[render.section(text)])
     if verb == "notify-me":
-        unmute(session, team_id=team_id, user_id=user_id, target=request.target)
-        save_subscription(
-            session,
-            team_id=team_id,
-            destination_kind="user",
-            destination=user_id,
-            user_id=user_id,
-            request=request,
-            now=now,
+        return render_notify_me(
+            alerts.notify_me(session, team_id=team_id, user_id=user_id, request=request, now=now)
         )
-        text = f"I will send you a direct message about {request.what} on: {_events_text(request.events)}."
-        return Reply(text=text, blocks=[render.section(text)])
-    # mute-me
-    mute(session, team_id=team_id, user_id=user_id, target=request.target, now=now)
-    text = (
-        f"No more direct messages to you about {request.what}, not even as an owner of the offer. "
-        f"`/offer-status notify-me` turns them on again."
-    )
-    return Reply(text=text, blocks=[render.section(text)])
-
-
-def save_subscription(
-    session: Session,
-    *,
-    team_id: str,
-    destination_kind: str,
-    destination: str,
-    user_id: str,
-    request: Request,
-    now: datetime,
-) -> Subscription:
-    """Save a channel's ``subscribe`` or a user's ``notify-me``, created by ``user_id``."""
-    sub, _ = subscribe(
-        session,
-        team_id=team_id,
-        destination_kind=destination_kind,
-        destination=destination,
-        target=request.target,
-        events=request.events,
-        created_by=user_id,
-        now=now,
-    )
-    return sub
-
-
-def subscription_confirmation(request: Request, *, user_id: str) -> Reply:
-    """The public message that confirms a channel subscription (and proves the bot can post here)."""
-    text = (
-        f":bell: <@{user_id}> subscribed this channel to alerts for {request.what} "
-        f"({_events_text(request.events)}). `/offer-status unsubscribe` stops them."
-    )
-    return Reply(text=text, blocks=[render.section(text)])
-
-
-def _describe(session: Session, team_id: str, sub: Subscription) -> str:
-    offer = get_offer(session, team_id=team_id, offer_pk=sub.offer_pk) if sub.offer_pk else None
-    return describe_target(
-        Target(kind=sub.target_kind, offer_pk=sub.offer_pk, publisher_id=sub.publisher_id), offer
-    )
-
-
-def list_subscriptions(session: Session, *, team_id: str, user_id: str, channel_id: str) -> Reply:
-    lines: list[str] = []
-    if channel_id:
-        subs = subscriptions_of(session, team_id=team_id, destination_kind="channel", destination=channel_id)
-        lines.append("*This channel's alerts*" if subs else "This channel has no subscriptions.")
-        for sub, _offer in subs:
-            line = f"• {_describe(session, team_id, sub)}: {_events_text(events_of(sub))}"
-            if sub.disabled_reason:
-                line += f" — :warning: disabled: Slack answered `{render.esc(sub.disabled_reason)}`"
-            lines.append(line)
-    mine = (
-        subscriptions_of(session, team_id=team_id, destination_kind="user", destination=user_id)
-        if user_id
-        else []
-    )
-    if mine:
-        lines.append("*Your direct-message alerts*")
-        lines += [f"• {_describe(session, team_id, sub)}: {_events_text(events_of(sub))}" for sub, _ in mine]
-    lines.append(
-        "Owners (the offer's notification e-mails) also get direct messages unless they use `mute-me`."
-    )
-    return Reply(text="\n".join(lines), blocks=render.sections("", lines))
+    return render_muted(alerts.mute_me(session, team_id=team_id, user_id=user_id, request=request, now=now))

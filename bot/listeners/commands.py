@@ -14,7 +14,9 @@ from slack_sdk.errors import SlackApiError
 from bot import commands
 from bot.listeners import Deps, answer, ephemeral, reply_kwargs, team_of
 from bot.render import COMMAND, Reply, render_cannot_post
+from bot.render_subscriptions import render_subscription_confirmation
 from bot.slack_errors import classify
+from bot.usecases.alerts import AlertRequest, save_subscription
 from storage import db
 
 log = logging.getLogger(__name__)
@@ -57,9 +59,9 @@ def register(app: App, deps: Deps) -> None:
         team, channel, user = team_of(command), str(command["channel_id"]), str(command.get("user_id") or "")
         with factory() as session:
             request = commands.parse_request(session, team_id=team, verb="subscribe", args=words[1:])
-        if not isinstance(request, commands.Request):
+        if not isinstance(request, AlertRequest):
             return  # the ack already explained
-        confirmation = commands.subscription_confirmation(request, user_id=user)
+        confirmation = render_subscription_confirmation(request, user_id=user)
         try:
             client.chat_postMessage(channel=channel, text=confirmation.text, blocks=confirmation.blocks)
         except SlackApiError as exc:
@@ -69,7 +71,7 @@ def register(app: App, deps: Deps) -> None:
             respond(replace_original=True, response_type="ephemeral", **reply_kwargs(reply))
             return
         with db.transaction(factory) as session:
-            commands.save_subscription(
+            save_subscription(
                 session,
                 team_id=team,
                 destination_kind="channel",

@@ -1,0 +1,184 @@
+"""The alert use-cases a person runs from Slack: subscribe a channel, unsubscribe it, notify-me,
+mute-me, a channel's threading setting, and the list of subscriptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from storage.models import Offer, Subscription
+from storage.policy import EVENTS
+from storage.queries import Lookup, find_offers, get_offer
+from storage.subscriptions import (
+    Target,
+    events_of,
+    mute,
+    set_threading,
+    subscribe,
+    subscriptions_of,
+    unmute,
+    unsubscribe,
+)
+
+
+@dataclass(frozen=True)
+class About:
+    """What a subscription is about, as an answer shows it."""
+
+    kind: str  # offer | publisher | all
+    publisher_id: str | None = None
+    offer_name: str | None = None
+    offer_id: str | None = None
+
+    @property
+    def gone(self) -> bool:
+        """An offer subscription whose offer is no longer stored."""
+        return self.kind == "offer" and self.offer_id is None
+
+
+def about(target: Target, offer: Offer | None) -> About:
+    if target.kind == "offer":
+        return About(
+            kind="offer",
+            offer_name=offer.name if offer else None,
+            offer_id=offer.offer_id if offer else None,
+        )
+    return About(kind=target.kind, publisher_id=target.publisher_id)
+
+
+@dataclass(frozen=True)
+class AlertRequest:
+    """A parsed ``subscribe``-like command: its target, its events, and what it is about."""
+
+    target: Target
+    events: tuple[str, ...]
+    about: About
+
+
+def resolve_target(
+    session: Session, *, team_id: str, target: Target | None, query: str, events: tuple[str, ...]
+) -> AlertRequest | Lookup:
+    """The request for ``target`` (all or a publisher), or for the one offer ``query`` finds; the
+    lookup itself when it finds none or several."""
+    chosen = tuple(e for e in EVENTS if e in events) or EVENTS
+    if target is not None:
+        return AlertRequest(target=target, events=chosen, about=about(target, None))
+    lookup = find_offers(session, team_id=team_id, query=query)
+    if len(lookup.matches) != 1:
+        return lookup
+    offer = lookup.matches[0]
+    found = Target(kind="offer", offer_pk=offer.id)
+    return AlertRequest(target=found, events=chosen, about=about(found, offer))
+
+
+def save_subscription(
+    session: Session,
+    *,
+    team_id: str,
+    destination_kind: str,
+    destination: str,
+    user_id: str,
+    request: AlertRequest,
+    now: datetime,
+) -> Subscription:
+    """Save a channel's ``subscribe`` or a user's ``notify-me``, created by ``user_id``."""
+    sub, _ = subscribe(
+        session,
+        team_id=team_id,
+        destination_kind=destination_kind,
+        destination=destination,
+        target=request.target,
+        events=request.events,
+        created_by=user_id,
+        now=now,
+    )
+    return sub
+
+
+@dataclass(frozen=True)
+class Unsubscribed:
+    about: About
+    found: bool
+    remaining: tuple[str, ...] | None
+    """The events the channel still gets, or None when the subscription is gone."""
+
+
+def unsubscribe_channel(
+    session: Session, *, team_id: str, channel: str, request: AlertRequest
+) -> Unsubscribed:
+    found, left = unsubscribe(
+        session,
+        team_id=team_id,
+        destination_kind="channel",
+        destination=channel,
+        target=request.target,
+        events=request.events if len(request.events) < len(EVENTS) else (),
+    )
+    remaining = tuple(events_of(left)) if left is not None else None
+    return Unsubscribed(about=request.about, found=found, remaining=remaining)
+
+
+def notify_me(
+    session: Session, *, team_id: str, user_id: str, request: AlertRequest, now: datetime
+) -> AlertRequest:
+    """DM alerts for ``user_id``; a mute of the same target is lifted."""
+    unmute(session, team_id=team_id, user_id=user_id, target=request.target)
+    save_subscription(
+        session,
+        team_id=team_id,
+        destination_kind="user",
+        destination=user_id,
+        user_id=user_id,
+        request=request,
+        now=now,
+    )
+    return request
+
+
+def mute_me(
+    session: Session, *, team_id: str, user_id: str, request: AlertRequest, now: datetime
+) -> AlertRequest:
+    mute(session, team_id=team_id, user_id=user_id, target=request.target, now=now)
+    return request
+
+
+def set_channel_threading(session: Session, *, team_id: str, channel: str, on: bool) -> bool:
+    set_threading(session, team_id=team_id, channel=channel, threading=on)
+    return on
+
+
+@dataclass(frozen=True)
+class SubscriptionView:
+    about: About
+    events: tuple[str, ...]
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Subscriptions:
+    channel: tuple[SubscriptionView, ...] | None
+    """The channel's subscriptions, or None when the command was not typed in a channel."""
+    mine: tuple[SubscriptionView, ...]
+
+
+def _view(session: Session, team_id: str, sub: Subscription) -> SubscriptionView:
+    offer = get_offer(session, team_id=team_id, offer_pk=sub.offer_pk) if sub.offer_pk else None
+    target = Target(kind=sub.target_kind, offer_pk=sub.offer_pk, publisher_id=sub.publisher_id)
+    return SubscriptionView(
+        about=about(target, offer), events=tuple(events_of(sub)), disabled_reason=sub.disabled_reason
+    )
+
+
+def list_subscriptions(session: Session, *, team_id: str, user_id: str, channel_id: str) -> Subscriptions:
+    channel = None
+    if channel_id:
+        subs = subscriptions_of(session, team_id=team_id, destination_kind="channel", destination=channel_id)
+        channel = tuple(_view(session, team_id, sub) for sub, _offer in subs)
+    mine = (
+        subscriptions_of(session, team_id=team_id, destination_kind="user", destination=user_id)
+        if user_id
+        else []
+    )
+    return Subscriptions(channel=channel, mine=tuple(_view(session, team_id, sub) for sub, _ in mine))
