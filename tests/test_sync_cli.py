@@ -114,3 +114,14 @@ def test_serve_syncs_partner_center_and_alerts_owners(
         proc.wait(timeout=10)
     log = (tmp_path / "serve.log").read_text()
     assert "sync: Partner Center" in log and CLIENT_SECRET not in log
+
+
+def test_serve_with_a_source_but_no_credentials_names_the_variable(
+    fake_ms: FakeMicrosoft, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in ms_env(fake_ms, tmp_path).items() if k != "AZURE_CLIENT_SECRET"}
+    result = offerbot(
+        "serve", env={**env, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": SIGNING_SECRET}
+    )
+    assert result.returncode == 78
+    assert "AZURE_CLIENT_SECRET is not set" in result.stderr and "Traceback" not in result.stderr
