@@ -88,10 +88,6 @@ def _buttons(card: OfferCard) -> Block:
     }
 
 
-def _is_consulting_failure(card: OfferCard, status: str) -> bool:
-    return may_be_normal(card.offer.offer_type, status)
-
-
 def render_alert(
     card: OfferCard, *, old_status: str | None, new_status: str, current_status: str | None = None
 ) -> Reply:
@@ -113,7 +109,7 @@ def render_alert(
         section(title),
         {"type": "section", "fields": [mrkdwn_field(f) for f in fields]},
     ]
-    if _is_consulting_failure(card, shown):
+    if may_be_normal(card.offer.offer_type, shown):
         blocks.append(context(f":information_source: {CONSULTING_NOTE}"))
     issues = unresolved(card)
     if issues:
@@ -140,7 +136,7 @@ def render_followup(card: OfferCard, *, old_status: str | None, new_status: str,
         f"(was {_label(old_status)}), {slack_date(since)}."
     )
     blocks: list[Block] = [section(line)]
-    if _is_consulting_failure(card, new_status):
+    if may_be_normal(card.offer.offer_type, new_status):
         blocks.append(context(f":information_source: {CONSULTING_NOTE}"))
     if new_status in (OfferStatus.FAILED.value, OfferStatus.SIGNOFF.value, OfferStatus.DELISTED.value):
         issues = unresolved(card)

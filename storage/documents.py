@@ -204,7 +204,8 @@ def _progress(value: Any) -> int:
     return round(value)
 
 
-def _emails(value: str) -> tuple[str, ...]:
+def split_emails(value: str) -> tuple[str, ...]:
+    """A ``notificationEmails`` string (``,`` or ``;`` between addresses) as its addresses."""
     return tuple(e.strip() for e in value.replace(";", ",").split(",") if e.strip())
 
 
@@ -232,10 +233,6 @@ class _Doc(BaseModel):
         return {k: v.strip() if isinstance(v, str) else v for k, v in data.items() if v is not None}
 
 
-def _text(max_length: int, *, required: bool = True) -> Any:
-    return Field(min_length=1 if required else 0, max_length=max_length)
-
-
 class MessageDoc(_Doc):
     message_html: str = Field(alias="messageHtml", min_length=1, max_length=20_000)
     level: Annotated[MessageLevel, BeforeValidator(_lookup(MESSAGE_LEVELS, "unknown message level {value}"))]
@@ -243,7 +240,7 @@ class MessageDoc(_Doc):
 
 
 class StepDoc(_Doc):
-    id: str = _text(200)
+    id: str = Field(min_length=1, max_length=200)
     step_name: str = Field(alias="stepName", min_length=1, max_length=500)
     description: str = Field(default="", max_length=4000)
     status: Annotated[
@@ -273,7 +270,7 @@ class StatusDoc(_Doc):
 class OfferDoc(_Doc):
     publisher_id: str = Field(alias="publisherId", min_length=1, max_length=200)
     offer_id: str = Field(alias="offerId", min_length=1, max_length=200)
-    name: str = _text(500)
+    name: str = Field(min_length=1, max_length=500)
     offer_type: str = Field(alias="offerType", min_length=1, max_length=80)
     listing: Annotated[
         Listing, BeforeValidator(_lookup(_LISTINGS, 'expected "listed" or "delisted", got {value}'))
@@ -312,7 +309,7 @@ def _offer_in(doc: OfferDoc, offer_type: str) -> OfferIn:
         ),
         preview_links=tuple(status.preview_links),
         live_links=tuple(status.live_links),
-        notification_emails=_emails(status.notification_emails),
+        notification_emails=split_emails(status.notification_emails),
     )
 
 
@@ -360,7 +357,7 @@ def _cross_checks(raw: Any, *, known_types_only: bool) -> list[str]:
                 problems.append(f"status.steps[{i}].id: duplicate step id {_show(step_id.strip())}")
             seen.add(step_id.strip())
     emails = status.get("notificationEmails") if isinstance(status, dict) else None
-    for email in _emails(emails) if isinstance(emails, str) else ():
+    for email in split_emails(emails) if isinstance(emails, str) else ():
         if "@" not in email or " " in email or len(email) > 320:
             problems.append(f"status.notificationEmails: not an email address: {_show(email)}")
     return problems

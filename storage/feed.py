@@ -26,7 +26,6 @@ class KnownProduct:
     offer_id: str
     name: str
     offer_type: str
-    observed_at: datetime | None
 
 
 def _known(rows: Sequence[Offer]) -> list[KnownProduct]:
@@ -37,7 +36,6 @@ def _known(rows: Sequence[Offer]) -> list[KnownProduct]:
             offer_id=row.offer_id,
             name=row.name,
             offer_type=row.offer_type,
-            observed_at=row.observed_at,
         )
         for row in rows
         if row.feed_key

@@ -6,7 +6,6 @@ source is one new module named in :data:`SOURCE_MODULES`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -18,8 +17,6 @@ from bot.sources.base import OfferSource
 from bot.sources.http import RetryPolicy, make_http_client
 
 SOURCE_MODULES: tuple[Any, ...] = (partner_center, cloud_partner)
-
-SourceFactory = Callable[..., OfferSource | None]
 
 
 def token_provider(settings: Settings) -> TokenProvider:

@@ -20,7 +20,7 @@ from bot.sources.auth import TokenProvider
 from bot.sources.base import HttpSource, Listing, ProductError, ProductRef, describe
 from bot.sources.http import ApiClient, NotFound, RetryPolicy
 from storage import safetext
-from storage.documents import MessageIn, OfferIn, StepIn, shape_problem
+from storage.documents import MessageIn, OfferIn, StepIn, shape_problem, split_emails
 from storage.importer import Observation
 from storage.statuses import OFFER_TYPES, MessageLevel, OfferStatus, StepState
 from storage.statuses import Listing as ListingState
@@ -33,7 +33,6 @@ AUTH_HINT = (
     "add the Entra ID application to Partner Center (Account settings > User management > "
     "Microsoft Entra applications) with the Manager role, and check AZURE_TENANT_ID"
 )
-OFFER_URL = "https://partner.microsoft.com/dashboard/commercial-marketplace/offers/{guid}/overview"
 
 _GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 _PRODUCT_ID = re.compile(rf"^product/({_GUID})$")
@@ -409,11 +408,7 @@ def from_settings(
         policy=policy,
         auth_hint=AUTH_HINT,
     )
-    emails = tuple(
-        e.strip()
-        for e in settings.partner_center_notification_emails.replace(";", ",").split(",")
-        if e.strip()
-    )
+    emails = split_emails(settings.partner_center_notification_emails)
     return PartnerCenterSource(
         api=api, tokens=tokens, publisher_id=settings.partner_center_publisher_id, notification_emails=emails
     )
