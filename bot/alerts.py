@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.i18n import N_, Translator
 from bot.labels import status_emoji, status_label, step_label
 from bot.render import (
     Block,
@@ -12,29 +13,31 @@ from bot.render import (
     context,
     esc,
     issue_line,
+    links_line,
     mrkdwn_field,
     partner_center_url,
     section,
     slack_date,
+    titled,
     type_label,
     unresolved,
 )
 from bot.slack_errors import Fix, fix_for
 from storage.models import Step, Subscription
-from storage.policy import may_be_normal
+from storage.policy import ALERT_EVENTS, may_be_normal
 from storage.queries import OfferCard
 from storage.statuses import OfferStatus, StepState
 
 OPEN_STATUS_ACTION = "open_offer_status"
 PARTNER_CENTER_ACTION = "open_partner_center"
-CONSULTING_NOTE = (
+CONSULTING_NOTE = N_(
     "For consulting services this state can be part of the normal process while Microsoft edits the "
     "offer: act on it if the issue below is yours to fix."
 )
 
 
-def _label(status: str | None) -> str:
-    return status_label(status) if status else "new"
+def _label(status: str | None, tr: Translator) -> str:
+    return status_label(status, tr) if status else tr._("new")
 
 
 def _step_in_focus(card: OfferCard) -> Step | None:
@@ -45,42 +48,47 @@ def _step_in_focus(card: OfferCard) -> Step | None:
     return None
 
 
-def next_action(card: OfferCard, status: str) -> str:
+def _failed_action(card: OfferCard, tr: Translator) -> str:
+    texts = " ".join(m.text.lower() for m in unresolved(card))
+    if "lead" in texts:
+        return tr._("Fix the lead management settings and publish again.")
+    if "pullrequest" in texts or "review" in texts:
+        return tr._("Resolve the review issue (see its link) and publish again.")
+    return tr._("Fix the issues listed and publish again.")
+
+
+GOES_ON = N_("Nothing for now: publishing goes on.")
+_NEXT_ACTIONS = {
+    OfferStatus.SIGNOFF: N_("Preview the offer and select *Go live* in Partner Center."),
+    OfferStatus.DELISTED: N_(
+        "The offer is no longer available in the marketplace: check Partner Center for the reason, "
+        "then publish again to list it."
+    ),
+    OfferStatus.LIVE: N_("Nothing: the offer is live."),
+    OfferStatus.CANCELED: N_("Publish again when you are ready."),
+}
+
+
+def next_action(card: OfferCard, status: str, tr: Translator) -> str:
     """What the publisher should do now, in one sentence."""
-    if status == OfferStatus.SIGNOFF.value:
-        return "Preview the offer and select *Go live* in Partner Center."
-    if status == OfferStatus.DELISTED.value:
-        return (
-            "The offer is no longer available in the marketplace: check Partner Center for the reason, "
-            "then publish again to list it."
-        )
     if status == OfferStatus.FAILED.value:
-        texts = " ".join(m.text.lower() for m in unresolved(card))
-        if "lead" in texts:
-            return "Fix the lead management settings and publish again."
-        if "pullrequest" in texts or "review" in texts:
-            return "Resolve the review issue (see its link) and publish again."
-        return "Fix the issues listed and publish again."
-    if status == OfferStatus.LIVE.value:
-        return "Nothing: the offer is live."
-    if status == OfferStatus.CANCELED.value:
-        return "Publish again when you are ready."
-    return "Nothing for now: publishing goes on."
+        return _failed_action(card, tr)
+    return tr._(_NEXT_ACTIONS.get(OfferStatus(status), GOES_ON))
 
 
-def _buttons(card: OfferCard) -> Block:
+def _buttons(card: OfferCard, tr: Translator) -> Block:
     return {
         "type": "actions",
         "elements": [
             {
                 "type": "button",
-                "text": {"type": "plain_text", "text": "Show status"},
+                "text": {"type": "plain_text", "text": tr._("Show status")},
                 "action_id": OPEN_STATUS_ACTION,
                 "value": str(card.offer.id),
             },
             {
                 "type": "button",
-                "text": {"type": "plain_text", "text": "Open Partner Center"},
+                "text": {"type": "plain_text", "text": tr._("Open Partner Center")},
                 "action_id": PARTNER_CENTER_ACTION,
                 "url": partner_center_url(card.offer),
             },
@@ -88,90 +96,135 @@ def _buttons(card: OfferCard) -> Block:
     }
 
 
+def _consulting(card: OfferCard, status: str, tr: Translator) -> list[Block]:
+    if may_be_normal(card.offer.offer_type, status):
+        return [context(":information_source: " + tr._(CONSULTING_NOTE))]
+    return []
+
+
+def _alert_fields(card: OfferCard, status: OfferStatus, was: str, tr: Translator) -> Block:
+    offer = card.offer
+    fields: list[str] = [
+        titled(tr._("Status"), tr._("%(status)s (was %(was)s)", status=status_label(status, tr), was=was)),
+        titled(tr._("Type"), esc(type_label(offer, tr))),
+        titled(tr._("Publisher"), esc(offer.publisher_id)),
+        titled(tr._("Offer id"), esc(offer.offer_id)),
+    ]
+    focus = _step_in_focus(card)
+    if focus is not None:
+        fields.append(titled(tr._("Step"), f"{esc(focus.name)} ({step_label(focus.status, tr)})"))
+    return {"type": "section", "fields": [mrkdwn_field(f) for f in fields]}
+
+
+def _issues_block(card: OfferCard, tr: Translator, *, titled: bool) -> list[Block]:
+    issues = unresolved(card)
+    if not issues:
+        return []
+    lines = "\n".join(issue_line(m, card.steps, tr) for m in issues)
+    if titled:
+        title = tr.ngettext("Issue (%(n)d)", "Issues (%(n)d)", len(issues))
+        lines = f"*{title}*\n{lines}"
+    return [section(lines)]
+
+
+def _next_block(card: OfferCard, status: str, tr: Translator) -> Block:
+    return section(tr._("*What to do next:* %(action)s", action=next_action(card, status, tr)))
+
+
 def render_alert(
-    card: OfferCard, *, old_status: str | None, new_status: str, current_status: str | None = None
+    card: OfferCard,
+    *,
+    old_status: str | None,
+    new_status: str,
+    tr: Translator,
+    current_status: str | None = None,
 ) -> Reply:
     """The first alert about a change; ``current_status`` (when it moved on since) re-renders it in place."""
     offer = card.offer
     shown = current_status or new_status
     status = OfferStatus(shown)
-    title = f"{status_emoji(status)} *{esc(offer.name)}*: {status_label(status)}"
-    fields: list[str] = [
-        f"*Status*\n{status_label(status)} (was {_label(old_status if shown == new_status else new_status)})",
-        f"*Type*\n{esc(type_label(offer))}",
-        f"*Publisher*\n{esc(offer.publisher_id)}",
-        f"*Offer id*\n{esc(offer.offer_id)}",
-    ]
-    focus = _step_in_focus(card)
-    if focus is not None:
-        fields.append(f"*Step*\n{esc(focus.name)} ({step_label(focus.status)})")
+    was = _label(old_status if shown == new_status else new_status, tr)
     blocks: list[Block] = [
-        section(title),
-        {"type": "section", "fields": [mrkdwn_field(f) for f in fields]},
+        section(f"{status_emoji(status)} *{esc(offer.name)}*: {status_label(status, tr)}"),
+        _alert_fields(card, status, was, tr),
+        *_consulting(card, shown, tr),
+        *_issues_block(card, tr, titled=True),
+        _next_block(card, shown, tr),
     ]
-    if may_be_normal(card.offer.offer_type, shown):
-        blocks.append(context(f":information_source: {CONSULTING_NOTE}"))
-    issues = unresolved(card)
-    if issues:
-        lines = [issue_line(m, card.steps) for m in issues]
-        text = f"*Issues ({len(issues)})*\n" + "\n".join(lines)
-        blocks.append(section(text))
-    blocks.append(section(f"*What to do next:* {next_action(card, shown)}"))
-    links = [f"<{u}|Preview>" for u in offer.preview_links] + [f"<{u}|Live>" for u in offer.live_links]
+    links = links_line(offer, tr)
     if links:
-        blocks.append(context(" · ".join(links)))
+        blocks.append(context(links))
     if current_status and current_status != new_status:
-        blocks.append(context(f"First alerted as {status_label(new_status)}; updated as the offer moves."))
-    blocks.append(_buttons(card))
-    was = _label(old_status if shown == new_status else new_status)
-    text = f"{esc(offer.name)}: {status_label(status)} (was {was})"
-    return Reply(text=text, blocks=cap_blocks(blocks, "More in Partner Center."))
+        blocks.append(
+            context(
+                tr._(
+                    "First alerted as %(status)s; updated as the offer moves.",
+                    status=status_label(new_status, tr),
+                )
+            )
+        )
+    blocks.append(_buttons(card, tr))
+    text = tr._(
+        "%(offer)s: %(status)s (was %(was)s)", offer=esc(offer.name), status=status_label(status, tr), was=was
+    )
+    return Reply(text=text, blocks=cap_blocks(blocks, tr._("More in Partner Center.")))
 
 
-def render_followup(card: OfferCard, *, old_status: str | None, new_status: str, since: datetime) -> Reply:
+def render_followup(
+    card: OfferCard, *, old_status: str | None, new_status: str, since: datetime, tr: Translator
+) -> Reply:
     """A later change of an alerted offer, posted in the alert's thread."""
     status = OfferStatus(new_status)
-    line = (
-        f"{status_emoji(status)} *{esc(card.offer.name)}* is now *{status_label(status)}* "
-        f"(was {_label(old_status)}), {slack_date(since)}."
+    values = {
+        "offer": esc(card.offer.name),
+        "status": status_label(status, tr),
+        "was": _label(old_status, tr),
+    }
+    line = tr._(
+        "*%(offer)s* is now *%(status)s* (was %(was)s), %(when)s.", when=slack_date(since, tr), **values
     )
-    blocks: list[Block] = [section(line)]
-    if may_be_normal(card.offer.offer_type, new_status):
-        blocks.append(context(f":information_source: {CONSULTING_NOTE}"))
-    if new_status in (OfferStatus.FAILED.value, OfferStatus.SIGNOFF.value, OfferStatus.DELISTED.value):
-        issues = unresolved(card)
-        if issues:
-            blocks.append(section("\n".join(issue_line(m, card.steps) for m in issues)))
-        blocks.append(section(f"*What to do next:* {next_action(card, new_status)}"))
-    text = f"{esc(card.offer.name)} is now {status_label(status)} (was {_label(old_status)})"
-    return Reply(text=text, blocks=cap_blocks(blocks, "More in Partner Center."))
+    blocks: list[Block] = [section(f"{status_emoji(status)} {line}"), *_consulting(card, new_status, tr)]
+    if status in ALERT_EVENTS:
+        blocks += [*_issues_block(card, tr, titled=False), _next_block(card, new_status, tr)]
+    text = tr._("%(offer)s is now %(status)s (was %(was)s)", **values)
+    return Reply(text=text, blocks=cap_blocks(blocks, tr._("More in Partner Center.")))
 
 
-def render_reminder(card: OfferCard, *, status: str, since: datetime) -> Reply:
-    s = OfferStatus(status)
-    line = (
-        f":bell: Reminder: *{esc(card.offer.name)}* is still *{status_label(s)}*, since {slack_date(since)}. "
-        f"{next_action(card, status)}"
+def render_reminder(card: OfferCard, *, status: str, since: datetime, tr: Translator) -> Reply:
+    offer, label = esc(card.offer.name), status_label(status, tr)
+    line = tr._(
+        "Reminder: *%(offer)s* is still *%(status)s*, since %(when)s.",
+        offer=offer,
+        status=label,
+        when=slack_date(since, tr),
     )
-    text = f"Reminder: {esc(card.offer.name)} is still {status_label(s)}"
-    return Reply(text=text, blocks=[section(line), _buttons(card)])
+    text = tr._("Reminder: %(offer)s is still %(status)s", offer=offer, status=label)
+    return Reply(
+        text=text, blocks=[section(f":bell: {line} {next_action(card, status, tr)}"), _buttons(card, tr)]
+    )
 
 
+CHECK_INSTALLATION = N_("check the app's installation")
 _FIXES: dict[Fix | None, str] = {
-    Fix.INVITE: "invite me to the channel (`/invite @offerbot`)",
-    Fix.INVITE_OR_ANOTHER_CHANNEL: "invite me to the channel, or subscribe another channel",
-    Fix.UNARCHIVED_CHANNEL: "subscribe a channel that is not archived",
-    Fix.REINSTALL_FROM_MANIFEST: "ask a Slack admin to reinstall the app from its manifest",
-    Fix.REINSTALL: "ask a Slack admin to reinstall the app",
+    Fix.INVITE: N_("invite me to the channel (`/invite @offerbot`)"),
+    Fix.INVITE_OR_ANOTHER_CHANNEL: N_("invite me to the channel, or subscribe another channel"),
+    Fix.UNARCHIVED_CHANNEL: N_("subscribe a channel that is not archived"),
+    Fix.REINSTALL_FROM_MANIFEST: N_("ask a Slack admin to reinstall the app from its manifest"),
+    Fix.REINSTALL: N_("ask a Slack admin to reinstall the app"),
 }
 
 
-def render_disabled_notice(sub: Subscription, *, what: str, reason: str) -> Reply:
-    """The DM to whoever created a subscription that Slack made impossible to deliver."""
-    where = f"<#{sub.destination}>" if sub.destination_kind == "channel" else "your direct messages"
-    fix = _FIXES.get(fix_for(reason), "check the app's installation")
-    line = (
-        f":warning: I stopped posting alerts for {esc(what)} to {where}: Slack answered `{esc(reason)}`. "
-        f"To turn them on again, {fix}, then run `/offer-status subscribe` there again."
+def render_disabled_notice(sub: Subscription, *, what: str, reason: str, tr: Translator) -> Reply:
+    """The DM to whoever created a subscription that Slack made impossible to deliver; ``what`` is
+    already worded (and escaped) by the caller."""
+    where = f"<#{sub.destination}>" if sub.destination_kind == "channel" else tr._("your direct messages")
+    fix = tr._(_FIXES.get(fix_for(reason), CHECK_INSTALLATION))
+    line = tr._(
+        "I stopped posting alerts for %(what)s to %(where)s: Slack answered `%(error)s`. "
+        "To turn them on again, %(fix)s, then run `/offer-status subscribe` there again.",
+        what=what,
+        where=where,
+        error=esc(reason),
+        fix=fix,
     )
-    return Reply(text=line, blocks=[section(line)])
+    return Reply(text=f":warning: {line}", blocks=[section(f":warning: {line}")])

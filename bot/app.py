@@ -20,20 +20,25 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.clock import Clock, utc_now
+from bot.i18n import N_, translator
 from bot.listeners import Deps
 from bot.listeners import actions as action_listeners
 from bot.listeners import commands as command_listeners
 from bot.listeners import events as event_listeners
+from bot.people import Languages
 from bot.settings import Settings
 from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
 
 
-SORRY = (
+SORRY = N_(
     "Sorry, something went wrong on our side while answering. It has been logged; "
     "try again in a minute, and tell your Slack admin if it keeps happening."
 )
+LANGUAGE_LOOKUP_TIMEOUT = 1
+"""Seconds ``users.info`` may take before an answer: an unknown locale is English, a late ack is lost."""
 
 
 def make_client(settings: Settings) -> WebClient:
@@ -51,18 +56,25 @@ def make_client(settings: Settings) -> WebClient:
     )
 
 
+def quick_client(client: WebClient) -> WebClient:
+    """The same Web API with a short timeout and no retries, for calls made before an ack."""
+    return WebClient(token=client.token, base_url=client.base_url, timeout=LANGUAGE_LOOKUP_TIMEOUT)
+
+
 def create_app(
     settings: Settings,
     *,
     session_factory: SessionFactory,
     client: WebClient | None = None,
     token_verification: bool = True,
+    clock: Clock = utc_now,
 ) -> App:
     """Build the Bolt app. Needs ``SLACK_BOT_TOKEN`` and, for HTTP mode, ``SLACK_SIGNING_SECRET``."""
     settings.require_slack(http=not settings.socket_mode)
     signing = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    client = client or make_client(settings)
     app = App(
-        client=client or make_client(settings),
+        client=client,
         signing_secret=signing or "",
         request_verification_enabled=signing is not None,
         process_before_response=True,
@@ -70,7 +82,14 @@ def create_app(
         logger=logging.getLogger("bot.bolt"),
     )
 
-    deps = Deps(session_factory=session_factory)
+    languages = Languages(
+        session_factory=session_factory,
+        client=quick_client(client),
+        clock=clock,
+        default=settings.offerbot_language,
+        background=True,
+    )
+    deps = Deps(session_factory=session_factory, clock=clock, languages=languages)
     for listener in (command_listeners, action_listeners, event_listeners):
         listener.register(app, deps)
 
@@ -78,8 +97,10 @@ def create_app(
     def on_error(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> None:
         log.error("unhandled error in a listener", exc_info=error)
         if response is not None and body.get("command"):
+            team, user = str(body.get("team_id") or ""), str(body.get("user_id") or "")
+            sorry = translator(languages.cached(team_id=team, user_id=user))._(SORRY)
             response.status = 200
             response.headers = {"content-type": ["application/json;charset=utf-8"]}
-            response.body = json.dumps({"response_type": "ephemeral", "text": f":warning: {SORRY}"})
+            response.body = json.dumps({"response_type": "ephemeral", "text": f":warning: {sorry}"})
 
     return app

@@ -13,6 +13,7 @@ from typing import TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import logs
+from bot.i18n import Language, translator
 from bot.settings import Settings, load_settings
 from storage import db
 from storage.documents import parse_document
@@ -101,11 +102,12 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_shell(settings: Settings, _args: argparse.Namespace) -> int:
+def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
     from bot.shell import run_shell
 
     engine = db.open_database(settings.database_url)
-    run_shell(db.session_factory(engine), stdin=sys.stdin, stdout=sys.stdout)
+    tr = translator(getattr(args, "lang", None) or settings.offerbot_language)
+    run_shell(db.session_factory(engine), stdin=sys.stdin, stdout=sys.stdout, tr=tr)
     return 0
 
 
@@ -137,7 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("--host", default="0.0.0.0")  # noqa: S104  (a server for Slack to reach)
         p.add_argument("--port", type=int, default=3000)
-    sub.add_parser("shell", help="type /offer-status commands locally, with no Slack at all")
+        p.add_argument("--lang", choices=[lang.value for lang in Language], help="the shell's language")
+    p = sub.add_parser("shell", help="type /offer-status commands locally, with no Slack at all")
+    p.add_argument(
+        "--lang",
+        choices=[lang.value for lang in Language],
+        help="answer in this language (default: OFFERBOT_LANGUAGE, else en)",
+    )
     p = sub.add_parser("watch", help="run the alert watcher alone (serve runs it too)")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
     p = sub.add_parser(

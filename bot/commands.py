@@ -1,18 +1,21 @@
-"""``/offer-status``: the command grammar. Parse the text, call a use-case or ask the store, render.
-Plain functions, no Slack client."""
+"""``/offer-status``: the command grammar. It parses the text into a use-case's input, calls the
+use-case, and renders its result in the reader's language. Plain functions, no Slack client."""
 
 from __future__ import annotations
 
 import json
 import logging
 import shlex
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlmodel import Session
 
 from bot import render
-from bot.render import LIST_PAGE_SIZE, Reply
+from bot.i18n import N_, Translator, parse_language
+from bot.render import Reply
 from bot.render_subscriptions import (
+    render_language,
     render_muted,
     render_notify_me,
     render_subscribe_pending,
@@ -20,10 +23,11 @@ from bot.render_subscriptions import (
     render_threading,
     render_unsubscribed,
 )
-from bot.usecases import alerts
+from bot.usecases import alerts, offers
 from bot.usecases.alerts import AlertRequest, resolve_target
+from bot.usecases.offers import LIST_PAGE_SIZE
 from storage.errors import UsageError
-from storage.queries import Lookup, find_offers, get_offer, list_offers, load_card
+from storage.queries import Lookup
 from storage.statuses import STATUS_FILTERS, OfferStatus, status_filter_words
 from storage.subscriptions import Target
 
@@ -36,20 +40,22 @@ def _status_filter(word: str) -> OfferStatus:
     status = STATUS_FILTERS.get(word.lower())
     if status is None:
         known = ", ".join(f"`{w}`" for w in status_filter_words())
-        raise UsageError(f'unknown status "{word}". Use one of: {known}.')
+        raise UsageError(N_('unknown status "%(word)s". Use one of: %(known)s.'), word=word, known=known)
     return status
 
 
-def offer_list(session: Session, *, team_id: str, status: OfferStatus | None, offset: int = 0) -> Reply:
-    page = list_offers(session, team_id=team_id, status=status, offset=max(0, offset), limit=LIST_PAGE_SIZE)
-    return render.render_list(page, status)
+def offer_list(
+    session: Session, *, team_id: str, status: OfferStatus | None, tr: Translator, offset: int = 0
+) -> Reply:
+    page = offers.list_page(session, team_id=team_id, status=status, offset=offset)
+    return render.render_list(page, status, tr=tr)
 
 
-def offer_status(session: Session, *, team_id: str, query: str) -> Reply:
-    lookup = find_offers(session, team_id=team_id, query=query)
-    if len(lookup.matches) == 1:
-        return render.render_card(load_card(session, offer=lookup.matches[0]))
-    return render.render_lookup(lookup)
+def offer_status(session: Session, *, team_id: str, query: str, tr: Translator) -> Reply:
+    found = offers.look_up(session, team_id=team_id, query=query)
+    if isinstance(found, Lookup):
+        return render.render_lookup(found, tr=tr)
+    return render.render_card(found, tr=tr)
 
 
 def _list_args(args: list[str]) -> tuple[OfferStatus | None, int]:
@@ -58,12 +64,15 @@ def _list_args(args: list[str]) -> tuple[OfferStatus | None, int]:
     page = 1
     rest = list(args)
     if len(rest) >= 2 and rest[-2].lower() == "page":
-        if not rest[-1].isdigit() or int(rest[-1]) < 1:
-            raise UsageError(f'"page" takes a page number from 1, got "{rest[-1]}".')
-        page = int(rest[-1])
+        number = rest[-1]
+        if not (number.isascii() and number.isdigit()) or not 1 <= int(number) <= 100_000:
+            raise UsageError(N_('"page" takes a page number from 1, got "%(page)s".'), page=number[:20])
+        page = int(number)
         rest = rest[:-2]
     if len(rest) > 1:
-        raise UsageError(f"`list` takes one status and a page at most, got: {' '.join(args)}")
+        raise UsageError(
+            N_("`list` takes one status and a page at most, got: %(args)s"), args=" ".join(args)[:200]
+        )
     if rest:
         status = _status_filter(rest[0])
     return status, page
@@ -81,6 +90,7 @@ def handle_command(
     *,
     team_id: str,
     text: str,
+    tr: Translator,
     user_id: str = "",
     channel_id: str = "",
     now: datetime | None = None,
@@ -88,46 +98,41 @@ def handle_command(
     """Answer ``/offer-status <text>`` for a workspace. Raises :class:`UsageError` for bad arguments."""
     text = " ".join(text.split())
     if len(text) > MAX_TEXT:
-        raise UsageError(f"that is {len(text)} characters; an offer id or name is at most a few hundred.")
+        raise UsageError(
+            N_("that is %(length)d characters; an offer id or name is at most a few hundred."),
+            length=len(text),
+        )
     words = split_words(text)
     if not words:
-        return offer_list(session, team_id=team_id, status=None)
+        return offer_list(session, team_id=team_id, status=None, tr=tr)
     verb = words[0].lower()
     if verb in ("help", "-h", "--help", "?"):
-        return render.render_help()
+        return render.render_help(tr=tr)
     if verb in ("list", "ls"):
         status, page = _list_args(words[1:])
-        return offer_list(session, team_id=team_id, status=status, offset=(page - 1) * LIST_PAGE_SIZE)
+        return offer_list(session, team_id=team_id, status=status, tr=tr, offset=(page - 1) * LIST_PAGE_SIZE)
     if verb in ALERT_VERBS:
-        return alert_command(
-            session,
-            verb=verb,
-            args=words[1:],
-            team_id=team_id,
-            user_id=user_id,
-            channel_id=channel_id,
-            now=now,
-        )
-    return offer_status(session, team_id=team_id, query=" ".join(words))
+        where = Where(team_id=team_id, user_id=user_id, channel_id=channel_id)
+        return alert_command(session, verb=verb, args=words[1:], where=where, tr=tr, now=now)
+    return offer_status(session, team_id=team_id, query=" ".join(words), tr=tr)
 
 
-def offer_card(session: Session, *, team_id: str, value: str) -> Reply:
+def offer_card(session: Session, *, team_id: str, value: str, tr: Translator) -> Reply:
     """The alert's *Show status* button: its value is the offer's key."""
-    offer = get_offer(session, team_id=team_id, offer_pk=int(value)) if value.isdigit() else None
-    if offer is None:
-        raise UsageError("that offer is no longer stored: `/offer-status list` shows the ones that are.")
-    return render.render_card(load_card(session, offer=offer))
+    if not (value.isascii() and value.isdigit() and len(value) < 19):
+        raise UsageError(N_("that button is out of date: run `/offer-status list` again."))
+    return render.render_card(offers.card_of(session, team_id=team_id, offer_pk=int(value)), tr=tr)
 
 
-def handle_page_action(session: Session, *, team_id: str, value: str) -> Reply:
+def handle_page_action(session: Session, *, team_id: str, value: str, tr: Translator) -> Reply:
     """A list's Previous/Next button: its value is ``{"s": status or null, "o": offset}``."""
     try:
         data = json.loads(value)
         status = OfferStatus(data["s"]) if data.get("s") else None
         offset = int(data["o"])
-    except (ValueError, KeyError, TypeError):
-        raise UsageError("that button is out of date: run `/offer-status list` again.") from None
-    return offer_list(session, team_id=team_id, status=status, offset=offset)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise UsageError(N_("that button is out of date: run `/offer-status list` again.")) from None
+    return offer_list(session, team_id=team_id, status=status, tr=tr, offset=offset)
 
 
 # --- alerts: subscribe, unsubscribe, subscriptions, notify-me, mute-me, settings ---------------
@@ -144,10 +149,33 @@ EVENT_WORDS = {
     "signout": "signoff",
     "sign-out": "signoff",
 }
-TARGET_USAGE = "an offer (its id or part of its name), `publisher:<id>` or `all`"
 
 
-def parse_request(session: Session, *, team_id: str, verb: str, args: list[str]) -> AlertRequest | Reply:
+@dataclass(frozen=True)
+class Where:
+    """Who typed a command, in which workspace and channel."""
+
+    team_id: str
+    user_id: str
+    channel_id: str
+
+
+def _target(words: list[str]) -> Target | None:
+    """``all`` or ``publisher:<id>``; None for an offer, which the use-case looks up."""
+    first = words[0]
+    if len(words) == 1 and first.lower() == "all":
+        return Target(kind="all")
+    if first.lower().startswith("publisher:"):
+        publisher = first.split(":", 1)[1].strip()
+        if not publisher or len(words) > 1:
+            raise UsageError(N_("write the publisher as `publisher:<id>`, e.g. `publisher:contoso`."))
+        return Target(kind="publisher", publisher_id=publisher)
+    return None
+
+
+def parse_request(
+    session: Session, *, team_id: str, verb: str, args: list[str], tr: Translator
+) -> AlertRequest | Reply:
     """``<offer | publisher:<id> | all> [failed] [delisted] [signoff]``, or a Reply explaining why not."""
     words = list(args)
     events: list[str] = []
@@ -155,70 +183,65 @@ def parse_request(session: Session, *, team_id: str, verb: str, args: list[str])
         events.insert(0, EVENT_WORDS[words.pop().lower()])
     if not words:
         raise UsageError(
-            f"`{verb}` needs {TARGET_USAGE}, e.g. `/offer-status {verb} contoso-analytics-vm failed`."
+            N_(
+                "`%(verb)s` needs an offer (its id or part of its name), `publisher:<id>` or `all`, "
+                "e.g. `/offer-status %(verb)s contoso-analytics-vm failed`."
+            ),
+            verb=verb,
         )
-    first = words[0]
-    target: Target | None = None
-    if len(words) == 1 and first.lower() == "all":
-        target = Target(kind="all")
-    elif first.lower().startswith("publisher:"):
-        publisher = first.split(":", 1)[1].strip()
-        if not publisher or len(words) > 1:
-            raise UsageError("write the publisher as `publisher:<id>`, e.g. `publisher:contoso`.")
-        target = Target(kind="publisher", publisher_id=publisher)
     found = resolve_target(
-        session, team_id=team_id, target=target, query=" ".join(words), events=tuple(events)
+        session, team_id=team_id, target=_target(words), query=" ".join(words), events=tuple(events)
     )
-    return render.render_lookup(found) if isinstance(found, Lookup) else found
+    return render.render_lookup(found, tr=tr) if isinstance(found, Lookup) else found
 
 
 def _need_channel(channel_id: str, verb: str) -> None:
     if not channel_id:
-        raise UsageError(f"`{verb}` works in a Slack channel.")
+        raise UsageError(N_("`%(verb)s` works in a Slack channel."), verb=verb)
+
+
+def settings_command(session: Session, *, args: list[str], where: Where, tr: Translator) -> Reply:
+    """``settings threading on|off`` and ``settings language fr|en``, for the channel typed in."""
+    _need_channel(where.channel_id, "settings")
+    name, value = (args[0].lower(), args[1].lower()) if len(args) == 2 else ("", "")
+    team, channel = where.team_id, where.channel_id
+    if name == "threading" and value in ("on", "off"):
+        on = alerts.set_channel_threading(session, team_id=team, channel=channel, on=value == "on")
+        return render_threading(on, tr=tr)
+    language = parse_language(value) if name == "language" else None
+    if language is not None:
+        chosen = alerts.set_channel_language(session, team_id=team, channel=channel, language=language)
+        return render_language(chosen, tr=tr)
+    raise UsageError(
+        N_("use `/offer-status settings threading on|off` or `/offer-status settings language fr|en`.")
+    )
 
 
 def alert_command(
-    session: Session,
-    *,
-    verb: str,
-    args: list[str],
-    team_id: str,
-    user_id: str,
-    channel_id: str,
-    now: datetime | None,
+    session: Session, *, verb: str, args: list[str], where: Where, tr: Translator, now: datetime | None
 ) -> Reply:
     """The answer to the alert verbs: parse, call the use-case, render. ``subscribe`` only checks its
     arguments here: the listener then posts the confirmation in the channel and saves it."""
-    now = now or datetime.now(UTC)
+    now, team, user = now or datetime.now(UTC), where.team_id, where.user_id
     if verb == "subscriptions":
-        return render_subscriptions(
-            alerts.list_subscriptions(session, team_id=team_id, user_id=user_id, channel_id=channel_id)
-        )
+        subs = alerts.list_subscriptions(session, team_id=team, user_id=user, channel_id=where.channel_id)
+        return render_subscriptions(subs, tr=tr)
     if verb == "settings":
-        _need_channel(channel_id, verb)
-        if len(args) != 2 or args[0].lower() != "threading" or args[1].lower() not in ("on", "off"):
-            raise UsageError(
-                "use `/offer-status settings threading on` or `/offer-status settings threading off`."
-            )
-        on = args[1].lower() == "on"
-        return render_threading(
-            alerts.set_channel_threading(session, team_id=team_id, channel=channel_id, on=on)
-        )
-    if verb in ("notify-me", "mute-me") and not user_id:
-        raise UsageError(f"`{verb}` works in Slack, where I know who you are.")
-    request = parse_request(session, team_id=team_id, verb=verb, args=args)
+        return settings_command(session, args=args, where=where, tr=tr)
+    if verb in ("notify-me", "mute-me") and not user:
+        raise UsageError(N_("`%(verb)s` works in Slack, where I know who you are."), verb=verb)
+    request = parse_request(session, team_id=team, verb=verb, args=args, tr=tr)
     if isinstance(request, Reply):
         return request
     if verb in ("subscribe", "unsubscribe"):
-        _need_channel(channel_id, verb)
+        _need_channel(where.channel_id, verb)
     if verb == "subscribe":
-        return render_subscribe_pending(request)
+        return render_subscribe_pending(request, tr=tr)
     if verb == "unsubscribe":
-        return render_unsubscribed(
-            alerts.unsubscribe_channel(session, team_id=team_id, channel=channel_id, request=request)
-        )
+        result = alerts.unsubscribe_channel(session, team_id=team, channel=where.channel_id, request=request)
+        return render_unsubscribed(result, tr=tr)
     if verb == "notify-me":
         return render_notify_me(
-            alerts.notify_me(session, team_id=team_id, user_id=user_id, request=request, now=now)
+            alerts.notify_me(session, team_id=team, user_id=user, request=request, now=now), tr=tr
         )
-    return render_muted(alerts.mute_me(session, team_id=team_id, user_id=user_id, request=request, now=now))
+    return render_muted(alerts.mute_me(session, team_id=team, user_id=user, request=request, now=now), tr=tr)

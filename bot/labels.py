@@ -3,16 +3,17 @@ the renderers, not in ``storage``."""
 
 from __future__ import annotations
 
+from bot.i18n import N_, Translator
 from storage.statuses import OfferStatus, OfferType, StepState
 
 STATUS_LABELS = {
-    OfferStatus.NOT_STARTED: "Not started",
-    OfferStatus.IN_PROGRESS: "Publish in progress",
-    OfferStatus.FAILED: "Publish failed",
-    OfferStatus.CANCELED: "Publish canceled",
-    OfferStatus.SIGNOFF: "Awaiting publisher sign-off",
-    OfferStatus.LIVE: "Live",
-    OfferStatus.DELISTED: "Delisted",
+    OfferStatus.NOT_STARTED: N_("Not started"),
+    OfferStatus.IN_PROGRESS: N_("Publish in progress"),
+    OfferStatus.FAILED: N_("Publish failed"),
+    OfferStatus.CANCELED: N_("Publish canceled"),
+    OfferStatus.SIGNOFF: N_("Awaiting publisher sign-off"),
+    OfferStatus.LIVE: N_("Live"),
+    OfferStatus.DELISTED: N_("Delisted"),
 }
 
 STATUS_EMOJI = {
@@ -26,14 +27,14 @@ STATUS_EMOJI = {
 }
 
 STEP_LABELS = {
-    StepState.NOT_STARTED: "not started",
-    StepState.IN_PROGRESS: "in progress",
-    StepState.WAITING_FOR_PUBLISHER_REVIEW: "waiting for you",
-    StepState.WAITING_FOR_APPROVAL: "waiting for approval",
-    StepState.BLOCKED: "blocked",
-    StepState.REJECTED: "rejected",
-    StepState.COMPLETE: "done",
-    StepState.CANCELED: "canceled",
+    StepState.NOT_STARTED: N_("not started"),
+    StepState.IN_PROGRESS: N_("in progress"),
+    StepState.WAITING_FOR_PUBLISHER_REVIEW: N_("waiting for you"),
+    StepState.WAITING_FOR_APPROVAL: N_("waiting for approval"),
+    StepState.BLOCKED: N_("blocked"),
+    StepState.REJECTED: N_("rejected"),
+    StepState.COMPLETE: N_("done"),
+    StepState.CANCELED: N_("canceled"),
 }
 
 STEP_EMOJI = {
@@ -48,35 +49,35 @@ STEP_EMOJI = {
 }
 
 TYPE_LABELS = {
-    OfferType.VIRTUAL_MACHINE: "Virtual machine",
-    OfferType.AZURE_APPLICATION: "Azure application",
-    OfferType.SAAS: "SaaS",
-    OfferType.CONTAINER: "Container",
-    OfferType.IOT_EDGE_MODULE: "IoT Edge module",
-    OfferType.DYNAMICS_365: "Dynamics 365 for Customer Engagement",
-    OfferType.CONSULTING_SERVICE: "Consulting service",
+    OfferType.VIRTUAL_MACHINE: N_("Virtual machine"),
+    OfferType.AZURE_APPLICATION: N_("Azure application"),
+    OfferType.SAAS: N_("SaaS"),
+    OfferType.CONTAINER: N_("Container"),
+    OfferType.IOT_EDGE_MODULE: N_("IoT Edge module"),
+    OfferType.DYNAMICS_365: N_("Dynamics 365 for Customer Engagement"),
+    OfferType.CONSULTING_SERVICE: N_("Consulting service"),
 }
 
 
-def status_label(status: OfferStatus | str) -> str:
-    return STATUS_LABELS[OfferStatus(status)]
+def status_label(status: OfferStatus | str, tr: Translator) -> str:
+    return tr._(STATUS_LABELS[OfferStatus(status)])
 
 
 def status_emoji(status: OfferStatus | str) -> str:
     return STATUS_EMOJI[OfferStatus(status)]
 
 
-def step_label(state: StepState | str) -> str:
-    return STEP_LABELS[StepState(state)]
+def step_label(state: StepState | str, tr: Translator) -> str:
+    return tr._(STEP_LABELS[StepState(state)])
 
 
 def step_emoji(state: StepState | str) -> str:
     return STEP_EMOJI[StepState(state)]
 
 
-def offer_type_label(offer_type: str) -> str:
+def offer_type_label(offer_type: str, tr: Translator) -> str:
     """The offer type's label; a type only Partner Center knows is shown as Partner Center names it."""
     try:
-        return TYPE_LABELS[OfferType(offer_type)]
+        return tr._(TYPE_LABELS[OfferType(offer_type)])
     except ValueError:
         return offer_type

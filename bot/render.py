@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.i18n import Translator
 from bot.labels import offer_type_label, status_emoji, status_label, step_emoji, step_label
 from bot.slack_errors import Fix, fix_for
 from storage import safetext
+from storage.errors import OfferbotError
 from storage.models import Message, Offer, Step
 from storage.queries import MIN_PARTIAL, Lookup, OfferCard, OfferPage
 from storage.statuses import (
@@ -35,7 +37,6 @@ MAX_BLOCKS = 50
 MAX_SECTION = 3000
 MAX_HEADER = 150
 MAX_FIELD = 2000
-LIST_PAGE_SIZE = 20
 LIST_PAGE_ACTION = "offer_list_page"
 
 _MENTION_RE = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
@@ -71,6 +72,11 @@ def truncate(text: str, limit: int) -> str:
 
 def _mrkdwn(text: str) -> Block:
     return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def titled(title: str, body: str) -> str:
+    """A bold title over its text, as in a card's fields."""
+    return f"*{title}*\n{body}"
 
 
 def mrkdwn_field(text: str) -> Block:
@@ -114,20 +120,21 @@ def sections(title: str, lines: Iterable[str]) -> list[Block]:
     return blocks
 
 
-def slack_date(when: datetime) -> str:
-    """A date Slack shows in the reader's time zone, with a UTC fallback."""
+def slack_date(when: datetime, tr: Translator) -> str:
+    """A date Slack shows in the reader's time zone and language, with a UTC fallback."""
     fallback = when.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    tokens = tr._("{date_short_pretty} at {time}")
+    return f"<!date^{int(when.timestamp())}^{tokens}|{fallback}>"
 
 
-def status_text(status: str) -> str:
+def status_text(status: str, tr: Translator) -> str:
     s = OfferStatus(status)
-    return f"{status_emoji(s)} {status_label(s)}"
+    return f"{status_emoji(s)} {status_label(s, tr)}"
 
 
-def type_label(offer: Offer) -> str:
+def type_label(offer: Offer, tr: Translator) -> str:
     """The offer type's label; a type only Partner Center knows is shown as Partner Center names it."""
-    return offer_type_label(offer.offer_type)
+    return offer_type_label(offer.offer_type, tr)
 
 
 FEED_LABELS = {"partner-center": "Partner Center", "cloud-partner-portal": "Cloud Partner Portal"}
@@ -145,16 +152,21 @@ def partner_center_url(offer: Offer) -> str:
     return PARTNER_CENTER_URL
 
 
-def source_note(offer: Offer) -> str | None:
+def source_note(offer: Offer, tr: Translator) -> str | None:
     """Where the offer's state comes from, and whether its source removed it."""
     label = FEED_LABELS.get(offer.feed or "", offer.feed or "")
     if offer.removed_at is not None:
-        return (
-            f":wastebasket: Removed from {esc(label or 'its source')} "
-            f"({slack_date(offer.removed_at)}): kept here with its history."
+        return ":wastebasket: " + tr._(
+            "Removed from %(source)s (%(when)s): kept here with its history.",
+            source=esc(label) if label else tr._("its source"),
+            when=slack_date(offer.removed_at, tr),
         )
     if label and offer.observed_at is not None:
-        return f"Synced from {esc(label)} · last read {slack_date(offer.observed_at)}"
+        return tr._(
+            "Synced from %(source)s · last read %(when)s",
+            source=esc(label),
+            when=slack_date(offer.observed_at, tr),
+        )
     return None
 
 
@@ -164,12 +176,21 @@ def cap_blocks(blocks: list[Block], note: str) -> list[Block]:
     return [*blocks[: MAX_BLOCKS - 1], context(note)]
 
 
+def links_line(offer: Offer, tr: Translator) -> str | None:
+    """The offer's preview and live links, or None when it has none."""
+    preview, live = tr._("Preview"), tr._("Live")
+    links = [f"<{url}|{preview}>" for url in offer.preview_links] + [
+        f"<{url}|{live}>" for url in offer.live_links
+    ]
+    return " · ".join(links) if links else None
+
+
 # --- the offer card ---------------------------------------------------------------------------
 
 
-def _step_line(step: Step) -> str:
+def _step_line(step: Step, tr: Translator) -> str:
     state = StepState(step.status)
-    parts = [f"{step_emoji(state)} *{step.position + 1}. {esc(step.name)}* — {step_label(state)}"]
+    parts = [f"{step_emoji(state)} *{step.position + 1}. {esc(step.name)}* — {step_label(state, tr)}"]
     if state is StepState.IN_PROGRESS and 0 < step.progress < 100:
         parts.append(f"{step.progress}%")
     if step.estimated_time:
@@ -186,76 +207,80 @@ def unresolved(card: OfferCard) -> list[Message]:
     return sorted(issues, key=lambda m: (m.level != MessageLevel.ERROR.value, m.timestamp))
 
 
-def issue_line(message: Message, steps: Sequence[Step]) -> str:
+def issue_line(message: Message, steps: Sequence[Step], tr: Translator) -> str:
     where = ""
     if message.step_position is not None:
         names = {s.position: s.name for s in steps}
-        where = f"*{esc(names.get(message.step_position, 'step'))}:* "
+        name = names.get(message.step_position)
+        label = esc(name) if name is not None else tr._("step")
+        where = f"*{label}:* "
     return f"{_LEVEL_EMOJI[message.level]} {where}{safe(message.text)}"
 
 
-def offer_fields(offer: Offer) -> Block:
+def offer_fields(offer: Offer, tr: Translator) -> Block:
     return {
         "type": "section",
         "fields": [
-            mrkdwn_field(f"*Status*\n{status_text(offer.status)}"),
-            mrkdwn_field(f"*Since*\n{slack_date(offer.status_changed_at)}"),
-            mrkdwn_field(f"*Type*\n{esc(type_label(offer))}"),
-            mrkdwn_field(f"*Publisher*\n{esc(truncate(offer.publisher_id, 200))}"),
-            mrkdwn_field(f"*Offer id*\n{esc(truncate(offer.offer_id, 200))}"),
+            mrkdwn_field(titled(tr._("Status"), status_text(offer.status, tr))),
+            mrkdwn_field(titled(tr._("Since"), slack_date(offer.status_changed_at, tr))),
+            mrkdwn_field(titled(tr._("Type"), esc(type_label(offer, tr)))),
+            mrkdwn_field(titled(tr._("Publisher"), esc(truncate(offer.publisher_id, 200)))),
+            mrkdwn_field(titled(tr._("Offer id"), esc(truncate(offer.offer_id, 200)))),
         ],
     }
 
 
-def _links_line(offer: Offer) -> str | None:
-    links = [f"<{url}|Preview>" for url in offer.preview_links] + [
-        f"<{url}|Live>" for url in offer.live_links
-    ]
-    return " · ".join(links) if links else None
+def _steps_blocks(card: OfferCard, tr: Translator) -> list[Block]:
+    heading = tr._("Publishing steps")
+    title = f"*{heading}*"
+    if card.steps:
+        return sections(title, (_step_line(s, tr) for s in card.steps))
+    if card.offer.offer_type == OfferType.CONSULTING_SERVICE.value:
+        return [
+            section(
+                title
+                + "\n"
+                + tr._(
+                    "Consulting services have no step list: Microsoft emails you a preview "
+                    "before the offer goes live."
+                )
+            )
+        ]
+    return [section(title + "\n" + tr._("No steps reported yet."))]
 
 
-def render_card(card: OfferCard) -> Reply:
+def issues_title(count: int, tr: Translator) -> str:
+    return tr.ngettext("Unresolved issue (%(n)d)", "Unresolved issues (%(n)d)", count)
+
+
+def render_card(card: OfferCard, *, tr: Translator) -> Reply:
     offer = card.offer
     issues = unresolved(card)
-    blocks: list[Block] = [header(offer.name), offer_fields(offer), divider()]
-    if card.steps:
-        blocks += sections("*Publishing steps*", (_step_line(s) for s in card.steps))
-    elif offer.offer_type == OfferType.CONSULTING_SERVICE.value:
-        blocks.append(
-            section(
-                "*Publishing steps*\nConsulting services have no step list: Microsoft emails you a preview "
-                "before the offer goes live."
-            )
-        )
-    else:
-        blocks.append(section("*Publishing steps*\nNo steps reported yet."))
+    blocks: list[Block] = [header(offer.name), offer_fields(offer, tr), divider(), *_steps_blocks(card, tr)]
     if issues:
-        blocks += sections(
-            f"*Unresolved issues ({len(issues)})*", (issue_line(m, card.steps) for m in issues)
-        )
+        lines = (issue_line(m, card.steps, tr) for m in issues)
+        blocks += sections(f"*{issues_title(len(issues), tr)}*", lines)
     else:
-        blocks.append(section("*Unresolved issues*\nNone."))
-    links = _links_line(offer)
-    if links:
-        blocks.append(context(links))
-    note = source_note(offer)
-    if note:
-        blocks.append(context(note))
-    blocks = cap_blocks(blocks, "…more than fits in one message: see the offer in Partner Center.")
-    count = f"{len(issues)} unresolved issue{'s' if len(issues) != 1 else ''}"
-    text = f"{esc(offer.name)} ({esc(offer.offer_id)}): {status_label(offer.status)}, {count}"
+        blocks.append(section(titled(tr._("Unresolved issues"), tr._("None."))))
+    for note in (links_line(offer, tr), source_note(offer, tr)):
+        if note:
+            blocks.append(context(note))
+    blocks = cap_blocks(blocks, tr._("…more than fits in one message: see the offer in Partner Center."))
+    count = tr.ngettext("%(n)d unresolved issue", "%(n)d unresolved issues", len(issues))
+    text = f"{esc(offer.name)} ({esc(offer.offer_id)}): {status_label(offer.status, tr)}, {count}"
     return Reply(text=text, blocks=blocks)
 
 
 # --- lists ------------------------------------------------------------------------------------
 
 
-def _offer_line(offer: Offer) -> str:
+def offer_line(offer: Offer, tr: Translator) -> str:
     status = OfferStatus(offer.status)
+    removed = " · _" + tr._("removed") + "_" if offer.removed_at is not None else ""
     return (
         f"{status_emoji(status)} *{esc(truncate(offer.name, 120))}* "
-        f"(`{esc(truncate(offer.offer_id, 100))}`) — {status_label(status)} · {esc(type_label(offer))}"
-        + (" · _removed_" if offer.removed_at is not None else "")
+        f"(`{esc(truncate(offer.offer_id, 100))}`) — {status_label(status, tr)} · "
+        f"{esc(type_label(offer, tr))}{removed}"
     )
 
 
@@ -278,108 +303,166 @@ def _filter_word(status: OfferStatus | None) -> str:
     return FILTER_WORDS[status] + " "
 
 
-def render_list(page: OfferPage, status: OfferStatus | None) -> Reply:
-    title = "Offers" if status is None else f"Offers: {status_label(status)}"
-    if page.total == 0:
-        what = (
-            "No offers are stored yet: import some with `offerbot import FILE`."
-            if status is None
-            else (
-                f"No offers are {status_label(status).lower()}."
-                if status is not OfferStatus.NOT_STARTED
-                else "No offers are waiting to start publishing."
-            )
-        )
-        return Reply(text=what, blocks=[section(what)])
-    if not page.offers:
-        what = f"Page out of range: there are {page.total} offers."
-        return Reply(text=what, blocks=[section(what)])
-    first, last = page.offset + 1, page.offset + len(page.offers)
-    blocks: list[Block] = [header(title)]
-    lines = [_offer_line(o) for o in page.offers]
-    for start in range(0, len(lines), 10):
-        blocks.append(section("\n".join(lines[start : start + 10])))
-    pages = -(-page.total // page.limit)
-    where = f"{first}–{last} of {page.total}"
-    if pages > 1:
-        cmd = f"{COMMAND} list {_filter_word(status)}page N".replace("  ", " ")
-        where += f" (page {page.offset // page.limit + 1} of {pages}: `{cmd}`)"
-    blocks.append(context(f"{where} · `{COMMAND} <offer>` shows one offer"))
+def _empty_list(status: OfferStatus | None, tr: Translator) -> str:
+    if status is None:
+        return tr._("No offers are stored yet: import some with `offerbot import FILE`.")
+    if status is OfferStatus.NOT_STARTED:
+        return tr._("No offers are waiting to start publishing.")
+    return tr._("No offer has the status *%(status)s*.", status=status_label(status, tr))
+
+
+def _page_buttons(page: OfferPage, status: OfferStatus | None, tr: Translator) -> list[Block]:
+    last = page.offset + len(page.offers)
     buttons = []
     if page.offset > 0:
-        buttons.append(_page_button("Previous", status, max(0, page.offset - page.limit)))
+        buttons.append(_page_button(tr._("Previous"), status, max(0, page.offset - page.limit)))
     if last < page.total:
-        buttons.append(_page_button("Next", status, last))
-    if buttons:
-        blocks.append({"type": "actions", "elements": buttons})
-    text = f"{title}: {first}–{last} of {page.total}"
+        buttons.append(_page_button(tr._("Next"), status, last))
+    return [{"type": "actions", "elements": buttons}] if buttons else []
+
+
+def _where_in_list(page: OfferPage, status: OfferStatus | None, tr: Translator) -> str:
+    first, last = page.offset + 1, page.offset + len(page.offers)
+    where = tr._("%(first)d–%(last)d of %(total)d", first=first, last=last, total=page.total)
+    pages = -(-page.total // page.limit)
+    if pages > 1:
+        cmd = f"{COMMAND} list {_filter_word(status)}page N".replace("  ", " ")
+        number = page.offset // page.limit + 1
+        where += " " + tr._("(page %(page)d of %(pages)d: `%(cmd)s`)", page=number, pages=pages, cmd=cmd)
+    return where
+
+
+def render_list(page: OfferPage, status: OfferStatus | None, *, tr: Translator) -> Reply:
+    title = tr._("Offers") if status is None else tr._("Offers: %(status)s", status=status_label(status, tr))
+    if page.total == 0:
+        what = _empty_list(status, tr)
+        return Reply(text=what, blocks=[section(what)])
+    if not page.offers:
+        what = tr.ngettext(
+            "Page out of range: there is %(n)d offer.",
+            "Page out of range: there are %(n)d offers.",
+            page.total,
+        )
+        return Reply(text=what, blocks=[section(what)])
+    blocks: list[Block] = [header(title)]
+    lines = [offer_line(o, tr) for o in page.offers]
+    for start in range(0, len(lines), 10):
+        blocks.append(section("\n".join(lines[start : start + 10])))
+    where = _where_in_list(page, status, tr)
+    blocks.append(context(where + " · " + tr._("`/offer-status <offer>` shows one offer")))
+    blocks += _page_buttons(page, status, tr)
+    first, last = page.offset + 1, page.offset + len(page.offers)
+    text = f"{title}: " + tr._("%(first)d–%(last)d of %(total)d", first=first, last=last, total=page.total)
     return Reply(text=text, blocks=blocks)
 
 
 # --- lookups that did not find exactly one offer ---------------------------------------------
 
 
-def render_lookup(lookup: Lookup) -> Reply:
+def _several(lookup: Lookup, q: str, tr: Translator) -> Reply:
+    lines = [offer_line(o, tr) for o in lookup.matches[:10]]
+    title = tr._("Several offers match *%(query)s*. Which one?", query=q)
+    if len(lookup.matches) > 10:
+        title = tr._(
+            "Several offers match *%(query)s* (showing the first 10: type more of the name). Which one?",
+            query=q,
+        )
+    hint = tr._("Type `/offer-status <offer id>` for one of them.")
+    blocks = [*sections(title, lines), context(hint)]
+    return Reply(text=tr._("Several offers match %(query)s", query=q), blocks=blocks)
+
+
+def render_lookup(lookup: Lookup, *, tr: Translator) -> Reply:
     q = esc(truncate(lookup.query, 100))
     if lookup.too_short:
-        text = f"No offer has the id `{q}`. Type at least {MIN_PARTIAL} characters of an offer's id or name."
+        text = tr._(
+            "No offer has the id `%(query)s`. Type at least %(min)d characters of an offer's id or name.",
+            query=q,
+            min=MIN_PARTIAL,
+        )
         return Reply(text=text, blocks=[section(text)])
     if lookup.matches:
-        shown = lookup.matches[:10]
-        more = " (showing the first 10: type more of the name)" if len(lookup.matches) > 10 else ""
-        lines = [_offer_line(o) for o in shown]
-        title = f"Several offers match *{q}*{more}. Which one?"
-        blocks = [*sections(title, lines), context(f"Type `{COMMAND} <offer id>` for one of them.")]
-        return Reply(text=f"Several offers match {q}", blocks=blocks)
-    text = f"No offer matches *{q}*."
+        return _several(lookup, q, tr)
+    text = tr._("No offer matches *%(query)s*.", query=q)
     if lookup.suggestions:
         names = ", ".join(f"*{esc(o.name)}* (`{esc(o.offer_id)}`)" for o in lookup.suggestions)
-        text += f" Did you mean {names}?"
+        text += " " + tr._("Did you mean %(names)s?", names=names)
     else:
-        text += f" `{COMMAND} list` shows every offer."
+        text += " " + tr._("`/offer-status list` shows every offer.")
     return Reply(text=text, blocks=[section(text)])
 
 
 # --- help and errors --------------------------------------------------------------------------
 
 
-def render_help() -> Reply:
+def help_lines(tr: Translator) -> list[str]:
     filters = ", ".join(f"`{w}`" for w in status_filter_words())
-    lines = [
-        "*offerbot* tells you where your Azure Marketplace and AppSource offers are in publishing.",
-        f"`{COMMAND} <offer>`: an offer's status, its publishing steps and unresolved issues. "
-        "Give the offer id or part of its id or name.",
-        f"`{COMMAND} list [status]`: every offer with its status, like Partner Center's All offers page "
-        f"(`{COMMAND}` alone does the same). Statuses: {filters}.",
-        "*Alerts* (when an offer fails, is delisted or awaits your sign-off):",
-        f"`{COMMAND} subscribe <offer | publisher:<id> | all> [failed] [delisted] [signoff]`: "
-        "alerts in this channel (all three events unless you name some); invite me to the channel first.",
-        f"`{COMMAND} unsubscribe <offer | publisher:<id> | all> [events]` and `{COMMAND} subscriptions`.",
-        f"`{COMMAND} notify-me <offer | publisher:<id> | all> [events]`: alerts by direct message. "
-        "The people in an offer's notification e-mails get them without asking; "
-        f"`{COMMAND} mute-me <offer | publisher:<id> | all>` stops them for you.",
-        f"`{COMMAND} settings threading on|off`: follow-ups in the alert's thread (default) "
-        "or as new messages.",
-        f"`{COMMAND} help`: this help.",
+    return [
+        tr._("*offerbot* tells you where your Azure Marketplace and AppSource offers are in publishing."),
+        tr._(
+            "`/offer-status <offer>`: an offer's status, its publishing steps and unresolved issues. "
+            "Give the offer id or part of its id or name."
+        ),
+        tr._(
+            "`/offer-status list [status]`: every offer with its status, like Partner Center's All offers "
+            "page (`/offer-status` alone does the same). Statuses: %(filters)s.",
+            filters=filters,
+        ),
+        tr._("*Alerts* (when an offer fails, is delisted or awaits your sign-off):"),
+        tr._(
+            "`/offer-status subscribe <offer | publisher:<id> | all> [failed] [delisted] [signoff]`: "
+            "alerts in this channel (all three events unless you name some); invite me to the channel "
+            "first."
+        ),
+        tr._(
+            "`/offer-status unsubscribe <offer | publisher:<id> | all> [events]` and "
+            "`/offer-status subscriptions`."
+        ),
+        tr._(
+            "`/offer-status notify-me <offer | publisher:<id> | all> [events]`: alerts by direct message. "
+            "The people in an offer's notification e-mails get them without asking; "
+            "`/offer-status mute-me <offer | publisher:<id> | all>` stops them for you."
+        ),
+        tr._(
+            "`/offer-status settings threading on|off`: follow-ups in the alert's thread (default) "
+            "or as new messages."
+        ),
+        tr._(
+            "`/offer-status settings language fr|en`: the language of this channel's alerts. Answers "
+            "to you and your direct messages follow your Slack language."
+        ),
+        tr._("`/offer-status help`: this help."),
     ]
+
+
+def render_help(*, tr: Translator) -> Reply:
+    lines = help_lines(tr)
     return Reply(text="\n".join(lines), blocks=[section("\n".join(lines))])
 
 
-def render_error(message: str) -> Reply:
+def error_text(error: OfferbotError, tr: Translator) -> str:
+    """A user's mistake, in their language (its message and parameters were set where it was raised)."""
+    return tr._(error.message, **error.params)
+
+
+def render_error(error: OfferbotError | str, *, tr: Translator) -> Reply:
+    message = error if isinstance(error, str) else error_text(error, tr)
     text = f":warning: {esc(message)}"
     return Reply(text=text, blocks=[section(text)])
 
 
-def render_cannot_post(error: str) -> Reply:
+def render_cannot_post(error: str, *, tr: Translator) -> Reply:
     """What to do when Slack will not let the bot post in the channel being subscribed."""
     fix = fix_for(error)
     if fix in (Fix.INVITE, Fix.INVITE_OR_ANOTHER_CHANNEL):
-        text = (
-            ":warning: I can't post in this channel yet, so I did not subscribe it. Invite me with "
+        text = tr._(
+            "I can't post in this channel yet, so I did not subscribe it. Invite me with "
             "`/invite @offerbot`, then run the same command again."
         )
     elif fix is Fix.UNARCHIVED_CHANNEL:
-        text = ":warning: This channel is archived: subscribe another channel."
+        text = tr._("This channel is archived: subscribe another channel.")
     else:
-        text = f":warning: Slack would not let me post here (`{esc(error)}`), so I did not subscribe it."
-    return Reply(text=text, blocks=[section(text)])
+        text = tr._(
+            "Slack would not let me post here (`%(error)s`), so I did not subscribe it.", error=esc(error)
+        )
+    return Reply(text=f":warning: {text}", blocks=[section(f":warning: {text}")])

@@ -1,25 +1,27 @@
 """Answers of the alert commands (subscribe, unsubscribe, notify-me, mute-me, settings,
-subscriptions): pure functions of the use-cases' results."""
+subscriptions): pure functions of the use-cases' results and a translator."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.i18n import Language, Translator
 from bot.render import Reply, esc, section, sections
 from bot.usecases.alerts import About, AlertRequest, Subscriptions, SubscriptionView, Unsubscribed
 
 
-def describe(about: About) -> str:
+def describe(about: About, tr: Translator) -> str:
     if about.kind == "all":
-        return "all offers"
+        return tr._("all offers")
     if about.kind == "publisher":
-        return f"publisher `{esc(about.publisher_id or '')}`"
+        return tr._("publisher `%(publisher)s`", publisher=esc(about.publisher_id or ""))
     if about.gone:
-        return "an offer that no longer exists"
+        return tr._("an offer that no longer exists")
     return f"*{esc(about.offer_name or '')}* (`{esc(about.offer_id or '')}`)"
 
 
 def _events(events: Sequence[str]) -> str:
+    """The events as typed in commands (``failed``, ``delisted``, ``signoff``): command words."""
     return ", ".join(events)
 
 
@@ -27,69 +29,106 @@ def _reply(text: str) -> Reply:
     return Reply(text=text, blocks=[section(text)])
 
 
-def render_subscribe_pending(request: AlertRequest) -> Reply:
+def render_subscribe_pending(request: AlertRequest, *, tr: Translator) -> Reply:
     return _reply(
-        f":hourglass_flowing_sand: Subscribing this channel to {describe(request.about)} "
-        f"({_events(request.events)}): I will confirm in the channel."
+        ":hourglass_flowing_sand: "
+        + tr._(
+            "Subscribing this channel to %(what)s (%(events)s): I will confirm in the channel.",
+            what=describe(request.about, tr),
+            events=_events(request.events),
+        )
     )
 
 
-def render_subscription_confirmation(request: AlertRequest, *, user_id: str) -> Reply:
+def render_subscription_confirmation(request: AlertRequest, *, user_id: str, tr: Translator) -> Reply:
     """The public message that confirms a channel subscription (and proves the bot can post here)."""
     return _reply(
-        f":bell: <@{user_id}> subscribed this channel to alerts for {describe(request.about)} "
-        f"({_events(request.events)}). `/offer-status unsubscribe` stops them."
+        ":bell: "
+        + tr._(
+            "<@%(user)s> subscribed this channel to alerts for %(what)s (%(events)s). "
+            "`/offer-status unsubscribe` stops them.",
+            user=user_id,
+            what=describe(request.about, tr),
+            events=_events(request.events),
+        )
     )
 
 
-def render_unsubscribed(result: Unsubscribed) -> Reply:
-    what = describe(result.about)
+def render_unsubscribed(result: Unsubscribed, *, tr: Translator) -> Reply:
+    what = describe(result.about, tr)
     if not result.found:
         return _reply(
-            f"This channel has no subscription for {what}. `/offer-status subscriptions` lists them."
+            tr._(
+                "This channel has no subscription for %(what)s. `/offer-status subscriptions` lists them.",
+                what=what,
+            )
         )
     if result.remaining is None:
-        return _reply(f"This channel no longer gets alerts for {what}.")
-    return _reply(f"This channel now gets alerts for {what} only when: {_events(result.remaining)}.")
-
-
-def render_notify_me(request: AlertRequest) -> Reply:
+        return _reply(tr._("This channel no longer gets alerts for %(what)s.", what=what))
     return _reply(
-        f"I will send you a direct message about {describe(request.about)} on: {_events(request.events)}."
+        tr._(
+            "This channel now gets alerts for %(what)s only when: %(events)s.",
+            what=what,
+            events=_events(result.remaining),
+        )
     )
 
 
-def render_muted(request: AlertRequest) -> Reply:
+def render_notify_me(request: AlertRequest, *, tr: Translator) -> Reply:
     return _reply(
-        f"No more direct messages to you about {describe(request.about)}, not even as an owner of the "
-        "offer. `/offer-status notify-me` turns them on again."
+        tr._(
+            "I will send you a direct message about %(what)s on: %(events)s.",
+            what=describe(request.about, tr),
+            events=_events(request.events),
+        )
     )
 
 
-def render_threading(on: bool) -> Reply:
+def render_muted(request: AlertRequest, *, tr: Translator) -> Reply:
     return _reply(
-        "Follow-ups about an alerted offer now go in the thread of its first alert."
+        tr._(
+            "No more direct messages to you about %(what)s, not even as an owner of the offer. "
+            "`/offer-status notify-me` turns them on again.",
+            what=describe(request.about, tr),
+        )
+    )
+
+
+def render_threading(on: bool, *, tr: Translator) -> Reply:
+    return _reply(
+        tr._("Follow-ups about an alerted offer now go in the thread of its first alert.")
         if on
-        else "Follow-ups about an alerted offer are now posted as new messages in this channel."
+        else tr._("Follow-ups about an alerted offer are now posted as new messages in this channel.")
     )
 
 
-def _line(view: SubscriptionView, *, warn: bool) -> str:
-    line = f"• {describe(view.about)}: {_events(view.events)}"
+def render_language(language: Language, *, tr: Translator) -> Reply:
+    return _reply(
+        tr._("This channel's alerts are now written in French.")
+        if language is Language.FR
+        else tr._("This channel's alerts are now written in English.")
+    )
+
+
+def _line(view: SubscriptionView, *, warn: bool, tr: Translator) -> str:
+    line = f"• {describe(view.about, tr)}: {_events(view.events)}"
     if warn and view.disabled_reason:
-        line += f" — :warning: disabled: Slack answered `{esc(view.disabled_reason)}`"
+        disabled = tr._("disabled: Slack answered `%(error)s`", error=esc(view.disabled_reason))
+        line += f" — :warning: {disabled}"
     return line
 
 
-def render_subscriptions(subs: Subscriptions) -> Reply:
+def render_subscriptions(subs: Subscriptions, *, tr: Translator) -> Reply:
     lines: list[str] = []
     if subs.channel is not None:
-        lines.append("*This channel's alerts*" if subs.channel else "This channel has no subscriptions.")
-        lines += [_line(view, warn=True) for view in subs.channel]
+        title = tr._("This channel's alerts")
+        lines.append(f"*{title}*" if subs.channel else tr._("This channel has no subscriptions."))
+        lines += [_line(view, warn=True, tr=tr) for view in subs.channel]
     if subs.mine:
-        lines.append("*Your direct-message alerts*")
-        lines += [_line(view, warn=False) for view in subs.mine]
+        mine = tr._("Your direct-message alerts")
+        lines.append(f"*{mine}*")
+        lines += [_line(view, warn=False, tr=tr) for view in subs.mine]
     lines.append(
-        "Owners (the offer's notification e-mails) also get direct messages unless they use `mute-me`."
+        tr._("Owners (the offer's notification e-mails) also get direct messages unless they use `mute-me`.")
     )
     return Reply(text="\n".join(lines), blocks=sections("", lines))

@@ -39,7 +39,9 @@ class WatchJob:
 
     def __init__(self, settings: Settings, session_factory: SessionFactory, client: WebClient) -> None:
         self.settings, self.session_factory, self.client = settings, session_factory, client
-        self.config = WatcherConfig(remind_after=settings.offerbot_remind_after)
+        self.config = WatcherConfig(
+            remind_after=settings.offerbot_remind_after, language=settings.offerbot_language
+        )
         self.worker = new_worker_id()
         # One pacer for the life of the process, so the per-channel pace holds across passes.
         self.pacer = Pacer(utcnow, time.sleep, self.config.channel_interval)

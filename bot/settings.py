@@ -8,6 +8,7 @@ from datetime import timedelta
 from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.i18n import Language
 from storage.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///offerbot.db"
@@ -26,6 +27,8 @@ class Settings(BaseSettings):
     """Seconds between two watcher passes."""
     offerbot_remind_after: timedelta = timedelta(hours=24)
     """How long an offer may stay failed or awaiting sign-off before a reminder (seconds, or 30m, 24h, 2d)."""
+    offerbot_language: Language = Language.EN
+    """The language of channel messages where ``/offer-status settings language`` chose none."""
 
     # --- the Partner Center / Cloud Partner Portal sync (the Azure SDKs' variable names) ---
     azure_tenant_id: str | None = None

@@ -1,7 +1,8 @@
 """``offerbot shell``: a local console in the spirit of Hubot's shell adapter.
 
 Type ``/offer-status ...`` (or just what follows it) and read the answer as text, on the local
-store, with no Slack at all. The shell answers for the default workspace.
+store, with no Slack at all. The shell answers for the default workspace, in the language it was
+started with (``--lang fr``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import logging
 from typing import TextIO
 
 from bot import commands, render
+from bot.clock import Clock, utc_now
+from bot.i18n import ENGLISH, Translator
 from bot.render import COMMAND, Reply
 from bot.textview import blocks_to_text
 from storage.db import SessionFactory
@@ -19,22 +22,24 @@ from storage.workspaces import default_team
 log = logging.getLogger(__name__)
 
 PROMPT = "offerbot> "
-BANNER = f"offerbot shell: type `{COMMAND} help`, or `exit` to leave."
 
 
-def answer(session_factory: SessionFactory, line: str) -> str:
+def answer(
+    session_factory: SessionFactory, line: str, *, tr: Translator = ENGLISH, clock: Clock = utc_now
+) -> str:
     """The text the shell prints for one input line."""
     text = line.strip()
     if text.startswith("/"):
         verb, _, rest = text.partition(" ")
         if verb != COMMAND:
-            return f"Unknown command {verb}: this bot has {COMMAND}."
+            return tr._("Unknown command %(verb)s: this bot has /offer-status.", verb=verb)
         text = rest
     try:
         with session_factory() as session:
-            reply = commands.handle_command(session, team_id=default_team(session), text=text)
+            team = default_team(session)
+            reply = commands.handle_command(session, team_id=team, text=text, tr=tr, now=clock())
     except OfferbotError as exc:
-        reply = render.render_error(str(exc))
+        reply = render.render_error(exc, tr=tr)
     return render_reply(reply)
 
 
@@ -42,10 +47,12 @@ def render_reply(reply: Reply) -> str:
     return blocks_to_text(reply.blocks) if reply.blocks else reply.text
 
 
-def run_shell(session_factory: SessionFactory, *, stdin: TextIO, stdout: TextIO) -> None:
+def run_shell(
+    session_factory: SessionFactory, *, stdin: TextIO, stdout: TextIO, tr: Translator = ENGLISH
+) -> None:
     interactive = stdin.isatty()
     if interactive:
-        print(BANNER, file=stdout)
+        print(tr._("offerbot shell: type `/offer-status help`, or `exit` to leave."), file=stdout)
     while True:
         if interactive:
             stdout.write(PROMPT)
@@ -57,6 +64,6 @@ def run_shell(session_factory: SessionFactory, *, stdin: TextIO, stdout: TextIO)
             break
         if not line.strip():
             continue
-        print(answer(session_factory, line), file=stdout)
+        print(answer(session_factory, line, tr=tr), file=stdout)
         print(file=stdout)
         stdout.flush()

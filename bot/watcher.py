@@ -22,14 +22,20 @@ from slack_sdk.web import SlackResponse
 from sqlmodel import Session
 
 from bot.alerts import render_alert, render_disabled_notice, render_followup, render_reminder
+from bot.clock import Clock, Sleep
+from bot.i18n import DEFAULT, Language, Translator, translator
+from bot.people import Languages, channel_language, user_language
 from bot.render import Reply
+from bot.render_subscriptions import describe
 from bot.slack_errors import NETWORK_ERRORS, SlackFailure, classify
+from bot.usecases.alerts import about
 from storage import db, outbox
 from storage.models import AlertThread, Delivery, Offer, StatusChange, Subscription
 from storage.policy import ALERT_EVENTS, CLOSING, REMINDABLE
 from storage.queries import load_card
 from storage.statuses import OfferStatus
 from storage.subscriptions import (
+    Target,
     cached_users,
     disable_subscription,
     needs_lookup,
@@ -40,9 +46,6 @@ from storage.subscriptions import (
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
-Sleep = Callable[[float], None]
-
 
 @dataclass(frozen=True)
 class WatcherConfig:
@@ -51,6 +54,8 @@ class WatcherConfig:
     batch: int = 50
     channel_interval: float = 1.0
     """Seconds between two messages to the same channel (Slack allows about one a second)."""
+    language: Language = DEFAULT
+    """The language of channel messages where the channel chose none (``OFFERBOT_LANGUAGE``)."""
 
 
 @dataclass
@@ -288,8 +293,9 @@ class Deliverer:
         change = session.get(StatusChange, row.change_id)
         if offer is None or change is None or change.id is None:
             return _Plan()
+        tr = self._reader(session, row)
         if row.kind == "notice":
-            return self._notice(session, row, offer)
+            return self._notice(session, row, offer, tr)
         card = load_card(session, offer=offer)
         channel = row.destination if row.destination_kind == "channel" else None
         thread = outbox.open_thread(
@@ -302,13 +308,17 @@ class Deliverer:
         if row.kind == "reminder":
             if thread is None or thread.status not in REMINDABLE:
                 return _Plan()  # it moved on: nothing to remind of
-            reply = render_reminder(card, status=thread.status, since=change.changed_at)
+            reply = render_reminder(card, status=thread.status, since=change.changed_at, tr=tr)
             return _Plan(post=_Post(reply, channel=where, dm_user=dm_user, thread_ts=thread_ts))
         if row.kind == "alert":
-            reply = render_alert(card, old_status=change.old_status, new_status=change.new_status)
+            reply = render_alert(card, old_status=change.old_status, new_status=change.new_status, tr=tr)
         else:
             reply = render_followup(
-                card, old_status=change.old_status, new_status=change.new_status, since=change.changed_at
+                card,
+                old_status=change.old_status,
+                new_status=change.new_status,
+                since=change.changed_at,
+                tr=tr,
             )
         root = None
         first = session.get(StatusChange, thread.first_change_id) if thread is not None else None
@@ -318,6 +328,7 @@ class Deliverer:
                 old_status=first.old_status,
                 new_status=first.new_status,
                 current_status=change.new_status,
+                tr=tr,
             )
         post = _Post(
             reply,
@@ -335,19 +346,26 @@ class Deliverer:
         )
         return _Plan(post=post, thread=update)
 
+    def _reader(self, session: Session, row: Delivery) -> Translator:
+        """The language of the destination: the channel's setting, or the user's Slack locale
+        (asked of Slack before the pass claimed the row, see :func:`refresh_languages`)."""
+        if row.destination_kind == "channel":
+            language = channel_language(
+                session, team_id=row.team_id, channel=row.destination, default=self.config.language
+            )
+        else:
+            language = user_language(session, team_id=row.team_id, user_id=row.destination, now=self.clock())
+        return translator(language)
+
     @staticmethod
-    def _notice(session: Session, row: Delivery, offer: Offer) -> _Plan:
+    def _notice(session: Session, row: Delivery, offer: Offer, tr: Translator) -> _Plan:
         """The DM to the creator of a subscription that Slack made impossible to deliver."""
         sub = session.get(Subscription, row.subscription_id) if row.subscription_id else None
         if sub is None:
             return _Plan()
-        if sub.target_kind == "all":
-            what = "all offers"
-        elif sub.target_kind == "publisher":
-            what = f"publisher {sub.publisher_id}"
-        else:
-            what = offer.name
-        reply = render_disabled_notice(sub, what=what, reason=sub.disabled_reason or "error")
+        target = Target(kind=sub.target_kind, offer_pk=sub.offer_pk, publisher_id=sub.publisher_id)
+        what = describe(about(target, offer), tr)
+        reply = render_disabled_notice(sub, what=what, reason=sub.disabled_reason or "error", tr=tr)
         return _Plan(post=_Post(reply, channel=None, dm_user=row.destination))
 
     def _finish(
@@ -403,6 +421,15 @@ class Deliverer:
         outbox.add_notice(session, row=row, creator=sub.created_by, subscription_id=sub_id, now=self.clock())
 
 
+def refresh_languages(languages: Languages, *, ids: list[int]) -> None:
+    """Ask Slack the locale of each user a claimed delivery goes to, where the cached one is missing
+    or a day old; a failure leaves English, never an error."""
+    with languages.factory() as session:
+        users = {(r.team_id, r.destination) for r in outbox.user_destinations(session, ids=ids)}
+    for team, user in sorted(users):
+        languages.of_user(team_id=team, user_id=user)
+
+
 def run_pass(
     *,
     session_factory: db.SessionFactory,
@@ -429,6 +456,10 @@ def run_pass(
         report.reminders = outbox.schedule_reminders(session, now=clock(), remind_after=config.remind_after)
     with db.transaction(session_factory) as session:
         ids = outbox.claim(session, now=clock(), worker=worker, lease=config.lease, limit=config.batch)
+    refresh_languages(
+        Languages(session_factory=session_factory, client=client, clock=clock, default=config.language),
+        ids=ids,
+    )
     deliverer = Deliverer(
         session_factory=session_factory,
         client=client,

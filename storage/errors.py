@@ -3,11 +3,22 @@
 Every error a user can cause (bad input, bad configuration, an unknown offer) is an
 ``OfferbotError`` whose message says what to do; anything else is a bug and is logged
 with its traceback by the caller's single error handler.
+
+An error a Slack user may see is raised with its message marked for translation and its values
+apart (``UsageError(N_('unknown status "%(word)s"'), word=word)``), so the answer can be worded
+in the user's language; ``str(error)`` is the English text, for logs and the command line.
 """
+
+from __future__ import annotations
 
 
 class OfferbotError(Exception):
     """Root of every error offerbot raises on purpose. ``str(error)`` is safe to show a user."""
+
+    def __init__(self, message: str = "", /, **params: object) -> None:
+        self.message = message
+        self.params = params
+        super().__init__(message % params if params else message)
 
 
 class ConfigError(OfferbotError):

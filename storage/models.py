@@ -221,6 +221,19 @@ class ChannelSettings(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     channel: str = Field(primary_key=True, max_length=32)
     threading: bool = True
+    language: str | None = Field(default=None, max_length=8)
+    """The language of the channel's alerts (``fr``, ``en``); None: ``OFFERBOT_LANGUAGE``."""
+
+
+class SlackUser(SQLModel, table=True):
+    """Cached answers of ``users.info`` (``locale`` null: Slack did not say, or could not be asked)."""
+
+    __tablename__ = "slack_user"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    locale: str | None = Field(default=None, max_length=16)
+    looked_up_at: datetime = utc_column()
 
 
 class AlertThread(SQLModel, table=True):

@@ -376,6 +376,14 @@ def claim(session: Session, *, now: datetime, worker: str, lease: timedelta, lim
     return [r.id for r in rows]  # type: ignore[misc]
 
 
+def user_destinations(session: Session, *, ids: Sequence[int]) -> list[Delivery]:
+    """The deliveries among ``ids`` that go to a user's direct messages."""
+    if not ids:
+        return []
+    query = select(Delivery).where(col(Delivery.id).in_(list(ids)), Delivery.destination_kind == "user")
+    return list(session.exec(query).all())
+
+
 def add_notice(session: Session, *, row: Delivery, creator: str, subscription_id: int, now: datetime) -> None:
     """Queue the DM that tells a subscription's creator it was disabled."""
     _insert_ignore(

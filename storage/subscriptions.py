@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from storage.models import ChannelSettings, EmailUser, Mute, Offer, Subscription
+from storage.models import ChannelSettings, EmailUser, Mute, Offer, SlackUser, Subscription
 from storage.policy import EVENTS
 
 EMAIL_FOUND_TTL = timedelta(days=7)
@@ -258,6 +258,49 @@ def set_threading(session: Session, *, team_id: str, channel: str, threading: bo
 def threading_for(session: Session, *, team_id: str, channel: str) -> bool:
     row = session.get(ChannelSettings, (team_id, channel))
     return True if row is None else row.threading
+
+
+def set_language(session: Session, *, team_id: str, channel: str, language: str) -> None:
+    row = session.get(ChannelSettings, (team_id, channel))
+    if row is None:
+        row = ChannelSettings(team_id=team_id, channel=channel)
+    row.language = language
+    session.add(row)
+    session.flush()
+
+
+def language_for(session: Session, *, team_id: str, channel: str) -> str | None:
+    """The language set for a channel's alerts, or None when none was set."""
+    row = session.get(ChannelSettings, (team_id, channel))
+    return None if row is None else row.language
+
+
+# --- users' Slack locales --------------------------------------------------------------------
+
+LOCALE_TTL = timedelta(days=1)
+"""A user's locale is asked of Slack again at most once a day."""
+
+
+def cached_locale(session: Session, *, team_id: str, user_id: str, now: datetime) -> tuple[bool, str | None]:
+    """``(fresh, locale)``: whether the cached answer is less than a day old, and the locale it holds."""
+    row = session.get(SlackUser, (team_id, user_id))
+    if row is None:
+        return False, None
+    return row.looked_up_at + LOCALE_TTL > now, row.locale
+
+
+def record_locale(session: Session, *, team_id: str, user_id: str, locale: str | None, now: datetime) -> None:
+    """Cache a user's locale (an upsert: two processes asking at once never collide)."""
+    values = {"team_id": team_id, "user_id": user_id, "locale": locale, "looked_up_at": now}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(SlackUser)
+        .values(values)
+        .on_conflict_do_update(
+            index_elements=["team_id", "user_id"], set_={"locale": locale, "looked_up_at": now}
+        )
+    )
+    session.execute(stmt)
 
 
 # --- e-mail lookups --------------------------------------------------------------------------

@@ -41,6 +41,8 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.users_by_email: dict[str, str] = {}
+        self.locales: dict[str, str] = {}
+        """``users.info`` answers these locales (user id to ``fr-FR``...); anyone else is ``en-US``."""
         self.channels_without_bot: set[str] = set()
         self._script: dict[str, deque[Scripted]] = defaultdict(deque)
         self._down: dict[str, Scripted] = {}
@@ -157,6 +159,12 @@ class FakeSlack:
             if user is None:
                 return {"ok": False, "error": "users_not_found"}
             return {"ok": True, "user": {"id": user}}
+        if method == "users.info":
+            user_id = str(body.get("user", ""))
+            user: dict[str, Any] = {"id": user_id, "name": user_id.lower(), "tz": "Europe/Paris"}
+            if str(body.get("include_locale", "")).lower() in ("true", "1"):
+                user["locale"] = self.locales.get(user_id, "en-US")
+            return {"ok": True, "user": user}
         if method == "apps.connections.open":
             return {"ok": True, "url": "ws://127.0.0.1:9/link"}
         if method.startswith("response/"):

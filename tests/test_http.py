@@ -71,8 +71,10 @@ def test_offer_card_is_the_ack_itself(server: RunningServer, fake_slack: FakeSla
     lines = steps["text"]["text"].splitlines()[1:]
     assert len(lines) == 8
     assert "done" in lines[0] and "in progress" in lines[2] and "not started" in lines[7]
-    # The answer needed no Web API call beyond the auth.test at start: it never depends on response_url.
-    assert [c.method for c in fake_slack.calls] == ["auth.test"]
+    # The answer needed no Web API call beyond the auth.test at start and the user's locale (asked
+    # once, then cached): it never depends on response_url.
+    assert [c.method for c in fake_slack.calls] == ["auth.test", "users.info"]
+    assert fake_slack.calls[1].body["include_locale"] in (True, "true", "1")
 
 
 def test_partial_name_shows_review_issue_with_link(server: RunningServer) -> None:

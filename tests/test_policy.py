@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot.alerts import CONSULTING_NOTE, render_followup
+from bot.i18n import ENGLISH
 from storage import db, outbox
 from storage.documents import parse_document
 from storage.importer import import_offers
@@ -100,7 +101,7 @@ def test_every_row_decides_who_is_alerted(
     with factory() as s:
         card = load_card(s, offer=offer)
     followup = json.dumps(
-        render_followup(card, old_status=start.value, new_status=status.value, since=NOW).blocks
+        render_followup(card, old_status=start.value, new_status=status.value, since=NOW, tr=ENGLISH).blocks
     )
     normal = consulting and rule.consulting is not Consulting.AS_ANY
     assert may_be_normal(offer_type, status.value) == normal

@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.i18n import ENGLISH
 from bot.render import (
     LIST_PAGE_ACTION,
     MAX_BLOCKS,
@@ -85,7 +86,7 @@ def test_card_shows_status_steps_issues_and_links() -> None:
         steps=steps,
         messages=[info, warn, msg],
     )
-    reply = render_card(card)
+    reply = render_card(card, tr=ENGLISH)
     check_limits(reply.blocks)
     assert reply.blocks[0] == {
         "type": "header",
@@ -132,7 +133,7 @@ def test_data_cannot_mention_or_inject_links() -> None:
         text=from_html("<!here> @channel <a href='javascript:x()'>js</a>"),
     )
     card = OfferCard(offer=evil, steps=[step(0, "<!subteam^S1> step", "blocked")], messages=[msg])
-    reply = render_card(card)
+    reply = render_card(card, tr=ENGLISH)
     head, *rest = reply.blocks
     assert head["text"]["type"] == "plain_text"  # never parsed for mentions or links
     assert "@here" not in head["text"]["text"]
@@ -161,19 +162,21 @@ def test_card_stays_within_block_kit_limits_with_huge_data() -> None:
         )
         for i in range(120)
     ]
-    reply = render_card(OfferCard(offer=offer(name="N" * 400), steps=steps, messages=msgs))
+    reply = render_card(OfferCard(offer=offer(name="N" * 400), steps=steps, messages=msgs), tr=ENGLISH)
     check_limits(reply.blocks)
     assert reply.blocks[-1]["type"] == "context"
 
 
 def test_consulting_service_without_steps_says_why() -> None:
     card = OfferCard(offer=offer(offer_type="consulting-service"), steps=[], messages=[])
-    assert "Consulting services have no step list" in all_text(render_card(card).blocks)
+    assert "Consulting services have no step list" in all_text(render_card(card, tr=ENGLISH).blocks)
 
 
 def test_list_pages_with_buttons() -> None:
     offers = [offer(id=i, name=f"Offer {i:03}", offer_id=f"o{i}") for i in range(20)]
-    reply = render_list(OfferPage(offers=offers, total=45, offset=20, limit=20), OfferStatus.FAILED)
+    reply = render_list(
+        OfferPage(offers=offers, total=45, offset=20, limit=20), OfferStatus.FAILED, tr=ENGLISH
+    )
     check_limits(reply.blocks)
     text = all_text(reply.blocks)
     assert "Offers: Publish failed" in text
@@ -188,23 +191,26 @@ def test_list_pages_with_buttons() -> None:
 
 
 def test_empty_lists_say_so() -> None:
-    assert "No offers are stored yet" in render_list(OfferPage([], 0, 0, 20), None).text
-    assert "No offers are publish failed" in render_list(OfferPage([], 0, 0, 20), OfferStatus.FAILED).text
+    assert "No offers are stored yet" in render_list(OfferPage([], 0, 0, 20), None, tr=ENGLISH).text
+    assert (
+        "No offer has the status *Publish failed*."
+        in render_list(OfferPage([], 0, 0, 20), OfferStatus.FAILED, tr=ENGLISH).text
+    )
 
 
 def test_lookup_answers() -> None:
     many = [offer(id=i, name=f"Contoso {i}", offer_id=f"contoso-{i}") for i in range(3)]
     assert "Several offers match *contoso*" in all_text(
-        render_lookup(Lookup(query="contoso", matches=many)).blocks
+        render_lookup(Lookup(query="contoso", matches=many), tr=ENGLISH).blocks
     )
-    suggestion = render_lookup(Lookup(query="contosso", suggestions=many[:1]))
+    suggestion = render_lookup(Lookup(query="contosso", suggestions=many[:1]), tr=ENGLISH)
     assert "Did you mean *Contoso 0* (`contoso-0`)?" in suggestion.text
-    assert "at least 3 characters" in render_lookup(Lookup(query="ab", too_short=True)).text
-    assert "<!channel>" not in render_lookup(Lookup(query="<!channel>")).text
+    assert "at least 3 characters" in render_lookup(Lookup(query="ab", too_short=True), tr=ENGLISH).text
+    assert "<!channel>" not in render_lookup(Lookup(query="<!channel>"), tr=ENGLISH).text
 
 
 def test_help_lists_commands_including_subscribe() -> None:
-    text = render_help().text
+    text = render_help(tr=ENGLISH).text
     for word in ("/offer-status <offer>", "list [status]", "subscribe", "help", "signoff"):
         assert word in text
 
@@ -217,7 +223,7 @@ def test_textview_renders_for_the_shell() -> None:
         timestamp=WHEN,
         text=from_html('A &amp; B <a href="https://x.example/pr">PR</a>'),
     )
-    out = blocks_to_text(render_card(OfferCard(offer=offer(), steps=[], messages=[msg])).blocks)
+    out = blocks_to_text(render_card(OfferCard(offer=offer(), steps=[], messages=[msg]), tr=ENGLISH).blocks)
     assert "Woodgrove Insights & Reporting" in out
     assert "A & B PR (https://x.example/pr)" in out
     assert "2026-11-22 08:30 UTC" in out

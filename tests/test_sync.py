@@ -17,6 +17,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.app import make_client
+from bot.i18n import ENGLISH
 from bot.labels import status_label
 from bot.settings import Settings
 from bot.sources import build_sources
@@ -388,7 +389,7 @@ def test_each_mapping_row_reaches_slack_through_the_watcher(
     assert len(posted) == (1 if alerted else 0)
     if alerted:
         blob = json.dumps(posted[0]["blocks"])
-        assert status_label(status) in posted[0]["text"]
+        assert status_label(status, ENGLISH) in posted[0]["text"]
         assert f"commercial-marketplace/offers/{g}/overview" in blob
     if status == "failed":
         blob = json.dumps(posted[0]["blocks"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from bot.i18n import ENGLISH
 from bot.render_subscriptions import (
     render_notify_me,
     render_subscriptions,
@@ -55,12 +56,12 @@ def test_unsubscribe_notify_me_and_the_list(factory: db.SessionFactory) -> None:
         listed = alerts.list_subscriptions(s, team_id=TEAM, user_id=USER, channel_id=CHANNEL)
     assert listed.channel is not None and len(listed.channel) == 1 and len(listed.mine) == 1
     assert listed.channel[0].disabled_reason == "is_archived"
-    text = render_subscriptions(listed).text
+    text = render_subscriptions(listed, tr=ENGLISH).text
     assert (
         "*Woodgrove Insights &amp; Reporting* (`woodgrove-insights-app`): failed, delisted, signoff" in text
     )
     assert text.count("disabled: Slack answered `is_archived`") == 1
-    assert "I will send you a direct message about *Woodgrove" in render_notify_me(request).text
+    assert "I will send you a direct message about *Woodgrove" in render_notify_me(request, tr=ENGLISH).text
     with db.transaction(factory) as s:
         failed_only = AlertRequest(target=request.target, events=("failed",), about=request.about)
         partial = alerts.unsubscribe_channel(s, team_id=TEAM, channel=CHANNEL, request=failed_only)
@@ -70,6 +71,6 @@ def test_unsubscribe_notify_me_and_the_list(factory: db.SessionFactory) -> None:
         again = alerts.unsubscribe_channel(s, team_id=TEAM, channel=CHANNEL, request=request)
         assert not again.found
         assert s.exec(select(Subscription).where(Subscription.destination == CHANNEL)).all() == []
-    assert "only when: delisted, signoff." in render_unsubscribed(partial).text
-    assert "no longer gets alerts" in render_unsubscribed(gone).text
-    assert "has no subscription for" in render_unsubscribed(again).text
+    assert "only when: delisted, signoff." in render_unsubscribed(partial, tr=ENGLISH).text
+    assert "no longer gets alerts" in render_unsubscribed(gone, tr=ENGLISH).text
+    assert "has no subscription for" in render_unsubscribed(again, tr=ENGLISH).text

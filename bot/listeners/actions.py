@@ -10,20 +10,20 @@ from slack_bolt import Ack, App, Respond
 
 from bot import commands
 from bot.alerts import OPEN_STATUS_ACTION, PARTNER_CENTER_ACTION
-from bot.listeners import Deps, answer, reply_kwargs, team_of
+from bot.listeners import Deps, answer, reader, reply_kwargs, team_of
 from bot.render import LIST_PAGE_ACTION, Reply
 
 
 def register(app: App, deps: Deps) -> None:
     def button_answer(body: dict[str, Any], action: dict[str, Any], compute: Callable[..., Reply]) -> Reply:
-        """A button's answer from its value, computed on a read session."""
-        team = team_of(body)
+        """A button's answer from its value, computed on a read session, in the clicker's language."""
+        team, tr = team_of(body), reader(deps, body)
 
         def run() -> Reply:
             with deps.session_factory() as session:
-                return compute(session, team_id=team, value=str(action.get("value", "")))
+                return compute(session, team_id=team, value=str(action.get("value", "")), tr=tr)
 
-        return answer(run)
+        return answer(run, tr)
 
     @app.action(OPEN_STATUS_ACTION)
     def open_status_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:

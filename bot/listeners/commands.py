@@ -4,7 +4,6 @@ listener that posts the confirmation in the channel (proving the bot can post th
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -12,7 +11,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import commands
-from bot.listeners import Deps, answer, ephemeral, reply_kwargs, team_of
+from bot.i18n import Translator
+from bot.listeners import Deps, answer, ephemeral, reader, reply_kwargs, team_of
 from bot.render import COMMAND, Reply, render_cannot_post
 from bot.render_subscriptions import render_subscription_confirmation
 from bot.slack_errors import classify
@@ -28,46 +28,51 @@ SLASH_COMMANDS = (COMMAND,)
 def register(app: App, deps: Deps) -> None:
     factory = deps.session_factory
 
+    def compute(command: dict[str, Any], tr: Translator) -> Reply:
+        # Only the verbs that write take a write transaction: on SQLite that waits for the write
+        # lock, and an answer must never queue behind an import.
+        text = str(command.get("text") or "")
+        words = commands.split_words(text)
+        writes = bool(words) and words[0].lower() in commands.WRITE_VERBS
+        with db.transaction(factory) if writes else factory() as session:
+            return commands.handle_command(
+                session,
+                team_id=team_of(command),
+                text=text,
+                tr=tr,
+                user_id=str(command.get("user_id") or ""),
+                channel_id=str(command.get("channel_id") or ""),
+                now=deps.clock(),
+            )
+
     def offer_status_ack(ack: Ack, command: dict[str, Any]) -> None:
         text = str(command.get("text") or "")
-        team = team_of(command)
-        log.info("slash command team=%s user=%s text=%r", team, command.get("user_id"), text[:200])
-
-        def compute() -> Reply:
-            # Only the verbs that write take a write transaction: on SQLite that waits for the write
-            # lock, and an answer must never queue behind an import.
-            words = commands.split_words(text)
-            writes = bool(words) and words[0].lower() in commands.WRITE_VERBS
-            with db.transaction(factory) if writes else factory() as session:
-                return commands.handle_command(
-                    session,
-                    team_id=team,
-                    text=text,
-                    user_id=str(command.get("user_id") or ""),
-                    channel_id=str(command.get("channel_id") or ""),
-                    now=datetime.now(UTC),
-                )
-
-        ack(**ephemeral(answer(compute)))
+        log.info(
+            "slash command team=%s user=%s text=%r", team_of(command), command.get("user_id"), text[:200]
+        )
+        tr = reader(deps, command)
+        ack(**ephemeral(answer(lambda: compute(command, tr), tr)))
 
     def offer_status_subscribe(command: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        """After ``subscribe`` was acked: post the confirmation in the channel, then save the
-        subscription; or tell the user how to let the bot in."""
+        """After ``subscribe`` was acked: post the confirmation in the channel (in the channel's
+        language), then save the subscription; or tell the user how to let the bot in."""
         words = commands.split_words(str(command.get("text") or ""))
         if not words or words[0].lower() != "subscribe" or not command.get("channel_id"):
             return
         team, channel, user = team_of(command), str(command["channel_id"]), str(command.get("user_id") or "")
+        tr = reader(deps, command)
         with factory() as session:
-            request = commands.parse_request(session, team_id=team, verb="subscribe", args=words[1:])
+            request = commands.parse_request(session, team_id=team, verb="subscribe", args=words[1:], tr=tr)
         if not isinstance(request, AlertRequest):
             return  # the ack already explained
-        confirmation = render_subscription_confirmation(request, user_id=user)
+        in_channel = deps.languages.for_channel(team_id=team, channel=channel)
+        confirmation = render_subscription_confirmation(request, user_id=user, tr=in_channel)
         try:
             client.chat_postMessage(channel=channel, text=confirmation.text, blocks=confirmation.blocks)
         except SlackApiError as exc:
             error = classify(exc).code
             log.info("subscribe in %s: Slack answered %s", channel, error)
-            reply = render_cannot_post(error)
+            reply = render_cannot_post(error, tr=tr)
             respond(replace_original=True, response_type="ephemeral", **reply_kwargs(reply))
             return
         with db.transaction(factory) as session:
@@ -78,7 +83,7 @@ def register(app: App, deps: Deps) -> None:
                 destination=channel,
                 user_id=user,
                 request=request,
-                now=datetime.now(UTC),
+                now=deps.clock(),
             )
 
     app.command(COMMAND)(ack=offer_status_ack, lazy=[offer_status_subscribe])

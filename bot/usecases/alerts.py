@@ -1,5 +1,5 @@
 """The alert use-cases a person runs from Slack: subscribe a channel, unsubscribe it, notify-me,
-mute-me, a channel's threading setting, and the list of subscriptions."""
+mute-me, a channel's threading and language settings, and the list of subscriptions."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from bot.i18n import Language
 from storage.models import Offer, Subscription
 from storage.policy import EVENTS
 from storage.queries import Lookup, find_offers, get_offer
@@ -15,6 +16,7 @@ from storage.subscriptions import (
     Target,
     events_of,
     mute,
+    set_language,
     set_threading,
     subscribe,
     subscriptions_of,
@@ -147,6 +149,12 @@ def mute_me(
 def set_channel_threading(session: Session, *, team_id: str, channel: str, on: bool) -> bool:
     set_threading(session, team_id=team_id, channel=channel, threading=on)
     return on
+
+
+def set_channel_language(session: Session, *, team_id: str, channel: str, language: Language) -> Language:
+    """The language of a channel's alerts and confirmations from now on."""
+    set_language(session, team_id=team_id, channel=channel, language=language.value)
+    return language
 
 
 @dataclass(frozen=True)
