@@ -41,9 +41,11 @@ def N_(message: str) -> str:
 
 def language_of(code: str | None) -> Language:
     """A Slack locale (``fr-FR``, ``en-US``) or a setting (``fr``) as a language; unknown is English."""
-    if code and code.strip().lower().split("-")[0].split("_")[0] == Language.FR.value:
-        return Language.FR
-    return Language.EN
+    prefix = (code or "").strip().lower().replace("_", "-").split("-")[0]
+    try:
+        return Language(prefix)
+    except ValueError:
+        return DEFAULT
 
 
 def parse_language(word: str) -> Language | None:

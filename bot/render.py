@@ -213,7 +213,7 @@ def issue_line(message: Message, steps: Sequence[Step], tr: Translator) -> str:
         names = {s.position: s.name for s in steps}
         name = names.get(message.step_position)
         label = esc(name) if name is not None else tr._("step")
-        where = f"*{label}:* "
+        where = tr._("*%(step)s:*", step=label) + " "
     return f"{_LEVEL_EMOJI[message.level]} {where}{safe(message.text)}"
 
 
@@ -267,7 +267,13 @@ def render_card(card: OfferCard, *, tr: Translator) -> Reply:
             blocks.append(context(note))
     blocks = cap_blocks(blocks, tr._("…more than fits in one message: see the offer in Partner Center."))
     count = tr.ngettext("%(n)d unresolved issue", "%(n)d unresolved issues", len(issues))
-    text = f"{esc(offer.name)} ({esc(offer.offer_id)}): {status_label(offer.status, tr)}, {count}"
+    text = tr._(
+        "%(offer)s (%(id)s): %(status)s, %(issues)s",
+        offer=esc(offer.name),
+        id=esc(offer.offer_id),
+        status=status_label(offer.status, tr),
+        issues=count,
+    )
     return Reply(text=text, blocks=blocks)
 
 
@@ -352,7 +358,8 @@ def render_list(page: OfferPage, status: OfferStatus | None, *, tr: Translator) 
     blocks.append(context(where + " · " + tr._("`/offer-status <offer>` shows one offer")))
     blocks += _page_buttons(page, status, tr)
     first, last = page.offset + 1, page.offset + len(page.offers)
-    text = f"{title}: " + tr._("%(first)d–%(last)d of %(total)d", first=first, last=last, total=page.total)
+    where = tr._("%(first)d–%(last)d of %(total)d", first=first, last=last, total=page.total)
+    text = tr._("%(label)s: %(text)s", label=title, text=where)
     return Reply(text=text, blocks=blocks)
 
 

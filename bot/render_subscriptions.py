@@ -111,7 +111,7 @@ def render_language(language: Language, *, tr: Translator) -> Reply:
 
 
 def _line(view: SubscriptionView, *, warn: bool, tr: Translator) -> str:
-    line = f"• {describe(view.about, tr)}: {_events(view.events)}"
+    line = "• " + tr._("%(label)s: %(text)s", label=describe(view.about, tr), text=_events(view.events))
     if warn and view.disabled_reason:
         disabled = tr._("disabled: Slack answered `%(error)s`", error=esc(view.disabled_reason))
         line += f" — :warning: {disabled}"

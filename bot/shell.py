@@ -32,7 +32,7 @@ def answer(
     if text.startswith("/"):
         verb, _, rest = text.partition(" ")
         if verb != COMMAND:
-            return tr._("Unknown command %(verb)s: this bot has /offer-status.", verb=verb)
+            return tr._("Unknown command %(verb)s: this bot has `/offer-status`.", verb=verb)
         text = rest
     try:
         with session_factory() as session:
@@ -40,11 +40,11 @@ def answer(
             reply = commands.handle_command(session, team_id=team, text=text, tr=tr, now=clock())
     except OfferbotError as exc:
         reply = render.render_error(exc, tr=tr)
-    return render_reply(reply)
+    return render_reply(reply, tr)
 
 
-def render_reply(reply: Reply) -> str:
-    return blocks_to_text(reply.blocks) if reply.blocks else reply.text
+def render_reply(reply: Reply, tr: Translator = ENGLISH) -> str:
+    return blocks_to_text(reply.blocks, tr) if reply.blocks else reply.text
 
 
 def run_shell(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.i18n import ENGLISH, Translator
 from storage.safetext import unescape
 
 _EMOJI = {
@@ -39,7 +40,13 @@ def _text_of(obj: dict[str, Any]) -> str:
     return mrkdwn_to_text(str(obj.get("text", "")))
 
 
-def blocks_to_text(blocks: list[dict[str, Any]]) -> str:
+def _field(text: str, tr: Translator) -> str:
+    label, _, value = text.partition("\n")
+    return tr._("%(label)s: %(text)s", label=label, text=value) if value else label
+
+
+def blocks_to_text(blocks: list[dict[str, Any]], tr: Translator = ENGLISH) -> str:
+    """The blocks as terminal text; ``tr`` words the punctuation between a field's title and value."""
     out: list[str] = []
     for block in blocks:
         kind = block.get("type")
@@ -50,7 +57,7 @@ def blocks_to_text(blocks: list[dict[str, Any]]) -> str:
             if "text" in block:
                 out.append(_text_of(block["text"]))
             for f in block.get("fields", []):
-                out.append(_text_of(f).replace("\n", ": ", 1))
+                out.append(_field(_text_of(f), tr))
         elif kind == "context":
             out.append("  ".join(_text_of(e) for e in block.get("elements", [])))
         elif kind == "divider":
