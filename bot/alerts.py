@@ -22,7 +22,9 @@ from bot.render import (
     type_label,
     unresolved,
 )
+from bot.render_subscriptions import describe
 from bot.slack_errors import Fix, fix_for
+from bot.usecases.alerts import About
 from storage.models import Step, Subscription
 from storage.policy import ALERT_EVENTS, may_be_normal
 from storage.queries import OfferCard
@@ -144,26 +146,21 @@ def render_alert(
     shown = current_status or new_status
     status = OfferStatus(shown)
     was = _label(old_status if shown == new_status else new_status, tr)
+    title = tr._("*%(offer)s*: %(status)s", offer=esc(offer.name), status=status_label(status, tr))
+    links = links_line(offer, tr)
+    moved = tr._(
+        "First alerted as %(status)s; updated as the offer moves.", status=status_label(new_status, tr)
+    )
     blocks: list[Block] = [
-        section(f"{status_emoji(status)} *{esc(offer.name)}*: {status_label(status, tr)}"),
+        section(f"{status_emoji(status)} {title}"),
         _alert_fields(card, status, was, tr),
         *_consulting(card, shown, tr),
         *_issues_block(card, tr, titled=True),
         _next_block(card, shown, tr),
+        *([context(links)] if links else []),
+        *([context(moved)] if current_status and current_status != new_status else []),
+        _buttons(card, tr),
     ]
-    links = links_line(offer, tr)
-    if links:
-        blocks.append(context(links))
-    if current_status and current_status != new_status:
-        blocks.append(
-            context(
-                tr._(
-                    "First alerted as %(status)s; updated as the offer moves.",
-                    status=status_label(new_status, tr),
-                )
-            )
-        )
-    blocks.append(_buttons(card, tr))
     text = tr._(
         "%(offer)s: %(status)s (was %(was)s)", offer=esc(offer.name), status=status_label(status, tr), was=was
     )
@@ -214,15 +211,14 @@ _FIXES: dict[Fix | None, str] = {
 }
 
 
-def render_disabled_notice(sub: Subscription, *, what: str, reason: str, tr: Translator) -> Reply:
-    """The DM to whoever created a subscription that Slack made impossible to deliver; ``what`` is
-    already worded (and escaped) by the caller."""
+def render_disabled_notice(sub: Subscription, *, about: About, reason: str, tr: Translator) -> Reply:
+    """The DM to whoever created a subscription that Slack made impossible to deliver."""
     where = f"<#{sub.destination}>" if sub.destination_kind == "channel" else tr._("your direct messages")
     fix = tr._(_FIXES.get(fix_for(reason), CHECK_INSTALLATION))
     line = tr._(
         "I stopped posting alerts for %(what)s to %(where)s: Slack answered `%(error)s`. "
         "To turn them on again, %(fix)s, then run `/offer-status subscribe` there again.",
-        what=what,
+        what=describe(about, tr),
         where=where,
         error=esc(reason),
         fix=fix,

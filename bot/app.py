@@ -61,6 +61,21 @@ def quick_client(client: WebClient) -> WebClient:
     return WebClient(token=client.token, base_url=client.base_url, timeout=LANGUAGE_LOOKUP_TIMEOUT)
 
 
+def register_error_handler(app: App, languages: Languages) -> None:
+    """The one Bolt error handler: the traceback to the log, an apology (in the user's language, from
+    the cache only) to the user, never a stack trace to Slack."""
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> None:
+        log.error("unhandled error in a listener", exc_info=error)
+        if response is not None and body.get("command"):
+            team, user = str(body.get("team_id") or ""), str(body.get("user_id") or "")
+            sorry = translator(languages.cached(team_id=team, user_id=user))._(SORRY)
+            response.status = 200
+            response.headers = {"content-type": ["application/json;charset=utf-8"]}
+            response.body = json.dumps({"response_type": "ephemeral", "text": f":warning: {sorry}"})
+
+
 def create_app(
     settings: Settings,
     *,
@@ -93,14 +108,5 @@ def create_app(
     for listener in (command_listeners, action_listeners, event_listeners):
         listener.register(app, deps)
 
-    @app.error
-    def on_error(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> None:
-        log.error("unhandled error in a listener", exc_info=error)
-        if response is not None and body.get("command"):
-            team, user = str(body.get("team_id") or ""), str(body.get("user_id") or "")
-            sorry = translator(languages.cached(team_id=team, user_id=user))._(SORRY)
-            response.status = 200
-            response.headers = {"content-type": ["application/json;charset=utf-8"]}
-            response.body = json.dumps({"response_type": "ephemeral", "text": f":warning: {sorry}"})
-
+    register_error_handler(app, languages)
     return app

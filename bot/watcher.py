@@ -26,7 +26,6 @@ from bot.clock import Clock, Sleep
 from bot.i18n import DEFAULT, Language, Translator, translator
 from bot.people import Languages, channel_language, user_language
 from bot.render import Reply
-from bot.render_subscriptions import describe
 from bot.slack_errors import NETWORK_ERRORS, SlackFailure, classify
 from bot.usecases.alerts import about
 from storage import db, outbox
@@ -190,6 +189,35 @@ class _Plan:
     thread: _ThreadUpdate | None = None
 
 
+@dataclass(frozen=True)
+class _Route:
+    """Where a delivery goes: the open alert thread of its offer and destination, if any; the channel
+    (None: the DM with ``dm_user`` is opened first); the thread to reply in, when threading is on."""
+
+    thread: AlertThread | None
+    channel: str | None
+    dm_user: str | None
+    thread_ts: str | None
+
+    def post(self, reply: Reply, *, broadcast: bool = False) -> _Post:
+        return _Post(
+            reply, channel=self.channel, dm_user=self.dm_user, thread_ts=self.thread_ts, broadcast=broadcast
+        )
+
+
+def _route(session: Session, row: Delivery) -> _Route:
+    channel = row.destination if row.destination_kind == "channel" else None
+    thread = outbox.open_thread(
+        session, offer_pk=row.offer_pk, destination_kind=row.destination_kind, destination=row.destination
+    )
+    threading = channel is None or threading_for(session, team_id=row.team_id, channel=channel)
+    where = thread.channel if thread is not None else channel
+    thread_ts = thread.ts if thread is not None and threading else None
+    return _Route(
+        thread=thread, channel=where, dm_user=None if where else row.destination, thread_ts=thread_ts
+    )
+
+
 class Deliverer:
     """Sends claimed rows one by one. Database work happens in short transactions around, never
     during, the Web API calls."""
@@ -277,16 +305,19 @@ class Deliverer:
         thread = self._finish(delivery_id, plan, channel=channel, ts=ts)
         root = plan.thread.root if plan.thread is not None else None
         if root is not None and thread is not None:
-            try:
-                self._call(
-                    "chat.update",
-                    lambda: self.client.chat_update(
-                        channel=thread[0], ts=thread[1], text=root.text, blocks=root.blocks
-                    ),
-                )
-            except (Transient, SlackApiError) as exc:
-                log.warning("could not update the alert %s in %s: %s", thread[1], thread[0], exc)
+            self._update_root(thread, root)
         return Outcome.SENT
+
+    def _update_root(self, thread: tuple[str, str], root: Reply) -> None:
+        """Show the current status on the thread's first alert: best effort, logged when it fails."""
+        channel, ts = thread
+        try:
+            self._call(
+                "chat.update",
+                lambda: self.client.chat_update(channel=channel, ts=ts, text=root.text, blocks=root.blocks),
+            )
+        except (Transient, SlackApiError) as exc:
+            log.warning("could not update the alert %s in %s: %s", ts, channel, exc)
 
     def _plan(self, session: Session, row: Delivery) -> _Plan:
         offer = session.get(Offer, row.offer_pk)
@@ -297,46 +328,23 @@ class Deliverer:
         if row.kind == "notice":
             return self._notice(session, row, offer, tr)
         card = load_card(session, offer=offer)
-        channel = row.destination if row.destination_kind == "channel" else None
-        thread = outbox.open_thread(
-            session, offer_pk=row.offer_pk, destination_kind=row.destination_kind, destination=row.destination
-        )
-        threading = channel is None or threading_for(session, team_id=row.team_id, channel=channel)
-        where = thread.channel if thread is not None else channel
-        dm_user = None if where else row.destination
-        thread_ts = thread.ts if thread is not None and threading else None
+        route = _route(session, row)
+        thread = route.thread
         if row.kind == "reminder":
             if thread is None or thread.status not in REMINDABLE:
                 return _Plan()  # it moved on: nothing to remind of
             reply = render_reminder(card, status=thread.status, since=change.changed_at, tr=tr)
-            return _Plan(post=_Post(reply, channel=where, dm_user=dm_user, thread_ts=thread_ts))
+            return _Plan(post=route.post(reply))
         if row.kind == "alert":
             reply = render_alert(card, old_status=change.old_status, new_status=change.new_status, tr=tr)
         else:
-            reply = render_followup(
-                card,
-                old_status=change.old_status,
-                new_status=change.new_status,
-                since=change.changed_at,
-                tr=tr,
-            )
-        root = None
+            old, new = change.old_status, change.new_status
+            reply = render_followup(card, old_status=old, new_status=new, since=change.changed_at, tr=tr)
         first = session.get(StatusChange, thread.first_change_id) if thread is not None else None
+        root = None
         if first is not None:
-            root = render_alert(
-                card,
-                old_status=first.old_status,
-                new_status=first.new_status,
-                current_status=change.new_status,
-                tr=tr,
-            )
-        post = _Post(
-            reply,
-            channel=where,
-            dm_user=dm_user,
-            thread_ts=thread_ts,
-            broadcast=row.kind == "alert" and thread is not None,
-        )
+            old, new = first.old_status, first.new_status
+            root = render_alert(card, old_status=old, new_status=new, current_status=change.new_status, tr=tr)
         update = _ThreadUpdate(
             change_id=change.id,
             new_status=change.new_status,
@@ -344,7 +352,9 @@ class Deliverer:
             starts_thread=row.kind == "alert" and thread is None,
             root=root,
         )
-        return _Plan(post=post, thread=update)
+        return _Plan(
+            post=route.post(reply, broadcast=row.kind == "alert" and thread is not None), thread=update
+        )
 
     def _reader(self, session: Session, row: Delivery) -> Translator:
         """The language of the destination: the channel's setting, or the user's Slack locale
@@ -364,8 +374,9 @@ class Deliverer:
         if sub is None:
             return _Plan()
         target = Target(kind=sub.target_kind, offer_pk=sub.offer_pk, publisher_id=sub.publisher_id)
-        what = describe(about(target, offer), tr)
-        reply = render_disabled_notice(sub, what=what, reason=sub.disabled_reason or "error", tr=tr)
+        reply = render_disabled_notice(
+            sub, about=about(target, offer), reason=sub.disabled_reason or "error", tr=tr
+        )
         return _Plan(post=_Post(reply, channel=None, dm_user=row.destination))
 
     def _finish(
@@ -430,6 +441,37 @@ def refresh_languages(languages: Languages, *, ids: list[int]) -> None:
         languages.of_user(team_id=team, user_id=user)
 
 
+def _prepare(
+    *, session_factory: db.SessionFactory, client: WebClient, clock: Clock, report: PassReport
+) -> None:
+    """Owners' e-mails, then the fan-out of new changes (which waits while Slack cannot answer the
+    look-ups), then the reminders that are due."""
+    try:
+        resolve_owner_emails(session_factory=session_factory, client=client, clock=clock)
+    except Transient as exc:
+        report.stopped = str(exc)
+        log.warning("watcher: Slack is not answering (%s); changes wait for the next pass", exc)
+    else:
+        with db.transaction(session_factory) as session:
+            report.changes = outbox.fan_out(session, now=clock())
+
+
+def _send(deliverer: Deliverer, ids: list[int], report: PassReport) -> None:
+    """Send the claimed rows in order; after the first that must wait, release the rest."""
+    for index, delivery_id in enumerate(ids):
+        outcome = deliverer.deliver(delivery_id)
+        if outcome is Outcome.SENT:
+            report.sent += 1
+        elif outcome is Outcome.FAILED:
+            report.failed += 1
+        elif outcome is Outcome.RETRY:
+            report.retried += 1
+            report.stopped = report.stopped or "Slack did not answer: the rest waits for the next pass"
+            with db.transaction(deliverer.factory) as session:
+                outbox.release(session, ids=ids[index + 1 :], worker=deliverer.worker)
+            return
+
+
 def run_pass(
     *,
     session_factory: db.SessionFactory,
@@ -444,22 +486,15 @@ def run_pass(
     config = config or WatcherConfig()
     worker = worker or new_worker_id()
     report = PassReport()
-    try:
-        resolve_owner_emails(session_factory=session_factory, client=client, clock=clock)
-    except Transient as exc:
-        report.stopped = str(exc)
-        log.warning("watcher: Slack is not answering (%s); changes wait for the next pass", exc)
-    else:
-        with db.transaction(session_factory) as session:
-            report.changes = outbox.fan_out(session, now=clock())
+    _prepare(session_factory=session_factory, client=client, clock=clock, report=report)
     with db.transaction(session_factory) as session:
         report.reminders = outbox.schedule_reminders(session, now=clock(), remind_after=config.remind_after)
     with db.transaction(session_factory) as session:
         ids = outbox.claim(session, now=clock(), worker=worker, lease=config.lease, limit=config.batch)
-    refresh_languages(
-        Languages(session_factory=session_factory, client=client, clock=clock, default=config.language),
-        ids=ids,
+    languages = Languages(
+        session_factory=session_factory, client=client, clock=clock, default=config.language
     )
+    refresh_languages(languages, ids=ids)
     deliverer = Deliverer(
         session_factory=session_factory,
         client=client,
@@ -469,18 +504,7 @@ def run_pass(
         worker=worker,
         pacer=pacer,
     )
-    for index, delivery_id in enumerate(ids):
-        outcome = deliverer.deliver(delivery_id)
-        if outcome is Outcome.SENT:
-            report.sent += 1
-        elif outcome is Outcome.FAILED:
-            report.failed += 1
-        elif outcome is Outcome.RETRY:
-            report.retried += 1
-            report.stopped = report.stopped or "Slack did not answer: the rest waits for the next pass"
-            with db.transaction(session_factory) as session:
-                outbox.release(session, ids=ids[index + 1 :], worker=worker)
-            break
+    _send(deliverer, ids, report)
     if report.changes or report.sent or report.retried or report.failed:
         log.info("watcher pass: %s", report.line())
     return report

@@ -25,65 +25,70 @@ SLASH_COMMANDS = (COMMAND,)
 """Every slash command the app registers; ``manifest.yml`` must declare exactly these."""
 
 
-def register(app: App, deps: Deps) -> None:
+def _answer(deps: Deps, command: dict[str, Any], tr: Translator) -> Reply:
+    """The command's answer. Only the verbs that write take a write transaction: on SQLite that waits
+    for the write lock, and an answer must never queue behind an import."""
+    text = str(command.get("text") or "")
+    words = commands.split_words(text)
+    writes = bool(words) and words[0].lower() in commands.WRITE_VERBS
     factory = deps.session_factory
+    with db.transaction(factory) if writes else factory() as session:
+        return commands.handle_command(
+            session,
+            team_id=team_of(command),
+            text=text,
+            tr=tr,
+            user_id=str(command.get("user_id") or ""),
+            channel_id=str(command.get("channel_id") or ""),
+            now=deps.clock(),
+        )
 
-    def compute(command: dict[str, Any], tr: Translator) -> Reply:
-        # Only the verbs that write take a write transaction: on SQLite that waits for the write
-        # lock, and an answer must never queue behind an import.
-        text = str(command.get("text") or "")
-        words = commands.split_words(text)
-        writes = bool(words) and words[0].lower() in commands.WRITE_VERBS
-        with db.transaction(factory) if writes else factory() as session:
-            return commands.handle_command(
-                session,
-                team_id=team_of(command),
-                text=text,
-                tr=tr,
-                user_id=str(command.get("user_id") or ""),
-                channel_id=str(command.get("channel_id") or ""),
-                now=deps.clock(),
-            )
 
+def _subscribe(deps: Deps, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    """After ``subscribe`` was acked: post the confirmation in the channel (in the channel's
+    language), then save the subscription; or tell the user how to let the bot in."""
+    words = commands.split_words(str(command.get("text") or ""))
+    if not words or words[0].lower() != "subscribe" or not command.get("channel_id"):
+        return
+    team, channel, user = team_of(command), str(command["channel_id"]), str(command.get("user_id") or "")
+    tr = reader(deps, command)
+    with deps.session_factory() as session:
+        request = commands.parse_request(session, team_id=team, verb="subscribe", args=words[1:], tr=tr)
+    if not isinstance(request, AlertRequest):
+        return  # the ack already explained
+    in_channel = deps.languages.for_channel(team_id=team, channel=channel)
+    confirmation = render_subscription_confirmation(request, user_id=user, tr=in_channel)
+    try:
+        client.chat_postMessage(channel=channel, text=confirmation.text, blocks=confirmation.blocks)
+    except SlackApiError as exc:
+        error = classify(exc).code
+        log.info("subscribe in %s: Slack answered %s", channel, error)
+        respond(
+            replace_original=True, response_type="ephemeral", **reply_kwargs(render_cannot_post(error, tr=tr))
+        )
+        return
+    with db.transaction(deps.session_factory) as session:
+        save_subscription(
+            session,
+            team_id=team,
+            destination_kind="channel",
+            destination=channel,
+            user_id=user,
+            request=request,
+            now=deps.clock(),
+        )
+
+
+def register(app: App, deps: Deps) -> None:
     def offer_status_ack(ack: Ack, command: dict[str, Any]) -> None:
         text = str(command.get("text") or "")
         log.info(
             "slash command team=%s user=%s text=%r", team_of(command), command.get("user_id"), text[:200]
         )
         tr = reader(deps, command)
-        ack(**ephemeral(answer(lambda: compute(command, tr), tr)))
+        ack(**ephemeral(answer(lambda: _answer(deps, command, tr), tr)))
 
     def offer_status_subscribe(command: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        """After ``subscribe`` was acked: post the confirmation in the channel (in the channel's
-        language), then save the subscription; or tell the user how to let the bot in."""
-        words = commands.split_words(str(command.get("text") or ""))
-        if not words or words[0].lower() != "subscribe" or not command.get("channel_id"):
-            return
-        team, channel, user = team_of(command), str(command["channel_id"]), str(command.get("user_id") or "")
-        tr = reader(deps, command)
-        with factory() as session:
-            request = commands.parse_request(session, team_id=team, verb="subscribe", args=words[1:], tr=tr)
-        if not isinstance(request, AlertRequest):
-            return  # the ack already explained
-        in_channel = deps.languages.for_channel(team_id=team, channel=channel)
-        confirmation = render_subscription_confirmation(request, user_id=user, tr=in_channel)
-        try:
-            client.chat_postMessage(channel=channel, text=confirmation.text, blocks=confirmation.blocks)
-        except SlackApiError as exc:
-            error = classify(exc).code
-            log.info("subscribe in %s: Slack answered %s", channel, error)
-            reply = render_cannot_post(error, tr=tr)
-            respond(replace_original=True, response_type="ephemeral", **reply_kwargs(reply))
-            return
-        with db.transaction(factory) as session:
-            save_subscription(
-                session,
-                team_id=team,
-                destination_kind="channel",
-                destination=channel,
-                user_id=user,
-                request=request,
-                now=deps.clock(),
-            )
+        _subscribe(deps, command, client, respond)
 
     app.command(COMMAND)(ack=offer_status_ack, lazy=[offer_status_subscribe])
