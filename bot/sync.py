@@ -196,6 +196,30 @@ def _store(
     report.status_changes += summary.status_changes
 
 
+def _read_and_store(
+    session_factory: db.SessionFactory,
+    source: OfferSource,
+    refs: list[ProductRef],
+    *,
+    clock: Clock,
+    report: SourceReport,
+    config: SyncConfig,
+) -> None:
+    """Read the products concurrently and store what was read in batches, as it arrives."""
+    reader = _Reader(source, clock, report)
+    batch: list[Observation] = []
+    with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="offerbot-sync") as pool:
+        for seen in pool.map(reader, refs):
+            if seen is not None:
+                batch.append(seen)
+            if len(batch) >= config.write_batch:
+                _store(session_factory, source, batch, clock, report)
+                batch = []
+    _store(session_factory, source, batch, clock, report)
+    if reader.auth_error is not None:
+        raise reader.auth_error
+
+
 def sync_source(
     *,
     session_factory: db.SessionFactory,
@@ -216,18 +240,7 @@ def sync_source(
             session_factory, source, report, full=full, force=force, now=now, config=config
         )
         report.asked = len(refs)
-        reader = _Reader(source, clock, report)
-        batch: list[Observation] = []
-        with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="offerbot-sync") as pool:
-            for seen in pool.map(reader, refs):
-                if seen is not None:
-                    batch.append(seen)
-                if len(batch) >= config.write_batch:
-                    _store(session_factory, source, batch, clock, report)
-                    batch = []
-        _store(session_factory, source, batch, clock, report)
-        if reader.auth_error is not None:
-            raise reader.auth_error
+        _read_and_store(session_factory, source, refs, clock=clock, report=report, config=config)
         if listed is not None:
             with db.transaction(session_factory) as session:
                 report.removed = mark_missing(

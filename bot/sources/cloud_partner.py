@@ -4,6 +4,7 @@ status document, which is the document ``offerbot import`` reads and is validate
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -64,10 +65,7 @@ class CloudPartnerSource(HttpSource):
         self.publishers = list(dict.fromkeys(publishers))
 
     def list_products(self) -> Listing:
-        refs: list[ProductRef] = []
-        unreadable: list[str] = []
-        unreadable_keys: set[str] = set()
-        complete = True
+        listing = _Collected()
         for publisher in self.publishers:
             try:
                 entries = self.api.get_json(f"api/publishers/{quote(publisher, safe='')}/offers")
@@ -75,38 +73,16 @@ class CloudPartnerSource(HttpSource):
                     raise ProductError("the offer list is not a JSON array")
             except (ProductError, Transient) as exc:
                 # One publisher that cannot be listed (a typo: 404) does not stop the others.
-                unreadable.append(f"publisher {publisher}: its offers could not be listed ({exc})")
-                complete = False
+                listing.unreadable.append(f"publisher {publisher}: its offers could not be listed ({exc})")
+                listing.complete = False
                 continue
             for index, raw in enumerate(entries):
-                try:
-                    problem = shape_problem(raw)
-                    if problem is not None:
-                        raise ProductError(problem)
-                    entry = CppOffer.model_validate(raw)
-                except (ValidationError, ProductError) as exc:
-                    ident = raw.get("id") if isinstance(raw, dict) else None
-                    why = describe(exc) if isinstance(exc, ValidationError) else str(exc)
-                    unreadable.append(f"publisher {publisher}, offer {ident or f'#{index}'}: {why}")
-                    if isinstance(ident, str) and ident:
-                        unreadable_keys.add(f"{publisher}/{ident}")
-                    else:
-                        complete = False
-                    continue
-                refs.append(
-                    ProductRef(
-                        key=f"{publisher}/{entry.id}",
-                        offer_id=entry.id,
-                        publisher_id=publisher,
-                        name=entry.definition.display_text or entry.id,
-                        offer_type=OFFER_TYPE_IDS.get(entry.offer_type_id.lower(), entry.offer_type_id[:40]),
-                    )
-                )
+                listing.add(publisher, index, raw)
         return Listing(
-            products=refs,
-            unreadable=unreadable,
-            unreadable_keys=frozenset(unreadable_keys),
-            complete=complete,
+            products=listing.refs,
+            unreadable=listing.unreadable,
+            unreadable_keys=frozenset(listing.unreadable_keys),
+            complete=listing.complete,
         )
 
     def read(self, ref: ProductRef, *, observed_at: datetime) -> Observation:
@@ -126,6 +102,41 @@ class CloudPartnerSource(HttpSource):
         except DocumentError as exc:
             raise ProductError(str(exc)) from None
         return Observation(offer=offer, observed_at=observed_at, feed_key=ref.key)
+
+
+@dataclass
+class _Collected:
+    """The offers listed so far, and what could not be read."""
+
+    refs: list[ProductRef] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    unreadable_keys: set[str] = field(default_factory=set)
+    complete: bool = True
+
+    def add(self, publisher: str, index: int, raw: object) -> None:
+        try:
+            problem = shape_problem(raw)
+            if problem is not None:
+                raise ProductError(problem)
+            entry = CppOffer.model_validate(raw)
+        except (ValidationError, ProductError) as exc:
+            ident = raw.get("id") if isinstance(raw, dict) else None
+            why = describe(exc) if isinstance(exc, ValidationError) else str(exc)
+            self.unreadable.append(f"publisher {publisher}, offer {ident or f'#{index}'}: {why}")
+            if isinstance(ident, str) and ident:
+                self.unreadable_keys.add(f"{publisher}/{ident}")
+            else:
+                self.complete = False
+            return
+        self.refs.append(
+            ProductRef(
+                key=f"{publisher}/{entry.id}",
+                offer_id=entry.id,
+                publisher_id=publisher,
+                name=entry.definition.display_text or entry.id,
+                offer_type=OFFER_TYPE_IDS.get(entry.offer_type_id.lower(), entry.offer_type_id[:40]),
+            )
+        )
 
 
 def from_settings(

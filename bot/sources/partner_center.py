@@ -199,42 +199,45 @@ def steps_of(
         preview_state, preview_at = (StepState.COMPLETE if live else StepState.NOT_STARTED), None
     else:
         preview_state, preview_at = _run_state(preview), preview.created
-    if live is not None:
-        signoff_state, signoff_at = StepState.COMPLETE, live.created
-        live_state, live_at = _run_state(live), live.created
-    else:
-        waiting = preview_state is StepState.COMPLETE and preview is not None
-        signoff_state = StepState.WAITING_FOR_PUBLISHER_REVIEW if waiting else StepState.NOT_STARTED
-        signoff_at = preview.created if waiting and preview else None
-        live_state, live_at = StepState.NOT_STARTED, None
+    signoff_state, signoff_at = _signoff(preview, preview_state, live)
+    preview_text = f"Submission {preview.number} to the preview audience." if preview else ""
+    live_text = f"Submission {live.number} to the marketplace." if live else ""
     return (
         _step(
             0,
             STEP_PREVIEW,
             "Publish to preview",
-            f"Submission {preview.number} to the preview audience." if preview else "",
+            preview_text,
             preview_state,
             preview_at,
             messages.get("preview", ()),
         ),
-        _step(
-            1,
-            STEP_SIGNOFF,
-            "Publisher sign-off",
-            "Check the preview, then select Go live in Partner Center.",
-            signoff_state,
-            signoff_at,
-        ),
+        _step(1, STEP_SIGNOFF, "Publisher sign-off", SIGNOFF_TEXT, signoff_state, signoff_at),
         _step(
             2,
             STEP_LIVE,
             "Publish to live",
-            f"Submission {live.number} to the marketplace." if live else "",
-            live_state,
-            live_at,
+            live_text,
+            _run_state(live) if live else StepState.NOT_STARTED,
+            live.created if live else None,
             messages.get("live", ()),
         ),
     )
+
+
+SIGNOFF_TEXT = "Check the preview, then select Go live in Partner Center."
+
+
+def _signoff(
+    preview: Submission | None, preview_state: StepState, live: Submission | None
+) -> tuple[StepState, datetime | None]:
+    """Sign-off is done once a live submission exists; it waits for the publisher once the preview
+    is published."""
+    if live is not None:
+        return StepState.COMPLETE, live.created
+    if preview is not None and preview_state is StepState.COMPLETE:
+        return StepState.WAITING_FOR_PUBLISHER_REVIEW, preview.created
+    return StepState.NOT_STARTED, None
 
 
 _LEVELS = {
