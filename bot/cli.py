@@ -6,29 +6,24 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import logs
+from bot.clock import utc_now
 from bot.i18n import Language, translator
 from bot.settings import Settings, load_settings
+from bot.usecases.imports import import_document
 from storage import db
-from storage.documents import parse_document
 from storage.errors import ConfigError, DocumentError, OfferbotError
-from storage.importer import ImportSummary, import_offers
+from storage.importer import ImportSummary
 from storage.queries import store_is_empty
-from storage.workspaces import default_team
 
 log = logging.getLogger(__name__)
 
 SAMPLES = Path(__file__).resolve().parent.parent / "storage" / "samples" / "offers.json"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
@@ -53,11 +48,8 @@ def import_file(settings: Settings, path: str, *, stdin: TextIO) -> ImportSummar
             raise DocumentError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         except OSError as exc:
             raise DocumentError(f"{path}: cannot read it ({exc.strerror})") from None
-    offers = parse_document(data, source=source)
-    engine = db.open_database(settings.database_url)
-    with db.transaction(db.session_factory(engine)) as session:
-        team = default_team(session)
-        return import_offers(session, team_id=team, offers=offers, now=now())
+    factory = db.session_factory(db.open_database(settings.database_url))
+    return import_document(factory, text=data, source=source, now=utc_now())
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:

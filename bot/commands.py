@@ -7,7 +7,7 @@ import json
 import logging
 import shlex
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlmodel import Session
 
@@ -91,9 +91,9 @@ def handle_command(
     team_id: str,
     text: str,
     tr: Translator,
+    now: datetime,
     user_id: str = "",
     channel_id: str = "",
-    now: datetime | None = None,
 ) -> Reply:
     """Answer ``/offer-status <text>`` for a workspace. Raises :class:`UsageError` for bad arguments."""
     text = " ".join(text.split())
@@ -218,11 +218,11 @@ def settings_command(session: Session, *, args: list[str], where: Where, tr: Tra
 
 
 def alert_command(
-    session: Session, *, verb: str, args: list[str], where: Where, tr: Translator, now: datetime | None
+    session: Session, *, verb: str, args: list[str], where: Where, tr: Translator, now: datetime
 ) -> Reply:
     """The answer to the alert verbs: parse, call the use-case, render. ``subscribe`` only checks its
     arguments here: the listener then posts the confirmation in the channel and saves it."""
-    now, team, user = now or datetime.now(UTC), where.team_id, where.user_id
+    team, user = where.team_id, where.user_id
     if verb == "subscriptions":
         subs = alerts.list_subscriptions(session, team_id=team, user_id=user, channel_id=where.channel_id)
         return render_subscriptions(subs, tr=tr)

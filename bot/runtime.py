@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -11,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app import create_app, make_client
+from bot.clock import utc_now
 from bot.scheduling import JOB_ID, SYNC_JOB_ID, background_scheduler, blocking_scheduler, registry
 from bot.server import make_server, wsgi_app
 from bot.settings import Settings
@@ -41,7 +41,7 @@ def connect(settings: Settings, *, http: bool) -> tuple[WebClient, db.SessionFac
         ) from None
     team = str(auth["team_id"])
     with db.transaction(factory) as session:
-        moved = bind_default_workspace(session, team_id=team, now=datetime.now(UTC))
+        moved = bind_default_workspace(session, team_id=team, now=utc_now())
     log.info(
         "serving workspace %s (%s) as %s; %d local offer(s) moved to it",
         auth.get("team"),
@@ -107,7 +107,7 @@ def sync(settings: Settings, *, once: bool) -> SyncReport | None:
         return sync_pass(
             session_factory=factory,
             sources=sources,
-            clock=lambda: datetime.now(UTC),
+            clock=utc_now,
             force=True,
             config=SyncConfig(concurrency=settings.offerbot_sync_concurrency),
         )

@@ -15,6 +15,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from slack_sdk import WebClient
 
+from bot.clock import utc_now
 from bot.settings import Settings
 from bot.sources.base import OfferSource
 from bot.sync import SyncConfig, SyncReport, sync_source
@@ -30,10 +31,6 @@ SYNC_TICK = 60.0
 the offers in progress that are due (every 5 minutes); no product is asked twice within a minute."""
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class WatchJob:
     """One watcher pass with the real clock; errors are logged and the next pass tries again."""
 
@@ -44,14 +41,14 @@ class WatchJob:
         )
         self.worker = new_worker_id()
         # One pacer for the life of the process, so the per-channel pace holds across passes.
-        self.pacer = Pacer(utcnow, time.sleep, self.config.channel_interval)
+        self.pacer = Pacer(utc_now, time.sleep, self.config.channel_interval)
 
     def __call__(self) -> PassReport | None:
         try:
             return run_pass(
                 session_factory=self.session_factory,
                 client=self.client,
-                clock=utcnow,
+                clock=utc_now,
                 config=self.config,
                 worker=self.worker,
                 pacer=self.pacer,
@@ -74,7 +71,7 @@ class SyncJob:
         session_factory: SessionFactory,
         sources: Sequence[OfferSource],
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] = utc_now,
         config: SyncConfig | None = None,
     ) -> None:
         self.session_factory, self.sources, self.clock = session_factory, sources, clock
@@ -150,7 +147,7 @@ def wake(scheduler: BaseScheduler, job_id: str) -> None:
     """Run a scheduled job now rather than at its next interval (it still never runs twice at once)."""
     job = scheduler.get_job(job_id)
     if job is not None:
-        job.modify(next_run_time=utcnow())
+        job.modify(next_run_time=utc_now())
 
 
 def schedule(scheduler: BaseScheduler, jobs: Sequence[ScheduledJob]) -> None:
@@ -164,7 +161,7 @@ def schedule(scheduler: BaseScheduler, jobs: Sequence[ScheduledJob]) -> None:
             coalesce=True,
             max_instances=1,
             misfire_grace_time=max(1, int(job.seconds)),
-            next_run_time=utcnow(),
+            next_run_time=utc_now(),
             replace_existing=True,
         )
     ids = {job.id for job in jobs}

@@ -29,6 +29,7 @@ from bot.render import Reply
 from bot.slack_errors import NETWORK_ERRORS, SlackFailure, classify
 from bot.usecases.alerts import about
 from storage import db, outbox
+from storage.errors import TransientError
 from storage.models import AlertThread, Delivery, Offer, StatusChange, Subscription
 from storage.policy import ALERT_EVENTS, CLOSING, REMINDABLE
 from storage.queries import load_card
@@ -82,13 +83,9 @@ class Outcome(Enum):
     SKIPPED = "skipped"
 
 
-class Transient(Exception):
+class Transient(TransientError):
     """Slack or the network failed in a way that may pass: keep the row and try later
     (after ``retry_after`` seconds when Slack said so)."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class Pacer:

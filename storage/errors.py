@@ -21,6 +21,15 @@ class OfferbotError(Exception):
         super().__init__(message % params if params else message)
 
 
+class TransientError(OfferbotError):
+    """A remote service failed in a way that may pass: try again later, after ``retry_after``
+    seconds when the service said so."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ConfigError(OfferbotError):
     """The environment does not configure what the requested command needs."""
 

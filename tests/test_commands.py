@@ -6,7 +6,7 @@ from bot.commands import handle_command, handle_page_action
 from bot.i18n import ENGLISH
 from storage import db
 from storage.errors import UsageError
-from tests.conftest import TEAM, load_samples
+from tests.conftest import NOW, TEAM, load_samples
 
 
 @pytest.fixture
@@ -20,22 +20,29 @@ def session(sqlite_url: str):  # type: ignore[no-untyped-def]
 
 
 def test_verbs(session) -> None:  # type: ignore[no-untyped-def]
-    assert handle_command(session, tr=ENGLISH, team_id=TEAM, text="").text == "Offers: 1\u20136 of 6"
+    assert handle_command(session, tr=ENGLISH, now=NOW, team_id=TEAM, text="").text == "Offers: 1\u20136 of 6"
     assert (
-        handle_command(session, tr=ENGLISH, team_id=TEAM, text="  LIST   Sign-Off ").text
+        handle_command(session, tr=ENGLISH, now=NOW, team_id=TEAM, text="  LIST   Sign-Off ").text
         == "Offers: Awaiting publisher sign-off: 1\u20131 of 1"
     )
-    assert handle_command(session, tr=ENGLISH, team_id=TEAM, text="list in-progress").text.startswith(
-        "Offers: Publish in progress"
+    assert handle_command(
+        session, tr=ENGLISH, now=NOW, team_id=TEAM, text="list in-progress"
+    ).text.startswith("Offers: Publish in progress")
+    assert (
+        handle_command(session, tr=ENGLISH, now=NOW, team_id=TEAM, text="list page 1").text
+        == "Offers: 1\u20136 of 6"
     )
     assert (
-        handle_command(session, tr=ENGLISH, team_id=TEAM, text="list page 1").text == "Offers: 1\u20136 of 6"
+        "Page out of range"
+        in handle_command(session, tr=ENGLISH, now=NOW, team_id=TEAM, text="list page 9").text
     )
-    assert "Page out of range" in handle_command(session, tr=ENGLISH, team_id=TEAM, text="list page 9").text
-    assert "/offer-status <offer>" in handle_command(session, tr=ENGLISH, team_id=TEAM, text="help").text
-    assert handle_command(session, tr=ENGLISH, team_id=TEAM, text='"Tailspin Flight"').text.startswith(
-        "Tailspin Flight Ops SaaS"
+    assert (
+        "/offer-status <offer>"
+        in handle_command(session, tr=ENGLISH, now=NOW, team_id=TEAM, text="help").text
     )
+    assert handle_command(
+        session, tr=ENGLISH, now=NOW, team_id=TEAM, text='"Tailspin Flight"'
+    ).text.startswith("Tailspin Flight Ops SaaS")
 
 
 @pytest.mark.parametrize(
@@ -53,7 +60,7 @@ def test_verbs(session) -> None:  # type: ignore[no-untyped-def]
 )
 def test_bad_arguments_raise_usage_errors(session, text: str, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UsageError, match=message):
-        handle_command(session, tr=ENGLISH, team_id=TEAM, text=text)
+        handle_command(session, tr=ENGLISH, now=NOW, team_id=TEAM, text=text)
 
 
 def test_page_action_value(session) -> None:  # type: ignore[no-untyped-def]
@@ -70,24 +77,29 @@ def test_alert_verbs_with_a_user_and_channel(session) -> None:  # type: ignore[n
     assert "needs an offer" in _usage(session, "notify-me", ctx)
     assert (
         "Subscribing this channel to all offers (failed, delisted, signoff)"
-        in handle_command(session, tr=ENGLISH, text="subscribe all", **ctx).text
+        in handle_command(session, tr=ENGLISH, now=NOW, text="subscribe all", **ctx).text
     )
     assert (
         "(signoff)"
-        in handle_command(session, tr=ENGLISH, text="subscribe publisher:tailspin sign-off", **ctx).text
+        in handle_command(
+            session, tr=ENGLISH, now=NOW, text="subscribe publisher:tailspin sign-off", **ctx
+        ).text
     )
     assert (
         "to *Contoso Analytics VM* (`contoso-analytics-vm`)"
-        in handle_command(session, tr=ENGLISH, text="subscribe ana", **ctx).text
+        in handle_command(session, tr=ENGLISH, now=NOW, text="subscribe ana", **ctx).text
     )
-    assert "at least 3 characters" in handle_command(session, tr=ENGLISH, text="subscribe an", **ctx).text
+    assert (
+        "at least 3 characters"
+        in handle_command(session, tr=ENGLISH, now=NOW, text="subscribe an", **ctx).text
+    )
     assert (
         "no subscription for all offers"
-        in handle_command(session, tr=ENGLISH, text="unsubscribe all", **ctx).text
+        in handle_command(session, tr=ENGLISH, now=NOW, text="unsubscribe all", **ctx).text
     )
 
 
 def _usage(session, verb: str, ctx: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
     with pytest.raises(UsageError) as info:
-        handle_command(session, tr=ENGLISH, text=verb, **ctx)
+        handle_command(session, tr=ENGLISH, now=NOW, text=verb, **ctx)
     return str(info.value)

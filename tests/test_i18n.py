@@ -278,7 +278,7 @@ def every_error(factory: db.SessionFactory, tr: Translator) -> list[Reply]:
     with factory() as session:
         for text in BAD_COMMANDS:
             with pytest.raises(UsageError) as caught:
-                commands.handle_command(session, team_id=TEAM, text=text, tr=tr)
+                commands.handle_command(session, team_id=TEAM, text=text, tr=tr, now=NOW)
             replies.append(render_error(caught.value, tr=tr))
         for bad in (
             lambda: commands.offer_card(session, team_id=TEAM, value="999999", tr=tr),

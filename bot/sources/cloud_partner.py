@@ -15,19 +15,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.settings import Settings
 from bot.sources.auth import TokenProvider
 from bot.sources.base import HttpSource, Listing, ProductError, ProductRef, describe
-from bot.sources.http import ApiClient, RetryPolicy, Transient
+from bot.sources.http import ApiClient, ApiSpec, RetryPolicy, Transient
 from storage.documents import parse_offer, shape_problem
 from storage.errors import DocumentError
 from storage.importer import Observation
 from storage.statuses import OfferType
 
 NAME = "cloud-partner-portal"
-LABEL = "Cloud Partner Portal"
-API_VERSION = "2017-10-31"
-SCOPE = "https://cloudpartner.azure.com/.default"
-AUTH_HINT = (
-    "add the Entra ID application to the Cloud Partner Portal as a service principal user of the "
-    "publisher, and check AZURE_TENANT_ID"
+API = ApiSpec(
+    label="Cloud Partner Portal",
+    scope="https://cloudpartner.azure.com/.default",
+    query={"api-version": "2017-10-31"},
+    auth_hint=(
+        "add the Entra ID application to the Cloud Partner Portal as a service principal user of the "
+        "publisher, and check AZURE_TENANT_ID"
+    ),
 )
 
 # The CPP's offer type ids (an inference from the portal's type names); others are kept as named.
@@ -57,8 +59,8 @@ class CppOffer(BaseModel):
 
 class CloudPartnerSource(HttpSource):
     name = NAME
-    label = LABEL
-    scope = SCOPE
+    label = API.label
+    scope = API.scope
 
     def __init__(self, *, api: ApiClient, tokens: TokenProvider, publishers: list[str]) -> None:
         super().__init__(api=api, tokens=tokens)
@@ -145,13 +147,5 @@ def from_settings(
     publishers = settings.cloud_partner_publisher_ids
     if not publishers:
         return None
-    api = ApiClient(
-        label=LABEL,
-        base_url=settings.cloud_partner_api_url,
-        http=http,
-        token=lambda: tokens.token(SCOPE),
-        query={"api-version": API_VERSION},
-        policy=policy,
-        auth_hint=AUTH_HINT,
-    )
+    api = API.client(settings.cloud_partner_api_url, http=http, tokens=tokens, policy=policy)
     return CloudPartnerSource(api=api, tokens=tokens, publishers=publishers)

@@ -17,9 +17,11 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import stamina
 
+from bot.clock import utc_now
+from bot.sources.auth import TokenProvider
 from bot.sources.base import ProductError, SourceAuthError
 from storage.documents import load_json
-from storage.errors import DocumentError
+from storage.errors import DocumentError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +38,9 @@ class RetryPolicy:
     """A longer ``Retry-After`` is cut to this."""
 
 
-class Transient(Exception):
-    """A failure that may pass: retried, and if it lasts, the product (or the pass) is skipped."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+class Transient(TransientError):
+    """A failure of Microsoft's APIs that may pass: retried, and if it lasts, the product (or the
+    pass) is skipped."""
 
 
 class NotFound(ProductError):
@@ -63,7 +62,7 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return max(0.0, (when - (now or utc_now())).total_seconds())
 
 
 def make_http_client(*, ca_bundle: str | None, concurrency: int, timeout: float = 30.0) -> httpx.Client:
@@ -95,6 +94,30 @@ def _error_text(response: httpx.Response) -> str:
         code, message = error.get("code"), error.get("message")
         return f" ({code}: {str(message)[:160]})" if code or message else ""
     return ""
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    """What a source's API is: its name, the token scope it wants, the parameters every call carries,
+    and what to check when it refuses the credentials."""
+
+    label: str
+    scope: str
+    query: dict[str, str]
+    auth_hint: str
+
+    def client(
+        self, base_url: str, *, http: httpx.Client, tokens: TokenProvider, policy: RetryPolicy
+    ) -> ApiClient:
+        return ApiClient(
+            label=self.label,
+            base_url=base_url,
+            http=http,
+            token=lambda: tokens.token(self.scope),
+            query=self.query,
+            policy=policy,
+            auth_hint=self.auth_hint,
+        )
 
 
 class ApiClient:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.settings import Settings
 from bot.sources.auth import TokenProvider
 from bot.sources.base import HttpSource, Listing, ProductError, ProductRef, describe
-from bot.sources.http import ApiClient, NotFound, RetryPolicy
+from bot.sources.http import ApiClient, ApiSpec, NotFound, RetryPolicy
 from storage import safetext
 from storage.documents import MessageIn, OfferIn, StepIn, shape_problem, split_emails
 from storage.importer import Observation
@@ -26,12 +26,14 @@ from storage.statuses import OFFER_TYPES, MessageLevel, OfferStatus, StepState
 from storage.statuses import Listing as ListingState
 
 NAME = "partner-center"
-LABEL = "Partner Center"
-VERSION = "2022-07-01"
-SCOPE = "https://graph.microsoft.com/.default"
-AUTH_HINT = (
-    "add the Entra ID application to Partner Center (Account settings > User management > "
-    "Microsoft Entra applications) with the Manager role, and check AZURE_TENANT_ID"
+API = ApiSpec(
+    label="Partner Center",
+    scope="https://graph.microsoft.com/.default",
+    query={"$version": "2022-07-01"},
+    auth_hint=(
+        "add the Entra ID application to Partner Center (Account settings > User management > "
+        "Microsoft Entra applications) with the Manager role, and check AZURE_TENANT_ID"
+    ),
 )
 
 _GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
@@ -303,8 +305,8 @@ def _parse(model: type[_Shape], raw: Any, what: str) -> Any:
 
 class PartnerCenterSource(HttpSource):
     name = NAME
-    label = LABEL
-    scope = SCOPE
+    label = API.label
+    scope = API.scope
 
     def __init__(
         self,
@@ -402,15 +404,7 @@ def from_settings(
 ) -> PartnerCenterSource | None:
     if settings.partner_center_publisher_id is None:
         return None
-    api = ApiClient(
-        label=LABEL,
-        base_url=settings.partner_center_api_url,
-        http=http,
-        token=lambda: tokens.token(SCOPE),
-        query={"$version": VERSION},
-        policy=policy,
-        auth_hint=AUTH_HINT,
-    )
+    api = API.client(settings.partner_center_api_url, http=http, tokens=tokens, policy=policy)
     emails = split_emails(settings.partner_center_notification_emails)
     return PartnerCenterSource(
         api=api, tokens=tokens, publisher_id=settings.partner_center_publisher_id, notification_emails=emails
