@@ -41,7 +41,7 @@ class WatchJob:
         )
         self.worker = new_worker_id()
         # One pacer for the life of the process, so the per-channel pace holds across passes.
-        self.pacer = Pacer(utc_now, time.sleep, self.config.channel_interval)
+        self.pacer = Pacer(clock=utc_now, sleep=time.sleep, interval=self.config.channel_interval)
 
     def __call__(self) -> PassReport | None:
         try:

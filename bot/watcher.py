@@ -91,7 +91,7 @@ class Transient(TransientError):
 class Pacer:
     """At most one message per ``interval`` seconds to each channel, waiting with the given sleep."""
 
-    def __init__(self, clock: Clock, sleep: Sleep, interval: float) -> None:
+    def __init__(self, *, clock: Clock, sleep: Sleep, interval: float) -> None:
         self.clock, self.sleep, self.interval = clock, sleep, interval
         self.last: dict[str, datetime] = {}
 
@@ -202,7 +202,7 @@ class _Route:
         )
 
 
-def _route(session: Session, row: Delivery) -> _Route:
+def _route(session: Session, *, row: Delivery) -> _Route:
     channel = row.destination if row.destination_kind == "channel" else None
     thread = outbox.open_thread(
         session, offer_pk=row.offer_pk, destination_kind=row.destination_kind, destination=row.destination
@@ -232,7 +232,7 @@ class Deliverer:
     ) -> None:
         self.factory, self.client, self.clock = session_factory, client, clock
         self.config, self.worker = config, worker
-        self.pacer = pacer or Pacer(clock, sleep, config.channel_interval)
+        self.pacer = pacer or Pacer(clock=clock, sleep=sleep, interval=config.channel_interval)
 
     # --- Web API calls; each raises Transient, or SlackApiError for a permanent error ---------
     @staticmethod
@@ -325,7 +325,7 @@ class Deliverer:
         if row.kind == "notice":
             return self._notice(session, row, offer, tr)
         card = load_card(session, offer=offer)
-        route = _route(session, row)
+        route = _route(session, row=row)
         thread = route.thread
         if row.kind == "reminder":
             if thread is None or thread.status not in REMINDABLE:
@@ -453,7 +453,7 @@ def _prepare(
             report.changes = outbox.fan_out(session, now=clock())
 
 
-def _send(deliverer: Deliverer, ids: list[int], report: PassReport) -> None:
+def _send(deliverer: Deliverer, *, ids: list[int], report: PassReport) -> None:
     """Send the claimed rows in order; after the first that must wait, release the rest."""
     for index, delivery_id in enumerate(ids):
         outcome = deliverer.deliver(delivery_id)
@@ -501,7 +501,7 @@ def run_pass(
         worker=worker,
         pacer=pacer,
     )
-    _send(deliverer, ids, report)
+    _send(deliverer, ids=ids, report=report)
     if report.changes or report.sent or report.retried or report.failed:
         log.info("watcher pass: %s", report.line())
     return report
