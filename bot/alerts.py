@@ -18,6 +18,7 @@ from bot.render import (
     partner_center_url,
     section,
     slack_date,
+    step_name,
     titled,
     type_label,
     unresolved,
@@ -114,7 +115,8 @@ def _alert_fields(card: OfferCard, status: OfferStatus, was: str, tr: Translator
     ]
     focus = _step_in_focus(card)
     if focus is not None:
-        fields.append(titled(tr._("Step"), f"{esc(focus.name)} ({step_label(focus.status, tr)})"))
+        focused = f"{step_name(offer, focus, tr)} ({step_label(focus.status, tr)})"
+        fields.append(titled(tr._("Step"), focused))
     return {"type": "section", "fields": [mrkdwn_field(f) for f in fields]}
 
 
@@ -122,7 +124,7 @@ def _issues_block(card: OfferCard, tr: Translator, *, titled: bool) -> list[Bloc
     issues = unresolved(card)
     if not issues:
         return []
-    lines = "\n".join(issue_line(m, card.steps, tr) for m in issues)
+    lines = "\n".join(issue_line(m, card, tr) for m in issues)
     if titled:
         title = tr.ngettext("Issue (%(n)d)", "Issues (%(n)d)", len(issues))
         lines = f"*{title}*\n{lines}"

@@ -37,8 +37,6 @@ SORRY = N_(
     "Sorry, something went wrong on our side while answering. It has been logged; "
     "try again in a minute, and tell your Slack admin if it keeps happening."
 )
-LANGUAGE_LOOKUP_TIMEOUT = 1
-"""Seconds ``users.info`` may take before an answer: an unknown locale is English, a late ack is lost."""
 
 
 def make_client(settings: Settings) -> WebClient:
@@ -54,11 +52,6 @@ def make_client(settings: Settings) -> WebClient:
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )
-
-
-def quick_client(client: WebClient) -> WebClient:
-    """The same Web API with a short timeout and no retries, for calls made before an ack."""
-    return WebClient(token=client.token, base_url=client.base_url, timeout=LANGUAGE_LOOKUP_TIMEOUT)
 
 
 def register_error_handler(app: App, languages: Languages) -> None:
@@ -99,7 +92,7 @@ def create_app(
 
     languages = Languages(
         session_factory=session_factory,
-        client=quick_client(client),
+        client=client,
         clock=clock,
         default=settings.offerbot_language,
         background=True,

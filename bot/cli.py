@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("--host", default="0.0.0.0")  # noqa: S104  (a server for Slack to reach)
         p.add_argument("--port", type=int, default=3000)
-        p.add_argument("--lang", choices=[lang.value for lang in Language], help="the shell's language")
+        if name == "up":
+            p.add_argument("--lang", choices=[lang.value for lang in Language], help="the shell's language")
     p = sub.add_parser("shell", help="type /offer-status commands locally, with no Slack at all")
     p.add_argument(
         "--lang",

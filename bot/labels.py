@@ -81,3 +81,19 @@ def offer_type_label(offer_type: str, tr: Translator) -> str:
         return tr._(TYPE_LABELS[OfferType(offer_type)])
     except ValueError:
         return offer_type
+
+
+# --- the steps the Partner Center sync builds ------------------------------------------------
+# The Product Ingestion API tells only three steps; the sync names them, so their names are
+# offerbot's own words and are shown in the reader's language (steps of imported documents are
+# data, shown as written).
+
+SYNC_FEED = "partner-center"
+STEP_PREVIEW, STEP_SIGNOFF, STEP_LIVE = "publish-preview", "publisher-signoff", "publish-live"
+SYNC_STEP_NAMES = {
+    STEP_PREVIEW: N_("Publish to preview"),
+    STEP_SIGNOFF: N_("Publisher sign-off"),
+    STEP_LIVE: N_("Publish to live"),
+}
+SUBMITTED_FORMAT = "submitted %Y-%m-%d %H:%M UTC"
+"""How the sync writes a step's submission time in its estimate field (parsed back to show it)."""

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
@@ -22,7 +22,17 @@ from storage.subscriptions import LOCALE_TTL, cached_locale, language_for, recor
 
 log = logging.getLogger(__name__)
 
-_LOOKUP_ERRORS: tuple[type[BaseException], ...] = (SlackApiError, *NETWORK_ERRORS)
+_LOOKUP_ERRORS: tuple[type[BaseException], ...] = (SlackClientError, KeyError, TypeError, *NETWORK_ERRORS)
+LOOKUP_TIMEOUT = 1
+"""Seconds ``users.info`` may take: an unknown locale is English, a late ack is a lost answer."""
+RETRY_FAILED_AFTER = timedelta(minutes=10)
+"""A user whose locale Slack could not give is not asked again before this."""
+
+
+def quick_client(client: WebClient) -> WebClient:
+    """The same Web API with a short timeout and no retries at all (slack_sdk's default retries a
+    connection error once), so a look-up never holds an answer past Slack's 3 seconds."""
+    return WebClient(token=client.token, base_url=client.base_url, timeout=LOOKUP_TIMEOUT, retry_handlers=[])
 
 
 def user_language(session: Session, *, team_id: str, user_id: str, now: datetime) -> Language:
@@ -40,9 +50,10 @@ def channel_language(session: Session, *, team_id: str, channel: str, default: L
 class Languages:
     """Languages of users (their Slack locale) and of channels (their setting, else the default).
 
-    With ``background=True`` (the app's listeners) a new answer of Slack is cached in the store by a
-    worker thread, so an answer never waits for the store's write lock; it is also remembered in
-    this process at once."""
+    Slack is asked through a quick client (1 s, no retries). With ``background=True`` (the app's
+    listeners) a new answer of Slack is cached in the store by a worker thread, so an answer never
+    waits for the store's write lock; it is also remembered in this process at once, and so is a
+    failure, for ten minutes."""
 
     def __init__(
         self,
@@ -53,8 +64,10 @@ class Languages:
         default: Language = DEFAULT,
         background: bool = False,
     ) -> None:
-        self.factory, self.client, self.clock, self.default = session_factory, client, clock, default
+        self.factory, self.clock, self.default = session_factory, clock, default
+        self.client = quick_client(client)
         self._recent: dict[tuple[str, str], tuple[datetime, str | None]] = {}
+        """(team, user) to (until when it holds, the locale) for answers and failures of this process."""
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="locale-cache") if background else None
 
     def cached(self, *, team_id: str, user_id: str) -> Language:
@@ -72,7 +85,7 @@ class Languages:
             return DEFAULT
         now = self.clock()
         recent = self._recent.get((team_id, user_id))
-        if recent is not None and recent[0] + LOCALE_TTL > now:
+        if recent is not None and recent[0] > now:
             return language_of(recent[1])
         try:
             with self.factory() as session:
@@ -83,9 +96,10 @@ class Languages:
         if fresh:
             return language_of(locale)
         asked = self._ask(user_id)
-        if asked is None:
-            return language_of(locale)  # Slack did not answer: the last answer, or English
-        self._recent[(team_id, user_id)] = (now, asked or None)
+        if asked is None:  # Slack did not answer: the last answer, or English, for a while
+            self._recent[(team_id, user_id)] = (now + RETRY_FAILED_AFTER, locale)
+            return language_of(locale)
+        self._recent[(team_id, user_id)] = (now + LOCALE_TTL, asked or None)
         if self._writer is not None:
             self._writer.submit(self._record, team_id, user_id, asked or None, now)
         else:
@@ -102,7 +116,7 @@ class Languages:
     def _ask(self, user_id: str) -> str | None:
         """The user's Slack locale ("" when Slack has none), or None when Slack could not be asked."""
         try:
-            user = self.client.users_info(user=user_id, include_locale=True)["user"]
+            user = self.client.users_info(user=user_id, include_locale=True).get("user")
         except _LOOKUP_ERRORS as exc:
             log.info("users.info for %s failed (%s): writing in English", user_id, classify(exc).code)
             return None

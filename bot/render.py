@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from bot.i18n import Translator
-from bot.labels import offer_type_label, status_emoji, status_label, step_emoji, step_label
+from bot.i18n import N_, Translator
+from bot.labels import (
+    SUBMITTED_FORMAT,
+    SYNC_FEED,
+    SYNC_STEP_NAMES,
+    offer_type_label,
+    status_emoji,
+    status_label,
+    step_emoji,
+    step_label,
+)
 from bot.slack_errors import Fix, fix_for
 from storage import safetext
 from storage.errors import OfferbotError
@@ -137,7 +146,7 @@ def type_label(offer: Offer, tr: Translator) -> str:
     return offer_type_label(offer.offer_type, tr)
 
 
-FEED_LABELS = {"partner-center": "Partner Center", "cloud-partner-portal": "Cloud Partner Portal"}
+FEED_LABELS = {"partner-center": N_("Partner Center"), "cloud-partner-portal": N_("Cloud Partner Portal")}
 PARTNER_CENTER_URL = "https://partner.microsoft.com/dashboard/marketplace-offers/overview"
 PARTNER_CENTER_OFFER_URL = (
     "https://partner.microsoft.com/dashboard/commercial-marketplace/offers/{guid}/overview"
@@ -154,7 +163,8 @@ def partner_center_url(offer: Offer) -> str:
 
 def source_note(offer: Offer, tr: Translator) -> str | None:
     """Where the offer's state comes from, and whether its source removed it."""
-    label = FEED_LABELS.get(offer.feed or "", offer.feed or "")
+    feed = offer.feed or ""
+    label = tr._(FEED_LABELS[feed]) if feed in FEED_LABELS else feed
     if offer.removed_at is not None:
         return ":wastebasket: " + tr._(
             "Removed from %(source)s (%(when)s): kept here with its history.",
@@ -188,13 +198,34 @@ def links_line(offer: Offer, tr: Translator) -> str | None:
 # --- the offer card ---------------------------------------------------------------------------
 
 
-def _step_line(step: Step, tr: Translator) -> str:
+def step_name(offer: Offer, step: Step, tr: Translator) -> str:
+    """A step's name for mrkdwn: offerbot's own words (in the reader's language) for the steps the
+    Partner Center sync builds, the data as written (escaped) for every other step."""
+    if offer.feed == SYNC_FEED and step.step_id in SYNC_STEP_NAMES:
+        return tr._(SYNC_STEP_NAMES[step.step_id])
+    return esc(step.name)
+
+
+def step_estimate(offer: Offer, step: Step, tr: Translator) -> str:
+    """A step's estimated time as written, or, for a step the sync built, when it was submitted."""
+    if offer.feed == SYNC_FEED and step.estimated_time:
+        try:
+            when = datetime.strptime(step.estimated_time, SUBMITTED_FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            pass
+        else:
+            return tr._("submitted %(when)s", when=slack_date(when, tr))
+    return esc(step.estimated_time)
+
+
+def _step_line(offer: Offer, step: Step, tr: Translator) -> str:
     state = StepState(step.status)
-    parts = [f"{step_emoji(state)} *{step.position + 1}. {esc(step.name)}* — {step_label(state, tr)}"]
+    name = step_name(offer, step, tr)
+    parts = [f"{step_emoji(state)} *{step.position + 1}. {name}* — {step_label(state, tr)}"]
     if state is StepState.IN_PROGRESS and 0 < step.progress < 100:
         parts.append(f"{step.progress}%")
     if step.estimated_time:
-        parts.append(f"_{esc(step.estimated_time)}_")
+        parts.append(f"_{step_estimate(offer, step, tr)}_")
     return " · ".join(parts)
 
 
@@ -207,12 +238,12 @@ def unresolved(card: OfferCard) -> list[Message]:
     return sorted(issues, key=lambda m: (m.level != MessageLevel.ERROR.value, m.timestamp))
 
 
-def issue_line(message: Message, steps: Sequence[Step], tr: Translator) -> str:
+def issue_line(message: Message, card: OfferCard, tr: Translator) -> str:
     where = ""
     if message.step_position is not None:
-        names = {s.position: s.name for s in steps}
-        name = names.get(message.step_position)
-        label = esc(name) if name is not None else tr._("step")
+        steps = {s.position: s for s in card.steps}
+        step = steps.get(message.step_position)
+        label = step_name(card.offer, step, tr) if step is not None else tr._("step")
         where = tr._("*%(step)s:*", step=label) + " "
     return f"{_LEVEL_EMOJI[message.level]} {where}{safe(message.text)}"
 
@@ -234,7 +265,7 @@ def _steps_blocks(card: OfferCard, tr: Translator) -> list[Block]:
     heading = tr._("Publishing steps")
     title = f"*{heading}*"
     if card.steps:
-        return sections(title, (_step_line(s, tr) for s in card.steps))
+        return sections(title, (_step_line(card.offer, s, tr) for s in card.steps))
     if card.offer.offer_type == OfferType.CONSULTING_SERVICE.value:
         return [
             section(
@@ -258,7 +289,7 @@ def render_card(card: OfferCard, *, tr: Translator) -> Reply:
     issues = unresolved(card)
     blocks: list[Block] = [header(offer.name), offer_fields(offer, tr), divider(), *_steps_blocks(card, tr)]
     if issues:
-        lines = (issue_line(m, card.steps, tr) for m in issues)
+        lines = (issue_line(m, card, tr) for m in issues)
         blocks += sections(f"*{issues_title(len(issues), tr)}*", lines)
     else:
         blocks.append(section(titled(tr._("Unresolved issues"), tr._("None."))))

@@ -21,8 +21,9 @@ def describe(about: About, tr: Translator) -> str:
 
 
 def _events(events: Sequence[str]) -> str:
-    """The events as typed in commands (``failed``, ``delisted``, ``signoff``): command words."""
-    return ", ".join(events)
+    """The events as typed in commands (``failed``, ``delisted``, ``signoff``): command words, shown
+    as code in every language."""
+    return ", ".join(f"`{event}`" for event in events)
 
 
 def _reply(text: str) -> Reply:

@@ -185,7 +185,7 @@ def test_subscribe_confirms_in_the_channel_then_saves(
     _, answer, _ = command(server, "subscribe contoso-analytics-vm failed signoff")
     assert answer["response_type"] == "ephemeral"
     assert (
-        "Subscribing this channel to *Contoso Analytics VM* (`contoso-analytics-vm`) (failed, signoff)"
+        "Subscribing this channel to *Contoso Analytics VM* (`contoso-analytics-vm`) (`failed`, `signoff`)"
         in answer["text"]
     )
     (post_call,) = fake_slack.wait_for("chat.postMessage")
@@ -205,7 +205,7 @@ def test_subscribe_confirms_in_the_channel_then_saves(
         True,
     )
     _, listed, _ = command(server, "subscriptions")
-    assert "*Contoso Analytics VM* (`contoso-analytics-vm`): failed, signoff" in listed["text"]
+    assert "*Contoso Analytics VM* (`contoso-analytics-vm`): `failed`, `signoff`" in listed["text"]
     _, gone, _ = command(server, "unsubscribe contoso-analytics-vm")
     assert "no longer gets alerts" in gone["text"]
     assert saved() == []
@@ -236,7 +236,7 @@ def test_subscribe_to_an_ambiguous_offer_lists_candidates(
 def test_notify_me_mute_me_and_settings(server: RunningServer, engine: Engine) -> None:
     _, notify, _ = command(server, "notify-me publisher:contoso")
     assert (
-        "I will send you a direct message about publisher `contoso` on: failed, delisted, signoff."
+        "I will send you a direct message about publisher `contoso` on: `failed`, `delisted`, `signoff`."
         in notify["text"]
     )
     _, mine, _ = command(server, "subscriptions")

@@ -45,7 +45,7 @@ from bot.usecases.alerts import About, AlertRequest, Subscriptions, Subscription
 from bot.watcher import WatcherConfig, run_pass
 from storage import db
 from storage.errors import UsageError
-from storage.models import Offer, Subscription
+from storage.models import Message, Offer, Step, Subscription
 from storage.queries import Lookup, OfferCard, OfferPage, load_card
 from storage.statuses import FILTER_WORDS, OfferStatus
 from storage.subscriptions import Target, cached_locale, set_language, subscribe
@@ -169,14 +169,16 @@ def _reply_text(reply: Reply) -> str:
 def _without_data(text: str, cards: list[OfferCard]) -> str:
     """The text with what comes from the data removed: names, ids, steps, messages, links."""
     text = json.loads(json.dumps(text))
+    data: list[str] = []
     for card in cards:
         offer = card.offer
-        data = [offer.name, offer.offer_id, offer.publisher_id, *offer.preview_links, *offer.live_links]
-        data += [s.name for s in card.steps] + [s.estimated_time for s in card.steps]
+        data += [offer.name, offer.offer_id, offer.publisher_id, *offer.preview_links, *offer.live_links]
+        if offer.feed is None:  # the sync's step names and times are offerbot's words, not data
+            data += [s.name for s in card.steps] + [s.estimated_time for s in card.steps]
         data += [m.text for m in card.messages]
-        for item in sorted(filter(None, data), key=len, reverse=True):
-            for form in (item, esc(item), json.dumps(item)[1:-1], json.dumps(esc(item))[1:-1]):
-                text = text.replace(form, " ")
+    for item in sorted(set(filter(None, data)), key=len, reverse=True):  # longest first
+        for form in (item, esc(item), json.dumps(item)[1:-1], json.dumps(esc(item))[1:-1]):
+            text = text.replace(form, " ")
     text = re.sub(r"https?://[^\s|>\"]+", " ", text)  # links
     text = re.sub(r"<[@#!][^>]*>", " ", text)  # mentions, channels, dates
     text = re.sub(r":[a-z_]+:", " ", text)  # emoji
@@ -291,11 +293,51 @@ def every_error(factory: db.SessionFactory, tr: Translator) -> list[Reply]:
     return replies
 
 
+def synced_card() -> OfferCard:
+    """An offer as the Partner Center sync stores it: the three steps it builds are named by offerbot
+    (so they must be translated), with their submission times."""
+    offer = Offer(
+        id=999,
+        team_id=TEAM,
+        publisher_id="contoso",
+        offer_id="contoso-synced",
+        name="Contoso Synced",
+        offer_type="saas",
+        publish_status="running",
+        listing="listed",
+        status="signoff",
+        status_changed_at=NOW,
+        updated_at=NOW,
+        content_hash="x",
+        feed="partner-center",
+        feed_key="0f4a3b5c-1d2e-4f60-8a9b-0c1d2e3f4a5b",
+        observed_at=NOW,
+    )
+    names = ["Publish to preview", "Publisher sign-off", "Publish to live"]
+    states = ["complete", "waitingForPublisherReview", "notStarted"]
+    steps = [
+        Step(
+            offer_pk=999,
+            position=i,
+            step_id=step_id,
+            name=names[i],
+            status=states[i],
+            estimated_time=NOW.strftime("submitted %Y-%m-%d %H:%M UTC") if i < 2 else "",
+        )
+        for i, step_id in enumerate(("publish-preview", "publisher-signoff", "publish-live"))
+    ]
+    message = Message(
+        offer_pk=999, step_position=1, level="warning", text="Check the preview.", timestamp=NOW
+    )
+    return OfferCard(offer=offer, steps=steps, messages=[message])
+
+
 @pytest.fixture
 def sample_cards(factory: db.SessionFactory) -> list[OfferCard]:
     load_samples(factory)
     with factory() as session:
-        return [load_card(session, offer=o) for o in session.exec(select(Offer).order_by(Offer.id)).all()]
+        offers = session.exec(select(Offer).order_by(Offer.id)).all()
+        return [*(load_card(session, offer=o) for o in offers), synced_card()]
 
 
 def test_every_answer_and_error_in_french_has_no_english_word_offerbot_wrote(
@@ -315,6 +357,19 @@ def test_every_answer_and_error_in_french_has_no_english_word_offerbot_wrote(
         assert not leaked, f"English in a French answer: {sorted(leaked)}\n{text[:600]}"
 
 
+def test_the_steps_the_sync_builds_are_named_in_the_readers_language() -> None:
+    card = synced_card()
+    english = json.dumps(render_card(card, tr=ENGLISH).blocks)
+    french = json.dumps(render_card(card, tr=FRENCH).blocks, ensure_ascii=False)
+    assert "*1. Publish to preview*" in english and "_submitted <!date^" in english
+    assert "*1. Publication en préversion*" in french and "*2. Validation par l’éditeur*" in french
+    assert "_soumission\u00a0: <!date^" in french and "|2026-11-24 09:00 UTC>" in french
+    assert "*Validation par l’éditeur\u00a0:* Check the preview." in french  # the message stays data
+    # An imported document's step with the same id is data: shown as written.
+    imported = OfferCard(offer=card.offer.model_copy(update={"feed": None}), steps=card.steps, messages=[])
+    assert "*1. Publish to preview*" in json.dumps(render_card(imported, tr=FRENCH).blocks)
+
+
 def test_the_french_card_and_alert_read_as_the_portal_does(sample_cards: list[OfferCard]) -> None:
     woodgrove = next(c for c in sample_cards if c.offer.offer_id == "woodgrove-insights-app")
     card = render_card(woodgrove, tr=FRENCH)
@@ -330,7 +385,7 @@ def test_the_french_card_and_alert_read_as_the_portal_does(sample_cards: list[Of
         == "Woodgrove Insights &amp; Reporting\u00a0: Échec de la publication (avant\u00a0: Publication en cours)"
     )
     buttons = [e["text"]["text"] for b in alert.blocks if b["type"] == "actions" for e in b["elements"]]
-    assert buttons == ["Voir l’état", "Ouvrir l’Espace partenaires"]
+    assert buttons == ["Voir le statut", "Ouvrir l’Espace partenaires"]
     for status, label in (
         ("in_progress", "Publication en cours"),
         ("canceled", "Publication annulée"),
@@ -372,18 +427,22 @@ def test_a_users_locale_is_asked_once_a_day_and_a_failure_is_english(
     clock.now += timedelta(days=1, minutes=1)
     fake_slack.locales["U0FR"] = "en-GB"
     assert again.of_user(team_id=TEAM, user_id="U0FR") is Language.EN
-    # Slack failing: the last answer stands; with no answer at all, English, and no error.
+    # Slack failing: the last answer stands, and Slack is not asked again for ten minutes.
     clock.now += timedelta(days=2)
-    fake_slack.fail("users.info", error="user_not_found", times=2)
+    fake_slack.fail("users.info", error="user_not_found")
     assert again.of_user(team_id=TEAM, user_id="U0FR") is Language.EN
-    assert again.of_user(team_id=TEAM, user_id="U0NEW") is Language.EN
+    asked = len(fake_slack.calls_to("users.info"))
+    assert again.of_user(team_id=TEAM, user_id="U0FR") is Language.EN
+    assert len(fake_slack.calls_to("users.info")) == asked
+    clock.now += timedelta(minutes=11)
+    fake_slack.locales["U0FR"] = "fr-BE"
+    assert again.of_user(team_id=TEAM, user_id="U0FR") is Language.FR
+    # Slack down: one call, no retry (an answer must not wait), English, and no error.
     fake_slack.outage("users.info")
-    assert (
-        Languages(session_factory=factory, client=client, clock=clock).of_user(
-            team_id=TEAM, user_id="U0NEWER"
-        )
-        is Language.EN
-    )
+    before = len(fake_slack.calls_to("users.info"))
+    fresh = Languages(session_factory=factory, client=client, clock=clock)
+    assert fresh.of_user(team_id=TEAM, user_id="U0NEWER") is Language.EN
+    assert len(fake_slack.calls_to("users.info")) == before + 1
 
 
 def test_the_watcher_writes_each_destination_in_its_language(
@@ -416,7 +475,7 @@ def test_the_watcher_writes_each_destination_in_its_language(
     by_channel: dict[str, str] = {}
     for p in posted:
         by_channel[p["channel"]] = by_channel.get(p["channel"], "") + p["text"] + "\n"
-    assert "Échec de la publication (avant\u00a0: nouvelle)" in by_channel["C0FR"]
+    assert "Échec de la publication (avant\u00a0: nouvelle offre)" in by_channel["C0FR"]
     assert "Publish failed (was new)" in by_channel["C0EN"]
     assert "Échec de la publication" in by_channel["DU0FRDM"]
 

@@ -58,7 +58,8 @@ def test_unsubscribe_notify_me_and_the_list(factory: db.SessionFactory) -> None:
     assert listed.channel[0].disabled_reason == "is_archived"
     text = render_subscriptions(listed, tr=ENGLISH).text
     assert (
-        "*Woodgrove Insights &amp; Reporting* (`woodgrove-insights-app`): failed, delisted, signoff" in text
+        "*Woodgrove Insights &amp; Reporting* (`woodgrove-insights-app`): `failed`, `delisted`, `signoff`"
+        in text
     )
     assert text.count("disabled: Slack answered `is_archived`") == 1
     assert "I will send you a direct message about *Woodgrove" in render_notify_me(request, tr=ENGLISH).text
@@ -71,6 +72,6 @@ def test_unsubscribe_notify_me_and_the_list(factory: db.SessionFactory) -> None:
         again = alerts.unsubscribe_channel(s, team_id=TEAM, channel=CHANNEL, request=request)
         assert not again.found
         assert s.exec(select(Subscription).where(Subscription.destination == CHANNEL)).all() == []
-    assert "only when: delisted, signoff." in render_unsubscribed(partial, tr=ENGLISH).text
+    assert "only when: `delisted`, `signoff`." in render_unsubscribed(partial, tr=ENGLISH).text
     assert "no longer gets alerts" in render_unsubscribed(gone, tr=ENGLISH).text
     assert "has no subscription for" in render_unsubscribed(again, tr=ENGLISH).text

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot import render
 from bot.clock import Clock
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.people import Languages
 from bot.render import Reply
 from storage.db import SessionFactory
@@ -44,7 +44,7 @@ def answer(compute: Callable[[], Reply], tr: Translator) -> Reply:
 def team_of(body: dict[str, Any]) -> str:
     team = body.get("team_id") or (body.get("team") or {}).get("id") or body.get("enterprise_id")
     if not team:
-        raise OfferbotError("this request carries no workspace id")
+        raise OfferbotError(N_("this request carries no workspace id"))
     return str(team)
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.labels import STEP_LIVE, STEP_PREVIEW, STEP_SIGNOFF, SUBMITTED_FORMAT, SYNC_FEED, SYNC_STEP_NAMES
 from bot.settings import Settings
 from bot.sources.auth import TokenProvider
 from bot.sources.base import HttpSource, Listing, ProductError, ProductRef, describe
@@ -25,7 +26,7 @@ from storage.importer import Observation
 from storage.statuses import OFFER_TYPES, MessageLevel, OfferStatus, StepState
 from storage.statuses import Listing as ListingState
 
-NAME = "partner-center"
+NAME = SYNC_FEED
 API = ApiSpec(
     label="Partner Center",
     scope="https://graph.microsoft.com/.default",
@@ -38,8 +39,6 @@ API = ApiSpec(
 
 _GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 _PRODUCT_ID = re.compile(rf"^product/({_GUID})$")
-
-STEP_PREVIEW, STEP_SIGNOFF, STEP_LIVE = "publish-preview", "publisher-signoff", "publish-live"
 
 
 class _Shape(BaseModel):
@@ -119,7 +118,7 @@ def offer_type(product_type: str) -> str:
 
 
 def _stamp(when: datetime | None) -> str:
-    return f"submitted {when:%Y-%m-%d %H:%M} UTC" if when else ""
+    return when.strftime(SUBMITTED_FORMAT) if when else ""
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -208,17 +207,17 @@ def steps_of(
         _step(
             0,
             STEP_PREVIEW,
-            "Publish to preview",
+            SYNC_STEP_NAMES[STEP_PREVIEW],
             preview_text,
             preview_state,
             preview_at,
             messages.get("preview", ()),
         ),
-        _step(1, STEP_SIGNOFF, "Publisher sign-off", SIGNOFF_TEXT, signoff_state, signoff_at),
+        _step(1, STEP_SIGNOFF, SYNC_STEP_NAMES[STEP_SIGNOFF], SIGNOFF_TEXT, signoff_state, signoff_at),
         _step(
             2,
             STEP_LIVE,
-            "Publish to live",
+            SYNC_STEP_NAMES[STEP_LIVE],
             live_text,
             _run_state(live) if live else StepState.NOT_STARTED,
             live.created if live else None,
