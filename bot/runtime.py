@@ -123,7 +123,8 @@ def _serve_app(app: App, factory: db.SessionFactory, settings: Settings, *, host
         log.info("starting in Socket Mode")
         socket_mode_handler(app, settings).start()  # type: ignore[no-untyped-call]
         return
-    server = make_server(wsgi_app(app, factory), host=host, port=port)
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    server = make_server(wsgi_app(app, factory, signing_secret=secret), host=host, port=port)
     log.info(
         "HTTP mode: listening on http://%s:%s (POST /slack/events, GET /healthz)", host, server.effective_port
     )

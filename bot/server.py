@@ -11,6 +11,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 from waitress.server import create_server
 
+from bot.clock import Clock, utc_now
+from bot.edge import check_slack_request, replay, unix_clock
 from storage.db import SessionFactory
 
 if TYPE_CHECKING:
@@ -21,20 +23,39 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
-def wsgi_app(app: App, session_factory: SessionFactory) -> WSGIApplication:
+def _respond(start_response: StartResponse, status: str, body: bytes) -> Iterable[bytes]:
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _health(session_factory: SessionFactory) -> tuple[str, bytes]:
+    try:
+        with session_factory() as session:
+            session.execute(text("SELECT 1"))
+    except Exception:
+        log.exception("health check: the database does not answer")
+        return "503 Service Unavailable", b'{"ok":false,"error":"database unavailable"}'
+    return "200 OK", b'{"ok":true}'
+
+
+def wsgi_app(
+    app: App, session_factory: SessionFactory, *, signing_secret: str | None, clock: Clock = utc_now
+) -> WSGIApplication:
+    """``POST /slack/events`` (checked by :mod:`bot.edge`, then Bolt) and ``GET /healthz``."""
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+    now = unix_clock(clock)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            status, body = "200 OK", b'{"ok":true}'
-            try:
-                with session_factory() as session:
-                    session.execute(text("SELECT 1"))
-            except Exception:
-                log.exception("health check: the database does not answer")
-                status, body = "503 Service Unavailable", b'{"ok":false,"error":"database unavailable"}'
-            start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
+        path = environ.get("PATH_INFO")
+        if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return _respond(start_response, *_health(session_factory))
+        if path != EVENTS_PATH:
+            return _respond(start_response, "404 Not Found", b'{"ok":false,"error":"not found"}')
+        body, refusal = check_slack_request(environ, secret=signing_secret, clock=now)
+        if refusal is not None:
+            log.info("refused a request to %s: %s (%s)", path, refusal.status, refusal.error)
+            return _respond(start_response, refusal.status, refusal.body())
+        replay(environ, body)
         return bolt(environ, start_response)
 
     return application
@@ -48,7 +69,20 @@ class Server(Protocol):
     def close(self) -> None: ...
 
 
+MAX_REQUEST_BODY = 6 * 1024 * 1024
+"""waitress refuses (413) any body over this before the application runs: the largest endpoint
+limit (the push API's 5 MB) and some room."""
+
+
 def make_server(application: Callable[..., Any], *, host: str, port: int, threads: int = 8) -> Server:
     """A waitress server bound to ``host:port`` (port 0 picks a free one); call ``.run()``."""
-    server = create_server(application, host=host, port=port, threads=threads, ident="offerbot")
+    server = create_server(
+        application,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="offerbot",
+        max_request_body_size=MAX_REQUEST_BODY,
+        max_request_header_size=64 * 1024,
+    )
     return cast(Server, server)

@@ -47,7 +47,7 @@ def server(fake_slack: FakeSlack, engine: Engine, database_url: str) -> Iterator
     factory = db.session_factory(engine)
     load_samples(factory)
     app = create_app(settings_for(fake_slack, database_url), session_factory=factory)
-    running = RunningServer(wsgi_app(app, factory))
+    running = RunningServer(wsgi_app(app, factory, signing_secret=SIGNING_SECRET))
     yield running
     running.close()
 
@@ -136,7 +136,7 @@ def test_next_page_button_replaces_the_list_through_response_url(
     }
     load_samples(factory, text=json.dumps(many))
     app = create_app(settings_for(fake_slack, database_url), session_factory=factory)
-    running = RunningServer(wsgi_app(app, factory))
+    running = RunningServer(wsgi_app(app, factory, signing_secret=SIGNING_SECRET))
     try:
         _, first, _ = command(running, "list")
         buttons = first["blocks"][-1]["elements"]
@@ -163,7 +163,7 @@ def test_unexpected_errors_are_logged_and_answered_without_a_trace(
         raise RuntimeError("database exploded")
 
     app = create_app(settings_for(fake_slack, database_url), session_factory=broken_factory)
-    running = RunningServer(wsgi_app(app, broken_factory))
+    running = RunningServer(wsgi_app(app, broken_factory, signing_secret=SIGNING_SECRET))
     try:
         with caplog.at_level(logging.ERROR):
             status, answer, _ = command(running, "contoso")

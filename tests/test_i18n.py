@@ -495,7 +495,9 @@ def test_a_french_user_gets_french_answers_over_signed_http(
         slack_api_url=fake_slack.url,
         database_url=database_url,
     )
-    running = RunningServer(wsgi_app(create_app(settings, session_factory=factory), factory))
+    running = RunningServer(
+        wsgi_app(create_app(settings, session_factory=factory), factory, signing_secret="test-signing-secret")
+    )
     try:
 
         def ask(text: str) -> dict[str, Any]:
