@@ -61,7 +61,9 @@ def register_error_handler(app: App, languages: Languages) -> None:
     @app.error
     def on_error(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> None:
         log.error("unhandled error in a listener", exc_info=error)
-        if response is not None and body.get("command"):
+        if response is not None and not body.get("command"):
+            response.status, response.body = 200, ""  # acknowledged: Slack shows no error page
+        elif response is not None:
             team, user = str(body.get("team_id") or ""), str(body.get("user_id") or "")
             sorry = translator(languages.cached(team_id=team, user_id=user))._(SORRY)
             response.status = 200

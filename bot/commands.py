@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import shlex
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,7 +34,29 @@ from storage.subscriptions import Target
 
 log = logging.getLogger(__name__)
 
+MAX_RAW_TEXT = 4000
+"""A command's text is refused over this many characters, before it is split or parsed."""
 MAX_TEXT = 500
+"""What is left after spaces are folded: an offer id or name, and a few words."""
+
+
+def _check_text(text: str) -> str:
+    """The command's text with its spaces folded, or a UsageError: too long, or holding NUL or other
+    control characters (which no offer id, name or command word has)."""
+    if len(text) > MAX_RAW_TEXT:
+        raise UsageError(
+            N_("that is %(length)d characters; an offer id or name is at most a few hundred."),
+            length=len(text),
+        )
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") and c not in "\t\n\r" for c in text):
+        raise UsageError(N_("that text holds control characters: type an offer id or name, or `help`."))
+    text = " ".join(text.split())
+    if len(text) > MAX_TEXT:
+        raise UsageError(
+            N_("that is %(length)d characters; an offer id or name is at most a few hundred."),
+            length=len(text),
+        )
+    return text
 
 
 def _status_filter(word: str) -> OfferStatus:
@@ -78,11 +101,18 @@ def _list_args(args: list[str]) -> tuple[OfferStatus | None, int]:
     return status, page
 
 
+def first_word(text: str) -> str:
+    """The command's verb, lower-cased ("" for none), without parsing the rest: it never fails."""
+    head = text[:64].split(maxsplit=1)
+    return head[0].lower() if head else ""
+
+
 def split_words(text: str) -> list[str]:
+    """Words, with "quoted names" kept whole; an unbalanced quote is a usage error."""
     try:
-        return shlex.split(text)
+        return shlex.split(text[: MAX_RAW_TEXT + 1])
     except ValueError:
-        return text.split()
+        raise UsageError(N_('a quote is not closed: write "Tailspin Flight" with both quotes.')) from None
 
 
 def handle_command(
@@ -96,13 +126,7 @@ def handle_command(
     channel_id: str = "",
 ) -> Reply:
     """Answer ``/offer-status <text>`` for a workspace. Raises :class:`UsageError` for bad arguments."""
-    text = " ".join(text.split())
-    if len(text) > MAX_TEXT:
-        raise UsageError(
-            N_("that is %(length)d characters; an offer id or name is at most a few hundred."),
-            length=len(text),
-        )
-    words = split_words(text)
+    words = split_words(_check_text(text))
     if not words:
         return offer_list(session, team_id=team_id, status=None, tr=tr)
     verb = words[0].lower()
@@ -193,6 +217,19 @@ def parse_request(
         session, team_id=team_id, target=_target(words), query=" ".join(words), events=tuple(events)
     )
     return render.render_lookup(found, tr=tr) if isinstance(found, Lookup) else found
+
+
+def subscribe_request(session: Session, *, team_id: str, text: str, tr: Translator) -> AlertRequest | None:
+    """The ``subscribe`` request in a command's text, parsed by the very functions that answered it
+    (so what is saved is what the user was told), or None when the answer was a refusal."""
+    try:
+        words = split_words(_check_text(text))
+        if not words or words[0].lower() != "subscribe":
+            return None
+        request = parse_request(session, team_id=team_id, verb="subscribe", args=words[1:], tr=tr)
+    except UsageError:
+        return None
+    return request if isinstance(request, AlertRequest) else None
 
 
 def _need_channel(channel_id: str, verb: str) -> None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
 from bot.clock import Clock
 
 if TYPE_CHECKING:
@@ -77,6 +79,58 @@ def _signature_refusal(environ: WSGIEnvironment, body: bytes, secret: str, now: 
     return None
 
 
+class _Shape(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class _Ref(_Shape):
+    id: str | None = None
+
+
+class _Action(_Shape):
+    action_id: str
+    value: str | None = None
+    type: str | None = None
+
+
+class InteractionPayload(_Shape):
+    """What Bolt itself reads of an interaction before any listener: a payload of another shape
+    would raise inside Bolt (a 500), so it is refused here (400)."""
+
+    type: str
+    team: _Ref | None = None
+    user: _Ref | None = None
+    enterprise: _Ref | None = None
+    channel: _Ref | None = None
+    container: dict[str, object] | None = None
+    actions: list[_Action] | None = None
+    response_url: str | None = None
+    view: dict[str, object] | None = None
+    message: dict[str, object] | None = None
+
+    @model_validator(mode="after")
+    def _actions_for_buttons(self) -> InteractionPayload:
+        if self.type == "block_actions" and not self.actions:
+            raise ValueError("block_actions without actions")
+        return self
+
+
+class EventBody(_Shape):
+    """An Events API body: a type, and (for an event) the event as an object."""
+
+    type: str
+    team_id: str | None = None
+    event: dict[str, object] | None = None
+
+
+def _json_refusal(text: str, model: type[_Shape], what: str) -> Refusal | None:
+    try:
+        model.model_validate_json(text)
+    except ValidationError:
+        return Refusal("400 Bad Request", f"{what} is not a Slack payload of a known shape")
+    return None
+
+
 def _shape_refusal(environ: WSGIEnvironment, body: bytes) -> Refusal | None:
     try:
         text = body.decode("utf-8")
@@ -84,11 +138,7 @@ def _shape_refusal(environ: WSGIEnvironment, body: bytes) -> Refusal | None:
         return Refusal("400 Bad Request", "the body is not UTF-8")
     content_type = str(environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        try:
-            json.loads(text)
-        except ValueError:
-            return Refusal("400 Bad Request", "the body is not JSON")
-        return None
+        return _json_refusal(text, EventBody, "the body")
     if content_type != "application/x-www-form-urlencoded":
         return Refusal("400 Bad Request", "expected a form-encoded or JSON body")
     try:
@@ -96,12 +146,7 @@ def _shape_refusal(environ: WSGIEnvironment, body: bytes) -> Refusal | None:
     except ValueError:
         return Refusal("400 Bad Request", "the body is not form-encoded")
     if "payload" in fields:
-        try:
-            payload = json.loads(fields["payload"])
-        except ValueError:
-            return Refusal("400 Bad Request", "the payload field is not JSON")
-        if not isinstance(payload, dict):
-            return Refusal("400 Bad Request", "the payload field is not a JSON object")
+        return _json_refusal(fields["payload"], InteractionPayload, "the payload field")
     return None
 
 

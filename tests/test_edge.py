@@ -66,7 +66,9 @@ def rss_mb() -> float:
 def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     caplog.set_level(logging.INFO)
     yield
-    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged for bad input"
+    # offerbot's own logs (waitress may log a client that hangs up mid-answer, which is not ours)
+    ours = [r for r in caplog.records if r.exc_info and r.name.startswith(("bot", "slack_bolt"))]
+    assert not ours, "a traceback was logged for bad input"
 
 
 def error_of(body: bytes) -> str:

@@ -41,16 +41,25 @@ def answer(compute: Callable[[], Reply], tr: Translator) -> Reply:
         return render.render_error(exc, tr=tr)
 
 
+def _id(body: dict[str, Any], flat: str, nested: str) -> str:
+    """``body[flat]`` (slash commands) or ``body[nested]["id"]`` (interactions), when a string."""
+    value = body.get(flat)
+    if not value:
+        inner = body.get(nested)
+        value = inner.get("id") if isinstance(inner, dict) else None
+    return value if isinstance(value, str) and len(value) <= 32 else ""
+
+
 def team_of(body: dict[str, Any]) -> str:
-    team = body.get("team_id") or (body.get("team") or {}).get("id") or body.get("enterprise_id")
+    team = _id(body, "team_id", "team") or _id(body, "enterprise_id", "enterprise")
     if not team:
         raise OfferbotError(N_("this request carries no workspace id"))
-    return str(team)
+    return team
 
 
 def user_of(body: dict[str, Any]) -> str:
-    """The user who typed the command or clicked the button."""
-    return str(body.get("user_id") or (body.get("user") or {}).get("id") or "")
+    """The user who typed the command or clicked the button ("" when the request does not say)."""
+    return _id(body, "user_id", "user")
 
 
 def reader(deps: Deps, body: dict[str, Any]) -> Translator:

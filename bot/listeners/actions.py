@@ -2,34 +2,61 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import commands
+from bot import commands, render
 from bot.alerts import OPEN_STATUS_ACTION, PARTNER_CENTER_ACTION
+from bot.i18n import ENGLISH, N_
 from bot.listeners import Deps, answer, reader, reply_kwargs, team_of
 from bot.render import LIST_PAGE_ACTION, Reply
+from storage.errors import OfferbotError, UsageError
+
+log = logging.getLogger(__name__)
+
+MAX_VALUE = 2000
+"""Slack's own limit for a button's value: anything longer was not sent by one of our buttons."""
+
+
+def _button_answer(
+    deps: Deps, body: dict[str, Any], action: dict[str, Any], compute: Callable[..., Reply]
+) -> Reply:
+    """A button's answer from its value, computed on a read session, in the clicker's language.
+    A payload that is not what our button sent gets the "out of date" answer, never an exception."""
+    tr = ENGLISH
+    try:
+        tr = reader(deps, body)
+        team = team_of(body)
+        value = action.get("value") if isinstance(action, dict) else None
+        if not isinstance(value, str) or len(value) > MAX_VALUE:
+            raise UsageError(N_("that button is out of date: run `/offer-status list` again."))
+    except OfferbotError as exc:
+        return render.render_error(exc, tr=tr)
+
+    def run() -> Reply:
+        with deps.session_factory() as session:
+            return compute(session, team_id=team, value=value, tr=tr)
+
+    return answer(run, tr)
+
+
+def _reply(respond: Respond | None, reply: Reply, *, replace: bool) -> None:
+    if respond is None or not respond.response_url:  # there is nowhere to answer
+        log.info("a button request without a response_url: nothing to answer")
+        return
+    respond(replace_original=replace, response_type="ephemeral", **reply_kwargs(reply))
 
 
 def register(app: App, deps: Deps) -> None:
-    def button_answer(body: dict[str, Any], action: dict[str, Any], compute: Callable[..., Reply]) -> Reply:
-        """A button's answer from its value, computed on a read session, in the clicker's language."""
-        team, tr = team_of(body), reader(deps, body)
-
-        def run() -> Reply:
-            with deps.session_factory() as session:
-                return compute(session, team_id=team, value=str(action.get("value", "")), tr=tr)
-
-        return answer(run, tr)
 
     @app.action(OPEN_STATUS_ACTION)
     def open_status_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        reply = button_answer(body, action, commands.offer_card)
-        respond(replace_original=False, response_type="ephemeral", **reply_kwargs(reply))
+        _reply(respond, _button_answer(deps, body, action, commands.offer_card), replace=False)
 
     @app.action(PARTNER_CENTER_ACTION)
     def partner_center_link(ack: Ack) -> None:
@@ -38,5 +65,4 @@ def register(app: App, deps: Deps) -> None:
     @app.action({"action_id": re.compile(rf"^{LIST_PAGE_ACTION}(:\d+)?$")})
     def list_page_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        reply = button_answer(body, action, commands.handle_page_action)
-        respond(replace_original=True, response_type="ephemeral", **reply_kwargs(reply))
+        _reply(respond, _button_answer(deps, body, action, commands.handle_page_action), replace=True)

@@ -16,7 +16,7 @@ from bot.listeners import Deps, answer, ephemeral, reader, reply_kwargs, team_of
 from bot.render import COMMAND, Reply, render_cannot_post
 from bot.render_subscriptions import render_subscription_confirmation
 from bot.slack_errors import classify
-from bot.usecases.alerts import AlertRequest, save_subscription
+from bot.usecases.alerts import save_subscription
 from storage import db
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,7 @@ def _answer(deps: Deps, command: dict[str, Any], tr: Translator) -> Reply:
     """The command's answer. Only the verbs that write take a write transaction: on SQLite that waits
     for the write lock, and an answer must never queue behind an import."""
     text = str(command.get("text") or "")
-    words = commands.split_words(text)
-    writes = bool(words) and words[0].lower() in commands.WRITE_VERBS
+    writes = commands.first_word(text) in commands.WRITE_VERBS
     factory = deps.session_factory
     with db.transaction(factory) if writes else factory() as session:
         return commands.handle_command(
@@ -47,14 +46,14 @@ def _answer(deps: Deps, command: dict[str, Any], tr: Translator) -> Reply:
 def _subscribe(deps: Deps, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
     """After ``subscribe`` was acked: post the confirmation in the channel (in the channel's
     language), then save the subscription; or tell the user how to let the bot in."""
-    words = commands.split_words(str(command.get("text") or ""))
-    if not words or words[0].lower() != "subscribe" or not command.get("channel_id"):
+    text = str(command.get("text") or "")
+    if commands.first_word(text) != "subscribe" or not command.get("channel_id"):
         return
     team, channel, user = team_of(command), str(command["channel_id"]), str(command.get("user_id") or "")
     tr = reader(deps, command)
     with deps.session_factory() as session:
-        request = commands.parse_request(session, team_id=team, verb="subscribe", args=words[1:], tr=tr)
-    if not isinstance(request, AlertRequest):
+        request = commands.subscribe_request(session, team_id=team, text=text, tr=tr)
+    if request is None:
         return  # the ack already explained
     in_channel = deps.languages.for_channel(team_id=team, channel=channel)
     confirmation = render_subscription_confirmation(request, user_id=user, tr=in_channel)
