@@ -382,9 +382,7 @@ def render_list(page: OfferPage, status: OfferStatus | None, *, tr: Translator) 
         )
         return Reply(text=what, blocks=[section(what)])
     blocks: list[Block] = [header(title)]
-    lines = [offer_line(o, tr) for o in page.offers]
-    for start in range(0, len(lines), 10):
-        blocks.append(section("\n".join(lines[start : start + 10])))
+    blocks += sections("", [offer_line(o, tr) for o in page.offers])  # as many sections as the text needs
     where = _where_in_list(page, status, tr)
     blocks.append(context(where + " · " + tr._("`/offer-status <offer>` shows one offer")))
     blocks += _page_buttons(page, status, tr)

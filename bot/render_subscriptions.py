@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.i18n import Language, Translator
-from bot.render import Reply, esc, section, sections
+from bot.render import MAX_SECTION, Reply, cap_blocks, esc, section, sections, truncate
 from bot.usecases.alerts import About, AlertRequest, Subscriptions, SubscriptionView, Unsubscribed
 
 
@@ -132,4 +132,5 @@ def render_subscriptions(subs: Subscriptions, *, tr: Translator) -> Reply:
     lines.append(
         tr._("Owners (the offer's notification e-mails) also get direct messages unless they use `mute-me`.")
     )
-    return Reply(text="\n".join(lines), blocks=sections("", lines))
+    more = tr._("…more subscriptions than fit in one message: unsubscribe the ones you no longer need.")
+    return Reply(text=truncate("\n".join(lines), MAX_SECTION), blocks=cap_blocks(sections("", lines), more))

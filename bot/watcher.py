@@ -6,6 +6,7 @@ directly and never wait for the scheduler (``bot/scheduling.py`` runs :func:`run
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -111,11 +112,22 @@ def new_worker_id() -> str:
 # --- owner e-mails ---------------------------------------------------------------------------
 
 
+def owner_ref(email: str) -> str:
+    """How logs name an owner: a short hash of the address, never the address itself."""
+    return "owner#" + hashlib.sha256(email.encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    offer_id: str
+    was_missing: bool
+
+
 def resolve_owner_emails(*, session_factory: db.SessionFactory, client: WebClient, clock: Clock) -> int:
     """Look up (and cache) the Slack users of the owners of offers whose pending changes alert.
     Raises :class:`Transient` when Slack cannot answer now, so the changes wait for the owners."""
     now = clock()
-    wanted: dict[tuple[str, str], bool] = {}
+    wanted: dict[tuple[str, str], _Wanted] = {}
     with session_factory() as session:
         for change in outbox.unhandled_changes(session):
             if OfferStatus(change.new_status) not in ALERT_EVENTS:
@@ -127,8 +139,9 @@ def resolve_owner_emails(*, session_factory: db.SessionFactory, client: WebClien
             for email in owner_emails(offer):
                 entry = cache.get(email)
                 if needs_lookup(entry, now):
-                    wanted[(offer.team_id, email)] = entry is not None and entry.user_id is None
-    for (team, email), was_missing in wanted.items():
+                    missing = entry is not None and entry.user_id is None
+                    wanted[(offer.team_id, email)] = _Wanted(offer.offer_id, missing)
+    for (team, email), why in wanted.items():
         try:
             user: str | None = str(client.users_lookupByEmail(email=email)["user"]["id"])
         except SlackApiError as exc:
@@ -137,19 +150,25 @@ def resolve_owner_emails(*, session_factory: db.SessionFactory, client: WebClien
             if failure.transient:
                 raise Transient(f"users.lookupByEmail: {error}") from exc
             user = None
-            if was_missing:
-                pass  # logged when first missed
-            elif error == "users_not_found":
-                log.warning("no Slack user has the owner address %s: skipping it", email)
-            else:
-                log.error(
-                    "users.lookupByEmail failed for %s (%s): skipping that owner for a day", email, error
-                )
+            if not why.was_missing:  # logged when first missed
+                _log_lookup_failure(why.offer_id, email, error)
         except NETWORK_ERRORS as exc:
             raise Transient(f"users.lookupByEmail: {classify(exc).code}") from exc
         with db.transaction(session_factory) as session:
             record_lookup(session, team_id=team, email=email, user_id=user, now=now)
     return len(wanted)
+
+
+def _log_lookup_failure(offer_id: str, email: str, error: str) -> None:
+    if error == "users_not_found":
+        log.warning("offer %s: no Slack user has the address of %s: skipping it", offer_id, owner_ref(email))
+    else:
+        log.error(
+            "offer %s: users.lookupByEmail failed for %s (%s): skipping it for a day",
+            offer_id,
+            owner_ref(email),
+            error,
+        )
 
 
 # --- sending ---------------------------------------------------------------------------------

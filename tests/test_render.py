@@ -227,3 +227,27 @@ def test_textview_renders_for_the_shell() -> None:
     assert "Woodgrove Insights & Reporting" in out
     assert "A & B PR (https://x.example/pr)" in out
     assert "2026-11-22 08:30 UTC" in out
+
+
+def test_worst_cases_stay_inside_slacks_limits_and_show_everything() -> None:
+    """20 offers whose 120-character names are full of &<> (escaped, each grows fivefold), and 60
+    subscriptions: every offer and subscription is shown, within 50 blocks and 3,000 characters."""
+    from bot.render_subscriptions import render_subscriptions
+    from bot.usecases.alerts import About, Subscriptions, SubscriptionView
+
+    nasty = ("&<>" * 40)[:120]
+    offers = [offer(id=i, offer_id=f"offer-{i:02}", name=nasty) for i in range(20)]
+    page = render_list(OfferPage(offers=offers, total=20, offset=0, limit=20), None, tr=ENGLISH)
+    check_limits(page.blocks)
+    shown = all_text(page.blocks)
+    assert all(f"offer-{i:02}" in shown for i in range(20))
+    views = tuple(
+        SubscriptionView(
+            about=About(kind="offer", offer_name=nasty, offer_id=f"sub-{i:02}"), events=("failed",)
+        )
+        for i in range(60)
+    )
+    subs = render_subscriptions(Subscriptions(channel=views, mine=views), tr=ENGLISH)
+    check_limits(subs.blocks)
+    listed = all_text(subs.blocks)
+    assert all(listed.count(f"sub-{i:02}") == 2 for i in range(60))
