@@ -26,8 +26,10 @@ from bot.listeners import Deps
 from bot.listeners import actions as action_listeners
 from bot.listeners import commands as command_listeners
 from bot.listeners import events as event_listeners
-from bot.people import Languages
+from bot.people import People
+from bot.roles import Roles
 from bot.settings import Settings
+from bot.usecases.access import AccessPolicy
 from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ def make_client(settings: Settings) -> WebClient:
     )
 
 
-def register_error_handler(app: App, languages: Languages) -> None:
+def register_error_handler(app: App, people: People) -> None:
     """The one Bolt error handler: the traceback to the log, an apology (in the user's language, from
     the cache only) to the user, never a stack trace to Slack."""
 
@@ -65,7 +67,7 @@ def register_error_handler(app: App, languages: Languages) -> None:
             response.status, response.body = 200, ""  # acknowledged: Slack shows no error page
         elif response is not None:
             team, user = str(body.get("team_id") or ""), str(body.get("user_id") or "")
-            sorry = translator(languages.cached(team_id=team, user_id=user))._(SORRY)
+            sorry = translator(people.cached(team_id=team, user_id=user))._(SORRY)
             response.status = 200
             response.headers = {"content-type": ["application/json;charset=utf-8"]}
             response.body = json.dumps({"response_type": "ephemeral", "text": f":warning: {sorry}"})
@@ -92,16 +94,18 @@ def create_app(
         logger=logging.getLogger("bot.bolt"),
     )
 
-    languages = Languages(
+    people = People(
         session_factory=session_factory,
         client=client,
         clock=clock,
         default=settings.offerbot_language,
         background=True,
     )
-    deps = Deps(session_factory=session_factory, clock=clock, languages=languages)
+    roles = Roles(people=people, managers=settings.managers)
+    policy = AccessPolicy(allow_guests=settings.offerbot_allow_guests, managers_only=bool(settings.managers))
+    deps = Deps(session_factory=session_factory, clock=clock, people=people, roles=roles, policy=policy)
     for listener in (command_listeners, action_listeners, event_listeners):
         listener.register(app, deps)
 
-    register_error_handler(app, languages)
+    register_error_handler(app, people)
     return app

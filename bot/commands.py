@@ -7,13 +7,14 @@ import json
 import logging
 import shlex
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
 
 from bot import render
-from bot.i18n import N_, Translator, parse_language
+from bot.i18n import N_, Language, Translator, parse_language
 from bot.render import Reply
 from bot.render_subscriptions import (
     render_language,
@@ -25,7 +26,8 @@ from bot.render_subscriptions import (
     render_unsubscribed,
 )
 from bot.usecases import alerts, offers
-from bot.usecases.alerts import AlertRequest, resolve_target
+from bot.usecases.access import OPEN, OPERATOR, AccessPolicy, Action, Actor, check
+from bot.usecases.alerts import AlertRequest, Unsubscribed, resolve_target
 from bot.usecases.offers import LIST_PAGE_SIZE
 from storage.errors import UsageError
 from storage.queries import Lookup
@@ -124,8 +126,13 @@ def handle_command(
     now: datetime,
     user_id: str = "",
     channel_id: str = "",
+    actor: Actor = OPERATOR,
+    policy: AccessPolicy = OPEN,
+    announce: Callable[[ChannelChange], None] | None = None,
 ) -> Reply:
-    """Answer ``/offer-status <text>`` for a workspace. Raises :class:`UsageError` for bad arguments."""
+    """Answer ``/offer-status <text>`` for a workspace. Raises :class:`UsageError` for bad arguments
+    and :class:`PermissionDenied` for what ``actor`` may not do (the shell is the operator)."""
+    check(actor, Action.QUERY, policy)
     words = split_words(_check_text(text))
     if not words:
         return offer_list(session, team_id=team_id, status=None, tr=tr)
@@ -136,7 +143,14 @@ def handle_command(
         status, page = _list_args(words[1:])
         return offer_list(session, team_id=team_id, status=status, tr=tr, offset=(page - 1) * LIST_PAGE_SIZE)
     if verb in ALERT_VERBS:
-        where = Where(team_id=team_id, user_id=user_id, channel_id=channel_id)
+        where = Where(
+            team_id=team_id,
+            user_id=user_id,
+            channel_id=channel_id,
+            actor=actor,
+            policy=policy,
+            announce=announce,
+        )
         return alert_command(session, verb=verb, args=words[1:], where=where, tr=tr, now=now)
     return offer_status(session, team_id=team_id, query=" ".join(words), tr=tr)
 
@@ -177,11 +191,29 @@ EVENT_WORDS = {
 
 @dataclass(frozen=True)
 class Where:
-    """Who typed a command, in which workspace and channel."""
+    """Who typed a command, in which workspace and channel, and what they may do there."""
 
     team_id: str
     user_id: str
     channel_id: str
+    actor: Actor = OPERATOR
+    policy: AccessPolicy = OPEN
+    announce: Callable[[ChannelChange], None] | None = None
+    """Called with each change made to the channel's alerts, for the listener to announce there."""
+
+    def changed(self, change: Unsubscribed | bool | Language) -> None:
+        if self.announce is not None:
+            self.announce(ChannelChange(channel=self.channel_id, user_id=self.user_id, change=change))
+
+
+@dataclass(frozen=True)
+class ChannelChange:
+    """A change of a channel's subscriptions or settings, announced in that channel."""
+
+    channel: str
+    user_id: str
+    change: Unsubscribed | bool | Language
+    """What was unsubscribed, threading on (True) or off, or the alerts' new language."""
 
 
 def _target(words: list[str]) -> Target | None:
@@ -219,10 +251,13 @@ def parse_request(
     return render.render_lookup(found, tr=tr) if isinstance(found, Lookup) else found
 
 
-def subscribe_request(session: Session, *, team_id: str, text: str, tr: Translator) -> AlertRequest | None:
-    """The ``subscribe`` request in a command's text, parsed by the very functions that answered it
-    (so what is saved is what the user was told), or None when the answer was a refusal."""
+def subscribe_request(session: Session, *, where: Where, text: str, tr: Translator) -> AlertRequest | None:
+    """The ``subscribe`` request in a command's text, parsed and checked by the very functions that
+    answered it (so what is saved is what the user was told), or None when the answer was a refusal."""
+    team_id = where.team_id
     try:
+        check(where.actor, Action.QUERY, where.policy)
+        check(where.actor, Action.CHANNEL_CHANGE, where.policy)
         words = split_words(_check_text(text))
         if not words or words[0].lower() != "subscribe":
             return None
@@ -240,14 +275,17 @@ def _need_channel(channel_id: str, verb: str) -> None:
 def settings_command(session: Session, *, args: list[str], where: Where, tr: Translator) -> Reply:
     """``settings threading on|off`` and ``settings language fr|en``, for the channel typed in."""
     _need_channel(where.channel_id, "settings")
+    check(where.actor, Action.CHANNEL_CHANGE, where.policy)
     name, value = (args[0].lower(), args[1].lower()) if len(args) == 2 else ("", "")
     team, channel = where.team_id, where.channel_id
     if name == "threading" and value in ("on", "off"):
         on = alerts.set_channel_threading(session, team_id=team, channel=channel, on=value == "on")
+        where.changed(on)
         return render_threading(on, tr=tr)
     language = parse_language(value) if name == "language" else None
     if language is not None:
         chosen = alerts.set_channel_language(session, team_id=team, channel=channel, language=language)
+        where.changed(chosen)
         return render_language(chosen, tr=tr)
     raise UsageError(
         N_("use `/offer-status settings threading on|off` or `/offer-status settings language fr|en`.")
@@ -267,6 +305,9 @@ def alert_command(
         return settings_command(session, args=args, where=where, tr=tr)
     if verb in ("notify-me", "mute-me") and not user:
         raise UsageError(N_("`%(verb)s` works in Slack, where I know who you are."), verb=verb)
+    action = Action.CHANNEL_CHANGE if verb == "subscribe" else Action.OWN_ALERTS if user else Action.QUERY
+    if verb != "unsubscribe":  # who may remove a subscription depends on who made it: the use-case checks
+        check(where.actor, action, where.policy)
     request = parse_request(session, team_id=team, verb=verb, args=args, tr=tr)
     if isinstance(request, Reply):
         return request
@@ -275,7 +316,16 @@ def alert_command(
     if verb == "subscribe":
         return render_subscribe_pending(request, tr=tr)
     if verb == "unsubscribe":
-        result = alerts.unsubscribe_channel(session, team_id=team, channel=where.channel_id, request=request)
+        result = alerts.unsubscribe_channel(
+            session,
+            team_id=team,
+            channel=where.channel_id,
+            request=request,
+            actor=where.actor,
+            policy=where.policy,
+        )
+        if result.found:
+            where.changed(result)
         return render_unsubscribed(result, tr=tr)
     if verb == "notify-me":
         return render_notify_me(

@@ -1,7 +1,7 @@
-"""Which language to write to a person in: their Slack locale (``users.info`` with
-``include_locale``), cached in the store and asked again at most once a day. ``fr-*`` is French,
-anything else English; when Slack or the store cannot answer, English (or the last answer), and no
-error: a language is never a reason to fail an answer or an alert."""
+"""Who a person is to offerbot: the language to write to them in (their Slack locale, ``users.info``
+with ``include_locale``, asked again at most once a day; ``fr-*`` is French, anything else English;
+when Slack or the store cannot answer, English or the last answer, and no error) and their roles
+(asked again after ten minutes; when Slack cannot answer, unknown, and changes are refused)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,15 @@ from bot.clock import Clock
 from bot.i18n import DEFAULT, Language, Translator, language_of, translator
 from bot.slack_errors import NETWORK_ERRORS, classify
 from storage import db
-from storage.subscriptions import LOCALE_TTL, cached_locale, language_for, record_locale
+from storage.subscriptions import (
+    LOCALE_TTL,
+    ROLES_TTL,
+    Profile,
+    cached_locale,
+    cached_roles,
+    language_for,
+    record_profile,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +55,15 @@ def channel_language(session: Session, *, team_id: str, channel: str, default: L
     return language_of(chosen) if chosen else default
 
 
-class Languages:
-    """Languages of users (their Slack locale) and of channels (their setting, else the default).
+class People:
+    """Who reads and who acts: users' languages (their Slack locale) and roles (admin or owner,
+    guest), and channels' languages (their setting, else the default).
 
-    Slack is asked through a quick client (1 s, no retries). With ``background=True`` (the app's
-    listeners) a new answer of Slack is cached in the store by a worker thread, so an answer never
-    waits for the store's write lock; it is also remembered in this process at once, and so is a
-    failure, for ten minutes."""
+    Slack's ``users.info`` is asked through a quick client (1 s, no retries), once for both: the
+    locale is trusted for a day, the roles for ten minutes. With ``background=True`` (the app's
+    listeners) an answer is cached in the store by a worker thread, so an answer never waits for the
+    store's write lock; it is also remembered in this process at once, and a failure for ten
+    minutes."""
 
     def __init__(
         self,
@@ -66,9 +76,11 @@ class Languages:
     ) -> None:
         self.factory, self.clock, self.default = session_factory, clock, default
         self.client = quick_client(client)
-        self._recent: dict[tuple[str, str], tuple[datetime, str | None]] = {}
-        """(team, user) to (until when it holds, the locale) for answers and failures of this process."""
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="locale-cache") if background else None
+        self._asked: dict[tuple[str, str], tuple[datetime, Profile]] = {}
+        """(team, user) to when Slack answered and what it said, in this process."""
+        self._failed: dict[tuple[str, str], datetime] = {}
+        """(team, user) to when Slack may be asked again after a failure."""
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="user-cache") if background else None
 
     def cached(self, *, team_id: str, user_id: str) -> Language:
         """The user's language from the cache only (no Slack call), English when unknown or when the
@@ -79,14 +91,34 @@ class Languages:
         except Exception:
             return DEFAULT
 
+    def _recent(self, key: tuple[str, str], now: datetime, ttl: timedelta) -> Profile | None:
+        asked = self._asked.get(key)
+        return asked[1] if asked is not None and asked[0] + ttl > now else None
+
+    def _lookup(self, team_id: str, user_id: str, now: datetime) -> Profile | None:
+        """Ask Slack (unless it failed for this user in the last ten minutes) and cache the answer."""
+        key = (team_id, user_id)
+        if self._failed.get(key, now) > now:
+            return None
+        profile = self._ask(user_id)
+        if profile is None:
+            self._failed[key] = now + RETRY_FAILED_AFTER
+            return None
+        self._asked[key] = (now, profile)
+        if self._writer is not None:
+            self._writer.submit(self._record, team_id, user_id, profile, now)
+        else:
+            self._record(team_id, user_id, profile, now)
+        return profile
+
     def of_user(self, *, team_id: str, user_id: str) -> Language:
         """The user's language, asking Slack when the cached answer is missing or a day old."""
         if not user_id:
             return DEFAULT
         now = self.clock()
-        recent = self._recent.get((team_id, user_id))
-        if recent is not None and recent[0] > now:
-            return language_of(recent[1])
+        recent = self._recent((team_id, user_id), now, LOCALE_TTL)
+        if recent is not None:
+            return language_of(recent.locale)
         try:
             with self.factory() as session:
                 fresh, locale = cached_locale(session, team_id=team_id, user_id=user_id, now=now)
@@ -95,32 +127,45 @@ class Languages:
             return DEFAULT
         if fresh:
             return language_of(locale)
-        asked = self._ask(user_id)
-        if asked is None:  # Slack did not answer: the last answer, or English, for a while
-            self._recent[(team_id, user_id)] = (now + RETRY_FAILED_AFTER, locale)
-            return language_of(locale)
-        self._recent[(team_id, user_id)] = (now + LOCALE_TTL, asked or None)
-        if self._writer is not None:
-            self._writer.submit(self._record, team_id, user_id, asked or None, now)
-        else:
-            self._record(team_id, user_id, asked or None, now)
-        return language_of(asked)
+        asked = self._lookup(team_id, user_id, now)
+        return language_of(asked.locale if asked is not None else locale)  # else the last answer
 
-    def _record(self, team_id: str, user_id: str, locale: str | None, now: datetime) -> None:
+    def roles_of(self, *, team_id: str, user_id: str) -> Profile | None:
+        """The user's roles, read less than ten minutes ago; None when Slack cannot say now."""
+        if not user_id:
+            return None
+        now = self.clock()
+        recent = self._recent((team_id, user_id), now, ROLES_TTL)
+        if recent is not None:
+            return recent
+        try:
+            with self.factory() as session:
+                cached = cached_roles(session, team_id=team_id, user_id=user_id, now=now)
+        except SQLAlchemyError:
+            cached = None
+        return cached or self._lookup(team_id, user_id, now)
+
+    def _record(self, team_id: str, user_id: str, profile: Profile, now: datetime) -> None:
         try:
             with db.transaction(self.factory) as session:
-                record_locale(session, team_id=team_id, user_id=user_id, locale=locale, now=now)
+                record_profile(session, team_id=team_id, user_id=user_id, profile=profile, now=now)
         except SQLAlchemyError as exc:
-            log.warning("cannot cache the locale of %s: %s", user_id, exc.__class__.__name__)
+            log.warning("cannot cache the profile of %s: %s", user_id, exc.__class__.__name__)
 
-    def _ask(self, user_id: str) -> str | None:
-        """The user's Slack locale ("" when Slack has none), or None when Slack could not be asked."""
+    def _ask(self, user_id: str) -> Profile | None:
+        """What Slack says of the user, or None when Slack could not be asked."""
         try:
             user = self.client.users_info(user=user_id, include_locale=True).get("user")
         except _LOOKUP_ERRORS as exc:
-            log.info("users.info for %s failed (%s): writing in English", user_id, classify(exc).code)
+            log.info("users.info for %s failed (%s)", user_id, classify(exc).code)
             return None
-        return str(user.get("locale") or "") if isinstance(user, dict) else ""
+        if not isinstance(user, dict):
+            return None
+        return Profile(
+            locale=str(user.get("locale") or "") or None,
+            is_admin=any(user.get(k) is True for k in ("is_admin", "is_owner", "is_primary_owner")),
+            is_guest=any(user.get(k) is True for k in ("is_restricted", "is_ultra_restricted")),
+        )
 
     def of_channel(self, *, team_id: str, channel: str) -> Language:
         """The language set with ``settings language``, else ``OFFERBOT_LANGUAGE``."""

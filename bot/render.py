@@ -477,13 +477,14 @@ def render_help(*, tr: Translator) -> Reply:
 
 
 def error_text(error: OfferbotError, tr: Translator) -> str:
-    """A user's mistake, in their language (its message and parameters were set where it was raised)."""
-    return tr._(error.message, **error.params)
+    """A user's mistake, in their language: its message is offerbot's own text (marked where it was
+    raised), its values are what the user typed or the data, escaped."""
+    params = {name: esc(value) if isinstance(value, str) else value for name, value in error.params.items()}
+    return tr._(error.message, **params)
 
 
 def render_error(error: OfferbotError | str, *, tr: Translator) -> Reply:
-    message = error if isinstance(error, str) else error_text(error, tr)
-    text = f":warning: {esc(message)}"
+    text = f":warning: {esc(error) if isinstance(error, str) else error_text(error, tr)}"
     return Reply(text=text, blocks=[section(text)])
 
 

@@ -134,3 +134,34 @@ def render_subscriptions(subs: Subscriptions, *, tr: Translator) -> Reply:
     )
     more = tr._("…more subscriptions than fit in one message: unsubscribe the ones you no longer need.")
     return Reply(text=truncate("\n".join(lines), MAX_SECTION), blocks=cap_blocks(sections("", lines), more))
+
+
+def render_channel_change(change: Unsubscribed | bool | Language, *, user_id: str, tr: Translator) -> Reply:
+    """The public note of a change to a channel's alerts: who changed what (subscribing has its own)."""
+    if isinstance(change, Unsubscribed):
+        what = describe(change.about, tr)
+        if change.remaining is None:
+            text = tr._(
+                "<@%(user)s> unsubscribed this channel from alerts for %(what)s.", user=user_id, what=what
+            )
+        else:
+            text = tr._(
+                "<@%(user)s> changed this channel's alerts for %(what)s to: %(events)s.",
+                user=user_id,
+                what=what,
+                events=_events(change.remaining),
+            )
+    elif isinstance(change, Language):
+        language = tr._("French") if change is Language.FR else tr._("English")
+        text = tr._(
+            "<@%(user)s> set the language of this channel's alerts to %(language)s.",
+            user=user_id,
+            language=language,
+        )
+    elif change:
+        text = tr._(
+            "<@%(user)s> turned threading on: follow-ups go in the thread of the first alert.", user=user_id
+        )
+    else:
+        text = tr._("<@%(user)s> turned threading off: follow-ups are posted as new messages.", user=user_id)
+    return _reply(f":gear: {text}")

@@ -28,6 +28,16 @@ class Settings(BaseSettings):
     offerbot_remind_after: timedelta = timedelta(hours=24)
     """How long an offer may stay failed or awaiting sign-off before a reminder (seconds, or 30m, 24h, 2d)."""
     offerbot_language: Language = Language.EN
+    offerbot_allow_guests: bool = False
+    """Guests may query (and nothing else); otherwise they get a short refusal for everything."""
+    offerbot_managers: str = ""
+    """User ids (U...) and @usergroup handles, comma-separated: when set, only they and workspace
+    admins and owners may subscribe channels and change channel settings."""
+
+    @property
+    def managers(self) -> tuple[str, ...]:
+        return tuple(m.strip() for m in self.offerbot_managers.split(",") if m.strip())
+
     """The language of channel messages where ``/offer-status settings language`` chose none."""
 
     # --- the Partner Center / Cloud Partner Portal sync (the Azure SDKs' variable names) ---

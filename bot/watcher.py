@@ -25,7 +25,7 @@ from sqlmodel import Session
 from bot.alerts import render_alert, render_disabled_notice, render_followup, render_reminder
 from bot.clock import Clock, Sleep
 from bot.i18n import DEFAULT, Language, Translator, translator
-from bot.people import Languages, channel_language, user_language
+from bot.people import People, channel_language, user_language
 from bot.render import Reply
 from bot.slack_errors import NETWORK_ERRORS, SlackFailure, classify
 from bot.usecases.alerts import about
@@ -448,7 +448,7 @@ class Deliverer:
         outbox.add_notice(session, row=row, creator=sub.created_by, subscription_id=sub_id, now=self.clock())
 
 
-def refresh_languages(languages: Languages, *, ids: list[int]) -> None:
+def refresh_languages(languages: People, *, ids: list[int]) -> None:
     """Ask Slack the locale of each user a claimed delivery goes to, where the cached one is missing
     or a day old; a failure leaves English, never an error."""
     with languages.factory() as session:
@@ -507,9 +507,7 @@ def run_pass(
         report.reminders = outbox.schedule_reminders(session, now=clock(), remind_after=config.remind_after)
     with db.transaction(session_factory) as session:
         ids = outbox.claim(session, now=clock(), worker=worker, lease=config.lease, limit=config.batch)
-    languages = Languages(
-        session_factory=session_factory, client=client, clock=clock, default=config.language
-    )
+    languages = People(session_factory=session_factory, client=client, clock=clock, default=config.language)
     refresh_languages(languages, ids=ids)
     deliverer = Deliverer(
         session_factory=session_factory,

@@ -234,6 +234,12 @@ class SlackUser(SQLModel, table=True):
     user_id: str = Field(primary_key=True, max_length=32)
     locale: str | None = Field(default=None, max_length=16)
     looked_up_at: datetime = utc_column()
+    is_admin: bool = Field(default=False)
+    """A workspace admin or owner (``is_admin``, ``is_owner``, ``is_primary_owner``)."""
+    is_guest: bool = Field(default=False)
+    """A guest (``is_restricted`` or ``is_ultra_restricted``)."""
+    roles_at: datetime | None = utc_column(nullable=True)
+    """When the roles were read; they are trusted for ten minutes."""
 
 
 class AlertThread(SQLModel, table=True):

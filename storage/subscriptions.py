@@ -289,18 +289,39 @@ def cached_locale(session: Session, *, team_id: str, user_id: str, now: datetime
     return row.looked_up_at + LOCALE_TTL > now, row.locale
 
 
-def record_locale(session: Session, *, team_id: str, user_id: str, locale: str | None, now: datetime) -> None:
-    """Cache a user's locale (an upsert: two processes asking at once never collide)."""
-    values = {"team_id": team_id, "user_id": user_id, "locale": locale, "looked_up_at": now}
+@dataclass(frozen=True)
+class Profile:
+    """What ``users.info`` says of a user that offerbot keeps: the locale and the roles."""
+
+    locale: str | None
+    is_admin: bool = False
+    is_guest: bool = False
+
+
+ROLES_TTL = timedelta(minutes=10)
+"""Roles decide who may change what: they are asked of Slack again after ten minutes."""
+
+
+def record_profile(session: Session, *, team_id: str, user_id: str, profile: Profile, now: datetime) -> None:
+    """Cache what ``users.info`` said (an upsert: two processes asking at once never collide)."""
+    fields = {
+        "locale": profile.locale,
+        "is_admin": profile.is_admin,
+        "is_guest": profile.is_guest,
+        "looked_up_at": now,
+        "roles_at": now,
+    }
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        insert(SlackUser)
-        .values(values)
-        .on_conflict_do_update(
-            index_elements=["team_id", "user_id"], set_={"locale": locale, "looked_up_at": now}
-        )
-    )
-    session.execute(stmt)
+    stmt = insert(SlackUser).values({"team_id": team_id, "user_id": user_id, **fields})
+    session.execute(stmt.on_conflict_do_update(index_elements=["team_id", "user_id"], set_=fields))
+
+
+def cached_roles(session: Session, *, team_id: str, user_id: str, now: datetime) -> Profile | None:
+    """The user's roles when read less than ten minutes ago, else None."""
+    row = session.get(SlackUser, (team_id, user_id))
+    if row is None or row.roles_at is None or row.roles_at + ROLES_TTL <= now:
+        return None
+    return Profile(locale=row.locale, is_admin=row.is_admin, is_guest=row.is_guest)
 
 
 # --- e-mail lookups --------------------------------------------------------------------------

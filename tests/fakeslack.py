@@ -42,6 +42,10 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.users_by_email: dict[str, str] = {}
         self.locales: dict[str, str] = {}
+        self.roles: dict[str, set[str]] = {}
+        """``users.info`` flags per user id: ``is_admin``, ``is_owner``, ``is_restricted``..."""
+        self.usergroups: list[dict[str, Any]] = []
+        """``usergroups.list`` answers these (``handle``, ``users``)."""
         """``users.info`` answers these locales (user id to ``fr-FR``...); anyone else is ``en-US``."""
         self.channels_without_bot: set[str] = set()
         self._script: dict[str, deque[Scripted]] = defaultdict(deque)
@@ -164,7 +168,11 @@ class FakeSlack:
             user: dict[str, Any] = {"id": user_id, "name": user_id.lower(), "tz": "Europe/Paris"}
             if str(body.get("include_locale", "")).lower() in ("true", "1"):
                 user["locale"] = self.locales.get(user_id, "en-US")
+            for flag in ("is_admin", "is_owner", "is_primary_owner", "is_restricted", "is_ultra_restricted"):
+                user[flag] = flag in self.roles.get(user_id, set())
             return {"ok": True, "user": user}
+        if method == "usergroups.list":
+            return {"ok": True, "usergroups": self.usergroups}
         if method == "apps.connections.open":
             return {"ok": True, "url": "ws://127.0.0.1:9/link"}
         if method.startswith("response/"):

@@ -17,7 +17,7 @@ from bot import commands
 from bot.alerts import render_alert, render_disabled_notice, render_followup, render_reminder
 from bot.app import make_client
 from bot.i18n import ENGLISH, LOCALE_DIR, Language, Translator, language_of, translator
-from bot.people import Languages
+from bot.people import People
 from bot.render import (
     Reply,
     esc,
@@ -412,15 +412,15 @@ def test_a_users_locale_is_asked_once_a_day_and_a_failure_is_english(
     fake_slack.locales["U0FR"] = "fr-FR"
     clock = MovingClock()
     client = make_client(Settings(slack_bot_token="xoxb-i18n", slack_api_url=fake_slack.url))
-    languages = Languages(session_factory=factory, client=client, clock=clock)
+    languages = People(session_factory=factory, client=client, clock=clock)
     assert languages.of_user(team_id=TEAM, user_id="U0FR") is Language.FR
     assert languages.of_user(team_id=TEAM, user_id="U0EN") is Language.EN
     (first, _) = fake_slack.calls_to("users.info")
     assert first.body["user"] == "U0FR" and first.body["include_locale"] in (True, "true", "1")
     with factory() as s:
         assert cached_locale(s, team_id=TEAM, user_id="U0FR", now=clock()) == (True, "fr-FR")
-    # Cached: another process (a new Languages) asks nobody within the day.
-    again = Languages(session_factory=factory, client=client, clock=clock)
+    # Cached: another process (a new People) asks nobody within the day.
+    again = People(session_factory=factory, client=client, clock=clock)
     assert again.of_user(team_id=TEAM, user_id="U0FR") is Language.FR
     assert len(fake_slack.calls_to("users.info")) == 2
     # A day later Slack is asked again; the user switched to English.
@@ -440,7 +440,7 @@ def test_a_users_locale_is_asked_once_a_day_and_a_failure_is_english(
     # Slack down: one call, no retry (an answer must not wait), English, and no error.
     fake_slack.outage("users.info")
     before = len(fake_slack.calls_to("users.info"))
-    fresh = Languages(session_factory=factory, client=client, clock=clock)
+    fresh = People(session_factory=factory, client=client, clock=clock)
     assert fresh.of_user(team_id=TEAM, user_id="U0NEWER") is Language.EN
     assert len(fake_slack.calls_to("users.info")) == before + 1
 
@@ -512,8 +512,9 @@ def test_a_french_user_gets_french_answers_over_signed_http(
         assert len(fake_slack.calls_to("users.info")) == 1  # asked once, then remembered
         # The channel's language (English, just set) words the public confirmation of subscribe.
         assert "Abonnement de ce canal" in ask("subscribe all")["text"]
-        (confirmation,) = fake_slack.wait_for("chat.postMessage")
-        assert confirmation.body["text"].startswith(":bell: <@U0USER001> subscribed this channel")
+        posted = sorted(c.body["text"] for c in fake_slack.wait_for("chat.postMessage", count=2))
+        assert posted[0].startswith(":bell: <@U0USER001> subscribed this channel")
+        assert posted[1].endswith("set the language of this channel's alerts to English.")
     finally:
         running.close()
 

@@ -71,6 +71,8 @@ def test_scopes_are_the_ones_the_code_needs() -> None:
         "conversations_open": "im:write",
         "users_lookupByEmail": "users:read.email",
         "conversations_info": "channels:read",
+        "users_info": "users:read",
+        "usergroups_list": "usergroups:read",
     }
     for method, scope in method_scopes.items():
         if re.search(rf"\.{method}\(|\"{method}\"", source):

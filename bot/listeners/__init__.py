@@ -10,8 +10,10 @@ from typing import Any
 from bot import render
 from bot.clock import Clock
 from bot.i18n import N_, Translator
-from bot.people import Languages
+from bot.people import People
 from bot.render import Reply
+from bot.roles import Roles
+from bot.usecases.access import AccessPolicy, Actor
 from storage.db import SessionFactory
 from storage.errors import OfferbotError
 
@@ -22,7 +24,9 @@ class Deps:
 
     session_factory: SessionFactory
     clock: Clock
-    languages: Languages
+    people: People
+    roles: Roles
+    policy: AccessPolicy
 
 
 def ephemeral(reply: Reply) -> dict[str, Any]:
@@ -62,6 +66,11 @@ def user_of(body: dict[str, Any]) -> str:
     return _id(body, "user_id", "user")
 
 
+def actor_of(deps: Deps, body: dict[str, Any]) -> Actor:
+    """Who sent the request, with the roles the access rules need."""
+    return deps.roles.actor(team_id=team_of(body), user_id=user_of(body))
+
+
 def reader(deps: Deps, body: dict[str, Any]) -> Translator:
     """The translator of whoever sent the request (their Slack locale)."""
-    return deps.languages.for_user(team_id=team_of(body), user_id=user_of(body))
+    return deps.people.for_user(team_id=team_of(body), user_id=user_of(body))

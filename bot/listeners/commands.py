@@ -4,6 +4,8 @@ listener that posts the confirmation in the channel (proving the bot can post th
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -12,25 +14,30 @@ from slack_sdk.errors import SlackApiError
 
 from bot import commands
 from bot.i18n import Translator
-from bot.listeners import Deps, answer, ephemeral, reader, reply_kwargs, team_of
+from bot.listeners import Deps, actor_of, answer, ephemeral, reader, reply_kwargs, team_of
 from bot.render import COMMAND, Reply, render_cannot_post
-from bot.render_subscriptions import render_subscription_confirmation
-from bot.slack_errors import classify
+from bot.render_subscriptions import render_channel_change, render_subscription_confirmation
+from bot.slack_errors import NETWORK_ERRORS, classify
 from bot.usecases.alerts import save_subscription
 from storage import db
 
 log = logging.getLogger(__name__)
 
+_POST_ERRORS: tuple[type[BaseException], ...] = (SlackApiError, *NETWORK_ERRORS)
+
 SLASH_COMMANDS = (COMMAND,)
 """Every slash command the app registers; ``manifest.yml`` must declare exactly these."""
 
 
-def _answer(deps: Deps, command: dict[str, Any], tr: Translator) -> Reply:
+def _answer(
+    deps: Deps, command: dict[str, Any], tr: Translator, announce: Callable[[commands.ChannelChange], None]
+) -> Reply:
     """The command's answer. Only the verbs that write take a write transaction: on SQLite that waits
     for the write lock, and an answer must never queue behind an import."""
     text = str(command.get("text") or "")
     writes = commands.first_word(text) in commands.WRITE_VERBS
     factory = deps.session_factory
+    actor = actor_of(deps, command)
     with db.transaction(factory) if writes else factory() as session:
         return commands.handle_command(
             session,
@@ -40,6 +47,9 @@ def _answer(deps: Deps, command: dict[str, Any], tr: Translator) -> Reply:
             user_id=str(command.get("user_id") or ""),
             channel_id=str(command.get("channel_id") or ""),
             now=deps.clock(),
+            actor=actor,
+            policy=deps.policy,
+            announce=announce,
         )
 
 
@@ -51,11 +61,14 @@ def _subscribe(deps: Deps, command: dict[str, Any], client: WebClient, respond: 
         return
     team, channel, user = team_of(command), str(command["channel_id"]), str(command.get("user_id") or "")
     tr = reader(deps, command)
+    where = commands.Where(
+        team_id=team, user_id=user, channel_id=channel, actor=actor_of(deps, command), policy=deps.policy
+    )
     with deps.session_factory() as session:
-        request = commands.subscribe_request(session, team_id=team, text=text, tr=tr)
+        request = commands.subscribe_request(session, where=where, text=text, tr=tr)
     if request is None:
         return  # the ack already explained
-    in_channel = deps.languages.for_channel(team_id=team, channel=channel)
+    in_channel = deps.people.for_channel(team_id=team, channel=channel)
     confirmation = render_subscription_confirmation(request, user_id=user, tr=in_channel)
     try:
         client.chat_postMessage(channel=channel, text=confirmation.text, blocks=confirmation.blocks)
@@ -78,14 +91,29 @@ def _subscribe(deps: Deps, command: dict[str, Any], client: WebClient, respond: 
         )
 
 
+def _announce(deps: Deps, client: WebClient, team: str, change: commands.ChannelChange) -> None:
+    """Tell the channel who changed its alerts, in the channel's language (after the answer)."""
+    tr = deps.people.for_channel(team_id=team, channel=change.channel)
+    note = render_channel_change(change.change, user_id=change.user_id, tr=tr)
+    try:
+        client.chat_postMessage(channel=change.channel, text=note.text, blocks=note.blocks)
+    except _POST_ERRORS as exc:
+        log.warning("could not announce a change in %s: %s", change.channel, classify(exc).code)
+
+
 def register(app: App, deps: Deps) -> None:
-    def offer_status_ack(ack: Ack, command: dict[str, Any]) -> None:
+    announcer = ThreadPoolExecutor(2, thread_name_prefix="announce")
+
+    def offer_status_ack(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         text = str(command.get("text") or "")
         log.info(
             "slash command team=%s user=%s text=%r", team_of(command), command.get("user_id"), text[:200]
         )
         tr = reader(deps, command)
-        ack(**ephemeral(answer(lambda: _answer(deps, command, tr), tr)))
+        changes: list[commands.ChannelChange] = []
+        ack(**ephemeral(answer(lambda: _answer(deps, command, tr, changes.append), tr)))
+        for change in changes:  # committed: the answer was computed after the transaction ended
+            announcer.submit(_announce, deps, client, team_of(command), change)
 
     def offer_status_subscribe(command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         _subscribe(deps, command, client, respond)

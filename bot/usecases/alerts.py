@@ -9,12 +9,14 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.i18n import Language
+from bot.usecases.access import OPEN, OPERATOR, AccessPolicy, Actor, check_removal
 from storage.models import Offer, Subscription
 from storage.policy import EVENTS
 from storage.queries import Lookup, find_offers, get_offer
 from storage.subscriptions import (
     Target,
     events_of,
+    find_subscription,
     mute,
     set_language,
     set_threading,
@@ -108,8 +110,21 @@ class Unsubscribed:
 
 
 def unsubscribe_channel(
-    session: Session, *, team_id: str, channel: str, request: AlertRequest
+    session: Session,
+    *,
+    team_id: str,
+    channel: str,
+    request: AlertRequest,
+    actor: Actor = OPERATOR,
+    policy: AccessPolicy = OPEN,
 ) -> Unsubscribed:
+    """Remove (some events of) a channel's subscription: only its creator, admins and owners, and the
+    managers may (:func:`bot.usecases.access.check_removal`)."""
+    existing = find_subscription(
+        session, team_id=team_id, destination_kind="channel", destination=channel, target=request.target
+    )
+    if existing is not None:
+        check_removal(actor, created_by=existing.created_by, policy=policy)
     found, left = unsubscribe(
         session,
         team_id=team_id,
