@@ -17,9 +17,12 @@ from bot.i18n import Language, translator
 from bot.settings import Settings, load_settings
 from bot.usecases.imports import import_document
 from storage import db
-from storage.errors import ConfigError, DocumentError, OfferbotError
+from storage.errors import ConfigError, DocumentError, OfferbotError, UsageError
 from storage.importer import ImportSummary
+from storage.models import ApiToken
 from storage.queries import store_is_empty
+from storage.tokens import create_token, list_tokens, revoke_token
+from storage.workspaces import default_team
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,32 @@ def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    """``token create|list|revoke``: the push API's tokens (an operator's action, not Slack's)."""
+    factory = db.session_factory(db.open_database(settings.database_url))
+    name = args.name_option or args.name
+    if args.action in ("create", "revoke") and not name:
+        raise UsageError(f"token {args.action} needs a name: offerbot token {args.action} --name NAME")
+    with db.transaction(factory) as session:
+        if args.action == "create":
+            team = args.team or default_team(session)
+            token = create_token(session, team_id=team, name=name, now=utc_now())
+            print(f"token {name!r} for workspace {team} (shown once, store it as a secret):\n{token}")
+        elif args.action == "revoke":
+            row = revoke_token(session, name=name, team_id=args.team, now=utc_now())
+            print(f"revoked token {row.name!r} of workspace {row.team_id}")
+        else:
+            for row in list_tokens(session, team_id=args.team):
+                print(_token_line(row))
+    return 0
+
+
+def _token_line(row: ApiToken) -> str:
+    state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M} UTC" if row.revoked_at else "active"
+    used = f"last used {row.last_used_at:%Y-%m-%d %H:%M} UTC" if row.last_used_at else "never used"
+    return f"{row.team_id}  {row.name}  created {row.created_at:%Y-%m-%d %H:%M} UTC  {state}  {used}"
+
+
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     """Migrate, import the sample offers into an empty store, then serve (tokens set) or open the shell."""
     engine = db.open_database(settings.database_url)
@@ -139,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[lang.value for lang in Language],
         help="answer in this language (default: OFFERBOT_LANGUAGE, else en)",
     )
+    p = sub.add_parser("token", help="push API tokens: create (printed once), list, revoke")
+    p.add_argument("action", choices=["create", "list", "revoke"])
+    p.add_argument("name", nargs="?", default="", help="the token's name (create, revoke)")
+    p.add_argument("--name", dest="name_option", default=None, help="the token's name")
+    p.add_argument("--team", default=None, help="the workspace (default: the store's default workspace)")
     p = sub.add_parser("watch", help="run the alert watcher alone (serve runs it too)")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
     p = sub.add_parser(
@@ -153,6 +187,7 @@ COMMANDS = {
     "import": cmd_import,
     "serve": cmd_serve,
     "shell": cmd_shell,
+    "token": cmd_token,
     "up": cmd_up,
     "watch": cmd_watch,
     "sync": cmd_sync,

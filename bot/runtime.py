@@ -11,7 +11,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import create_app, make_client
 from bot.clock import utc_now
-from bot.scheduling import JOB_ID, SYNC_JOB_ID, background_scheduler, blocking_scheduler, registry
+from bot.pushapi import PushApi
+from bot.scheduling import JOB_ID, SYNC_JOB_ID, background_scheduler, blocking_scheduler, registry, wake
 from bot.server import make_server, wsgi_app
 from bot.settings import Settings
 from bot.slack_errors import classify
@@ -61,7 +62,7 @@ def socket_mode_handler(app: App, settings: Settings) -> SocketModeHandler:
 
 def serve(settings: Settings, *, host: str, port: int) -> None:
     """The bot and, in the same process, the watcher (and the sync, when a source is set) on a
-    BackgroundScheduler."""
+    BackgroundScheduler; in HTTP mode, the push API too."""
     sources = build_sources(settings) if settings.sync_configured else []
     client, factory = connect(settings, http=not settings.socket_mode)
     app = create_app(settings, session_factory=factory, client=client)
@@ -69,8 +70,9 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     scheduler.start()
     log.info("watcher: a pass every %s s", settings.offerbot_watch_interval)
     _log_sync(settings, sources)
+    push = PushApi(session_factory=factory, clock=utc_now, on_import=lambda: wake(scheduler, JOB_ID))
     try:
-        _serve_app(app, factory, settings, host=host, port=port)
+        _serve_app(app, factory, settings, host=host, port=port, push=push)
     finally:
         scheduler.shutdown(wait=False)
 
@@ -118,14 +120,18 @@ def sync(settings: Settings, *, once: bool) -> SyncReport | None:
     return None
 
 
-def _serve_app(app: App, factory: db.SessionFactory, settings: Settings, *, host: str, port: int) -> None:
+def _serve_app(
+    app: App, factory: db.SessionFactory, settings: Settings, *, host: str, port: int, push: PushApi
+) -> None:
     if settings.socket_mode:
         log.info("starting in Socket Mode")
         socket_mode_handler(app, settings).start()  # type: ignore[no-untyped-call]
         return
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    server = make_server(wsgi_app(app, factory, signing_secret=secret), host=host, port=port)
+    server = make_server(wsgi_app(app, factory, signing_secret=secret, push=push), host=host, port=port)
     log.info(
-        "HTTP mode: listening on http://%s:%s (POST /slack/events, GET /healthz)", host, server.effective_port
+        "HTTP mode: listening on http://%s:%s (POST /slack/events, POST /api/offers/status, GET /healthz)",
+        host,
+        server.effective_port,
     )
     server.run()

@@ -13,6 +13,7 @@ from waitress.server import create_server
 
 from bot.clock import Clock, utc_now
 from bot.edge import check_slack_request, replay, unix_clock
+from bot.pushapi import PUSH_PATH, PushApi
 from storage.db import SessionFactory
 
 if TYPE_CHECKING:
@@ -39,9 +40,15 @@ def _health(session_factory: SessionFactory) -> tuple[str, bytes]:
 
 
 def wsgi_app(
-    app: App, session_factory: SessionFactory, *, signing_secret: str | None, clock: Clock = utc_now
+    app: App,
+    session_factory: SessionFactory,
+    *,
+    signing_secret: str | None,
+    clock: Clock = utc_now,
+    push: PushApi | None = None,
 ) -> WSGIApplication:
-    """``POST /slack/events`` (checked by :mod:`bot.edge`, then Bolt) and ``GET /healthz``."""
+    """``POST /slack/events`` (checked by :mod:`bot.edge`, then Bolt), ``GET /healthz`` and, when
+    given, the push API (``POST /api/offers/status``)."""
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
     now = unix_clock(clock)
 
@@ -49,6 +56,8 @@ def wsgi_app(
         path = environ.get("PATH_INFO")
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _respond(start_response, *_health(session_factory))
+        if path == PUSH_PATH and push is not None:
+            return _respond(start_response, *push.handle(environ))
         if path != EVENTS_PATH:
             return _respond(start_response, "404 Not Found", b'{"ok":false,"error":"not found"}')
         body, refusal = check_slack_request(environ, secret=signing_secret, clock=now)

@@ -297,3 +297,19 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = utc_column(nullable=True)
     channel: str | None = Field(default=None, max_length=32)
     ts: str | None = Field(default=None, max_length=32)
+
+
+class ApiToken(SQLModel, table=True):
+    """A push API token of one workspace. Only its SHA-256 is stored: the token itself is shown once,
+    when it is created, and a revoked token is kept (revoked_at set) so its name is not reused."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (sa.UniqueConstraint("team_id", "name", name="uq_api_token_team_id_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = utc_column()
+    revoked_at: datetime | None = utc_column(nullable=True)
+    last_used_at: datetime | None = utc_column(nullable=True)

@@ -1,0 +1,154 @@
+"""The push API: a pipeline pushes the import document with a workspace's token, over real HTTP to
+the running server; tokens are made, listed and revoked with the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot.app import create_app
+from bot.pushapi import PUSH_MAX_BODY, PushApi
+from bot.server import wsgi_app
+from bot.settings import Settings
+from storage import db
+from storage.documents import parse_document
+from storage.errors import DocumentError
+from storage.models import ApiToken, Offer
+from storage.tokens import create_token, revoke_token
+from tests.conftest import NOW, SIGNING_SECRET, RunningServer, samples_text
+from tests.fakeslack import FakeSlack
+from tests.test_cli import offerbot
+from tests.test_edge import raw_request
+
+PIPELINE_TEAM = "T0PIPELINE"
+
+
+class Pushed:
+    def __init__(self) -> None:
+        self.woken = threading.Event()
+
+
+@pytest.fixture
+def push_server(
+    fake_slack: FakeSlack, engine: Engine, database_url: str
+) -> Iterator[tuple[RunningServer, Pushed]]:
+    factory = db.session_factory(engine)
+    settings = Settings(
+        slack_bot_token="xoxb-push",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.url,
+        database_url=database_url,
+    )
+    pushed = Pushed()
+    push = PushApi(session_factory=factory, clock=lambda: NOW, on_import=pushed.woken.set)
+    app = create_app(settings, session_factory=factory)
+    running = RunningServer(wsgi_app(app, factory, signing_secret=SIGNING_SECRET, push=push))
+    yield running, pushed
+    running.close()
+
+
+def push(server: RunningServer, body: bytes, token: str | None) -> tuple[int, dict[str, object]]:
+    req = urllib.request.Request(server.url + "/api/offers/status", data=body, method="POST")
+    req.add_header("Content-Type", "application/json")
+    if token is not None:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def new_token(engine: Engine, name: str = "ci") -> str:
+    with db.transaction(db.session_factory(engine)) as s:
+        return create_token(s, team_id=PIPELINE_TEAM, name=name, now=NOW)
+
+
+def test_a_pipeline_pushes_statuses_into_its_workspace(
+    push_server: tuple[RunningServer, Pushed], engine: Engine
+) -> None:
+    server, pushed = push_server
+    token = new_token(engine)
+    status, answer = push(server, samples_text().encode(), token)
+    assert status == 200 and answer["ok"] is True
+    assert answer["created"] == 6 and "6 offer(s) created" in str(answer["summary"])
+    assert pushed.woken.wait(5)  # the watcher is woken at once
+    with db.session_factory(engine)() as s:
+        teams = {o.team_id for o in s.exec(select(Offer)).all()}
+        assert teams == {PIPELINE_TEAM}
+        (row,) = s.exec(select(ApiToken)).all()
+        assert row.token_hash != token and token not in row.token_hash and row.last_used_at == NOW
+    again_status, again = push(server, samples_text().encode(), token)
+    assert again_status == 200 and again["unchanged"] == 6
+
+
+def test_tokens_missing_wrong_or_revoked_get_401(
+    push_server: tuple[RunningServer, Pushed], engine: Engine
+) -> None:
+    server, _ = push_server
+    token = new_token(engine)
+    body = samples_text().encode()
+    assert push(server, body, None)[0] == 401
+    assert push(server, body, "ofb_" + "x" * 43)[0] == 401
+    assert push(server, body, token[:-1])[0] == 401
+    with db.transaction(db.session_factory(engine)) as s:
+        revoke_token(s, name="ci", now=NOW)
+    assert push(server, body, token)[0] == 401
+    with db.session_factory(engine)() as s:
+        assert s.exec(select(Offer)).all() == []
+
+
+def test_bad_documents_get_the_imports_message_and_nothing_is_written(
+    push_server: tuple[RunningServer, Pushed], engine: Engine
+) -> None:
+    server, _ = push_server
+    token = new_token(engine)
+    data = json.loads(samples_text())
+    data["offers"][0]["status"]["steps"][0]["status"] = "exploded"
+    bad = json.dumps(data)
+    status, answer = push(server, bad.encode(), token)
+    assert status == 400 and answer["ok"] is False
+    with pytest.raises(DocumentError) as cli_error:
+        parse_document(bad, source="body")
+    assert answer["error"] == str(cli_error.value)  # the same field-level message as offerbot import
+    assert "offers[0]" in str(answer["error"])
+    assert push(server, b"\xff\xfe{}", token)[0] == 400
+    assert push(server, b"{not json", token)[0] == 400
+    with db.session_factory(engine)() as s:
+        assert s.exec(select(Offer)).all() == []
+
+
+def test_a_body_over_5_mb_is_refused_before_it_is_read(
+    push_server: tuple[RunningServer, Pushed], engine: Engine
+) -> None:
+    server, _ = push_server
+    token = new_token(engine)
+    size = PUSH_MAX_BODY + 1
+    head = (
+        f"POST /api/offers/status HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    assert raw_request(server, head, b" " * size)[0] == 413
+
+
+def test_tokens_from_the_cli(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'offerbot.db'}"}
+    created = offerbot("token", "create", "--team", PIPELINE_TEAM, "--name", "release-pipeline", env=env)
+    assert created.returncode == 0, created.stderr
+    (token,) = re.findall(r"ofb_[A-Za-z0-9_-]{43}", created.stdout)
+    listed = offerbot("token", "list", env=env)
+    assert "release-pipeline" in listed.stdout and "active" in listed.stdout and token not in listed.stdout
+    again = offerbot("token", "create", "--team", PIPELINE_TEAM, "--name", "release-pipeline", env=env)
+    assert again.returncode == 1 and "already has a token" in again.stderr
+    revoked = offerbot("token", "revoke", "release-pipeline", env=env)
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    assert "revoked" in offerbot("token", "list", env=env).stdout
