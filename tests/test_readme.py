@@ -27,3 +27,18 @@ def test_bundled_samples_are_the_shared_ones() -> None:
         assert bundled.read_text() == shared.read_text()
     else:
         assert '"offers"' in bundled.read_text()
+
+
+def test_the_lock_pins_every_dependency_with_hashes() -> None:
+    """requirements.lock (used by .ci/run) pins each dependency of pyproject.toml, with hashes."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    lock = (ROOT / "requirements.lock").read_text().lower()
+    for requirement in wanted:
+        name = re.split(r"[<>=!\[ ;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        pinned = re.search(rf"^{re.escape(name)}==[^ ]+ \\\n +--hash=sha256:", lock, re.M)
+        assert pinned, f"{name} is not pinned with hashes in requirements.lock: run pip-compile again"
+    assert "--require-hashes -r requirements.lock" in (ROOT / ".ci" / "run").read_text()
