@@ -33,7 +33,7 @@ MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
 """An import document larger than this is refused before it is read whole."""
 
 
-def import_file(settings: Settings, path: str, *, stdin: TextIO) -> ImportSummary:
+def import_file(settings: Settings, path: str, *, stdin: TextIO, team: str | None = None) -> ImportSummary:
     too_big = f"larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB: split it into several imports"
     if path == "-":
         data, source = stdin.read(MAX_DOCUMENT_BYTES + 1), "<stdin>"
@@ -52,7 +52,7 @@ def import_file(settings: Settings, path: str, *, stdin: TextIO) -> ImportSummar
         except OSError as exc:
             raise DocumentError(f"{path}: cannot read it ({exc.strerror})") from None
     factory = db.session_factory(db.open_database(settings.database_url))
-    return import_document(factory, text=data, source=source, now=utc_now())
+    return import_document(factory, text=data, source=source, now=utc_now(), team_id=team)
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -63,7 +63,7 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
-    summary = import_file(settings, args.file, stdin=sys.stdin)
+    summary = import_file(settings, args.file, stdin=sys.stdin, team=args.team)
     print(f"imported {'<stdin>' if args.file == '-' else args.file}: {summary.line()}")
     return 0
 
@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="create or upgrade the database schema (Alembic)")
     p = sub.add_parser("import", help="upsert offers from a JSON document (FILE, or - for stdin)")
     p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--team", default=None, help="the workspace (T...) to import into (default: the bound one)"
+    )
     for name, text in (
         ("serve", "run the bot: Socket Mode with SLACK_APP_TOKEN, else HTTP"),
         ("up", "migrate, load the samples into an empty store, then serve or open the shell"),

@@ -279,3 +279,18 @@ def test_an_import_too_large_is_refused_before_it_is_read(sqlite_url: str, tmp_p
     result = offerbot("import", str(big), env={"DATABASE_URL": sqlite_url})
     assert result.returncode == 1 and "larger than 100 MB" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_import_into_a_named_workspace(sqlite_url: str, sample_file: Path) -> None:
+    env = {"DATABASE_URL": sqlite_url}
+    result = offerbot("import", "--team", "T0OTHER01", str(sample_file), env=env)
+    assert result.returncode == 0, result.stderr
+    from sqlmodel import select
+
+    from storage import db
+    from storage.models import Offer
+
+    with db.session_factory(db.open_database(sqlite_url))() as s:
+        assert {o.team_id for o in s.exec(select(Offer)).all()} == {"T0OTHER01"}
+    # The shell answers for the default workspace: it does not see the other workspace's offers.
+    assert "No offers are stored yet" in offerbot("shell", env=env, stdin="list\n").stdout

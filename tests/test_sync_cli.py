@@ -4,6 +4,7 @@ the fake Microsoft APIs over HTTPS and the fake Slack Web API on loopback."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,7 +114,11 @@ def test_serve_syncs_partner_center_and_alerts_owners(
         proc.terminate()
         proc.wait(timeout=10)
     log = (tmp_path / "serve.log").read_text()
-    assert "sync: Partner Center" in log and CLIENT_SECRET not in log
+    assert "sync: Partner Center" in log
+    # A full run (serve, sync, owner look-ups, deliveries) logs no secret and no e-mail address.
+    for secret in (CLIENT_SECRET, "xoxb-test", SIGNING_SECRET, "ops@contoso.example"):
+        assert secret not in log, secret
+    assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", log), "an e-mail address reached the log"
 
 
 def test_serve_with_a_source_but_no_credentials_names_the_variable(
