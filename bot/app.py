@@ -13,13 +13,19 @@ import logging
 from typing import Any
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.oauth.oauth_flow import OAuthFlow
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy.engine import Engine
 
+from bot.clients import Clients, Installed, OneWorkspace
 from bot.clock import Clock, utc_now
 from bot.i18n import N_, translator
 from bot.listeners import Deps
@@ -30,6 +36,7 @@ from bot.people import People
 from bot.roles import Roles
 from bot.settings import Settings
 from bot.usecases.access import AccessPolicy
+from storage import db
 from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -41,9 +48,11 @@ SORRY = N_(
 )
 
 
-def make_client(settings: Settings) -> WebClient:
-    """The Web API client: ``SLACK_API_URL`` as base URL, with slack_sdk's retry handlers."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+def make_client(settings: Settings, *, token: str | None = None) -> WebClient:
+    """The Web API client: ``SLACK_API_URL`` as base URL, with slack_sdk's retry handlers; the bot
+    token is ``SLACK_BOT_TOKEN``'s unless a workspace's own is given."""
+    if token is None and settings.slack_bot_token is not None:
+        token = settings.slack_bot_token.get_secret_value()
     return WebClient(
         token=token,
         base_url=settings.slack_api_url,
@@ -73,19 +82,51 @@ def register_error_handler(app: App, people: People) -> None:
             response.body = json.dumps({"response_type": "ephemeral", "text": f":warning: {sorry}"})
 
 
-def create_app(
-    settings: Settings,
-    *,
-    session_factory: SessionFactory,
-    client: WebClient | None = None,
-    token_verification: bool = True,
-    clock: Clock = utc_now,
-) -> App:
-    """Build the Bolt app. Needs ``SLACK_BOT_TOKEN`` and, for HTTP mode, ``SLACK_SIGNING_SECRET``."""
-    settings.require_slack(http=not settings.socket_mode)
-    signing = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    client = client or make_client(settings)
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "users:read.email",
+    "usergroups:read",
+)
+"""What an install asks for: the manifest's bot scopes (tests/test_manifest.py keeps them equal)."""
+INSTALL_PATH, REDIRECT_PATH = "/slack/install", "/slack/oauth_redirect"
+
+
+def installation_store(settings: Settings, engine: Engine) -> SQLAlchemyInstallationStore:
+    """slack_sdk's installation store, in offerbot's own database (tables made by its migrations)."""
+    return SQLAlchemyInstallationStore(client_id=settings.slack_client_id or "", engine=engine)
+
+
+def _oauth_app(settings: Settings, engine: Engine, client: WebClient, signing: str) -> tuple[App, Clients]:
+    """Multi-workspace mode: Bolt's OAuth flow (``/slack/install``, ``/slack/oauth_redirect``), with
+    ``oauth.v2.access`` sent to ``SLACK_API_URL`` like every other call."""
+    store = installation_store(settings, engine)
+    secret = settings.slack_client_secret.get_secret_value() if settings.slack_client_secret else ""
+    oauth = OAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=secret,
+        scopes=list(BOT_SCOPES),
+        installation_store=store,
+        state_store=SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine),
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+    )
     app = App(
+        client=client,
+        signing_secret=signing,
+        oauth_flow=OAuthFlow(client=client, settings=oauth),
+        process_before_response=True,
+        logger=logging.getLogger("bot.bolt"),
+    )
+    app.enable_token_revocation_listeners()  # app_uninstalled, tokens_revoked: the store forgets the tokens
+    return app, Installed(store, lambda token: make_client(settings, token=token))
+
+
+def _app(settings: Settings, client: WebClient, *, token_verification: bool) -> App:
+    signing = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    return App(
         client=client,
         signing_secret=signing or "",
         request_verification_enabled=signing is not None,
@@ -94,9 +135,27 @@ def create_app(
         logger=logging.getLogger("bot.bolt"),
     )
 
+
+def create_app(
+    settings: Settings,
+    *,
+    session_factory: SessionFactory,
+    client: WebClient | None = None,
+    token_verification: bool = True,
+    clock: Clock = utc_now,
+) -> App:
+    """Build the Bolt app: single-workspace (``SLACK_BOT_TOKEN``; for HTTP mode also
+    ``SLACK_SIGNING_SECRET``) or multi-workspace (``SLACK_CLIENT_ID``, ``SLACK_CLIENT_SECRET``)."""
+    settings.require_slack(http=not settings.socket_mode)
+    client = client or make_client(settings)
+    if settings.multi_workspace:
+        signing = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+        app, clients = _oauth_app(settings, db.engine_of(session_factory), client, signing)
+    else:
+        app, clients = _app(settings, client, token_verification=token_verification), OneWorkspace(client)
     people = People(
         session_factory=session_factory,
-        client=client,
+        clients=clients,
         clock=clock,
         default=settings.offerbot_language,
         background=True,
@@ -106,6 +165,5 @@ def create_app(
     deps = Deps(session_factory=session_factory, clock=clock, people=people, roles=roles, policy=policy)
     for listener in (command_listeners, action_listeners, event_listeners):
         listener.register(app, deps)
-
     register_error_handler(app, people)
     return app

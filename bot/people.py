@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from bot.clients import Clients
 from bot.clock import Clock
 from bot.i18n import DEFAULT, Language, Translator, language_of, translator
 from bot.slack_errors import NETWORK_ERRORS, classify
@@ -69,13 +70,14 @@ class People:
         self,
         *,
         session_factory: db.SessionFactory,
-        client: WebClient,
+        clients: Clients,
         clock: Clock,
         default: Language = DEFAULT,
         background: bool = False,
     ) -> None:
         self.factory, self.clock, self.default = session_factory, clock, default
-        self.client = quick_client(client)
+        self.clients = clients
+        self._quick: dict[int, WebClient] = {}
         self._asked: dict[tuple[str, str], tuple[datetime, Profile]] = {}
         """(team, user) to when Slack answered and what it said, in this process."""
         self._failed: dict[tuple[str, str], datetime] = {}
@@ -100,7 +102,7 @@ class People:
         key = (team_id, user_id)
         if self._failed.get(key, now) > now:
             return None
-        profile = self._ask(user_id)
+        profile = self._ask(team_id, user_id)
         if profile is None:
             self._failed[key] = now + RETRY_FAILED_AFTER
             return None
@@ -152,10 +154,22 @@ class People:
         except SQLAlchemyError as exc:
             log.warning("cannot cache the profile of %s: %s", user_id, exc.__class__.__name__)
 
-    def _ask(self, user_id: str) -> Profile | None:
+    def client_for(self, team_id: str) -> WebClient | None:
+        """The workspace's client with a short timeout and no retries (see :func:`quick_client`)."""
+        client = self.clients.for_team(team_id)
+        if client is None:
+            return None
+        if id(client) not in self._quick:
+            self._quick[id(client)] = quick_client(client)
+        return self._quick[id(client)]
+
+    def _ask(self, team_id: str, user_id: str) -> Profile | None:
         """What Slack says of the user, or None when Slack could not be asked."""
+        client = self.client_for(team_id)
+        if client is None:
+            return None
         try:
-            user = self.client.users_info(user=user_id, include_locale=True).get("user")
+            user = client.users_info(user=user_id, include_locale=True).get("user")
         except _LOOKUP_ERRORS as exc:
             log.info("users.info for %s failed (%s)", user_id, classify(exc).code)
             return None

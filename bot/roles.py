@@ -24,7 +24,7 @@ class Roles:
         self.people = people
         self.user_ids = frozenset(m for m in managers if not m.startswith("@"))
         self.handles = frozenset(m[1:].lower() for m in managers if m.startswith("@") and len(m) > 1)
-        self._groups: tuple[datetime, frozenset[str]] | None = None
+        self._groups: dict[str, tuple[datetime, frozenset[str]]] = {}
 
     def actor(self, *, team_id: str, user_id: str) -> Actor:
         profile = self.people.roles_of(team_id=team_id, user_id=user_id)
@@ -32,17 +32,21 @@ class Roles:
             return Actor(user_id=user_id, known=False)
         if profile.is_admin or user_id in self.user_ids:
             return Actor(user_id=user_id, is_guest=profile.is_guest, is_manager=True)
-        members = self._group_members() if self.handles else frozenset()
+        members = self._group_members(team_id) if self.handles else frozenset()
         if members is None:  # the list could not be read: the user may be on it, so nothing is allowed
             return Actor(user_id=user_id, known=False, is_guest=profile.is_guest)
         return Actor(user_id=user_id, is_guest=profile.is_guest, is_manager=user_id in members)
 
-    def _group_members(self) -> frozenset[str] | None:
+    def _group_members(self, team_id: str) -> frozenset[str] | None:
         now = self.people.clock()
-        if self._groups is not None and self._groups[0] + ROLES_TTL > now:
-            return self._groups[1]
+        cached = self._groups.get(team_id)
+        if cached is not None and cached[0] + ROLES_TTL > now:
+            return cached[1]
+        client = self.people.client_for(team_id)
+        if client is None:
+            return None
         try:
-            groups = self.people.client.usergroups_list(include_users=True).get("usergroups") or []
+            groups = client.usergroups_list(include_users=True).get("usergroups") or []
             members = frozenset(
                 str(user)
                 for group in groups
@@ -52,5 +56,5 @@ class Roles:
         except _ERRORS as exc:
             log.warning("usergroups.list failed (%s): channel changes wait", classify(exc).code)
             return None
-        self._groups = (now, members)
+        self._groups[team_id] = (now, members)
         return members

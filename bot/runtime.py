@@ -9,7 +9,8 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.app import create_app, make_client
+from bot.app import create_app, installation_store, make_client
+from bot.clients import Clients, Installed, OneWorkspace
 from bot.clock import utc_now
 from bot.pushapi import PushApi
 from bot.scheduling import JOB_ID, SYNC_JOB_ID, background_scheduler, blocking_scheduler, registry, wake
@@ -29,10 +30,13 @@ log = logging.getLogger(__name__)
 
 def connect(settings: Settings, *, http: bool) -> tuple[WebClient, db.SessionFactory]:
     """Check the configuration (``http``: the signing secret too) and the store, and bind the token's
-    workspace."""
+    workspace (in multi-workspace mode, each workspace binds itself when it installs the app)."""
     settings.require_slack(http=http)
     factory = db.session_factory(db.open_database(settings.database_url))
     client = make_client(settings)
+    if settings.multi_workspace:
+        log.info("multi-workspace mode: workspaces install the app at /slack/install")
+        return client, factory
     try:
         auth = client.auth_test()
     except SlackApiError as exc:
@@ -53,6 +57,14 @@ def connect(settings: Settings, *, http: bool) -> tuple[WebClient, db.SessionFac
     return client, factory
 
 
+def _clients(settings: Settings, factory: db.SessionFactory, client: WebClient) -> Clients:
+    """The watcher's clients: the one token, or each installed workspace's."""
+    if not settings.multi_workspace:
+        return OneWorkspace(client)
+    store = installation_store(settings, db.engine_of(factory))
+    return Installed(store, lambda token: make_client(settings, token=token))
+
+
 def socket_mode_handler(app: App, settings: Settings) -> SocketModeHandler:
     """Socket Mode over the app's own client, so ``apps.connections.open`` uses ``SLACK_API_URL`` too."""
     if settings.slack_app_token is None:
@@ -66,7 +78,8 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     sources = build_sources(settings) if settings.sync_configured else []
     client, factory = connect(settings, http=not settings.socket_mode)
     app = create_app(settings, session_factory=factory, client=client)
-    scheduler = background_scheduler(registry(settings, factory, client=client, sources=sources))
+    clients = _clients(settings, factory, client)
+    scheduler = background_scheduler(registry(settings, factory, client=clients, sources=sources))
     scheduler.start()
     log.info("watcher: a pass every %s s", settings.offerbot_watch_interval)
     _log_sync(settings, sources)
@@ -80,7 +93,7 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
 def watch(settings: Settings, *, once: bool) -> PassReport | None:
     """The watcher alone: one pass (``--once``), or a pass every ``OFFERBOT_WATCH_INTERVAL`` seconds."""
     client, factory = connect(settings, http=False)
-    (job,) = registry(settings, factory, client=client)
+    (job,) = registry(settings, factory, client=_clients(settings, factory, client))
     assert job.id == JOB_ID
     if once:
         report = job.func()

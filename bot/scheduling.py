@@ -15,6 +15,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from slack_sdk import WebClient
 
+from bot.clients import Clients, OneWorkspace
 from bot.clock import utc_now
 from bot.settings import Settings
 from bot.sources.base import OfferSource
@@ -34,8 +35,8 @@ the offers in progress that are due (every 5 minutes); no product is asked twice
 class WatchJob:
     """One watcher pass with the real clock; errors are logged and the next pass tries again."""
 
-    def __init__(self, settings: Settings, session_factory: SessionFactory, client: WebClient) -> None:
-        self.settings, self.session_factory, self.client = settings, session_factory, client
+    def __init__(self, settings: Settings, session_factory: SessionFactory, clients: Clients) -> None:
+        self.settings, self.session_factory, self.clients = settings, session_factory, clients
         self.config = WatcherConfig(
             remind_after=settings.offerbot_remind_after, language=settings.offerbot_language
         )
@@ -47,7 +48,7 @@ class WatchJob:
         try:
             return run_pass(
                 session_factory=self.session_factory,
-                client=self.client,
+                clients=self.clients,
                 clock=utc_now,
                 config=self.config,
                 worker=self.worker,
@@ -122,17 +123,19 @@ def registry(
     settings: Settings,
     session_factory: SessionFactory,
     *,
-    client: WebClient | None,
+    client: WebClient | Clients | None,
     sources: Sequence[OfferSource] = (),
 ) -> list[ScheduledJob]:
-    """Every job this process runs: the watcher when it can reach Slack, the sync when sources are set."""
+    """Every job this process runs: the watcher when it can reach Slack (one client, or each
+    workspace's), the sync when sources are set."""
     jobs: list[ScheduledJob] = []
     if client is not None:
+        clients = OneWorkspace(client) if isinstance(client, WebClient) else client
         jobs.append(
             ScheduledJob(
                 JOB_ID,
                 "offerbot watcher",
-                WatchJob(settings, session_factory, client),
+                WatchJob(settings, session_factory, clients),
                 settings.offerbot_watch_interval,
             )
         )

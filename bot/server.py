@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+OAUTH_PATHS = ("/slack/install", "/slack/oauth_redirect")
 
 
 def _respond(start_response: StartResponse, status: str, body: bytes) -> Iterable[bytes]:
@@ -56,6 +57,8 @@ def wsgi_app(
         path = environ.get("PATH_INFO")
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _respond(start_response, *_health(session_factory))
+        if path in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET" and app.oauth_flow is not None:
+            return bolt(environ, start_response)  # a browser's visit: Bolt's OAuth flow checks its state
         if path == PUSH_PATH and push is not None:
             return _respond(start_response, *push.handle(environ))
         if path != EVENTS_PATH:

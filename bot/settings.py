@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    """With the client id: multi-workspace mode, installed through Slack's OAuth flow."""
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = DEFAULT_DATABASE_URL
     log_level: str = "INFO"
@@ -122,7 +125,12 @@ class Settings(BaseSettings):
 
     @property
     def has_slack(self) -> bool:
-        return self.slack_bot_token is not None
+        return self.slack_bot_token is not None or self.multi_workspace
+
+    @property
+    def multi_workspace(self) -> bool:
+        """``SLACK_CLIENT_ID`` and ``SLACK_CLIENT_SECRET`` set: installed in many workspaces by OAuth."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
 
     @property
     def socket_mode(self) -> bool:
@@ -162,6 +170,13 @@ class Settings(BaseSettings):
 
     def require_slack(self, *, http: bool = True) -> None:
         """Stop with the name of the first missing variable: the bot token, and for HTTP mode the secret."""
+        if self.multi_workspace:
+            if http and (self.slack_signing_secret is None or self.socket_mode):
+                raise ConfigError(
+                    "multi-workspace mode (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET) runs in HTTP mode: set "
+                    "SLACK_SIGNING_SECRET and unset SLACK_APP_TOKEN"
+                )
+            return
         if self.slack_bot_token is None:
             raise ConfigError(
                 "SLACK_BOT_TOKEN is not set: set it to the app's Bot User OAuth Token (xoxb-...)"

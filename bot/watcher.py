@@ -23,6 +23,7 @@ from slack_sdk.web import SlackResponse
 from sqlmodel import Session
 
 from bot.alerts import render_alert, render_disabled_notice, render_followup, render_reminder
+from bot.clients import Clients, OneWorkspace
 from bot.clock import Clock, Sleep
 from bot.i18n import DEFAULT, Language, Translator, translator
 from bot.people import People, channel_language, user_language
@@ -84,6 +85,10 @@ class Outcome(Enum):
     SKIPPED = "skipped"
 
 
+UNINSTALLED_RETRY = 3600.0
+"""Seconds before a delivery to a workspace without an installation is looked at again."""
+
+
 class Transient(TransientError):
     """Slack or the network failed in a way that may pass: keep the row and try later
     (after ``retry_after`` seconds when Slack said so)."""
@@ -123,7 +128,7 @@ class _Wanted:
     was_missing: bool
 
 
-def resolve_owner_emails(*, session_factory: db.SessionFactory, client: WebClient, clock: Clock) -> int:
+def resolve_owner_emails(*, session_factory: db.SessionFactory, clients: Clients, clock: Clock) -> int:
     """Look up (and cache) the Slack users of the owners of offers whose pending changes alert.
     Raises :class:`Transient` when Slack cannot answer now, so the changes wait for the owners."""
     now = clock()
@@ -142,6 +147,9 @@ def resolve_owner_emails(*, session_factory: db.SessionFactory, client: WebClien
                     missing = entry is not None and entry.user_id is None
                     wanted[(offer.team_id, email)] = _Wanted(offer.offer_id, missing)
     for (team, email), why in wanted.items():
+        client = clients.for_team(team)
+        if client is None:
+            continue  # the workspace uninstalled the app: its changes wait for a reinstall
         try:
             user: str | None = str(client.users_lookupByEmail(email=email)["user"]["id"])
         except SlackApiError as exc:
@@ -242,14 +250,14 @@ class Deliverer:
         self,
         *,
         session_factory: db.SessionFactory,
-        client: WebClient,
+        clients: Clients,
         clock: Clock,
         sleep: Sleep,
         config: WatcherConfig,
         worker: str,
         pacer: Pacer | None = None,
     ) -> None:
-        self.factory, self.client, self.clock = session_factory, client, clock
+        self.factory, self.clients, self.clock = session_factory, clients, clock
         self.config, self.worker = config, worker
         self.pacer = pacer or Pacer(clock=clock, sleep=sleep, interval=config.channel_interval)
 
@@ -266,18 +274,16 @@ class Deliverer:
         except NETWORK_ERRORS as exc:
             raise Transient(f"{method}: {classify(exc).code}") from exc
 
-    def _post(self, post: _Post) -> tuple[str, str]:
+    def _post(self, post: _Post, client: WebClient) -> tuple[str, str]:
         channel = post.channel
         if channel is None:
-            opened = self._call(
-                "conversations.open", lambda: self.client.conversations_open(users=post.dm_user)
-            )
+            opened = self._call("conversations.open", lambda: client.conversations_open(users=post.dm_user))
             channel = str(opened["channel"]["id"])
         self.pacer.wait(channel)
         target = channel
         posted = self._call(
             "chat.postMessage",
-            lambda: self.client.chat_postMessage(
+            lambda: client.chat_postMessage(
                 channel=target,
                 text=post.reply.text,
                 blocks=post.reply.blocks,
@@ -298,11 +304,15 @@ class Deliverer:
                 return Outcome.SKIPPED  # another process took it over after our lease ran out
             row.lease_until = now + self.config.lease  # a fresh lease for this send
             plan = self._plan(session, row)
+            client = self.clients.for_team(row.team_id)
+            if client is None:  # the workspace uninstalled the app: kept for a reinstall
+                outbox.retry_later(row, now=now, error="no installation", delay=UNINSTALLED_RETRY)
+                return Outcome.SKIPPED
         if plan.post is None:
             self._finish(delivery_id, plan, channel=None, ts=None)
             return Outcome.SKIPPED
         try:
-            channel, ts = self._post(plan.post)
+            channel, ts = self._post(plan.post, client)
         except Transient as exc:
             log.warning("delivery %s: %s; will retry", delivery_id, exc)
             with db.transaction(self.factory) as session:
@@ -321,16 +331,16 @@ class Deliverer:
         thread = self._finish(delivery_id, plan, channel=channel, ts=ts)
         root = plan.thread.root if plan.thread is not None else None
         if root is not None and thread is not None:
-            self._update_root(thread, root)
+            self._update_root(thread, root, client)
         return Outcome.SENT
 
-    def _update_root(self, thread: tuple[str, str], root: Reply) -> None:
+    def _update_root(self, thread: tuple[str, str], root: Reply, client: WebClient) -> None:
         """Show the current status on the thread's first alert: best effort, logged when it fails."""
         channel, ts = thread
         try:
             self._call(
                 "chat.update",
-                lambda: self.client.chat_update(channel=channel, ts=ts, text=root.text, blocks=root.blocks),
+                lambda: client.chat_update(channel=channel, ts=ts, text=root.text, blocks=root.blocks),
             )
         except (Transient, SlackApiError) as exc:
             log.warning("could not update the alert %s in %s: %s", ts, channel, exc)
@@ -458,12 +468,12 @@ def refresh_languages(languages: People, *, ids: list[int]) -> None:
 
 
 def _prepare(
-    *, session_factory: db.SessionFactory, client: WebClient, clock: Clock, report: PassReport
+    *, session_factory: db.SessionFactory, clients: Clients, clock: Clock, report: PassReport
 ) -> None:
     """Owners' e-mails, then the fan-out of new changes (which waits while Slack cannot answer the
     look-ups), then the reminders that are due."""
     try:
-        resolve_owner_emails(session_factory=session_factory, client=client, clock=clock)
+        resolve_owner_emails(session_factory=session_factory, clients=clients, clock=clock)
     except Transient as exc:
         report.stopped = str(exc)
         log.warning("watcher: Slack is not answering (%s); changes wait for the next pass", exc)
@@ -491,7 +501,8 @@ def _send(deliverer: Deliverer, *, ids: list[int], report: PassReport) -> None:
 def run_pass(
     *,
     session_factory: db.SessionFactory,
-    client: WebClient,
+    client: WebClient | None = None,
+    clients: Clients | None = None,
     clock: Clock,
     sleep: Sleep = time.sleep,
     config: WatcherConfig | None = None,
@@ -502,16 +513,19 @@ def run_pass(
     config = config or WatcherConfig()
     worker = worker or new_worker_id()
     report = PassReport()
-    _prepare(session_factory=session_factory, client=client, clock=clock, report=report)
+    if clients is None:
+        assert client is not None, "run_pass needs a client or per-workspace clients"
+        clients = OneWorkspace(client)
+    _prepare(session_factory=session_factory, clients=clients, clock=clock, report=report)
     with db.transaction(session_factory) as session:
         report.reminders = outbox.schedule_reminders(session, now=clock(), remind_after=config.remind_after)
     with db.transaction(session_factory) as session:
         ids = outbox.claim(session, now=clock(), worker=worker, lease=config.lease, limit=config.batch)
-    languages = People(session_factory=session_factory, client=client, clock=clock, default=config.language)
+    languages = People(session_factory=session_factory, clients=clients, clock=clock, default=config.language)
     refresh_languages(languages, ids=ids)
     deliverer = Deliverer(
         session_factory=session_factory,
-        client=client,
+        clients=clients,
         clock=clock,
         sleep=sleep,
         config=config,

@@ -71,6 +71,14 @@ def session_factory(engine: Engine) -> SessionFactory:
     return maker
 
 
+def engine_of(factory: SessionFactory) -> Engine:
+    """The engine a session factory binds to (for stores that take an engine, like slack_sdk's)."""
+    bind = getattr(factory, "kw", {}).get("bind")
+    if not isinstance(bind, Engine):
+        raise TypeError("this session factory is not bound to an engine")
+    return bind
+
+
 @contextmanager
 def transaction(factory: SessionFactory) -> Iterator[Session]:
     """A write transaction that commits at the end of the block, or rolls back on any error.

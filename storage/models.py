@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -313,3 +315,18 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = utc_column()
     revoked_at: datetime | None = utc_column(nullable=True)
     last_used_at: datetime | None = utc_column(nullable=True)
+
+
+# --- Slack's own tables, for multi-workspace installs ---------------------------------------
+# slack_sdk's SQLAlchemy installation and OAuth state stores, defined by slack_sdk and declared on
+# the same metadata, so the project's migrations create them and the migration test checks them.
+SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(
+    SQLModel.metadata, SQLAlchemyInstallationStore.default_installations_table_name
+)
+SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(
+    SQLModel.metadata, SQLAlchemyInstallationStore.default_bots_table_name
+)
+SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(
+    SQLModel.metadata, SQLAlchemyOAuthStateStore.default_table_name
+)
+SLACK_TABLES = (SLACK_INSTALLATIONS, SLACK_BOTS, SLACK_OAUTH_STATES)

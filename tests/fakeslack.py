@@ -45,6 +45,8 @@ class FakeSlack:
         self.roles: dict[str, set[str]] = {}
         """``users.info`` flags per user id: ``is_admin``, ``is_owner``, ``is_restricted``..."""
         self.usergroups: list[dict[str, Any]] = []
+        self.installs: dict[str, tuple[str, str]] = {}
+        """``oauth.v2.access`` codes: each gives (team id, bot token) of a workspace installing the app."""
         """``usergroups.list`` answers these (``handle``, ``users``)."""
         """``users.info`` answers these locales (user id to ``fr-FR``...); anyone else is ``en-US``."""
         self.channels_without_bot: set[str] = set()
@@ -171,6 +173,23 @@ class FakeSlack:
             for flag in ("is_admin", "is_owner", "is_primary_owner", "is_restricted", "is_ultra_restricted"):
                 user[flag] = flag in self.roles.get(user_id, set())
             return {"ok": True, "user": user}
+        if method == "oauth.v2.access":
+            install = self.installs.get(str(body.get("code", "")))
+            if install is None:
+                return {"ok": False, "error": "invalid_code"}
+            team, token = install
+            return {
+                "ok": True,
+                "access_token": token,
+                "token_type": "bot",
+                "scope": "commands,chat:write",
+                "bot_user_id": "U0BOT" + team[-4:],
+                "app_id": "A0APP0001",
+                "team": {"id": team, "name": f"Team {team}"},
+                "enterprise": None,
+                "is_enterprise_install": False,
+                "authed_user": {"id": "U0INSTALLER"},
+            }
         if method == "usergroups.list":
             return {"ok": True, "usergroups": self.usergroups}
         if method == "apps.connections.open":

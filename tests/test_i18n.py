@@ -16,6 +16,7 @@ from sqlmodel import select
 from bot import commands
 from bot.alerts import render_alert, render_disabled_notice, render_followup, render_reminder
 from bot.app import make_client
+from bot.clients import OneWorkspace
 from bot.i18n import ENGLISH, LOCALE_DIR, Language, Translator, language_of, translator
 from bot.people import People
 from bot.render import (
@@ -412,7 +413,7 @@ def test_a_users_locale_is_asked_once_a_day_and_a_failure_is_english(
     fake_slack.locales["U0FR"] = "fr-FR"
     clock = MovingClock()
     client = make_client(Settings(slack_bot_token="xoxb-i18n", slack_api_url=fake_slack.url))
-    languages = People(session_factory=factory, client=client, clock=clock)
+    languages = People(session_factory=factory, clients=OneWorkspace(client), clock=clock)
     assert languages.of_user(team_id=TEAM, user_id="U0FR") is Language.FR
     assert languages.of_user(team_id=TEAM, user_id="U0EN") is Language.EN
     (first, _) = fake_slack.calls_to("users.info")
@@ -420,7 +421,7 @@ def test_a_users_locale_is_asked_once_a_day_and_a_failure_is_english(
     with factory() as s:
         assert cached_locale(s, team_id=TEAM, user_id="U0FR", now=clock()) == (True, "fr-FR")
     # Cached: another process (a new People) asks nobody within the day.
-    again = People(session_factory=factory, client=client, clock=clock)
+    again = People(session_factory=factory, clients=OneWorkspace(client), clock=clock)
     assert again.of_user(team_id=TEAM, user_id="U0FR") is Language.FR
     assert len(fake_slack.calls_to("users.info")) == 2
     # A day later Slack is asked again; the user switched to English.
@@ -440,7 +441,7 @@ def test_a_users_locale_is_asked_once_a_day_and_a_failure_is_english(
     # Slack down: one call, no retry (an answer must not wait), English, and no error.
     fake_slack.outage("users.info")
     before = len(fake_slack.calls_to("users.info"))
-    fresh = People(session_factory=factory, client=client, clock=clock)
+    fresh = People(session_factory=factory, clients=OneWorkspace(client), clock=clock)
     assert fresh.of_user(team_id=TEAM, user_id="U0NEWER") is Language.EN
     assert len(fake_slack.calls_to("users.info")) == before + 1
 

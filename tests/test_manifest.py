@@ -61,6 +61,12 @@ def test_events_and_interactivity_match_the_code(tmp_path: Path) -> None:
     assert data["settings"]["interactivity"]["is_enabled"] is has_actions
 
 
+def test_an_install_asks_for_the_manifests_scopes() -> None:
+    from bot.app import BOT_SCOPES
+
+    assert set(BOT_SCOPES) == set(manifest()["oauth_config"]["scopes"]["bot"])
+
+
 def test_scopes_are_the_ones_the_code_needs() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
     source = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from bot.app import make_client
+from bot.clients import OneWorkspace
 from bot.settings import Settings
 from bot.slack_errors import DISABLING_ERRORS
 from bot.watcher import WatcherConfig, owner_ref, resolve_owner_emails, run_pass
@@ -293,7 +294,7 @@ def test_changes_that_must_wait_do_not_block_the_others(
     }
     load(ready, json.dumps(many), clock)
     load(ready, doc(contoso("failed")), clock)
-    resolve_owner_emails(session_factory=ready, client=client, clock=clock)
+    resolve_owner_emails(session_factory=ready, clients=OneWorkspace(client), clock=clock)
     with db.transaction(ready) as s:
         assert outbox.fan_out(s, now=clock(), limit=2) == 1  # pages past the five held failures
     passes(ready, client, clock)
@@ -352,7 +353,7 @@ def test_two_watchers_cannot_reorder_an_offers_changes(
     """While one watcher holds an offer's earlier change (uncommitted), another leaves the later one."""
     load(ready, doc(contoso("failed")), clock)
     load(ready, doc(contoso("running")), clock)
-    resolve_owner_emails(session_factory=ready, client=client, clock=clock)
+    resolve_owner_emails(session_factory=ready, clients=OneWorkspace(client), clock=clock)
     with ready() as s:
         first, second = s.exec(
             select(StatusChange.id).where(StatusChange.handled_at.is_(None)).order_by(StatusChange.id)
@@ -391,7 +392,7 @@ def test_a_crash_between_claiming_and_sending_loses_nothing(
     ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
 ) -> None:
     load(ready, doc(contoso("failed")), clock)
-    resolve_owner_emails(session_factory=ready, client=client, clock=clock)
+    resolve_owner_emails(session_factory=ready, clients=OneWorkspace(client), clock=clock)
     with db.transaction(ready) as s:
         outbox.fan_out(s, now=clock())
     with db.transaction(ready) as s:
@@ -634,7 +635,9 @@ def test_two_watchers_send_no_duplicate(
 def test_a_change_imported_during_the_owner_look_ups_waits_for_its_owners(
     ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
 ) -> None:
-    resolve_owner_emails(session_factory=ready, client=client, clock=clock)  # a pass looks up owners ...
+    resolve_owner_emails(
+        session_factory=ready, clients=OneWorkspace(client), clock=clock
+    )  # a pass looks up owners ...
     load(ready, doc(contoso("failed")), clock)  # ... an import lands ...
     with db.transaction(ready) as s:  # ... and the same pass fans out
         assert outbox.fan_out(s, now=clock()) == 0  # the owner is not looked up yet: the change waits

@@ -1,14 +1,34 @@
-"""Events API events. The bot handles none yet (the Home tab and uninstall events come next)."""
+"""Events API events: an uninstall and a revoked token. In multi-workspace mode Bolt's own
+revocation listeners remove the workspace's installation (its offers, subscriptions and history
+are kept, so a reinstall resumes); in single-workspace mode they are acknowledged and logged."""
 
 from __future__ import annotations
 
-from slack_bolt import App
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
 
 from bot.listeners import Deps
 
-BOT_EVENTS: tuple[str, ...] = ()
+log = logging.getLogger(__name__)
+
+BOT_EVENTS: tuple[str, ...] = ("app_uninstalled", "tokens_revoked")
 """Every Events API event the app handles; ``manifest.yml`` must subscribe to exactly these."""
 
 
 def register(app: App, deps: Deps) -> None:
-    """Nothing to register while :data:`BOT_EVENTS` is empty."""
+    if app.oauth_flow is not None:
+        return  # create_app enabled Bolt's token revocation listeners
+
+    def revoked(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        event = body.get("event") if isinstance(body.get("event"), dict) else {}
+        log.warning(
+            "Slack says %s for workspace %s: alerts stop until the app is reinstalled",
+            (event or {}).get("type"),
+            body.get("team_id"),
+        )
+
+    for name in BOT_EVENTS:
+        app.event(name)(revoked)

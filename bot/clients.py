@@ -1,0 +1,46 @@
+"""Which Web API client speaks for a workspace: one bot token (``SLACK_BOT_TOKEN``, single-workspace
+mode), or each workspace's own bot token from slack_sdk's installation store (multi-workspace mode,
+after the OAuth install). A workspace that uninstalled the app has no client: nothing is sent there
+until it installs the app again."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import InstallationStore
+
+
+class Clients(Protocol):
+    def for_team(self, team_id: str) -> WebClient | None: ...
+
+
+class OneWorkspace:
+    """Single-workspace mode: the one token answers for every workspace the store knows."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def for_team(self, team_id: str) -> WebClient | None:
+        return self.client
+
+
+class Installed:
+    """Multi-workspace mode: each workspace's bot token, as its install stored it."""
+
+    def __init__(self, store: InstallationStore, make: Callable[[str], WebClient]) -> None:
+        self.store, self.make = store, make
+        self._clients: dict[str, WebClient] = {}
+        self._lock = threading.Lock()
+
+    def for_team(self, team_id: str) -> WebClient | None:
+        bot = self.store.find_bot(enterprise_id=None, team_id=team_id)
+        token = bot.bot_token if bot is not None else None
+        if not token:
+            return None
+        with self._lock:
+            if token not in self._clients:
+                self._clients[token] = self.make(token)
+            return self._clients[token]
