@@ -63,6 +63,8 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.multi_workspace and not args.team:
+        raise ConfigError("multi-workspace mode: name the workspace to import into with --team T...")
     summary = import_file(settings, args.file, stdin=sys.stdin, team=args.team)
     print(f"imported {'<stdin>' if args.file == '-' else args.file}: {summary.line()}")
     return 0
@@ -87,6 +89,8 @@ def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import sync
 
+    if args.team:
+        settings = settings.model_copy(update={"offerbot_sync_team": args.team})
     report = sync(settings, once=args.once)
     if report is None:
         return 0
@@ -182,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
         "sync", help="read offers from Partner Center / the Cloud Partner Portal on a schedule"
     )
     p.add_argument("--once", action="store_true", help="one full pass that asks every product, then exit")
+    p.add_argument(
+        "--team", default=None, help="the workspace (T...) the offers go to (default: the bound one)"
+    )
     return parser
 
 

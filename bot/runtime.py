@@ -76,6 +76,8 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     """The bot and, in the same process, the watcher (and the sync, when a source is set) on a
     BackgroundScheduler; in HTTP mode, the push API too."""
     sources = build_sources(settings) if settings.sync_configured else []
+    if sources:
+        settings.require_sync_team()
     client, factory = connect(settings, http=not settings.socket_mode)
     app = create_app(settings, session_factory=factory, client=client)
     clients = _clients(settings, factory, client)
@@ -116,6 +118,7 @@ def sync(settings: Settings, *, once: bool) -> SyncReport | None:
     """The sync alone, no Slack needed: one full pass that asks every product (``--once``), or the
     scheduled job forever."""
     settings.require_azure()
+    settings.require_sync_team()
     sources = build_sources(settings)
     factory = db.session_factory(db.open_database(settings.database_url))
     if once:
@@ -124,7 +127,7 @@ def sync(settings: Settings, *, once: bool) -> SyncReport | None:
             sources=sources,
             clock=utc_now,
             force=True,
-            config=SyncConfig(concurrency=settings.offerbot_sync_concurrency),
+            config=SyncConfig(concurrency=settings.offerbot_sync_concurrency, team_id=settings.sync_team),
         )
     (job,) = registry(settings, factory, client=None, sources=sources)
     assert job.id == SYNC_JOB_ID

@@ -77,7 +77,9 @@ class SyncJob:
     ) -> None:
         self.session_factory, self.sources, self.clock = session_factory, sources, clock
         self.interval: timedelta = settings.offerbot_sync_interval
-        self.config = config or SyncConfig(concurrency=settings.offerbot_sync_concurrency)
+        self.config = config or SyncConfig(
+            concurrency=settings.offerbot_sync_concurrency, team_id=settings.sync_team
+        )
         self.next_full: dict[str, datetime] = {}
         self.on_changes: Callable[[], None] | None = None
         """Called after a pass that stored status changes (``serve`` wakes the watcher with it)."""

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     offerbot_sync_interval: timedelta = timedelta(minutes=15)
     """Time between two full sync passes (seconds, or 30m, 1h); never under 60 s."""
     offerbot_sync_concurrency: int = 8
+    offerbot_sync_team: str | None = None
+    """The workspace (T...) the sync's offers go to: required in multi-workspace mode."""
     """Requests in flight at once during a sync pass."""
     ssl_cert_file: str | None = None
     requests_ca_bundle: str | None = None
@@ -166,6 +168,18 @@ class Settings(BaseSettings):
             raise ConfigError(
                 "no sync source is set: set PARTNER_CENTER_PUBLISHER_ID (Partner Center) "
                 "or CLOUD_PARTNER_PUBLISHERS (Cloud Partner Portal)"
+            )
+
+    @property
+    def sync_team(self) -> str | None:
+        return self.offerbot_sync_team.strip() if self.offerbot_sync_team else None
+
+    def require_sync_team(self) -> None:
+        """In multi-workspace mode the sync must be told which workspace its offers belong to."""
+        if self.multi_workspace and not self.sync_team:
+            raise ConfigError(
+                "OFFERBOT_SYNC_TEAM is not set: in multi-workspace mode the sync needs the workspace "
+                "(T...) its offers go to (or offerbot sync --team T...)"
             )
 
     def require_slack(self, *, http: bool = True) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from bot.sources.base import OfferSource, ProductError, ProductRef, SourceAuthError, SourceUnavailable
 from bot.sources.http import Transient
@@ -94,6 +95,11 @@ class SyncConfig:
     in_progress_interval: timedelta = IN_PROGRESS_INTERVAL
     write_batch: int = 200
     """Observations stored per transaction."""
+    team_id: str | None = None
+    """The workspace the offers go to (``sync --team``); None: the store's default workspace."""
+
+    def team(self, session: Session) -> str:
+        return self.team_id or default_team(session)
 
 
 class _Reader:
@@ -142,7 +148,7 @@ def _refs_to_read(
 ) -> tuple[list[ProductRef], set[str] | None]:
     """What to read, and (after a full listing) every key the listing had."""
     with session_factory() as session:
-        team = default_team(session)
+        team = config.team(session)
         if not full:
             due = due_in_status(
                 session,
@@ -175,6 +181,7 @@ def _store(
     batch: list[Observation],
     clock: Clock,
     report: SourceReport,
+    config: SyncConfig,
 ) -> None:
     """Store one batch of observations in one transaction (batches keep a pass's memory and its
     write lock short), adding its counts to the report."""
@@ -183,7 +190,7 @@ def _store(
     with db.transaction(session_factory) as session:
         summary = record_observations(
             session,
-            team_id=default_team(session),
+            team_id=config.team(session),
             observations=batch,
             now=clock(),
             source=source.name,
@@ -213,9 +220,9 @@ def _read_and_store(
             if seen is not None:
                 batch.append(seen)
             if len(batch) >= config.write_batch:
-                _store(session_factory, source, batch, clock, report)
+                _store(session_factory, source, batch, clock, report, config)
                 batch = []
-    _store(session_factory, source, batch, clock, report)
+    _store(session_factory, source, batch, clock, report, config)
     if reader.auth_error is not None:
         raise reader.auth_error
 
@@ -244,7 +251,7 @@ def sync_source(
         if listed is not None:
             with db.transaction(session_factory) as session:
                 report.removed = mark_missing(
-                    session, team_id=default_team(session), feed=source.name, listed=listed, now=clock()
+                    session, team_id=config.team(session), feed=source.name, listed=listed, now=clock()
                 )
     except SourceAuthError as exc:
         report.error, report.auth_failed = str(exc), True

@@ -130,3 +130,27 @@ def test_serve_with_a_source_but_no_credentials_names_the_variable(
     )
     assert result.returncode == 78
     assert "AZURE_CLIENT_SECRET is not set" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_sync_once_into_a_named_workspace(fake_ms: FakeMicrosoft, tmp_path: Path) -> None:
+    env = ms_env(fake_ms, tmp_path)
+    result = offerbot("sync", "--once", "--team", "T0SYNCED1", env=env)
+    assert result.returncode == 0, result.stderr
+    from sqlmodel import select
+
+    from storage import db
+    from storage.models import Offer
+
+    with db.session_factory(db.open_database(env["DATABASE_URL"]))() as s:
+        teams = {o.team_id for o in s.exec(select(Offer)).all()}
+    assert teams == {"T0SYNCED1"}
+
+
+def test_multi_workspace_mode_needs_the_workspace_for_sync_and_import(
+    fake_ms: FakeMicrosoft, tmp_path: Path
+) -> None:
+    env = {**ms_env(fake_ms, tmp_path), "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}
+    synced = offerbot("sync", "--once", env=env)
+    assert synced.returncode == 78 and "OFFERBOT_SYNC_TEAM" in synced.stderr
+    imported = offerbot("import", "-", env=env, stdin='{"offers": []}')
+    assert imported.returncode == 78 and "--team" in imported.stderr
