@@ -86,8 +86,8 @@ def test_signatures_and_timestamps_are_checked_before_anything_else(server: Runn
         "missing": {},
         "non-numeric timestamp": {**sign(body), "X-Slack-Request-Timestamp": "yesterday"},
         "a float timestamp": {**sign(body), "X-Slack-Request-Timestamp": "1e9"},
-        "stale": sign(body, timestamp=int(time.time()) - 301),
-        "from the future": sign(body, timestamp=int(time.time()) + 301),
+        "stale": sign(body, timestamp=int(time.time()) - 400),
+        "from the future": sign(body, timestamp=int(time.time()) + 400),
         "forged": sign(body, secret="not-the-secret"),
         "another body": sign(body + b"&x=1"),
     }
@@ -167,3 +167,25 @@ def test_an_unsigned_200_mb_body_leaves_memory_where_it_was(server: RunningServe
     assert answer.startswith(b"HTTP/1.1 413"), answer[:100]
     assert sent < size, "the server read the whole body"
     assert rss_mb() - before < 20
+
+
+def test_the_five_minute_window_exactly() -> None:
+    """At the edge itself, with a fixed clock: 300 s either way is accepted, 301 s is not."""
+    import io
+
+    from bot.edge import check_slack_request
+
+    body = slash_body("woodgrove")
+    now = 1_800_000_000
+    for skew, expected in ((-301, "401"), (-300, None), (300, None), (301, "401")):
+        headers = sign(body, timestamp=now + skew)
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "CONTENT_TYPE": "application/x-www-form-urlencoded",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "HTTP_X_SLACK_REQUEST_TIMESTAMP": headers["X-Slack-Request-Timestamp"],
+            "HTTP_X_SLACK_SIGNATURE": headers["X-Slack-Signature"],
+        }
+        _, refusal = check_slack_request(environ, secret=SIGNING_SECRET, clock=lambda: float(now))
+        assert (refusal.status[:3] if refusal else None) == expected, skew
