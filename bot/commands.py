@@ -112,7 +112,7 @@ def first_word(text: str) -> str:
 def split_words(text: str) -> list[str]:
     """Words, with "quoted names" kept whole; an unbalanced quote is a usage error."""
     try:
-        return shlex.split(text[: MAX_RAW_TEXT + 1])
+        return shlex.split(text)
     except ValueError:
         raise UsageError(N_('a quote is not closed: write "Tailspin Flight" with both quotes.')) from None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from bot.clock import Clock
@@ -64,7 +64,7 @@ class PushApi:
         log.info("push API: workspace %s: %s", team, summary.line())
         if summary.status_changes:
             self.on_import()
-        return _json("200 OK", ok=True, summary=summary.line(), **_counts(summary))
+        return _json("200 OK", ok=True, summary=summary.line(), **asdict(summary))
 
     def _team(self, authorization: str) -> str | None:
         scheme, _, token = authorization.partition(" ")
@@ -73,11 +73,6 @@ class PushApi:
         with db.transaction(self.session_factory) as session:
             row = authenticate(session, token=token.strip(), now=self.clock())
             return row.team_id if row is not None else None
-
-
-def _counts(summary: object) -> dict[str, int]:
-    names = ("created", "updated", "unchanged", "status_changes", "stale")
-    return {name: int(getattr(summary, name)) for name in names}
 
 
 def _json(status: str, **fields: object) -> tuple[str, bytes]:

@@ -483,8 +483,8 @@ def error_text(error: OfferbotError, tr: Translator) -> str:
     return tr._(error.message, **params)
 
 
-def render_error(error: OfferbotError | str, *, tr: Translator) -> Reply:
-    text = f":warning: {esc(error) if isinstance(error, str) else error_text(error, tr)}"
+def render_error(error: OfferbotError, *, tr: Translator) -> Reply:
+    text = f":warning: {error_text(error, tr)}"
     return Reply(text=text, blocks=[section(text)])
 
 

@@ -239,9 +239,8 @@ class SlackUser(SQLModel, table=True):
     is_admin: bool = Field(default=False)
     """A workspace admin or owner (``is_admin``, ``is_owner``, ``is_primary_owner``)."""
     is_guest: bool = Field(default=False)
-    """A guest (``is_restricted`` or ``is_ultra_restricted``)."""
-    roles_at: datetime | None = utc_column(nullable=True)
-    """When the roles were read; they are trusted for ten minutes."""
+    """A guest (``is_restricted`` or ``is_ultra_restricted``). One ``users.info`` call gives the
+    locale and the roles: the locale is trusted for a day after ``looked_up_at``, the roles ten minutes."""
 
 
 class AlertThread(SQLModel, table=True):

@@ -309,7 +309,6 @@ def record_profile(session: Session, *, team_id: str, user_id: str, profile: Pro
         "is_admin": profile.is_admin,
         "is_guest": profile.is_guest,
         "looked_up_at": now,
-        "roles_at": now,
     }
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(SlackUser).values({"team_id": team_id, "user_id": user_id, **fields})
@@ -319,7 +318,7 @@ def record_profile(session: Session, *, team_id: str, user_id: str, profile: Pro
 def cached_roles(session: Session, *, team_id: str, user_id: str, now: datetime) -> Profile | None:
     """The user's roles when read less than ten minutes ago, else None."""
     row = session.get(SlackUser, (team_id, user_id))
-    if row is None or row.roles_at is None or row.roles_at + ROLES_TTL <= now:
+    if row is None or row.looked_up_at + ROLES_TTL <= now:
         return None
     return Profile(locale=row.locale, is_admin=row.is_admin, is_guest=row.is_guest)
 

@@ -8,8 +8,6 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-from storage.models import UTCDateTime
-
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
@@ -20,10 +18,9 @@ def upgrade() -> None:
     with op.batch_alter_table("slack_user") as batch:
         batch.add_column(sa.Column("is_admin", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch.add_column(sa.Column("is_guest", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("roles_at", UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("slack_user") as batch:
-        for column in ("roles_at", "is_guest", "is_admin"):
+        for column in ("is_guest", "is_admin"):
             batch.drop_column(column)
