@@ -30,6 +30,9 @@ SQLITE_SIMILAR = (
     "WHERE offer_search MATCH :q AND offer.team_id = :team ORDER BY offer_search.rank LIMIT :n"
 )
 
+# How many of the workspace's offers have each trigram (migration 0010).
+SQLITE_GRAM_COUNTS = "SELECT gram, docs FROM search_gram WHERE team_id = :team AND gram IN :grams"
+
 
 # On PostgreSQL the matches are gathered first (a bitmap scan of the pg_trgm GIN indexes) and sorted
 # after: with ORDER BY name LIMIT n the planner would walk the name index hoping to stop early.
@@ -103,8 +106,13 @@ def _by_ids(session: Session, ids: list[int]) -> list[Offer]:
     return [rows[i] for i in ids if i in rows]
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def _trigrams(text: str) -> list[str]:
-    text = text.lower()
+    """``text``'s distinct trigrams, lower-cased as SQLite's ``lower()`` does (ASCII only), so they
+    are the keys of ``search_gram`` (migration 0010)."""
+    text = text.translate(_ASCII_LOWER)
     return sorted({text[i : i + 3] for i in range(len(text) - 2) if text[i : i + 3].strip()})
 
 
@@ -119,14 +127,13 @@ def _similar(session: Session, team_id: str, text: str, limit: int) -> list[Offe
         ids = session.execute(sa.text(PG_SIMILAR), params).scalars().all()
         candidates = _by_ids(session, list(dict.fromkeys(ids)))
     else:
-        # Rank only by the rarest trigrams that occur (their document counts come from the FTS5
-        # vocabulary): common ones ("con", "ana") would make the ranking touch most of the store.
+        # Rank only by the rarest trigrams that occur in this workspace (their document counts are
+        # kept per workspace, migration 0010): common ones ("con", "ana") would make the ranking
+        # touch most of the store, and another workspace's names must not decide which are tried.
         counts = dict(
             session.execute(
-                sa.text("SELECT term, doc FROM offer_search_vocab WHERE term IN :grams").bindparams(
-                    sa.bindparam("grams", expanding=True)
-                ),
-                {"grams": grams},
+                sa.text(SQLITE_GRAM_COUNTS).bindparams(sa.bindparam("grams", expanding=True)),
+                {"team": team_id, "grams": grams},
             ).all()
         )
         rarest = sorted((int(counts[g]), g) for g in grams if counts.get(g))[:RAREST_TRIGRAMS]

@@ -277,3 +277,56 @@ def test_postgres_lookups_use_the_trigram_indexes(engine) -> None:  # type: igno
         suggested = find_offers(s, team_id=TEAM, query="offer-0123x").suggestions
         assert len(suggested) == 3, suggested  # near ties: any of the closest ids will do
         assert all(difflib.SequenceMatcher(None, "offer-0123x", o.offer_id).ratio() >= 0.8 for o in suggested)
+
+
+def _expected_grams(s) -> dict[tuple[str, str], int]:  # type: ignore[no-untyped-def]
+    """Per workspace and trigram, how many offers have it in their id or name (computed in Python)."""
+    counts: dict[tuple[str, str], int] = {}
+    for o in s.exec(select(Offer)):
+        grams = set()
+        for text in (o.offer_id, o.name):
+            low = text.translate(str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"))
+            grams |= {low[i : i + 3] for i in range(len(low) - 2) if low[i : i + 3].strip(" ")}
+        for g in grams:
+            counts[(o.team_id, g)] = counts.get((o.team_id, g), 0) + 1
+    return counts
+
+
+def test_sqlite_trigram_counts_stay_exact_per_workspace(sqlite_url: str) -> None:
+    """``search_gram`` follows every write to ``offer`` (ORM or not): inserts, renames, deletes, moves."""
+    engine = db.make_engine(sqlite_url)
+    db.migrate(engine)
+    factory = db.session_factory(engine)
+    load_samples(factory, team=LOCAL_TEAM)
+    load_samples(factory, team="T0B")
+    renamed = doc_with(lambda d: d["offers"][0].__setitem__("name", "Éclair ÉTÉ   Contoso Contoso"))
+    run_import(factory, renamed, team="T0B", when=NOW + timedelta(hours=1))
+    with db.transaction(factory) as s:
+        s.execute(sa.delete(Offer).where(Offer.offer_id == "woodgrove-insights-app", Offer.team_id == "T0B"))
+        bind_default_workspace(s, team_id=TEAM, now=NOW)
+    with factory() as s:
+        stored = {(t, g): d for t, g, d in s.execute(sa.text("SELECT team_id, gram, docs FROM search_gram"))}
+        expected = _expected_grams(s)
+    assert stored == expected
+    assert {t for t, _ in stored} == {TEAM, "T0B"}
+    assert stored[(TEAM, "woo")] == 1 and ("T0B", "woo") not in stored
+
+
+def test_did_you_mean_depends_on_the_asking_workspace_alone(factory: db.SessionFactory) -> None:
+    """Workspace B's suggestions are the same whatever workspace A holds (its names, their counts)."""
+    load_samples(factory, team="T0B")
+    query = "analytics zzqqxxww"
+    with factory() as s:
+        before = [o.offer_id for o in find_offers(s, team_id="T0B", query=query).suggestions]
+    assert before[:1] == ["contoso-analytics-vm"]
+    # A holds the query's odd part once and "analytics" often: counted over both workspaces, the odd
+    # trigrams would be the rarest, and B's search would try only those and find nothing of B's.
+    sample = json.loads(samples_text())["offers"][0]
+    names = ["zzqqxxww"] + [f"Analytics {i}" for i in range(5)]
+    crowd = {"offers": [{**sample, "offerId": f"crowd-{i}", "name": n} for i, n in enumerate(names)]}
+    load_samples(factory, team=TEAM, text=json.dumps(crowd))
+    with factory() as s:
+        after = [o.offer_id for o in find_offers(s, team_id="T0B", query=query).suggestions]
+        in_a = find_offers(s, team_id=TEAM, query=query)
+    assert after == before
+    assert in_a.suggestions and all(o.team_id == TEAM for o in in_a.suggestions)
