@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from bot.clients import Clients, Installed, OneWorkspace
 from bot.clock import Clock, utc_now
+from bot.guard import Deadline
 from bot.i18n import N_, translator
 from bot.listeners import Deps
 from bot.listeners import actions as action_listeners
@@ -143,6 +144,7 @@ def create_app(
     client: WebClient | None = None,
     token_verification: bool = True,
     clock: Clock = utc_now,
+    deadline: Deadline | None = None,
 ) -> App:
     """Build the Bolt app: single-workspace (``SLACK_BOT_TOKEN``; for HTTP mode also
     ``SLACK_SIGNING_SECRET``) or multi-workspace (``SLACK_CLIENT_ID``, ``SLACK_CLIENT_SECRET``)."""
@@ -162,7 +164,14 @@ def create_app(
     )
     roles = Roles(people=people, managers=settings.managers)
     policy = AccessPolicy(allow_guests=settings.offerbot_allow_guests, managers_only=bool(settings.managers))
-    deps = Deps(session_factory=session_factory, clock=clock, people=people, roles=roles, policy=policy)
+    deps = Deps(
+        session_factory=session_factory,
+        clock=clock,
+        people=people,
+        roles=roles,
+        policy=policy,
+        deadline=deadline or Deadline(),
+    )
     for listener in (command_listeners, action_listeners, event_listeners):
         listener.register(app, deps)
     register_error_handler(app, people)

@@ -13,6 +13,7 @@ from waitress.server import create_server
 
 from bot.clock import Clock, utc_now
 from bot.edge import check_slack_request, replay, unix_clock
+from bot.guard import Deadline, Expired, StoreUnavailable
 from bot.pushapi import PUSH_PATH, PushApi
 from storage.db import SessionFactory
 
@@ -30,13 +31,23 @@ def _respond(start_response: StartResponse, status: str, body: bytes) -> Iterabl
     return [body]
 
 
-def _health(session_factory: SessionFactory) -> tuple[str, bytes]:
-    try:
+UNHEALTHY = ("503 Service Unavailable", b'{"ok":false,"error":"database unavailable"}')
+HEALTH_DEADLINE = 1.5
+"""Seconds ``/healthz`` waits for the database before it answers 503."""
+
+
+def _health(session_factory: SessionFactory, deadline: Deadline) -> tuple[str, bytes]:
+    def ping(_: Expired) -> None:
         with session_factory() as session:
             session.execute(text("SELECT 1"))
+
+    try:
+        deadline.run(ping)
+    except StoreUnavailable:
+        return UNHEALTHY
     except Exception:
         log.exception("health check: the database does not answer")
-        return "503 Service Unavailable", b'{"ok":false,"error":"database unavailable"}'
+        return UNHEALTHY
     return "200 OK", b'{"ok":true}'
 
 
@@ -52,11 +63,12 @@ def wsgi_app(
     given, the push API (``POST /api/offers/status``)."""
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
     now = unix_clock(clock)
+    health = Deadline(HEALTH_DEADLINE, workers=2)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            return _respond(start_response, *_health(session_factory))
+            return _respond(start_response, *_health(session_factory, health))
         if path in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET" and app.oauth_flow is not None:
             return bolt(environ, start_response)  # a browser's visit: Bolt's OAuth flow checks its state
         if path == PUSH_PATH and push is not None:

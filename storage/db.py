@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 
 SessionFactory = Callable[[], Session]
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite writer waits for the write lock (answers give up sooner: bot.guard)."""
+PG_CONNECT_TIMEOUT = 3
+"""Seconds to open a PostgreSQL connection before the attempt fails."""
+PG_STATEMENT_TIMEOUT_MS = 30_000
+PG_LOCK_TIMEOUT_MS = 10_000
+POOL_TIMEOUT = 2
+"""Seconds to wait for a free pooled connection."""
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -44,6 +51,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         _configure_sqlite(engine)
         return engine
+    if parsed.get_backend_name() == "postgresql":
+        options = f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS} -c lock_timeout={PG_LOCK_TIMEOUT_MS}"
+        connect_args = {"connect_timeout": PG_CONNECT_TIMEOUT, "options": options}
+        kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
+        return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -179,7 +179,7 @@ def test_unexpected_errors_are_logged_and_answered_without_a_trace(
 # --- alerts: subscribe and friends, through the real app ----------------------------------------
 
 
-def test_subscribe_confirms_in_the_channel_then_saves(
+def test_subscribe_saves_then_confirms_in_the_channel(
     server: RunningServer, fake_slack: FakeSlack, engine: Engine
 ) -> None:
     _, answer, _ = command(server, "subscribe contoso-analytics-vm failed signoff")

@@ -4,12 +4,13 @@ parses, calls a plain function (``bot.commands``), renders, and acks; it holds n
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot import render
 from bot.clock import Clock
-from bot.i18n import N_, Translator
+from bot.guard import Deadline, Expired, StoreUnavailable
+from bot.i18n import N_, Translator, translator
 from bot.people import People
 from bot.render import Reply
 from bot.roles import Roles
@@ -27,6 +28,9 @@ class Deps:
     people: People
     roles: Roles
     policy: AccessPolicy
+    deadline: Deadline = field(default_factory=Deadline)
+    """Store work of commands and buttons runs under it: a store that does not answer gets "try
+    again in a minute" inside Slack's 3 seconds."""
 
 
 def ephemeral(reply: Reply) -> dict[str, Any]:
@@ -43,6 +47,15 @@ def answer(compute: Callable[[], Reply], tr: Translator) -> Reply:
         return compute()
     except OfferbotError as exc:
         return render.render_error(exc, tr=tr)
+
+
+def guarded(deps: Deps, work: Callable[[Expired], Reply]) -> Reply:
+    """``work``'s answer, or "the store is unavailable" (in the default language: the reader's own
+    language is in the store too) when the store does not answer within the deadline."""
+    try:
+        return deps.deadline.run(work)
+    except StoreUnavailable as exc:
+        return render.render_error(exc, tr=translator(deps.people.default))
 
 
 def _id(body: dict[str, Any], flat: str, nested: str) -> str:

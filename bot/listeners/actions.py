@@ -12,7 +12,7 @@ from slack_bolt import Ack, App, Respond
 from bot import commands, render
 from bot.alerts import OPEN_STATUS_ACTION, PARTNER_CENTER_ACTION
 from bot.i18n import ENGLISH, N_
-from bot.listeners import Deps, answer, reader, reply_kwargs, team_of
+from bot.listeners import Deps, answer, guarded, reader, reply_kwargs, team_of
 from bot.render import LIST_PAGE_ACTION, Reply
 from storage.errors import OfferbotError, UsageError
 
@@ -56,7 +56,8 @@ def register(app: App, deps: Deps) -> None:
     @app.action(OPEN_STATUS_ACTION)
     def open_status_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        _reply(respond, _button_answer(deps, body, action, commands.offer_card), replace=False)
+        reply = guarded(deps, lambda _: _button_answer(deps, body, action, commands.offer_card))
+        _reply(respond, reply, replace=False)
 
     @app.action(PARTNER_CENTER_ACTION)
     def partner_center_link(ack: Ack) -> None:
@@ -65,4 +66,5 @@ def register(app: App, deps: Deps) -> None:
     @app.action({"action_id": re.compile(rf"^{LIST_PAGE_ACTION}(:\d+)?$")})
     def list_page_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        _reply(respond, _button_answer(deps, body, action, commands.handle_page_action), replace=True)
+        reply = guarded(deps, lambda _: _button_answer(deps, body, action, commands.handle_page_action))
+        _reply(respond, reply, replace=True)

@@ -1,5 +1,6 @@
 """The ``/offer-status`` slash command: the whole answer in the ack, and for ``subscribe`` a lazy
-listener that posts the confirmation in the channel (proving the bot can post there) before saving."""
+listener that saves the subscription, then posts its confirmation in the channel (proving the bot can
+post there; when it cannot, the subscription is put back as it was)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import commands
+from bot.guard import STORE_ERRORS, Expired, StoreUnavailable, check_not_expired
 from bot.i18n import Translator
-from bot.listeners import Deps, actor_of, answer, ephemeral, reader, reply_kwargs, team_of
-from bot.render import COMMAND, Reply, render_cannot_post
+from bot.listeners import Deps, actor_of, answer, ephemeral, guarded, reader, reply_kwargs, team_of
+from bot.render import COMMAND, Reply, render_cannot_post, render_error
 from bot.render_subscriptions import render_channel_change, render_subscription_confirmation
 from bot.slack_errors import NETWORK_ERRORS, classify
-from bot.usecases.alerts import save_subscription
+from bot.usecases.alerts import AlertRequest, subscribe_channel, undo_subscribe
 from storage import db
 
 log = logging.getLogger(__name__)
@@ -30,16 +32,21 @@ SLASH_COMMANDS = (COMMAND,)
 
 
 def _answer(
-    deps: Deps, command: dict[str, Any], tr: Translator, announce: Callable[[commands.ChannelChange], None]
+    deps: Deps,
+    command: dict[str, Any],
+    tr: Translator,
+    announce: Callable[[commands.ChannelChange], None],
+    expired: Expired,
 ) -> Reply:
     """The command's answer. Only the verbs that write take a write transaction: on SQLite that waits
-    for the write lock, and an answer must never queue behind an import."""
+    for the write lock, and an answer must never queue behind an import. A write whose user was
+    already told the store is unavailable rolls back."""
     text = str(command.get("text") or "")
     writes = commands.first_word(text) in commands.WRITE_VERBS
     factory = deps.session_factory
     actor = actor_of(deps, command)
     with db.transaction(factory) if writes else factory() as session:
-        return commands.handle_command(
+        reply = commands.handle_command(
             session,
             team_id=team_of(command),
             text=text,
@@ -51,11 +58,15 @@ def _answer(
             policy=deps.policy,
             announce=announce,
         )
+        check_not_expired(expired)
+        return reply
 
 
 def _subscribe(deps: Deps, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
-    """After ``subscribe`` was acked: post the confirmation in the channel (in the channel's
-    language), then save the subscription; or tell the user how to let the bot in."""
+    """After ``subscribe`` was acked: save the subscription, then post the confirmation in the channel
+    (in the channel's language). Nothing is confirmed before it is committed: a store that fails
+    gets "try again"; a channel the bot cannot post in gets the subscription put back as it was,
+    and the user is told how to let the bot in."""
     text = str(command.get("text") or "")
     if commands.first_word(text) != "subscribe" or not command.get("channel_id"):
         return
@@ -64,31 +75,43 @@ def _subscribe(deps: Deps, command: dict[str, Any], client: WebClient, respond: 
     where = commands.Where(
         team_id=team, user_id=user, channel_id=channel, actor=actor_of(deps, command), policy=deps.policy
     )
-    with deps.session_factory() as session:
-        request = commands.subscribe_request(session, where=where, text=text, tr=tr)
-    if request is None:
-        return  # the ack already explained
+    try:
+        with deps.session_factory() as session:
+            request = commands.subscribe_request(session, where=where, text=text, tr=tr)
+        if request is None:
+            return  # the ack already explained
+        with db.transaction(deps.session_factory) as session:
+            before = subscribe_channel(
+                session, team_id=team, channel=channel, user_id=user, request=request, now=deps.clock()
+            )
+    except STORE_ERRORS as exc:
+        log.warning("subscribe in %s: the store failed (%s); nothing saved", channel, type(exc).__name__)
+        _respond(respond, render_error(StoreUnavailable(), tr=tr))
+        return
+    error = _confirm(deps, client, team=team, channel=channel, user=user, request=request)
+    if error is None:
+        return
+    with db.transaction(deps.session_factory) as session:
+        undo_subscribe(session, team_id=team, channel=channel, request=request, before=before)
+    _respond(respond, render_cannot_post(error, tr=tr))
+
+
+def _confirm(
+    deps: Deps, client: WebClient, *, team: str, channel: str, user: str, request: AlertRequest
+) -> str | None:
+    """Post the subscription's confirmation in the channel; Slack's error code when it refuses."""
     in_channel = deps.people.for_channel(team_id=team, channel=channel)
     confirmation = render_subscription_confirmation(request, user_id=user, tr=in_channel)
     try:
         client.chat_postMessage(channel=channel, text=confirmation.text, blocks=confirmation.blocks)
     except SlackApiError as exc:
-        error = classify(exc).code
-        log.info("subscribe in %s: Slack answered %s", channel, error)
-        respond(
-            replace_original=True, response_type="ephemeral", **reply_kwargs(render_cannot_post(error, tr=tr))
-        )
-        return
-    with db.transaction(deps.session_factory) as session:
-        save_subscription(
-            session,
-            team_id=team,
-            destination_kind="channel",
-            destination=channel,
-            user_id=user,
-            request=request,
-            now=deps.clock(),
-        )
+        log.info("subscribe in %s: Slack answered %s", channel, classify(exc).code)
+        return classify(exc).code
+    return None
+
+
+def _respond(respond: Respond, reply: Reply) -> None:
+    respond(replace_original=True, response_type="ephemeral", **reply_kwargs(reply))
 
 
 def _announce(deps: Deps, client: WebClient, team: str, change: commands.ChannelChange) -> None:
@@ -109,9 +132,13 @@ def register(app: App, deps: Deps) -> None:
         log.info(
             "slash command team=%s user=%s text=%r", team_of(command), command.get("user_id"), text[:200]
         )
-        tr = reader(deps, command)
         changes: list[commands.ChannelChange] = []
-        ack(**ephemeral(answer(lambda: _answer(deps, command, tr, changes.append), tr)))
+
+        def work(expired: Expired) -> Reply:
+            tr = reader(deps, command)
+            return answer(lambda: _answer(deps, command, tr, changes.append, expired), tr)
+
+        ack(**ephemeral(guarded(deps, work)))
         for change in changes:  # committed: the answer was computed after the transaction ended
             announcer.submit(_announce, deps, client, team_of(command), change)
 

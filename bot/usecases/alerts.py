@@ -102,6 +102,64 @@ def save_subscription(
 
 
 @dataclass(frozen=True)
+class Before:
+    """A subscription as it was before a ``subscribe`` changed it (None fields: it did not exist)."""
+
+    existed: bool
+    flags: tuple[bool, bool, bool] = (True, True, True)
+    disabled_reason: str | None = None
+    disabled_at: datetime | None = None
+
+
+def subscribe_channel(
+    session: Session, *, team_id: str, channel: str, user_id: str, request: AlertRequest, now: datetime
+) -> Before:
+    """Save a channel's ``subscribe`` and return what it replaced, so a confirmation that cannot be
+    posted can put it back (:func:`undo_subscribe`)."""
+    sub = find_subscription(
+        session, team_id=team_id, destination_kind="channel", destination=channel, target=request.target
+    )
+    before = (
+        Before(existed=False)
+        if sub is None
+        else Before(
+            existed=True,
+            flags=(sub.on_failed, sub.on_delisted, sub.on_signoff),
+            disabled_reason=sub.disabled_reason,
+            disabled_at=sub.disabled_at,
+        )
+    )
+    save_subscription(
+        session,
+        team_id=team_id,
+        destination_kind="channel",
+        destination=channel,
+        user_id=user_id,
+        request=request,
+        now=now,
+    )
+    return before
+
+
+def undo_subscribe(
+    session: Session, *, team_id: str, channel: str, request: AlertRequest, before: Before
+) -> None:
+    """Put back the channel's subscription as it was before :func:`subscribe_channel`."""
+    sub = find_subscription(
+        session, team_id=team_id, destination_kind="channel", destination=channel, target=request.target
+    )
+    if sub is None:
+        return
+    if not before.existed:
+        session.delete(sub)
+    else:
+        sub.on_failed, sub.on_delisted, sub.on_signoff = before.flags
+        sub.disabled_reason, sub.disabled_at = before.disabled_reason, before.disabled_at
+        session.add(sub)
+    session.flush()
+
+
+@dataclass(frozen=True)
 class Unsubscribed:
     about: About
     found: bool
