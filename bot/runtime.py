@@ -12,8 +12,18 @@ from slack_sdk.errors import SlackApiError
 from bot.app import create_app, installation_store, make_client
 from bot.clients import Clients, Installed, OneWorkspace
 from bot.clock import utc_now
+from bot.lifecycle import Lifecycle, ShuttingDown
 from bot.pushapi import PushApi
-from bot.scheduling import JOB_ID, SYNC_JOB_ID, background_scheduler, blocking_scheduler, registry, wake
+from bot.scheduling import (
+    JOB_ID,
+    SYNC_JOB_ID,
+    ScheduledJob,
+    WatchJob,
+    background_scheduler,
+    blocking_scheduler,
+    registry,
+    wake,
+)
 from bot.server import make_server, wsgi_app
 from bot.settings import Settings
 from bot.slack_errors import classify
@@ -81,15 +91,28 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     client, factory = connect(settings, http=not settings.socket_mode)
     app = create_app(settings, session_factory=factory, client=client)
     clients = _clients(settings, factory, client)
-    scheduler = background_scheduler(registry(settings, factory, client=clients, sources=sources))
+    jobs = registry(settings, factory, client=clients, sources=sources)
+    scheduler = background_scheduler(jobs)
+    lifecycle = _lifecycle(jobs)
+    lifecycle.on_stop.append(lambda: scheduler.shutdown(wait=False))
     scheduler.start()
     log.info("watcher: a pass every %s s", settings.offerbot_watch_interval)
     _log_sync(settings, sources)
     push = PushApi(session_factory=factory, clock=utc_now, on_import=lambda: wake(scheduler, JOB_ID))
     try:
-        _serve_app(app, factory, settings, host=host, port=port, push=push)
+        _serve_app(app, factory, settings, host=host, port=port, push=push, lifecycle=lifecycle)
+    except ShuttingDown:
+        pass
     finally:
-        scheduler.shutdown(wait=False)
+        lifecycle.finish()
+
+
+def _lifecycle(jobs: list[ScheduledJob]) -> Lifecycle:
+    """Signals stop the watcher's pass in progress (it releases what it claimed); shutdown waits for it."""
+    watchers = [job.func for job in jobs if isinstance(job.func, WatchJob)]
+    lifecycle = Lifecycle(stops=[w.stop for w in watchers], idles=[w.idle for w in watchers])
+    lifecycle.install()
+    return lifecycle
 
 
 def watch(settings: Settings, *, once: bool) -> PassReport | None:
@@ -101,7 +124,15 @@ def watch(settings: Settings, *, once: bool) -> PassReport | None:
         report = job.func()
         return report if isinstance(report, PassReport) else None
     log.info("watcher: a pass every %s s", settings.offerbot_watch_interval)
-    blocking_scheduler([job]).start()
+    scheduler = blocking_scheduler([job])
+    lifecycle = _lifecycle([job])
+    lifecycle.on_stop.append(lambda: scheduler.shutdown(wait=False))
+    try:
+        scheduler.start()
+    except ShuttingDown:
+        pass
+    finally:
+        lifecycle.finish()
     return None
 
 
@@ -137,14 +168,24 @@ def sync(settings: Settings, *, once: bool) -> SyncReport | None:
 
 
 def _serve_app(
-    app: App, factory: db.SessionFactory, settings: Settings, *, host: str, port: int, push: PushApi
+    app: App,
+    factory: db.SessionFactory,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    push: PushApi,
+    lifecycle: Lifecycle,
 ) -> None:
     if settings.socket_mode:
         log.info("starting in Socket Mode")
-        socket_mode_handler(app, settings).start()  # type: ignore[no-untyped-call]
+        handler = socket_mode_handler(app, settings)
+        lifecycle.on_stop.insert(0, handler.close)
+        handler.start()  # type: ignore[no-untyped-call]
         return
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     server = make_server(wsgi_app(app, factory, signing_secret=secret, push=push), host=host, port=port)
+    lifecycle.on_stop.insert(0, server.close)  # no new requests; a request in flight is left to end
     log.info(
         "HTTP mode: listening on http://%s:%s (POST /slack/events, POST /api/offers/status, GET /healthz)",
         host,

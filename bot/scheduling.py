@@ -5,7 +5,7 @@ status changes wakes the watcher at once instead of waiting for its next interva
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,10 +41,21 @@ class WatchJob:
             remind_after=settings.offerbot_remind_after, language=settings.offerbot_language
         )
         self.worker = new_worker_id()
-        # One pacer for the life of the process, so the per-channel pace holds across passes.
-        self.pacer = Pacer(clock=utc_now, sleep=time.sleep, interval=self.config.channel_interval)
+        self.stop = threading.Event()
+        """Set on shutdown: the pass in progress stops after its current send and releases the rest."""
+        self.idle = threading.Event()
+        self.idle.set()
+        # One pacer for the life of the process, so the per-channel pace holds across passes; its
+        # waits end at once on shutdown.
+        self.pacer = Pacer(clock=utc_now, sleep=self._pause, interval=self.config.channel_interval)
+
+    def _pause(self, seconds: float) -> None:
+        self.stop.wait(seconds)
 
     def __call__(self) -> PassReport | None:
+        if self.stop.is_set():
+            return None
+        self.idle.clear()
         try:
             return run_pass(
                 session_factory=self.session_factory,
@@ -53,10 +64,13 @@ class WatchJob:
                 config=self.config,
                 worker=self.worker,
                 pacer=self.pacer,
+                stop=self.stop,
             )
         except Exception:
             log.exception("watcher pass failed; the next pass tries again")
             return None
+        finally:
+            self.idle.set()
 
 
 class SyncJob:

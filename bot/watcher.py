@@ -10,6 +10,7 @@ import hashlib
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from enum import Enum
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.alerts import render_alert, render_disabled_notice, render_followup, render_reminder
@@ -52,7 +54,9 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class WatcherConfig:
     remind_after: timedelta = timedelta(hours=24)
-    lease: timedelta = timedelta(minutes=5)
+    lease: timedelta = timedelta(seconds=30)
+    """How long claimed rows stay a process's own without news from it: it renews the lease every
+    third of it while it sends, so a process killed mid-batch holds its rows at most this long."""
     batch: int = 50
     channel_interval: float = 1.0
     """Seconds between two messages to the same channel (Slack allows about one a second)."""
@@ -482,20 +486,56 @@ def _prepare(
             report.changes = outbox.fan_out(session, now=clock())
 
 
-def _send(deliverer: Deliverer, *, ids: list[int], report: PassReport) -> None:
-    """Send the claimed rows in order; after the first that must wait, release the rest."""
-    for index, delivery_id in enumerate(ids):
-        outcome = deliverer.deliver(delivery_id)
-        if outcome is Outcome.SENT:
-            report.sent += 1
-        elif outcome is Outcome.FAILED:
-            report.failed += 1
-        elif outcome is Outcome.RETRY:
-            report.retried += 1
-            report.stopped = report.stopped or "Slack did not answer: the rest waits for the next pass"
-            with db.transaction(deliverer.factory) as session:
-                outbox.release(session, ids=ids[index + 1 :], worker=deliverer.worker)
-            return
+def _send(deliverer: Deliverer, *, ids: list[int], report: PassReport, stop: threading.Event) -> None:
+    """Send the claimed rows in order, renewing the lease on those still to send every third of it.
+    After the first row that must wait, on shutdown (``stop``) or on an error, the rows not started
+    are released at once, so another pass or process takes them without waiting for the lease."""
+    lease = deliverer.config.lease
+    renewed = deliverer.clock()
+    position = 0  # ids[position:] are not started
+    try:
+        for index, delivery_id in enumerate(ids):
+            if stop.is_set():
+                report.stopped = "shutting down: the rest is released"
+                return
+            if deliverer.clock() - renewed >= lease / 3:
+                renewed = deliverer.clock()
+                with db.transaction(deliverer.factory) as session:
+                    outbox.renew(session, ids=ids[index:], worker=deliverer.worker, until=renewed + lease)
+            position = index + 1
+            if _count(report, deliverer.deliver(delivery_id)) is Outcome.RETRY:
+                report.stopped = report.stopped or "Slack did not answer: the rest waits for the next pass"
+                return
+    finally:
+        _release(deliverer, ids[position:])
+
+
+def _count(report: PassReport, outcome: Outcome) -> Outcome:
+    if outcome is Outcome.SENT:
+        report.sent += 1
+    elif outcome is Outcome.FAILED:
+        report.failed += 1
+    elif outcome is Outcome.RETRY:
+        report.retried += 1
+    return outcome
+
+
+def _release(deliverer: Deliverer, ids: list[int]) -> None:
+    """Give back rows not started; when the store cannot be told, their lease runs out instead."""
+    if not ids:
+        return
+    try:
+        with db.transaction(deliverer.factory) as session:
+            outbox.release(session, ids=ids, worker=deliverer.worker)
+    except SQLAlchemyError as exc:
+        log.warning("could not release %d claimed alert(s) (%s): they wait for their lease", len(ids), exc)
+
+
+def claim_limit(config: WatcherConfig) -> int:
+    """How many rows a pass claims: no more than it can send within one lease at one channel's pace
+    (the lease is renewed while it works, but a batch never relies on that alone)."""
+    by_pace = int(config.lease.total_seconds() / max(config.channel_interval, 0.001))
+    return max(1, min(config.batch, by_pace))
 
 
 def run_pass(
@@ -508,8 +548,10 @@ def run_pass(
     config: WatcherConfig | None = None,
     worker: str | None = None,
     pacer: Pacer | None = None,
+    stop: threading.Event | None = None,
 ) -> PassReport:
-    """One watcher pass: owners' e-mails, fan-out of new changes, due reminders, then sending."""
+    """One watcher pass: owners' e-mails, fan-out of new changes, due reminders, then sending (which
+    ends early, releasing what it holds, once ``stop`` is set)."""
     config = config or WatcherConfig()
     worker = worker or new_worker_id()
     report = PassReport()
@@ -520,7 +562,7 @@ def run_pass(
     with db.transaction(session_factory) as session:
         report.reminders = outbox.schedule_reminders(session, now=clock(), remind_after=config.remind_after)
     with db.transaction(session_factory) as session:
-        ids = outbox.claim(session, now=clock(), worker=worker, lease=config.lease, limit=config.batch)
+        ids = outbox.claim(session, now=clock(), worker=worker, lease=config.lease, limit=claim_limit(config))
     languages = People(session_factory=session_factory, clients=clients, clock=clock, default=config.language)
     refresh_languages(languages, ids=ids)
     deliverer = Deliverer(
@@ -532,7 +574,7 @@ def run_pass(
         worker=worker,
         pacer=pacer,
     )
-    _send(deliverer, ids=ids, report=report)
+    _send(deliverer, ids=ids, report=report, stop=stop or threading.Event())
     if report.changes or report.sent or report.retried or report.failed:
         log.info("watcher pass: %s", report.line())
     return report

@@ -441,6 +441,20 @@ def retry_later(
     row.lease_until = None
 
 
+def renew(session: Session, *, ids: Sequence[int], worker: str, until: datetime) -> None:
+    """Extend ``worker``'s lease on the rows of ``ids`` it still holds (it is still sending them)."""
+    if ids:
+        session.execute(
+            sa.update(Delivery)
+            .where(
+                col(Delivery.id).in_(list(ids)),
+                col(Delivery.claimed_by) == worker,
+                col(Delivery.state) == "pending",
+            )
+            .values(lease_until=until)
+        )
+
+
 def release(session: Session, *, ids: Sequence[int], worker: str) -> None:
     """Give back leases not used (a pass stopped early), without counting an attempt."""
     if ids:

@@ -50,6 +50,8 @@ class FakeSlack:
         """``usergroups.list`` answers these (``handle``, ``users``)."""
         """``users.info`` answers these locales (user id to ``fr-FR``...); anyone else is ``en-US``."""
         self.channels_without_bot: set[str] = set()
+        self.latency: dict[str, float] = {}
+        """Seconds the fake takes to answer a method (a slow Slack), after recording the call."""
         self._script: dict[str, deque[Scripted]] = defaultdict(deque)
         self._down: dict[str, Scripted] = {}
         self._lock = threading.Lock()
@@ -223,6 +225,8 @@ class FakeSlack:
                         fake._script[method].popleft() if fake._script[method] else fake._down.get(method)
                     )
                     fake._cond.notify_all()
+                if method in fake.latency:
+                    time.sleep(fake.latency[method])
                 if scripted is None:
                     scripted = Scripted(body=fake.answer(method, body))
                 payload = json.dumps(scripted.body).encode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -12,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from storage import db
+from storage.models import Delivery
 from storage.queries import list_offers
-from tests.conftest import SIGNING_SECRET, get, post, samples_text, sign, slash_body
+from storage.subscriptions import Target, subscribe
+from tests.conftest import NOW, SIGNING_SECRET, get, post, samples_text, sign, slash_body
 from tests.fakeslack import TEAM_ID, FakeSlack
 
 CLEAN_ENV = {
@@ -200,9 +204,15 @@ def test_serve_end_to_end_over_signed_http(tmp_path: Path, sample_file: Path, fa
         assert fake_slack.calls_to("auth.test")
         assert fake_slack.calls[0].headers.get("Authorization") == "Bearer xoxb-test"
         assert "xoxb-test" not in (tmp_path / "serve.log").read_text()  # the token never reaches the log
+        proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        assert proc.wait(timeout=10) == 0, (tmp_path / "serve.log").read_text()
+        assert time.monotonic() - signalled < 10
+        assert "SIGTERM: stopped in" in (tmp_path / "serve.log").read_text()
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
     # The offers imported before the bot knew its workspace now belong to it.
     with db.session_factory(db.make_engine(url))() as session:
         assert list_offers(session, team_id=TEAM_ID).total == 6
@@ -294,3 +304,64 @@ def test_import_into_a_named_workspace(sqlite_url: str, sample_file: Path) -> No
         assert {o.team_id for o in s.exec(select(Offer)).all()} == {"T0OTHER01"}
     # The shell answers for the default workspace: it does not see the other workspace's offers.
     assert "No offers are stored yet" in offerbot("shell", env=env, stdin="list\n").stdout
+
+
+def test_sigterm_stops_watch_at_once_and_releases_its_claims(
+    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack
+) -> None:
+    """Issue 10: SIGTERM lets the send in flight finish, releases the rest (no 30 s lease to wait
+    out) and exits 0 within 10 s; the next process delivers the rest, none twice."""
+    url = f"sqlite:///{tmp_path / 'offerbot.db'}"
+    assert offerbot("import", str(sample_file), env={"DATABASE_URL": url}).returncode == 0
+    engine = db.make_engine(url)
+    with db.transaction(db.session_factory(engine)) as s:
+        for n in range(12):
+            subscribe(
+                s,
+                team_id=TEAM_ID,
+                destination_kind="channel",
+                destination=f"C0TERM{n:03d}",
+                target=Target(kind="all"),
+                events=(),
+                created_by="U0USER001",
+                now=NOW,
+            )
+    doc = json.loads(sample_file.read_text())
+    doc["offers"][0]["status"]["status"] = "failed"
+    failing = tmp_path / "failing.json"
+    failing.write_text(json.dumps(doc))
+    assert offerbot("import", str(failing), env={"DATABASE_URL": url}).returncode == 0
+    fake_slack.latency["chat.postMessage"] = 0.3  # a slow Slack: the batch takes seconds
+    env = {"DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": fake_slack.url}
+    log_path = tmp_path / "watch.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "watch"],
+            env={**CLEAN_ENV, **env, "OFFERBOT_WATCH_INTERVAL": "1"},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        fake_slack.wait_for("chat.postMessage", 3, timeout=20)
+        proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        assert proc.wait(timeout=10) == 0, log_path.read_text()
+        assert time.monotonic() - signalled < 10
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "SIGTERM: stopped in" in log_path.read_text()
+    with db.session_factory(engine)() as s:
+        rows = list(s.exec(select(Delivery)))
+    pending = [r for r in rows if r.state == "pending"]
+    assert pending and all(r.lease_until is None for r in pending), log_path.read_text()
+    sent_before = len(fake_slack.calls_to("chat.postMessage"))
+    fake_slack.latency.clear()
+    for _ in range(3):  # a pass sends at most 30 (what fits in its lease) and each offer in order
+        assert offerbot("watch", "--once", env=env).returncode == 0
+    with db.session_factory(engine)() as s:
+        assert {r.state for r in s.exec(select(Delivery))} == {"sent"}
+        total = len(s.exec(select(Delivery)).all())
+    posted = fake_slack.calls_to("chat.postMessage")
+    assert len(posted) == total > sent_before  # every alert once: none lost, none twice
+    assert len({(c.body["channel"], c.body["text"]) for c in posted}) == total

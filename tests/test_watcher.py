@@ -18,7 +18,7 @@ from bot.app import make_client
 from bot.clients import OneWorkspace
 from bot.settings import Settings
 from bot.slack_errors import DISABLING_ERRORS
-from bot.watcher import WatcherConfig, owner_ref, resolve_owner_emails, run_pass
+from bot.watcher import Pacer, WatcherConfig, owner_ref, resolve_owner_emails, run_pass
 from storage import db, outbox
 from storage.documents import parse_document
 from storage.importer import import_offers
@@ -737,3 +737,90 @@ def test_upgrading_a_store_with_history_alerts_nobody(
     sub_channel(factory, Target(kind="all"), clock)
     passes(factory, client, clock)
     assert posts(fake_slack) == []
+
+
+# --- leases: renewed while sending, released on error and on shutdown --------------------------
+
+
+class HookedPacer(Pacer):
+    """Each send takes ``seconds`` of the test's clock, and ``hook(n)`` runs before the n-th send."""
+
+    def __init__(self, clock: Clock, seconds: float, hook: Callable[[int], None]) -> None:
+        super().__init__(clock=clock, sleep=clock.sleep, interval=0)
+        self.test_clock, self.seconds, self.hook, self.sends = clock, seconds, hook, 0
+
+    def wait(self, channel: str) -> None:
+        self.sends += 1
+        self.test_clock.advance(seconds=self.seconds)
+        self.hook(self.sends)
+
+
+def seven_pending(factory: db.SessionFactory, client: Any, clock: Clock) -> None:
+    """Six channels follow everything and the owner gets a DM: one change makes seven deliveries."""
+    load(factory, doc(), clock)
+    passes(factory, client, clock)
+    for n in range(6):
+        sub_channel(factory, Target(kind="all"), clock, channel=f"C0LEASE0{n}")
+    load(factory, doc(contoso("failed")), clock)
+    resolve_owner_emails(session_factory=factory, clients=OneWorkspace(client), clock=clock)
+    with db.transaction(factory) as s:
+        assert outbox.fan_out(s, now=clock()) == 1
+
+
+def claim_as_other(factory: db.SessionFactory, clock: Clock) -> list[int]:
+    with db.transaction(factory) as s:
+        return outbox.claim(s, now=clock(), worker="other", lease=timedelta(seconds=30))
+
+
+def test_a_long_batch_keeps_its_lease_and_a_dead_claimer_holds_rows_only_one_lease(
+    factory: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    seven_pending(factory, client, clock)
+    fake_slack.calls.clear()
+    stolen: list[int] = []
+    # Each send takes 20 s: the batch outlives its 30 s lease by far, and another process tries to
+    # claim in the middle of it. Renewed leases leave it nothing.
+    pacer = HookedPacer(clock, 20, lambda n: stolen.extend(claim_as_other(factory, clock) if n == 5 else []))
+    report = run_pass(session_factory=factory, client=client, clock=clock, pacer=pacer, worker="long")
+    assert report.sent == 7 and stolen == []
+    assert len(posts(fake_slack)) == 7
+    # A claimer killed mid-batch holds its rows for one lease (30 s) at most.
+    load(factory, doc(contoso("running")), clock)
+    with db.transaction(factory) as s:
+        outbox.fan_out(s, now=clock())
+    with db.transaction(factory) as s:
+        held = outbox.claim(s, now=clock(), worker="killed", lease=WatcherConfig().lease)
+    assert len(held) == 7
+    clock.advance(seconds=29)
+    assert claim_as_other(factory, clock) == []
+    clock.advance(seconds=2)
+    assert sorted(claim_as_other(factory, clock)) == sorted(held)
+
+
+def test_shutdown_and_errors_release_what_was_not_started(
+    factory: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    seven_pending(factory, client, clock)
+    stop = threading.Event()
+    pacer = HookedPacer(clock, 1, lambda n: stop.set() if n == 2 else None)
+    report = run_pass(session_factory=factory, client=client, clock=clock, pacer=pacer, stop=stop, worker="a")
+    assert report.sent == 2 and report.stopped == "shutting down: the rest is released"
+    # Released, not leased: another process takes the other five at once.
+    assert len(claim_as_other(factory, clock)) == 5
+    with db.transaction(factory) as s:
+        outbox.release(s, ids=[d.id for d in s.exec(select(Delivery))], worker="other")  # type: ignore[misc]
+
+    def explode(n: int) -> None:
+        if n == 2:
+            raise RuntimeError("the process hit a bug")
+
+    with pytest.raises(RuntimeError):
+        run_pass(
+            session_factory=factory,
+            client=client,
+            clock=clock,
+            pacer=HookedPacer(clock, 1, explode),
+            worker="b",
+        )
+    # The row being sent keeps its lease (its outcome is unknown); the ones after it are free.
+    assert len(claim_as_other(factory, clock)) == 3

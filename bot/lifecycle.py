@@ -1,0 +1,83 @@
+"""Shutdown on SIGTERM and SIGINT: stop taking work, let the send in flight finish, release what is
+claimed, stop the scheduler and the server, and exit 0 within :data:`GRACE` seconds.
+
+The signal handler runs in the main thread, which is inside the server's (or the blocking
+scheduler's) loop: it sets the stop events and raises :class:`ShuttingDown` there, so the loop ends
+and the caller's ``finally`` cleans up. Worker threads still running after the grace period (a sync
+waiting on Partner Center, an answer waiting on a hung store) hold nothing that is not leased, so the
+process leaves them behind instead of waiting for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from types import FrameType
+
+log = logging.getLogger(__name__)
+
+GRACE = 8.0
+"""Seconds the jobs get to finish their current step after a signal (exit comes within 10 s)."""
+
+
+class ShuttingDown(SystemExit):
+    """Raised in the main thread by the signal handler to end the serving loop: a control-flow signal,
+    not an error (so not an ``OfferbotError``). A ``SystemExit``, because that is what waitress's
+    loop stops on (closing its server and letting requests in flight end)."""
+
+
+class Lifecycle:
+    def __init__(
+        self, *, stops: Iterable[threading.Event] = (), idles: Iterable[threading.Event] = ()
+    ) -> None:
+        self.stops, self.idles = list(stops), list(idles)
+        self.signalled: str | None = None
+        self.since = time.monotonic()
+        self.on_stop: list[Callable[[], None]] = []
+
+    def install(self) -> None:
+        """Take SIGTERM and SIGINT (main thread only, as Python requires)."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._on_signal)
+            signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if self.signalled is not None:
+            return  # already stopping
+        self.signalled = signal.Signals(signum).name
+        self.since = time.monotonic()
+        for event in self.stops:
+            event.set()
+        raise ShuttingDown(0)
+
+    def finish(self) -> None:
+        """After the serving loop ended: stop what was registered, wait for the jobs' current step
+        (at most :data:`GRACE` s), then exit 0 at once if a signal asked for it."""
+        started = self.since if self.signalled else time.monotonic()
+        for event in self.stops:
+            event.set()
+        for stop in self.on_stop:
+            try:
+                stop()
+            except Exception:
+                log.exception("while shutting down")
+        for idle in self.idles:
+            idle.wait(max(0.0, GRACE - (time.monotonic() - started)))
+        if self.signalled is None:
+            return
+        busy = sum(not idle.is_set() for idle in self.idles)
+        log.info(
+            "%s: stopped in %.1f s%s",
+            self.signalled,
+            time.monotonic() - started,
+            f"; {busy} job(s) left mid-step, their claims run out with their lease" if busy else "",
+        )
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)  # threads blocked on the network or a hung store must not hold the exit
