@@ -16,6 +16,7 @@ from bot import logs
 from bot.clock import utc_now
 from bot.i18n import Language, translator
 from bot.settings import Settings, load_settings
+from bot.startup import SlackUnreachable
 from bot.usecases.imports import import_document
 from storage import db
 from storage.errors import ConfigError, DocumentError, OfferbotError, UsageError
@@ -214,6 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"offerbot: configuration: {exc}", file=sys.stderr)
         return 78
+    except SlackUnreachable as exc:
+        print(f"offerbot: {exc}", file=sys.stderr)
+        return 69  # EX_UNAVAILABLE: a service is down, the configuration may well be right
     except OfferbotError as exc:
         print(f"offerbot: {exc}", file=sys.stderr)
         return 1

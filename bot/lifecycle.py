@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from types import FrameType
 
 log = logging.getLogger(__name__)
@@ -32,13 +32,19 @@ class ShuttingDown(SystemExit):
 
 
 class Lifecycle:
-    def __init__(
-        self, *, stops: Iterable[threading.Event] = (), idles: Iterable[threading.Event] = ()
-    ) -> None:
-        self.stops, self.idles = list(stops), list(idles)
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        """Set by a signal: anything waiting (a retry's backoff) ends at once."""
+        self.stops: list[threading.Event] = [self.stopping]
+        self.idles: list[threading.Event] = []
         self.signalled: str | None = None
         self.since = time.monotonic()
         self.on_stop: list[Callable[[], None]] = []
+
+    def add_job(self, *, stop: threading.Event, idle: threading.Event) -> None:
+        """A job that stops on ``stop`` and sets ``idle`` between steps: shutdown waits for it."""
+        self.stops.append(stop)
+        self.idles.append(idle)
 
     def install(self) -> None:
         """Take SIGTERM and SIGINT (main thread only, as Python requires)."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 
+from apscheduler.schedulers.base import BaseScheduler
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.app import create_app, installation_store, make_client
 from bot.clients import Clients, Installed, OneWorkspace
@@ -17,7 +19,6 @@ from bot.pushapi import PushApi
 from bot.scheduling import (
     JOB_ID,
     SYNC_JOB_ID,
-    ScheduledJob,
     WatchJob,
     background_scheduler,
     blocking_scheduler,
@@ -26,9 +27,9 @@ from bot.scheduling import (
 )
 from bot.server import make_server, wsgi_app
 from bot.settings import Settings
-from bot.slack_errors import classify
 from bot.sources import build_sources
 from bot.sources.base import OfferSource
+from bot.startup import Gate, whoami
 from bot.sync import SyncConfig, SyncReport, sync_pass
 from bot.watcher import PassReport
 from storage import db
@@ -38,22 +39,27 @@ from storage.workspaces import bind_default_workspace
 log = logging.getLogger(__name__)
 
 
-def connect(settings: Settings, *, http: bool) -> tuple[WebClient, db.SessionFactory]:
-    """Check the configuration (``http``: the signing secret too) and the store, and bind the token's
-    workspace (in multi-workspace mode, each workspace binds itself when it installs the app)."""
+def open_store(settings: Settings, *, http: bool) -> db.SessionFactory:
+    """Check the configuration (``http``: the signing secret too) and open the store."""
     settings.require_slack(http=http)
-    factory = db.session_factory(db.open_database(settings.database_url))
-    client = make_client(settings)
+    return db.session_factory(db.open_database(settings.database_url))
+
+
+def bind_workspace(
+    settings: Settings,
+    factory: db.SessionFactory,
+    client: WebClient,
+    *,
+    stop: threading.Event,
+    give_up_after: float | None = None,
+    on_wait: Callable[[str], None] = lambda _reason: None,
+) -> None:
+    """Learn the token's workspace from ``auth.test`` (asked again while Slack is unreachable) and
+    bind the local rows to it; in multi-workspace mode each workspace binds itself when it installs."""
     if settings.multi_workspace:
         log.info("multi-workspace mode: workspaces install the app at /slack/install")
-        return client, factory
-    try:
-        auth = client.auth_test()
-    except SlackApiError as exc:
-        raise ConfigError(
-            f"Slack rejected SLACK_BOT_TOKEN ({classify(exc).code}): "
-            "copy the app's Bot User OAuth Token again"
-        ) from None
+        return
+    auth = whoami(client, stop=stop, give_up_after=give_up_after, on_wait=on_wait)
     team = str(auth["team_id"])
     with db.transaction(factory) as session:
         moved = bind_default_workspace(session, team_id=team, now=utc_now())
@@ -64,7 +70,6 @@ def connect(settings: Settings, *, http: bool) -> tuple[WebClient, db.SessionFac
         auth.get("user"),
         moved,
     )
-    return client, factory
 
 
 def _clients(settings: Settings, factory: db.SessionFactory, client: WebClient) -> Clients:
@@ -84,51 +89,85 @@ def socket_mode_handler(app: App, settings: Settings) -> SocketModeHandler:
 
 def serve(settings: Settings, *, host: str, port: int) -> None:
     """The bot and, in the same process, the watcher (and the sync, when a source is set) on a
-    BackgroundScheduler; in HTTP mode, the push API too."""
+    BackgroundScheduler; in HTTP mode, the push API too. The HTTP server listens from the start:
+    while Slack is unreachable, ``/healthz`` says so (503, degraded) and the bot waits for it."""
     sources = build_sources(settings) if settings.sync_configured else []
     if sources:
         settings.require_sync_team()
-    client, factory = connect(settings, http=not settings.socket_mode)
-    app = create_app(settings, session_factory=factory, client=client)
-    clients = _clients(settings, factory, client)
-    jobs = registry(settings, factory, client=clients, sources=sources)
-    scheduler = background_scheduler(jobs)
-    lifecycle = _lifecycle(jobs)
-    lifecycle.on_stop.append(lambda: scheduler.shutdown(wait=False))
-    scheduler.start()
-    log.info("watcher: a pass every %s s", settings.offerbot_watch_interval)
-    _log_sync(settings, sources)
-    push = PushApi(session_factory=factory, clock=utc_now, on_import=lambda: wake(scheduler, JOB_ID))
+    factory = open_store(settings, http=not settings.socket_mode)
+    lifecycle = Lifecycle()
+    lifecycle.install()
+    gate = Gate()
+    if not settings.socket_mode:
+        _listen(gate, host=host, port=port, lifecycle=lifecycle)
     try:
-        _serve_app(app, factory, settings, host=host, port=port, push=push, lifecycle=lifecycle)
+        client = make_client(settings)
+        bind_workspace(settings, factory, client, stop=lifecycle.stopping, on_wait=gate.degrade)
+        app = create_app(settings, session_factory=factory, client=client)
+        scheduler = _start_jobs(settings, factory, client, sources, lifecycle, background=True)
+        push = PushApi(session_factory=factory, clock=utc_now, on_import=lambda: wake(scheduler, JOB_ID))
+        if settings.socket_mode:
+            _socket_mode(app, settings, lifecycle)
+        else:
+            signing = settings.slack_signing_secret
+            secret = signing.get_secret_value() if signing else None
+            gate.open(wsgi_app(app, factory, signing_secret=secret, push=push))
+            log.info("ready: answering Slack")
+            lifecycle.stopping.wait()
     except ShuttingDown:
         pass
     finally:
         lifecycle.finish()
 
 
-def _lifecycle(jobs: list[ScheduledJob]) -> Lifecycle:
-    """Signals stop the watcher's pass in progress (it releases what it claimed); shutdown waits for it."""
-    watchers = [job.func for job in jobs if isinstance(job.func, WatchJob)]
-    lifecycle = Lifecycle(stops=[w.stop for w in watchers], idles=[w.idle for w in watchers])
-    lifecycle.install()
-    return lifecycle
+def _listen(gate: Gate, *, host: str, port: int, lifecycle: Lifecycle) -> None:
+    """Serve HTTP on a thread (the main thread keeps the signals): the gate until the bot is ready."""
+    server = make_server(gate, host=host, port=port)
+    lifecycle.on_stop.insert(0, server.close)  # no new requests; one in flight is left to end
+    threading.Thread(target=server.run, name="http", daemon=True).start()
+    log.info(
+        "HTTP mode: listening on http://%s:%s (POST /slack/events, POST /api/offers/status, GET /healthz)",
+        host,
+        server.effective_port,
+    )
+
+
+def _start_jobs(
+    settings: Settings,
+    factory: db.SessionFactory,
+    client: WebClient,
+    sources: list[OfferSource],
+    lifecycle: Lifecycle,
+    *,
+    background: bool,
+) -> BaseScheduler:
+    """Schedule the watcher (and the sync); a signal stops them, waiting for the watcher's send."""
+    jobs = registry(settings, factory, client=_clients(settings, factory, client), sources=sources)
+    for job in jobs:
+        if isinstance(job.func, WatchJob):
+            lifecycle.add_job(stop=job.func.stop, idle=job.func.idle)
+    scheduler: BaseScheduler = background_scheduler(jobs) if background else blocking_scheduler(jobs)
+    lifecycle.on_stop.append(lambda: scheduler.shutdown(wait=False))
+    log.info("watcher: a pass every %s s", settings.offerbot_watch_interval)
+    _log_sync(settings, sources)
+    scheduler.start()
+    return scheduler
 
 
 def watch(settings: Settings, *, once: bool) -> PassReport | None:
-    """The watcher alone: one pass (``--once``), or a pass every ``OFFERBOT_WATCH_INTERVAL`` seconds."""
-    client, factory = connect(settings, http=False)
-    (job,) = registry(settings, factory, client=_clients(settings, factory, client))
-    assert job.id == JOB_ID
-    if once:
-        report = job.func()
-        return report if isinstance(report, PassReport) else None
-    log.info("watcher: a pass every %s s", settings.offerbot_watch_interval)
-    scheduler = blocking_scheduler([job])
-    lifecycle = _lifecycle([job])
-    lifecycle.on_stop.append(lambda: scheduler.shutdown(wait=False))
+    """The watcher alone: one pass (``--once``), or a pass every ``OFFERBOT_WATCH_INTERVAL`` seconds.
+    Slack unreachable at start: asked again with backoff (``--once`` gives up after a minute)."""
+    factory = open_store(settings, http=False)
+    client = make_client(settings)
+    lifecycle = Lifecycle()
+    lifecycle.install()
     try:
-        scheduler.start()
+        bind_workspace(settings, factory, client, stop=lifecycle.stopping, give_up_after=60 if once else None)
+        if once:
+            (job,) = registry(settings, factory, client=_clients(settings, factory, client))
+            report = job.func()
+            return report if isinstance(report, PassReport) else None
+        _start_jobs(settings, factory, client, [], lifecycle, background=False)
     except ShuttingDown:
         pass
     finally:
@@ -167,28 +206,8 @@ def sync(settings: Settings, *, once: bool) -> SyncReport | None:
     return None
 
 
-def _serve_app(
-    app: App,
-    factory: db.SessionFactory,
-    settings: Settings,
-    *,
-    host: str,
-    port: int,
-    push: PushApi,
-    lifecycle: Lifecycle,
-) -> None:
-    if settings.socket_mode:
-        log.info("starting in Socket Mode")
-        handler = socket_mode_handler(app, settings)
-        lifecycle.on_stop.insert(0, handler.close)
-        handler.start()  # type: ignore[no-untyped-call]
-        return
-    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    server = make_server(wsgi_app(app, factory, signing_secret=secret, push=push), host=host, port=port)
-    lifecycle.on_stop.insert(0, server.close)  # no new requests; a request in flight is left to end
-    log.info(
-        "HTTP mode: listening on http://%s:%s (POST /slack/events, POST /api/offers/status, GET /healthz)",
-        host,
-        server.effective_port,
-    )
-    server.run()
+def _socket_mode(app: App, settings: Settings, lifecycle: Lifecycle) -> None:
+    log.info("starting in Socket Mode")
+    handler = socket_mode_handler(app, settings)
+    lifecycle.on_stop.insert(0, handler.close)
+    handler.start()  # type: ignore[no-untyped-call]

@@ -20,7 +20,7 @@ from storage.models import Delivery
 from storage.queries import list_offers
 from storage.subscriptions import Target, subscribe
 from tests.conftest import NOW, SIGNING_SECRET, get, post, samples_text, sign, slash_body
-from tests.fakeslack import TEAM_ID, FakeSlack
+from tests.fakeslack import TEAM_ID, FakeSlack, wait_until
 
 CLEAN_ENV = {
     k: v
@@ -56,8 +56,9 @@ def start_serve(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[b
         )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", log_path.read_text())
-        if match:
+        text = log_path.read_text()
+        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", text)
+        if match and "ready: answering Slack" in text:
             return proc, int(match.group(1))
         assert proc.poll() is None, log_path.read_text()
         time.sleep(0.02)
@@ -365,3 +366,75 @@ def test_sigterm_stops_watch_at_once_and_releases_its_claims(
     posted = fake_slack.calls_to("chat.postMessage")
     assert len(posted) == total > sent_before  # every alert once: none lost, none twice
     assert len({(c.body["channel"], c.body["text"]) for c in posted}) == total
+
+
+# --- Slack down at start ------------------------------------------------------------------------
+
+
+def test_watch_once_waits_for_slack_and_blames_the_token_only_when_slack_says_so(
+    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack
+) -> None:
+    url = f"sqlite:///{tmp_path / 'offerbot.db'}"
+    assert offerbot("import", str(sample_file), env={"DATABASE_URL": url}).returncode == 0
+    env = {"DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": fake_slack.url}
+    fake_slack.outage("auth.test", status=503)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "watch", "--once"],
+        env={**CLEAN_ENV, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    fake_slack.wait_for("auth.test", 4, timeout=20)  # asked again, with backoff
+    fake_slack.recover()
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "Slack is unreachable (service_unavailable): asking again with backoff" in out
+    assert "Slack answers again after" in out and "watcher pass: 6 change(s) handled" in out
+    assert "SLACK_BOT_TOKEN" not in out
+    fake_slack.fail("auth.test", error="invalid_auth")
+    refused = offerbot("watch", "--once", env=env)
+    assert refused.returncode == 78
+    assert "Slack rejected SLACK_BOT_TOKEN (invalid_auth)" in refused.stderr
+
+
+def test_serve_answers_healthz_degraded_while_slack_is_down(
+    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack
+) -> None:
+    url = f"sqlite:///{tmp_path / 'offerbot.db'}"
+    env = {
+        "DATABASE_URL": url,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.url,
+    }
+    fake_slack.outage("auth.test", status=503)
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+            env={**CLEAN_ENV, **env},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        port = int(
+            wait_until(
+                lambda: re.search(r"listening on http://127\.0\.0\.1:(\d+)", log_path.read_text()), 30
+            )[1]
+        )
+        wait_until(lambda: "Slack is unreachable" in log_path.read_text(), 20)
+        status, body = get(f"http://127.0.0.1:{port}/healthz")
+        assert status == 503 and json.loads(body) == {
+            "ok": False,
+            "status": "degraded",
+            "error": "Slack unreachable: service_unavailable",
+        }
+        assert proc.poll() is None  # waiting, not dead
+        fake_slack.recover()
+        wait_until(lambda: "ready: answering Slack" in log_path.read_text(), 30)
+        assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+        assert "Traceback" not in log_path.read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
