@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from slack_sdk import WebClient
 
 from bot.clients import Clients, OneWorkspace
 from bot.clock import utc_now
+from bot.guard import STORE_ERRORS
 from bot.settings import Settings
 from bot.sources.base import OfferSource
 from bot.sync import SyncConfig, SyncReport, sync_source
@@ -32,6 +34,36 @@ SYNC_TICK = 60.0
 the offers in progress that are due (every 5 minutes); no product is asked twice within a minute."""
 
 
+STILL_DOWN_EVERY = 300.0
+"""Seconds between two "still down" lines while the store stays down."""
+
+
+class Outage:
+    """How a job reports a store that is down: one line when it goes down, one every
+    :data:`STILL_DOWN_EVERY` seconds while it stays down, one when it is back; never a traceback per
+    pass. The job itself tries again at each run, so it resumes within one interval of the return."""
+
+    def __init__(self, job: str, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.job, self.monotonic = job, monotonic
+        self.since: float | None = None
+        self.told = 0.0
+
+    def down(self, reason: str) -> None:
+        now = self.monotonic()
+        if self.since is None:
+            self.since = self.told = now
+            log.warning("%s: the store is unavailable (%s); trying again at each run", self.job, reason)
+        elif now - self.told >= STILL_DOWN_EVERY:
+            self.told = now
+            down_for = now - self.since
+            log.warning("%s: the store is still unavailable after %.0f s (%s)", self.job, down_for, reason)
+
+    def up(self) -> None:
+        if self.since is not None:
+            log.warning("%s: the store is back after %.0f s", self.job, self.monotonic() - self.since)
+            self.since = None
+
+
 class WatchJob:
     """One watcher pass with the real clock; errors are logged and the next pass tries again."""
 
@@ -45,6 +77,7 @@ class WatchJob:
         """Set on shutdown: the pass in progress stops after its current send and releases the rest."""
         self.idle = threading.Event()
         self.idle.set()
+        self.store = Outage("watcher")
         # One pacer for the life of the process, so the per-channel pace holds across passes; its
         # waits end at once on shutdown.
         self.pacer = Pacer(clock=utc_now, sleep=self._pause, interval=self.config.channel_interval)
@@ -57,7 +90,7 @@ class WatchJob:
             return None
         self.idle.clear()
         try:
-            return run_pass(
+            report = run_pass(
                 session_factory=self.session_factory,
                 clients=self.clients,
                 clock=utc_now,
@@ -66,6 +99,12 @@ class WatchJob:
                 pacer=self.pacer,
                 stop=self.stop,
             )
+            self.store.up()
+            return report
+        except STORE_ERRORS as exc:
+            first = str(exc).splitlines()[0][:160] if str(exc) else ""
+            self.store.down(f"{type(exc).__name__}: {first}")
+            return None
         except Exception:
             log.exception("watcher pass failed; the next pass tries again")
             return None
@@ -95,6 +134,7 @@ class SyncJob:
             concurrency=settings.offerbot_sync_concurrency, team_id=settings.sync_team
         )
         self.next_full: dict[str, datetime] = {}
+        self.store = Outage("sync")
         self.on_changes: Callable[[], None] | None = None
         """Called after a pass that stored status changes (``serve`` wakes the watcher with it)."""
 
@@ -114,6 +154,10 @@ class SyncJob:
                 report.sources.append(result)
                 if full and (result.error is None or result.auth_failed):
                     self.next_full[source.name] = now + self.interval
+                if result.store_failed:
+                    self.store.down(result.error or "")
+                    continue
+                self.store.up()
                 if result.error:
                     log.error("sync: %s", result.line())
                 elif full or result.status_changes:

@@ -55,6 +55,8 @@ class SourceReport:
     """Why the source could not be synced this time (credentials, the source down); None when it was."""
     auth_failed: bool = False
     """The error is the credentials' or permissions': a person must act, retrying soon will not help."""
+    store_failed: bool = False
+    """The error is the store's (down, hung, refusing): the job logs it once per outage."""
     failures: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -259,6 +261,7 @@ def sync_source(
         report.error = f"{source.label} could not be read ({exc}); the next pass tries again"
     except SQLAlchemyError as exc:
         log.debug("sync: database error", exc_info=exc)
+        report.store_failed = True
         first = str(exc).splitlines()[0][:160] if str(exc) else ""
         report.error = (
             f"the store could not be written ({exc.__class__.__name__}: {first}); the next pass tries again"

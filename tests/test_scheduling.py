@@ -7,13 +7,17 @@ import logging
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from bot.app import make_client
-from bot.scheduling import JOB_ID, WatchJob, background_scheduler, registry
+from bot.scheduling import JOB_ID, Outage, WatchJob, background_scheduler, registry
 from bot.settings import Settings
+from bot.watcher import PassReport
 from storage import db
 from tests.conftest import load_samples
 from tests.fakeslack import FakeSlack
+from tests.tcpproxy import TcpProxy
 
 
 def test_the_watch_job_is_registered_as_documented(
@@ -54,3 +58,53 @@ def test_settings_parse_durations() -> None:
     assert Settings(offerbot_remind_after="24h").offerbot_remind_after.total_seconds() == 86400
     assert Settings(offerbot_remind_after="2d").offerbot_remind_after.total_seconds() == 172800
     assert Settings(offerbot_remind_after="3600").offerbot_remind_after.total_seconds() == 3600
+
+
+def test_an_outage_is_logged_when_it_starts_every_five_minutes_and_when_it_ends(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [0.0]
+    outage = Outage("watcher", monotonic=lambda: now[0])
+    with caplog.at_level(logging.INFO, logger="bot.scheduling"):
+        for _ in range(20):  # a pass every 15 s for 5 minutes
+            outage.down("OperationalError: connection refused")
+            now[0] += 15
+        outage.down("OperationalError: connection refused")
+        outage.up()
+        outage.up()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "watcher: the store is unavailable (OperationalError: connection refused); trying again at each run",
+        "watcher: the store is still unavailable after 300 s (OperationalError: connection refused)",
+        "watcher: the store is back after 300 s",
+    ]
+
+
+def test_the_watch_job_survives_a_refusing_store_in_one_line_and_resumes(
+    engine: Engine, database_url: str, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a SQLite file cannot refuse connections; Outage's lines are tested above")
+    parsed = sa.make_url(database_url)
+    proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
+    url = parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    through = db.make_engine(url)
+    settings = Settings(slack_bot_token="xoxb-x", slack_api_url=fake_slack.url, database_url=url)
+    load_samples(db.session_factory(engine))
+    (entry,) = registry(settings, db.session_factory(through), client=make_client(settings))
+    try:
+        proxy.refuse()
+        with caplog.at_level(logging.INFO):
+            assert [entry.func() for _ in range(5)] == [None] * 5
+        assert not [r for r in caplog.records if r.exc_info]  # no traceback per pass
+        down = [r.getMessage() for r in caplog.records if "store" in r.getMessage()]
+        assert len(down) == 1 and down[0].startswith("watcher: the store is unavailable (OperationalError")
+        proxy.restore()
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            report = entry.func()
+        assert isinstance(report, PassReport) and report.changes == 6
+        assert any(r.getMessage().startswith("watcher: the store is back after") for r in caplog.records)
+    finally:
+        proxy.close()
+        through.dispose()
