@@ -80,7 +80,9 @@ class WatchJob:
         self.store = Outage("watcher")
         # One pacer for the life of the process, so the per-channel pace holds across passes; its
         # waits end at once on shutdown.
-        self.pacer = Pacer(clock=utc_now, sleep=self._pause, interval=self.config.channel_interval)
+        self.pacer = Pacer(
+            clock=utc_now, sleep=self._pause, interval=self.config.channel_interval, factory=session_factory
+        )
 
     def _pause(self, seconds: float) -> None:
         self.stop.wait(seconds)

@@ -99,13 +99,26 @@ class Transient(TransientError):
 
 
 class Pacer:
-    """At most one message per ``interval`` seconds to each channel, waiting with the given sleep."""
+    """At most one message per ``interval`` seconds to each channel, waiting with the given sleep.
 
-    def __init__(self, *, clock: Clock, sleep: Sleep, interval: float) -> None:
-        self.clock, self.sleep, self.interval = clock, sleep, interval
+    With a session factory the pace lives in the store (``channel_pace``): every process on it takes
+    its slots from the same row, so together they keep the pace. Without one (tests of other
+    parts), in this object."""
+
+    def __init__(
+        self, *, clock: Clock, sleep: Sleep, interval: float, factory: db.SessionFactory | None = None
+    ) -> None:
+        self.clock, self.sleep, self.interval, self.factory = clock, sleep, interval, factory
         self.last: dict[str, datetime] = {}
 
     def wait(self, channel: str) -> None:
+        if self.factory is not None:
+            with db.transaction(self.factory) as session:
+                slot = outbox.reserve_slot(session, channel=channel, now=self.clock(), interval=self.interval)
+            delay = (slot - self.clock()).total_seconds()
+            if delay > 0:
+                self.sleep(delay)
+            return
         last = self.last.get(channel)
         if last is not None:
             delay = (last + timedelta(seconds=self.interval) - self.clock()).total_seconds()
@@ -263,7 +276,9 @@ class Deliverer:
     ) -> None:
         self.factory, self.clients, self.clock = session_factory, clients, clock
         self.config, self.worker = config, worker
-        self.pacer = pacer or Pacer(clock=clock, sleep=sleep, interval=config.channel_interval)
+        self.pacer = pacer or Pacer(
+            clock=clock, sleep=sleep, interval=config.channel_interval, factory=session_factory
+        )
 
     # --- Web API calls; each raises Transient, or SlackApiError for a permanent error ---------
     @staticmethod

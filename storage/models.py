@@ -227,6 +227,19 @@ class ChannelSettings(SQLModel, table=True):
     """The language of the channel's alerts (``fr``, ``en``); None: ``OFFERBOT_LANGUAGE``."""
 
 
+class ChannelPace(SQLModel, table=True):
+    """When a channel may receive its next message, shared by every process on the store, so that
+    together they keep Slack's pace of about one message per second per channel (migration 0011).
+    Keyed by channel id alone: Slack ids are unique, and a channel shared by two workspaces has one
+    rate limit."""
+
+    __tablename__ = "channel_pace"
+
+    channel: str = Field(primary_key=True, max_length=32)
+    next_at: float
+    """Seconds since the epoch: the first free slot."""
+
+
 class SlackUser(SQLModel, table=True):
     """Cached answers of ``users.info`` (``locale`` null: Slack did not say, or could not be asked)."""
 

@@ -16,7 +16,7 @@ import logging
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,6 +73,31 @@ def delivery_row(
         next_attempt_at=now,
         created_at=now,
     )
+
+
+# One statement takes the channel's next free slot and moves it one interval on, so two processes
+# never get the same slot (the row is locked by the upsert on PostgreSQL, the whole store on SQLite).
+_RESERVE_SLOT = {
+    "postgresql": (
+        "INSERT INTO channel_pace (channel, next_at) VALUES (:channel, :now + :interval) "
+        "ON CONFLICT (channel) DO UPDATE SET next_at = GREATEST(channel_pace.next_at, :now) + :interval "
+        "RETURNING next_at"
+    ),
+    "sqlite": (
+        "INSERT INTO channel_pace (channel, next_at) VALUES (:channel, :now + :interval) "
+        "ON CONFLICT (channel) DO UPDATE SET next_at = max(channel_pace.next_at, :now) + :interval "
+        "RETURNING next_at"
+    ),
+}
+
+
+def reserve_slot(session: Session, *, channel: str, now: datetime, interval: float) -> datetime:
+    """When the caller may post its next message to ``channel``: ``now``, or one ``interval`` after
+    the slot the last caller (in any process) reserved. The slot is the caller's once committed."""
+    statement = _RESERVE_SLOT[session.get_bind().dialect.name]
+    params = {"channel": channel, "now": now.timestamp(), "interval": interval}
+    next_at = float(session.execute(sa.text(statement), params).scalar_one())
+    return datetime.fromtimestamp(next_at - interval, UTC)
 
 
 def _insert_ignore(session: Session, rows: list[dict[str, Any]]) -> int:

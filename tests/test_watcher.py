@@ -3,9 +3,11 @@ Slack Web API, and a clock the test moves. Runs on SQLite and, where TEST_DATABA
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,9 +18,18 @@ from sqlmodel import select
 
 from bot.app import make_client
 from bot.clients import OneWorkspace
+from bot.clock import utc_now
 from bot.settings import Settings
 from bot.slack_errors import DISABLING_ERRORS
-from bot.watcher import Pacer, WatcherConfig, owner_ref, resolve_owner_emails, run_pass
+from bot.watcher import (
+    Deliverer,
+    Outcome,
+    Pacer,
+    WatcherConfig,
+    owner_ref,
+    resolve_owner_emails,
+    run_pass,
+)
 from storage import db, outbox
 from storage.documents import parse_document
 from storage.importer import import_offers
@@ -824,3 +835,60 @@ def test_shutdown_and_errors_release_what_was_not_started(
         )
     # The row being sent keeps its lease (its outcome is unknown); the ones after it are free.
     assert len(claim_as_other(factory, clock)) == 3
+
+
+def test_two_processes_keep_one_channels_pace_together(
+    factory: db.SessionFactory, client: Any, fake_slack: FakeSlack
+) -> None:
+    """Two watchers (each its own worker and pacer, as two processes would have) send into one channel
+    at the same time: the pace lives in the store, so together they post one message per interval."""
+    clock = Clock(NOW)
+
+    def ten_vms(status: str) -> str:
+        vm = json.loads(samples_text())["offers"][0]
+        offers = [
+            {**vm, "offerId": f"vm-{n}", "status": {**vm["status"], "status": status}} for n in range(10)
+        ]
+        return json.dumps({"offers": offers})
+
+    load(factory, ten_vms("running"), clock)
+    passes(factory, client, clock)
+    sub_channel(factory, Target(kind="all"), clock)
+    load(factory, ten_vms("failed"), clock)
+    resolve_owner_emails(session_factory=factory, clients=OneWorkspace(client), clock=clock)
+    with db.transaction(factory) as s:
+        assert outbox.fan_out(s, now=clock()) == 10  # 10 alerts in the channel, 10 DMs to the owner
+    claimed = {}
+    for name in ("process-0", "process-1"):
+        with db.transaction(factory) as s:
+            claimed[name] = outbox.claim(s, now=utc_now(), worker=name, lease=timedelta(seconds=30), limit=10)
+    fake_slack.calls.clear()
+    interval = 0.25
+    config = WatcherConfig(channel_interval=interval)
+
+    def process(name: str) -> None:
+        deliverer = Deliverer(
+            session_factory=factory,
+            clients=OneWorkspace(client),
+            clock=utc_now,
+            sleep=time.sleep,
+            config=config,
+            worker=name,
+        )
+        for delivery_id in claimed[name]:
+            assert deliverer.deliver(delivery_id) is Outcome.SENT
+
+    workers = [threading.Thread(target=process, args=(name,)) for name in claimed]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=30)
+    in_channel = [c for c in fake_slack.calls_to("chat.postMessage") if c.body["channel"] == CHANNEL]
+    assert len(in_channel) == 10
+    times = sorted(c.at for c in in_channel)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= interval * 0.9, gaps
+    with factory() as s:
+        rows = list(s.exec(select(Delivery).where(Delivery.destination == CHANNEL)))
+    assert {r.state for r in rows} == {"sent"}
+    assert {r.claimed_by for r in rows} == {"process-0", "process-1"}  # both sent into the channel
