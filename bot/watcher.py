@@ -546,6 +546,22 @@ def _release(deliverer: Deliverer, ids: list[int]) -> None:
         log.warning("could not release %d claimed alert(s) (%s): they wait for their lease", len(ids), exc)
 
 
+def _drain(deliverer: Deliverer, *, report: PassReport, stop: threading.Event) -> None:
+    """Claim and send, a lease's worth at a time, until nothing is due or the pass must stop."""
+    config, factory, clock = deliverer.config, deliverer.factory, deliverer.clock
+    languages = People(
+        session_factory=factory, clients=deliverer.clients, clock=clock, default=config.language
+    )
+    limit = claim_limit(config)
+    while not stop.is_set() and report.stopped is None:
+        with db.transaction(factory) as session:
+            ids = outbox.claim(session, now=clock(), worker=deliverer.worker, lease=config.lease, limit=limit)
+        if not ids:
+            return
+        refresh_languages(languages, ids=ids)
+        _send(deliverer, ids=ids, report=report, stop=stop)
+
+
 def claim_limit(config: WatcherConfig) -> int:
     """How many rows a pass claims: no more than it can send within one lease at one channel's pace
     (the lease is renewed while it works, but a batch never relies on that alone)."""
@@ -565,8 +581,9 @@ def run_pass(
     pacer: Pacer | None = None,
     stop: threading.Event | None = None,
 ) -> PassReport:
-    """One watcher pass: owners' e-mails, fan-out of new changes, due reminders, then sending (which
-    ends early, releasing what it holds, once ``stop`` is set)."""
+    """One watcher pass: owners' e-mails, fan-out of new changes, due reminders, then sending until
+    nothing is due (claiming a lease's worth at a time), or Slack asks to wait, or ``stop`` is set
+    (then it releases what it holds)."""
     config = config or WatcherConfig()
     worker = worker or new_worker_id()
     report = PassReport()
@@ -576,10 +593,6 @@ def run_pass(
     _prepare(session_factory=session_factory, clients=clients, clock=clock, report=report)
     with db.transaction(session_factory) as session:
         report.reminders = outbox.schedule_reminders(session, now=clock(), remind_after=config.remind_after)
-    with db.transaction(session_factory) as session:
-        ids = outbox.claim(session, now=clock(), worker=worker, lease=config.lease, limit=claim_limit(config))
-    languages = People(session_factory=session_factory, clients=clients, clock=clock, default=config.language)
-    refresh_languages(languages, ids=ids)
     deliverer = Deliverer(
         session_factory=session_factory,
         clients=clients,
@@ -589,7 +602,7 @@ def run_pass(
         worker=worker,
         pacer=pacer,
     )
-    _send(deliverer, ids=ids, report=report, stop=stop or threading.Event())
+    _drain(deliverer, report=report, stop=stop or threading.Event())
     if report.changes or report.sent or report.retried or report.failed:
         log.info("watcher pass: %s", report.line())
     return report

@@ -892,3 +892,19 @@ def test_two_processes_keep_one_channels_pace_together(
         rows = list(s.exec(select(Delivery).where(Delivery.destination == CHANNEL)))
     assert {r.state for r in rows} == {"sent"}
     assert {r.claimed_by for r in rows} == {"process-0", "process-1"}  # both sent into the channel
+
+
+def test_one_pass_sends_everything_due_a_leases_worth_at_a_time(
+    factory: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    load(factory, doc(), clock)
+    passes(factory, client, clock)
+    for n in range(40):
+        sub_channel(factory, Target(kind="all"), clock, channel=f"C0MANY{n:03d}")
+    load(factory, doc(contoso("failed")), clock)
+    fake_slack.calls.clear()
+    config = WatcherConfig(lease=timedelta(seconds=10))
+    (report,) = passes(factory, client, clock, config=config)
+    assert report.sent == 41 and len(posts(fake_slack)) == 41  # 40 channels and the owner's DM
+    with factory() as s:
+        assert outbox.counts(s).pending == 0
