@@ -16,3 +16,5 @@ def configure(level: str = "INFO") -> None:
     for name in ("httpx", "httpcore", "msal"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))
+    # APScheduler logs two lines per job run at INFO (the probe runs every second); jobs log their own.
+    logging.getLogger("apscheduler.executors").setLevel(max(logging.WARNING, logging.getLogger().level))

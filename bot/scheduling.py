@@ -24,11 +24,15 @@ from bot.sources.base import OfferSource
 from bot.sync import SyncConfig, SyncReport, sync_source
 from bot.watcher import Pacer, PassReport, WatcherConfig, new_worker_id, run_pass
 from storage.db import SessionFactory
+from storage.outbox import latest_change_id
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "offerbot-watch"
 SYNC_JOB_ID = "offerbot-sync"
+PROBE_JOB_ID = "offerbot-probe"
+PROBE_INTERVAL = 1.0
+"""Seconds between two looks for status changes stored by another process (an import, a sync)."""
 SYNC_TICK = 60.0
 """Seconds between two runs of the sync job: each run does a full pass when one is due, else it reads
 the offers in progress that are due (every 5 minutes); no product is asked twice within a minute."""
@@ -77,6 +81,8 @@ class WatchJob:
         """Set on shutdown: the pass in progress stops after its current send and releases the rest."""
         self.idle = threading.Event()
         self.idle.set()
+        self.again = threading.Event()
+        """Set by a wake-up that came during a pass: the job runs another pass at once."""
         self.store = Outage("watcher")
         # One pacer for the life of the process, so the per-channel pace holds across passes; its
         # waits end at once on shutdown.
@@ -88,8 +94,15 @@ class WatchJob:
         self.stop.wait(seconds)
 
     def __call__(self) -> PassReport | None:
-        if self.stop.is_set():
-            return None
+        report = None
+        while not self.stop.is_set():
+            self.again.clear()
+            report = self._one_pass()
+            if not self.again.is_set():
+                break
+        return report
+
+    def _one_pass(self) -> PassReport | None:
         self.idle.clear()
         try:
             report = run_pass(
@@ -201,6 +214,7 @@ def registry(
                 settings.offerbot_watch_interval,
             )
         )
+        jobs.append(ScheduledJob(PROBE_JOB_ID, "offerbot probe", ProbeJob(session_factory), PROBE_INTERVAL))
     if sources:
         jobs.append(
             ScheduledJob(SYNC_JOB_ID, "offerbot sync", SyncJob(settings, session_factory, sources), SYNC_TICK)
@@ -208,11 +222,41 @@ def registry(
     return jobs
 
 
+class ProbeJob:
+    """Every :data:`PROBE_INTERVAL`: has another process stored a status change since the last look?
+    Then wake the watcher, so an alert goes out within seconds of an import instead of at the next
+    interval. One read of an index; a store that fails is the watcher's to report."""
+
+    def __init__(self, session_factory: SessionFactory) -> None:
+        self.session_factory = session_factory
+        self.last: int | None = None
+        self.on_changes: Callable[[], None] | None = None
+
+    def __call__(self) -> bool:
+        try:
+            with self.session_factory() as session:
+                latest = latest_change_id(session)
+        except STORE_ERRORS:
+            return False
+        seen, self.last = self.last, latest
+        if seen is None or latest <= seen:
+            return False
+        if self.on_changes is not None:
+            self.on_changes()
+        return True
+
+
 def wake(scheduler: BaseScheduler, job_id: str) -> None:
-    """Run a scheduled job now rather than at its next interval (it still never runs twice at once)."""
+    """Run a scheduled job now rather than at its next interval (it still never runs twice at once:
+    a watcher woken during a pass runs another pass right after it)."""
     job = scheduler.get_job(job_id)
-    if job is not None:
-        job.modify(next_run_time=utc_now())
+    if job is None:
+        return
+    if isinstance(job.func, WatchJob):
+        job.func.again.set()
+        if not job.func.idle.is_set():
+            return
+    job.modify(next_run_time=utc_now())
 
 
 def schedule(scheduler: BaseScheduler, jobs: Sequence[ScheduledJob]) -> None:
@@ -231,7 +275,7 @@ def schedule(scheduler: BaseScheduler, jobs: Sequence[ScheduledJob]) -> None:
         )
     ids = {job.id for job in jobs}
     for job in jobs:
-        if isinstance(job.func, SyncJob) and JOB_ID in ids:
+        if isinstance(job.func, SyncJob | ProbeJob) and JOB_ID in ids:
             job.func.on_changes = lambda: wake(scheduler, JOB_ID)
 
 

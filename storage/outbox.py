@@ -231,6 +231,12 @@ def destinations(
     return found
 
 
+def latest_change_id(session: Session) -> int:
+    """The id of the newest status change (0 when none): one read of the primary key's index, so a
+    process can tell cheaply that another one (an import, a sync) stored a change."""
+    return int(session.exec(select(sa.func.max(StatusChange.id))).one() or 0)
+
+
 def fan_out(session: Session, *, now: datetime, limit: int = 200) -> int:
     """Turn up to ``limit`` unhandled changes into deliveries, in the caller's transaction.
     Returns the number of changes handled.

@@ -11,7 +11,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.app import make_client
-from bot.scheduling import JOB_ID, Outage, WatchJob, background_scheduler, registry
+from bot.scheduling import (
+    JOB_ID,
+    PROBE_INTERVAL,
+    PROBE_JOB_ID,
+    Outage,
+    ProbeJob,
+    WatchJob,
+    background_scheduler,
+    registry,
+    wake,
+)
 from bot.settings import Settings
 from bot.watcher import PassReport
 from storage import db
@@ -33,13 +43,14 @@ def test_the_watch_job_is_registered_as_documented(
     engine = db.make_engine(settings.database_url)
     db.migrate(engine)
     factory = db.session_factory(engine)
-    (entry,) = registry(settings, factory, client=make_client(settings))
+    entry, probe = registry(settings, factory, client=make_client(settings))
     job = entry.func
     assert isinstance(job, WatchJob)
     assert job.config.remind_after.total_seconds() == 90 * 60
-    scheduler = background_scheduler([entry])
-    (registered,) = scheduler.get_jobs()
-    assert registered.id == JOB_ID
+    scheduler = background_scheduler([entry, probe])
+    registered, probed = scheduler.get_jobs()
+    assert (registered.id, probed.id) == (JOB_ID, PROBE_JOB_ID)
+    assert probed.trigger.interval.total_seconds() == PROBE_INTERVAL == 1
     assert registered.coalesce is True and registered.max_instances == 1
     assert registered.misfire_grace_time == 7
     assert registered.trigger.interval.total_seconds() == 7
@@ -91,7 +102,7 @@ def test_the_watch_job_survives_a_refusing_store_in_one_line_and_resumes(
     through = db.make_engine(url)
     settings = Settings(slack_bot_token="xoxb-x", slack_api_url=fake_slack.url, database_url=url)
     load_samples(db.session_factory(engine))
-    (entry,) = registry(settings, db.session_factory(through), client=make_client(settings))
+    entry, _probe = registry(settings, db.session_factory(through), client=make_client(settings))
     try:
         proxy.refuse()
         with caplog.at_level(logging.INFO):
@@ -108,3 +119,53 @@ def test_the_watch_job_survives_a_refusing_store_in_one_line_and_resumes(
     finally:
         proxy.close()
         through.dispose()
+
+
+def test_the_probe_wakes_the_watcher_when_another_process_stores_a_change(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    settings = Settings(
+        slack_bot_token="xoxb-x", slack_api_url=fake_slack.url, database_url=f"sqlite:///{tmp_path}/x.db"
+    )
+    engine = db.make_engine(settings.database_url)
+    db.migrate(engine)
+    factory = db.session_factory(engine)
+    _entry, probe_entry = registry(settings, factory, client=make_client(settings))
+    probe = probe_entry.func
+    assert isinstance(probe, ProbeJob)
+    woken: list[int] = []
+    probe.on_changes = lambda: woken.append(1)
+    assert probe() is False  # the first look only notes where the store is
+    assert probe() is False
+    load_samples(factory)  # another process imports
+    assert probe() is True and woken == [1]
+    assert probe() is False and woken == [1]
+
+
+def test_a_wake_during_a_pass_runs_another_pass_right_after(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    settings = Settings(
+        slack_bot_token="xoxb-x", slack_api_url=fake_slack.url, database_url=f"sqlite:///{tmp_path}/x.db"
+    )
+    engine = db.make_engine(settings.database_url)
+    db.migrate(engine)
+    factory = db.session_factory(engine)
+    entry, _probe = registry(settings, factory, client=make_client(settings))
+    job = entry.func
+    assert isinstance(job, WatchJob)
+    scheduler = background_scheduler([entry])
+    passes: list[int] = []
+    original = job._one_pass
+
+    def one_pass() -> object:
+        passes.append(1)
+        report = original()
+        if len(passes) == 1:  # a change arrives at the end of this pass, which did not see it
+            job.idle.clear()
+            load_samples(factory)
+            wake(scheduler, JOB_ID)  # the scheduler cannot start a second instance: the job loops
+            job.idle.set()
+        return report
+
+    job._one_pass = one_pass  # type: ignore[method-assign]
+    report = job()
+    assert len(passes) == 2 and report is not None and report.changes == 6
