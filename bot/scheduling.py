@@ -18,7 +18,8 @@ from slack_sdk import WebClient
 
 from bot.clients import Clients, OneWorkspace
 from bot.clock import utc_now
-from bot.guard import STORE_ERRORS
+from bot.guard import STORE_ERRORS as STORE_FAILURES
+from bot.metrics import PASS_SECONDS, STORE_ERRORS, timed
 from bot.settings import Settings
 from bot.sources.base import OfferSource
 from bot.sync import SyncConfig, SyncReport, sync_source
@@ -53,6 +54,7 @@ class Outage:
         self.told = 0.0
 
     def down(self, reason: str) -> None:
+        STORE_ERRORS.labels(component=self.job).inc()
         now = self.monotonic()
         if self.since is None:
             self.since = self.told = now
@@ -105,18 +107,19 @@ class WatchJob:
     def _one_pass(self) -> PassReport | None:
         self.idle.clear()
         try:
-            report = run_pass(
-                session_factory=self.session_factory,
-                clients=self.clients,
-                clock=utc_now,
-                config=self.config,
-                worker=self.worker,
-                pacer=self.pacer,
-                stop=self.stop,
-            )
+            with timed(PASS_SECONDS, job="watcher"):
+                report = run_pass(
+                    session_factory=self.session_factory,
+                    clients=self.clients,
+                    clock=utc_now,
+                    config=self.config,
+                    worker=self.worker,
+                    pacer=self.pacer,
+                    stop=self.stop,
+                )
             self.store.up()
             return report
-        except STORE_ERRORS as exc:
+        except STORE_FAILURES as exc:
             first = str(exc).splitlines()[0][:160] if str(exc) else ""
             self.store.down(f"{type(exc).__name__}: {first}")
             return None
@@ -154,6 +157,10 @@ class SyncJob:
         """Called after a pass that stored status changes (``serve`` wakes the watcher with it)."""
 
     def __call__(self) -> SyncReport | None:
+        with timed(PASS_SECONDS, job="sync"):
+            return self._run()
+
+    def _run(self) -> SyncReport | None:
         report = SyncReport()
         try:
             for source in self.sources:
@@ -236,7 +243,7 @@ class ProbeJob:
         try:
             with self.session_factory() as session:
                 latest = latest_change_id(session)
-        except STORE_ERRORS:
+        except STORE_FAILURES:
             return False
         seen, self.last = self.last, latest
         if seen is None or latest <= seen:

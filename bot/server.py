@@ -14,6 +14,7 @@ from waitress.server import create_server
 from bot.clock import Clock, utc_now
 from bot.edge import check_slack_request, replay, unix_clock
 from bot.guard import Deadline, Expired, StoreUnavailable
+from bot.metrics import CONTENT_TYPE, OutboxCollector, exposition
 from bot.pushapi import PUSH_PATH, PushApi
 from storage.db import SessionFactory
 
@@ -64,11 +65,16 @@ def wsgi_app(
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
     now = unix_clock(clock)
     health = Deadline(HEALTH_DEADLINE, workers=2)
+    outbox = OutboxCollector(session_factory, clock, health)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _respond(start_response, *_health(session_factory, health))
+        if path == "/metrics" and environ.get("REQUEST_METHOD") == "GET":
+            body = exposition(outbox)
+            start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
+            return [body]
         if path in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET" and app.oauth_flow is not None:
             return bolt(environ, start_response)  # a browser's visit: Bolt's OAuth flow checks its state
         if path == PUSH_PATH and push is not None:

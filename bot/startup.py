@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from bot.lifecycle import ShuttingDown
+from bot.metrics import SLACK_ERRORS
 from bot.slack_errors import NETWORK_ERRORS, Kind, classify
 from storage.errors import ConfigError, TransientError
 
@@ -75,6 +76,7 @@ def _attempt(client: WebClient) -> SlackResponse | str:
         return client.auth_test()
     except SlackApiError as exc:
         failure = classify(exc)
+        SLACK_ERRORS.labels(method="auth.test", code=failure.code).inc()
         if failure.kind in (Kind.TRANSIENT, Kind.RATE_LIMITED):
             return failure.code
         if failure.code in TOKEN_ERRORS:
@@ -83,6 +85,7 @@ def _attempt(client: WebClient) -> SlackResponse | str:
             ) from None
         raise ConfigError(f"Slack refused auth.test ({failure.code})") from None
     except NETWORK_ERRORS as exc:
+        SLACK_ERRORS.labels(method="auth.test", code=classify(exc).code).inc()
         return classify(exc).code
 
 

@@ -28,6 +28,7 @@ from bot.alerts import render_alert, render_disabled_notice, render_followup, re
 from bot.clients import Clients, OneWorkspace
 from bot.clock import Clock, Sleep
 from bot.i18n import DEFAULT, Language, Translator, translator
+from bot.metrics import DELIVERIES, SLACK_ERRORS
 from bot.people import People, channel_language, user_language
 from bot.render import Reply
 from bot.slack_errors import NETWORK_ERRORS, SlackFailure, classify
@@ -287,10 +288,12 @@ class Deliverer:
             return call()
         except SlackApiError as exc:
             failure = classify(exc)
+            SLACK_ERRORS.labels(method=method, code=failure.code).inc()
             if failure.transient:
                 raise Transient(f"{method}: {failure.code}", retry_after=failure.retry_after) from exc
             raise
         except NETWORK_ERRORS as exc:
+            SLACK_ERRORS.labels(method=method, code=classify(exc).code).inc()
             raise Transient(f"{method}: {classify(exc).code}") from exc
 
     def _post(self, post: _Post, client: WebClient) -> tuple[str, str]:
@@ -526,6 +529,7 @@ def _send(deliverer: Deliverer, *, ids: list[int], report: PassReport, stop: thr
 
 
 def _count(report: PassReport, outcome: Outcome) -> Outcome:
+    DELIVERIES.labels(outcome=outcome.value).inc()
     if outcome is Outcome.SENT:
         report.sent += 1
     elif outcome is Outcome.FAILED:

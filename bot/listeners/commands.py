@@ -17,6 +17,7 @@ from bot import commands
 from bot.guard import STORE_ERRORS, Expired, StoreUnavailable, check_not_expired
 from bot.i18n import Translator
 from bot.listeners import Deps, actor_of, answer, ephemeral, guarded, reader, reply_kwargs, team_of
+from bot.metrics import COMMAND_SECONDS, COMMANDS, timed
 from bot.render import COMMAND, Reply, render_cannot_post, render_error
 from bot.render_subscriptions import render_channel_change, render_subscription_confirmation
 from bot.slack_errors import NETWORK_ERRORS, classify
@@ -128,6 +129,11 @@ def register(app: App, deps: Deps) -> None:
     announcer = ThreadPoolExecutor(2, thread_name_prefix="announce")
 
     def offer_status_ack(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        with timed(COMMAND_SECONDS):
+            _ack(ack, command, client)
+        COMMANDS.labels(outcome="answered").inc()
+
+    def _ack(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         text = str(command.get("text") or "")
         log.info(
             "slash command team=%s user=%s text=%r", team_of(command), command.get("user_id"), text[:200]

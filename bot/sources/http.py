@@ -18,6 +18,7 @@ import httpx
 import stamina
 
 from bot.clock import utc_now
+from bot.metrics import SOURCE_ERRORS
 from bot.sources.auth import TokenProvider
 from bot.sources.base import ProductError, SourceAuthError
 from storage.documents import load_json
@@ -163,6 +164,9 @@ class ApiClient:
         merged.update(params or {})
         return merged
 
+    def _failed(self, kind: str) -> None:
+        SOURCE_ERRORS.labels(source=self.label, kind=kind).inc()
+
     def _send(self, url: str, params: dict[str, str]) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
         with self._lock:
@@ -172,10 +176,14 @@ class ApiClient:
             target = httpx.URL(url).copy_merge_params(params) if params else httpx.URL(url)
             response = self.http.get(target, headers=headers)
         except httpx.TimeoutException as exc:
+            self._failed("timeout")
             raise Transient(f"{self.label} timed out ({exc.__class__.__name__})") from None
         except httpx.HTTPError as exc:  # transport errors, and a body that cannot be decoded
+            self._failed("transport")
             raise Transient(f"{self.label} could not be read ({exc.__class__.__name__})") from None
         status = response.status_code
+        if status >= 400:
+            self._failed(f"http_{status}" if status in (401, 403, 404, 429) else f"http_{status // 100}xx")
         if status == 429:
             wait = retry_after_seconds(response.headers.get("Retry-After"))
             if wait is not None:
