@@ -1,20 +1,52 @@
-"""Logging, configured once at start by the CLI."""
+"""Logging, configured once at start by the CLI, through structlog.
+
+Every module logs with ``logging.getLogger(__name__)``; structlog's ``ProcessorFormatter`` renders
+each record with its time (UTC), level, logger, message and any ``extra`` fields: one JSON object
+per line when the output is not a terminal (for a log pipeline), a readable line on a terminal.
+``OFFERBOT_LOG_FORMAT=json|console`` overrides the guess.
+
+What needs an operator is WARNING or above (a store or Slack outage, a delivery that failed for
+good, a source refusing the credentials); every pass, delivery attempt and command is INFO.
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
+from typing import Literal
+
+import structlog
+
+Format = Literal["json", "console"]
 
 
-def configure(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+def configure(level: str = "INFO", *, fmt: Format | None = None) -> None:
+    fmt = fmt or ("console" if sys.stderr.isatty() else "json")
+    shared: list[structlog.typing.Processor] = [
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.ExtraAdder(),
+    ]
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer(sort_keys=False)
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
     )
+    final: list[structlog.typing.Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
+    if fmt == "json":
+        final.append(structlog.processors.dict_tracebacks)
+    final.append(renderer)
+    handler = logging.StreamHandler()
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())
     # slack_sdk logs request bodies at DEBUG; keep it at INFO so tokens never reach the log.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # httpx logs every request at INFO (thousands a sync pass); the sync logs its own summary.
     for name in ("httpx", "httpcore", "msal"):
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
-    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, root.level))
     # APScheduler logs two lines per job run at INFO (the probe runs every second); jobs log their own.
-    logging.getLogger("apscheduler.executors").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("apscheduler.executors").setLevel(max(logging.WARNING, root.level))

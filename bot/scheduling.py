@@ -181,9 +181,9 @@ class SyncJob:
                     continue
                 self.store.up()
                 if result.error:
-                    log.error("sync: %s", result.line())
+                    log.error("sync: %s", result.line(), extra=result.fields())
                 elif full or result.status_changes:
-                    log.info("sync: %s", result.line())
+                    log.info("sync: %s", result.line(), extra=result.fields())
         except Exception:
             log.exception("sync pass failed; the next run tries again")
             return None

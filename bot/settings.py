@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,8 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = DEFAULT_DATABASE_URL
     log_level: str = "INFO"
+    offerbot_log_format: Literal["json", "console"] | None = None
+    """One JSON object per line, or readable lines; unset: readable on a terminal, else JSON."""
     offerbot_watch_interval: float = 15.0
     """Seconds between two watcher passes."""
     offerbot_remind_after: timedelta = timedelta(hours=24)

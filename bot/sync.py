@@ -59,6 +59,13 @@ class SourceReport:
     """The error is the store's (down, hung, refusing): the job logs it once per outage."""
     failures: list[str] = field(default_factory=list)
 
+    def fields(self) -> dict[str, object]:
+        """The counts, as structured log fields."""
+        names = ("source", "full", "seen", "asked", "new", "changed", "unchanged", "failed", "stale")
+        counts: dict[str, object] = {name: getattr(self, name) for name in names}
+        counts.update(removed=self.removed, status_changes=self.status_changes, requests=self.requests)
+        return counts
+
     def line(self) -> str:
         if self.error:
             return f"{self.source}: not synced: {self.error}"

@@ -75,6 +75,17 @@ class PassReport:
     stopped: str | None = None
     errors: list[str] = field(default_factory=list)
 
+    def fields(self) -> dict[str, object]:
+        """The counts, as structured log fields."""
+        return {
+            "changes": self.changes,
+            "reminders": self.reminders,
+            "sent": self.sent,
+            "retried": self.retried,
+            "failed": self.failed,
+            "stopped": self.stopped,
+        }
+
     def line(self) -> str:
         text = (
             f"{self.changes} change(s) handled, {self.reminders} reminder(s) due, "
@@ -319,6 +330,23 @@ class Deliverer:
 
     # --- one delivery -------------------------------------------------------------------------
     def deliver(self, delivery_id: int) -> Outcome:
+        """Send one claimed row; one log line per attempt, with the row's key and the outcome."""
+        started = time.perf_counter()
+        outcome = self._deliver(delivery_id)
+        log.info(
+            "delivery %s: %s",
+            delivery_id,
+            outcome.value,
+            extra={
+                "delivery": delivery_id,
+                "outcome": outcome.value,
+                "worker": self.worker,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return outcome
+
+    def _deliver(self, delivery_id: int) -> Outcome:
         with db.transaction(self.factory) as session:
             row = session.get(Delivery, delivery_id)
             now = self.clock()
@@ -608,5 +636,5 @@ def run_pass(
     )
     _drain(deliverer, report=report, stop=stop or threading.Event())
     if report.changes or report.sent or report.retried or report.failed:
-        log.info("watcher pass: %s", report.line())
+        log.info("watcher pass: %s", report.line(), extra=report.fields())
     return report

@@ -273,6 +273,10 @@ def test_watch_once_does_one_pass(tmp_path: Path, sample_file: Path, fake_slack:
     result = offerbot("watch", "--once", env=env)
     assert result.returncode == 0, result.stderr
     assert "watcher pass: 6 change(s) handled" in result.stdout
+    # Off a terminal the log is one JSON object per line; the pass's counts are fields.
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    (summary,) = [line for line in lines if line["event"].startswith("watcher pass:")]
+    assert summary["changes"] == 6 and summary["level"] == "info"
     again = offerbot("watch", "--once", env=env)
     assert "watcher pass: 0 change(s) handled" in again.stdout
     bad = offerbot(
@@ -358,7 +362,12 @@ def test_sigterm_stops_watch_at_once_and_releases_its_claims(
     assert pending and all(r.lease_until is None for r in pending), log_path.read_text()
     sent_before = len(fake_slack.calls_to("chat.postMessage"))
     fake_slack.latency.clear()
-    for _ in range(3):  # one pass is enough; more must send nothing twice
+    rest = offerbot("watch", "--once", env=env)
+    assert rest.returncode == 0
+    # One JSON log line per delivery attempt, with the outbox row and the outcome.
+    attempts = [line for line in map(json.loads, rest.stderr.splitlines()) if "delivery" in line]
+    assert len(attempts) == len(pending) and {a["outcome"] for a in attempts} == {"sent"}
+    for _ in range(2):  # more passes must send nothing twice
         assert offerbot("watch", "--once", env=env).returncode == 0
     with db.session_factory(engine)() as s:
         assert {r.state for r in s.exec(select(Delivery))} == {"sent"}

@@ -1,0 +1,47 @@
+"""Logs through structlog: one JSON object per line off a terminal, readable lines on one, with the
+structured fields a log pipeline filters on (a delivery's key and outcome, a pass's counts)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bot import logs
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers, root.level = handlers, level
+
+
+def test_json_lines_carry_the_fields(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure("INFO", fmt="json")
+    log = logging.getLogger("bot.watcher")
+    log.info("delivery %s: %s", 42, "sent", extra={"delivery": 42, "outcome": "sent"})
+    log.debug("not at INFO")
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        log.exception("watcher pass failed")
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert len(lines) == 2
+    first, failure = lines
+    assert first["event"] == "delivery 42: sent" and (first["delivery"], first["outcome"]) == (42, "sent")
+    assert (first["level"], first["logger"]) == ("info", "bot.watcher")
+    assert first["timestamp"].endswith("Z")
+    assert failure["level"] == "error" and failure["exception"][0]["exc_type"] == "RuntimeError"
+
+
+def test_console_lines_are_readable(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure("WARNING", fmt="console")
+    logging.getLogger("bot.scheduling").info("a routine pass")
+    logging.getLogger("bot.scheduling").warning("watcher: the store is unavailable", extra={"job": "watcher"})
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "warning" in line and "watcher: the store is unavailable" in line and "job=watcher" in line
+    assert not line.startswith("{")
