@@ -90,6 +90,10 @@ BOT_SCOPES = (
     "users:read",
     "users:read.email",
     "usergroups:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "mpim:history",
 )
 """What an install asks for: the manifest's bot scopes (tests/test_manifest.py keeps them equal)."""
 INSTALL_PATH, REDIRECT_PATH = "/slack/install", "/slack/oauth_redirect"

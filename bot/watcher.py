@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web import SlackResponse
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
@@ -30,6 +30,7 @@ from bot.clock import Clock, Sleep
 from bot.i18n import DEFAULT, Language, Translator, translator
 from bot.metrics import DELIVERIES, SLACK_ERRORS
 from bot.people import People, channel_language, user_language
+from bot.posted import check_history, may_have_reached_slack, metadata_for, posting_client
 from bot.render import Reply
 from bot.slack_errors import NETWORK_ERRORS, SlackFailure, classify
 from bot.usecases.alerts import about
@@ -50,6 +51,7 @@ from storage.subscriptions import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,10 @@ UNINSTALLED_RETRY = 3600.0
 class Transient(TransientError):
     """Slack or the network failed in a way that may pass: keep the row and try later
     (after ``retry_after`` seconds when Slack said so)."""
+
+
+class Unknown(Transient):
+    """The post may have reached Slack, but its answer was lost: the next attempt looks for it first."""
 
 
 class Pacer:
@@ -291,10 +297,16 @@ class Deliverer:
         self.pacer = pacer or Pacer(
             clock=clock, sleep=sleep, interval=config.channel_interval, factory=session_factory
         )
+        self._posting: dict[str | None, WebClient] = {}
+
+    def _poster(self, client: WebClient) -> WebClient:
+        if client.token not in self._posting:
+            self._posting[client.token] = posting_client(client)
+        return self._posting[client.token]
 
     # --- Web API calls; each raises Transient, or SlackApiError for a permanent error ---------
     @staticmethod
-    def _call(method: str, call: Callable[[], SlackResponse]) -> SlackResponse:
+    def _call(method: str, call: Callable[[], T], *, posting: bool = False) -> T:
         try:
             return call()
         except SlackApiError as exc:
@@ -305,18 +317,31 @@ class Deliverer:
             raise
         except NETWORK_ERRORS as exc:
             SLACK_ERRORS.labels(method=method, code=classify(exc).code).inc()
-            raise Transient(f"{method}: {classify(exc).code}") from exc
+            kind = Unknown if posting and may_have_reached_slack(exc) else Transient
+            raise kind(f"{method}: {classify(exc).code}") from exc
 
-    def _post(self, post: _Post, client: WebClient) -> tuple[str, str]:
+    def _post(self, post: _Post, client: WebClient, *, key: int, earlier: datetime | None) -> tuple[str, str]:
+        """Post ``post`` with its key as metadata; when an earlier attempt's outcome is unknown, first
+        look for it in the channel (or thread), and take the message found instead of posting again."""
         channel = post.channel
         if channel is None:
             opened = self._call("conversations.open", lambda: client.conversations_open(users=post.dm_user))
             channel = str(opened["channel"]["id"])
-        self.pacer.wait(channel)
         target = channel
+        if earlier is not None:
+            since, thread = earlier, post.thread_ts
+            found = self._call(
+                "conversations.history",
+                lambda: check_history(client, channel=target, thread_ts=thread, delivery_id=key, since=since),
+            )
+            if found is not None:
+                log.info("delivery %s: the earlier attempt had posted it (%s); not posting again", key, found)
+                return channel, found
+        self.pacer.wait(channel)
+        poster = self._poster(client)
         posted = self._call(
             "chat.postMessage",
-            lambda: client.chat_postMessage(
+            lambda: poster.chat_postMessage(
                 channel=target,
                 text=post.reply.text,
                 blocks=post.reply.blocks,
@@ -324,7 +349,9 @@ class Deliverer:
                 unfurl_media=False,
                 thread_ts=post.thread_ts,
                 reply_broadcast=post.broadcast if post.thread_ts else None,
+                metadata=metadata_for(key),
             ),
+            posting=True,
         )
         return channel, str(posted["ts"])
 
@@ -358,31 +385,39 @@ class Deliverer:
             if client is None:  # the workspace uninstalled the app: kept for a reinstall
                 outbox.retry_later(row, now=now, error="no installation", delay=UNINSTALLED_RETRY)
                 return Outcome.SKIPPED
+            earlier = outbox.mark_sending(row, now=now) if plan.post is not None else row.sending_at
         if plan.post is None:
             self._finish(delivery_id, plan, channel=None, ts=None)
             return Outcome.SKIPPED
         try:
-            channel, ts = self._post(plan.post, client)
+            channel, ts = self._post(plan.post, client, key=delivery_id, earlier=earlier)
         except Transient as exc:
-            log.warning("delivery %s: %s; will retry", delivery_id, exc)
-            with db.transaction(self.factory) as session:
-                row = session.get(Delivery, delivery_id)
-                if row is not None:
-                    outbox.retry_later(row, now=self.clock(), error=str(exc), delay=exc.retry_after)
-            return Outcome.RETRY
+            return self._retry(delivery_id, exc, unknown=isinstance(exc, Unknown) or earlier is not None)
         except SlackApiError as exc:
-            failure = classify(exc)
-            with db.transaction(self.factory) as session:
-                row = session.get(Delivery, delivery_id)
-                if row is not None:
-                    outbox.mark_failed(row, error=failure.code)
-                    self._on_permanent(session, row, failure)
-            return Outcome.FAILED
+            return self._fail(delivery_id, classify(exc))
         thread = self._finish(delivery_id, plan, channel=channel, ts=ts)
         root = plan.thread.root if plan.thread is not None else None
         if root is not None and thread is not None:
             self._update_root(thread, root, client)
         return Outcome.SENT
+
+    def _retry(self, delivery_id: int, exc: Transient, *, unknown: bool) -> Outcome:
+        """Keep the row for later; ``unknown``: it may have been posted, so look for it first then."""
+        log.warning("delivery %s: %s; will retry%s", delivery_id, exc, " (looking first)" if unknown else "")
+        with db.transaction(self.factory) as session:
+            row = session.get(Delivery, delivery_id)
+            if row is not None:
+                delay = exc.retry_after
+                outbox.retry_later(row, now=self.clock(), error=str(exc), delay=delay, maybe_sent=unknown)
+        return Outcome.RETRY
+
+    def _fail(self, delivery_id: int, failure: SlackFailure) -> Outcome:
+        with db.transaction(self.factory) as session:
+            row = session.get(Delivery, delivery_id)
+            if row is not None:
+                outbox.mark_failed(row, error=failure.code)
+                self._on_permanent(session, row, failure)
+        return Outcome.FAILED
 
     def _update_root(self, thread: tuple[str, str], root: Reply, client: WebClient) -> None:
         """Show the current status on the thread's first alert: best effort, logged when it fails."""

@@ -306,6 +306,10 @@ class Delivery(SQLModel, table=True):
     next_attempt_at: datetime = utc_column()
     lease_until: datetime | None = utc_column(nullable=True)
     claimed_by: str | None = Field(default=None, max_length=64)
+    sending_at: datetime | None = utc_column(nullable=True)
+    """Set (and committed) just before a message is posted, cleared once its outcome is known: a row
+    claimed with it set may have been posted by a process that died or lost the answer, so the
+    watcher looks for its key in the channel before posting it again (migration 0012)."""
     last_error: str | None = Field(default=None, max_length=200)
     created_at: datetime = utc_column()
     sent_at: datetime | None = utc_column(nullable=True)

@@ -444,7 +444,16 @@ def still_mine(row: Delivery, *, worker: str, now: datetime) -> bool:
     )
 
 
+def mark_sending(row: Delivery, *, now: datetime) -> datetime | None:
+    """Note that ``row`` is about to be posted; returns when an earlier attempt started whose outcome
+    is unknown (None: every earlier attempt is known not to have posted it)."""
+    earlier = row.sending_at
+    row.sending_at = now if earlier is None else earlier
+    return earlier
+
+
 def mark_sent(row: Delivery, *, now: datetime, channel: str | None, ts: str | None) -> None:
+    row.sending_at = None
     row.state = "sent"
     row.sent_at = now
     row.channel = channel
@@ -453,16 +462,26 @@ def mark_sent(row: Delivery, *, now: datetime, channel: str | None, ts: str | No
 
 
 def mark_failed(row: Delivery, *, error: str) -> None:
+    row.sending_at = None
     row.state = "failed"
     row.last_error = error[:200]
     row.lease_until = None
 
 
 def retry_later(
-    row: Delivery, *, now: datetime, error: str, delay: float | None = None, rng: random.Random | None = None
+    row: Delivery,
+    *,
+    now: datetime,
+    error: str,
+    delay: float | None = None,
+    rng: random.Random | None = None,
+    maybe_sent: bool = False,
 ) -> None:
     """Keep the row pending and try again after ``delay`` seconds (Slack's Retry-After), else after an
-    exponential backoff with jitter (capped at 10 min)."""
+    exponential backoff with jitter (capped at 10 min). ``maybe_sent``: the request may have reached
+    Slack (the answer was lost), so the next attempt looks for it first."""
+    if not maybe_sent:
+        row.sending_at = None
     row.attempts += 1
     if delay is None:
         base = min(600.0, 2.0 ** min(row.attempts, 10))

@@ -50,6 +50,10 @@ class FakeSlack:
         """``usergroups.list`` answers these (``handle``, ``users``)."""
         """``users.info`` answers these locales (user id to ``fr-FR``...); anyone else is ``en-US``."""
         self.channels_without_bot: set[str] = set()
+        self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        """What chat.postMessage posted, per channel (conversations.history and .replies read it)."""
+        self.lose_answer: dict[str, int] = defaultdict(int)
+        """Calls of a method whose answer is lost: the call takes effect, then the connection closes."""
         self.latency: dict[str, float] = {}
         """Seconds the fake takes to answer a method (a slow Slack), after recording the call."""
         self._script: dict[str, deque[Scripted]] = defaultdict(deque)
@@ -126,6 +130,19 @@ class FakeSlack:
                 self._cond.wait(left)
 
     # --- default answers ---------------------------------------------------------------------
+    def _history(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        channel, oldest = str(body.get("channel", "")), float(body.get("oldest") or 0)
+        with self._lock:
+            found = [dict(m) for m in self.messages.get(channel, []) if float(m["ts"]) >= oldest]
+        if method == "conversations.replies":
+            found = [m for m in found if body.get("ts") in (m["ts"], m.get("thread_ts"))]
+        else:
+            found = [m for m in found if not m.get("thread_ts")]
+        if str(body.get("include_all_metadata", "")).lower() not in ("true", "1"):
+            for m in found:
+                m.pop("metadata", None)
+        return {"ok": True, "messages": list(reversed(found)), "has_more": False}
+
     def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
             return {
@@ -141,12 +158,15 @@ class FakeSlack:
             channel = str(body.get("channel", ""))
             if channel in self.channels_without_bot:
                 return {"ok": False, "error": "not_in_channel"}
-            return {
-                "ok": True,
-                "channel": channel,
-                "ts": f"{int(time.time())}.{next(self._ts):06d}",
-                "message": {"text": body.get("text", "")},
-            }
+            ts = f"{int(time.time())}.{next(self._ts):06d}"
+            message = {"ts": ts, "text": body.get("text", ""), "thread_ts": body.get("thread_ts") or None}
+            if body.get("metadata"):
+                message["metadata"] = body["metadata"]
+            with self._lock:
+                self.messages[channel].append(message)
+            return {"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text", "")}}
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(method, body)
         if method == "chat.update":
             return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
         if method == "conversations.open":
@@ -229,6 +249,12 @@ class FakeSlack:
                     time.sleep(fake.latency[method])
                 if scripted is None:
                     scripted = Scripted(body=fake.answer(method, body))
+                with fake._lock:
+                    lose = fake.lose_answer[method] > 0
+                    fake.lose_answer[method] -= 1 if lose else 0
+                if lose:  # it happened, but the caller never hears: the connection just closes
+                    self.close_connection = True
+                    return
                 payload = json.dumps(scripted.body).encode()
                 self.send_response(scripted.status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")

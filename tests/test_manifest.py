@@ -71,18 +71,21 @@ def test_scopes_are_the_ones_the_code_needs() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
     source = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
     needed = {"commands"}
+    history = {"channels:history", "groups:history", "im:history", "mpim:history"}
     method_scopes = {
-        "chat_postMessage": "chat:write",
-        "chat_update": "chat:write",
-        "conversations_open": "im:write",
-        "users_lookupByEmail": "users:read.email",
-        "conversations_info": "channels:read",
-        "users_info": "users:read",
-        "usergroups_list": "usergroups:read",
+        "chat_postMessage": {"chat:write"},
+        "chat_update": {"chat:write"},
+        "conversations_open": {"im:write"},
+        "users_lookupByEmail": {"users:read.email"},
+        "conversations_info": {"channels:read"},
+        "users_info": {"users:read"},
+        "usergroups_list": {"usergroups:read"},
+        "conversations_history": history,
+        "conversations_replies": history,
     }
-    for method, scope in method_scopes.items():
+    for method, method_needs in method_scopes.items():
         if re.search(rf"\.{method}\(|\"{method}\"", source):
-            needed.add(scope)
+            needed |= method_needs
     if "users:read.email" in needed:
         needed.add("users:read")  # Slack requires users:read alongside users:read.email
     assert scopes == needed

@@ -19,6 +19,7 @@ from sqlmodel import select
 from bot.app import make_client
 from bot.clients import OneWorkspace
 from bot.clock import utc_now
+from bot.posted import metadata_for
 from bot.settings import Settings
 from bot.slack_errors import DISABLING_ERRORS
 from bot.watcher import (
@@ -908,3 +909,68 @@ def test_one_pass_sends_everything_due_a_leases_worth_at_a_time(
     assert report.sent == 41 and len(posts(fake_slack)) == 41  # 40 channels and the owner's DM
     with factory() as s:
         assert outbox.counts(s).pending == 0
+
+
+# --- unknown outcomes: a lost answer, a process killed after posting -----------------------------
+
+
+def pending_rows(factory: db.SessionFactory) -> list[Delivery]:
+    with factory() as s:
+        return list(s.exec(select(Delivery).where(Delivery.state == "pending")))
+
+
+def test_a_lost_answer_is_looked_for_before_posting_again(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    load(ready, doc(contoso("failed")), clock)
+    fake_slack.lose_answer["chat.postMessage"] = 1  # the first alert is posted, its answer lost
+    (report,) = passes(ready, client, clock)
+    assert report.retried == 1
+    (lost,) = [c.body for c in fake_slack.calls_to("chat.postMessage")]
+    assert lost["metadata"]["event_type"] == "offerbot_delivery"
+    waiting = [r for r in pending_rows(ready) if r.sending_at is not None]
+    assert len(waiting) == 1  # kept for a look, not for a blind repeat
+    clock.advance(minutes=15)
+    passes(ready, client, clock)
+    assert fake_slack.calls_to("conversations.history")
+    in_channel = posts(fake_slack, CHANNEL)
+    assert len(in_channel) == 1  # found by its key: not posted twice
+    with ready() as s:
+        row = s.get(Delivery, waiting[0].id)
+        assert row is not None and row.state == "sent" and row.sending_at is None
+        assert row.ts == fake_slack.messages[row.channel or ""][0]["ts"]
+    # A follow-up goes in the alert's thread: its lost answer is looked for among the replies.
+    clock.advance(hours=1)
+    load(ready, doc(contoso("succeeded")), clock)
+    fake_slack.lose_answer["chat.postMessage"] = 1
+    passes(ready, client, clock)
+    clock.advance(minutes=15)
+    passes(ready, client, clock)
+    assert fake_slack.calls_to("conversations.replies")
+    followups = [p for p in posts(fake_slack, CHANNEL) if p.get("thread_ts")]
+    assert len(followups) == 1 and pending_rows(ready) == []
+
+
+def test_a_row_left_in_flight_by_a_killed_process_is_posted_once(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    load(ready, doc(contoso("failed")), clock)
+    resolve_owner_emails(session_factory=ready, clients=OneWorkspace(client), clock=clock)
+    with db.transaction(ready) as s:
+        outbox.fan_out(s, now=clock())
+    with db.transaction(ready) as s:
+        ids = outbox.claim(s, now=clock(), worker="killed", lease=timedelta(seconds=30))
+        rows = [s.get(Delivery, i) for i in ids]
+        for row in rows:
+            assert row is not None
+            outbox.mark_sending(row, now=clock())
+    posted_row = next(r for r in rows if r is not None and r.destination == CHANNEL)
+    # The killed process had posted the channel's alert (with its key), not the DM.
+    client.chat_postMessage(channel=CHANNEL, text="the alert", metadata=metadata_for(posted_row.id))
+    fake_slack.calls.clear()
+    clock.advance(seconds=31)
+    (report,) = passes(ready, client, clock)
+    assert report.sent == 2
+    assert posts(fake_slack, CHANNEL) == []  # found in the channel: not posted again
+    assert len(posts(fake_slack)) == 1  # the DM, which had not gone out, is posted once
+    assert pending_rows(ready) == []
