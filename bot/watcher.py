@@ -552,19 +552,33 @@ def refresh_languages(languages: People, *, ids: list[int]) -> None:
         languages.of_user(team_id=team, user_id=user)
 
 
+FAN_OUT_BATCH = 200
+"""Changes fanned out per transaction; a pass goes on until none is left (a first import of many
+offers is handled in one pass, in short transactions, not 200 per interval)."""
+
+
 def _prepare(
-    *, session_factory: db.SessionFactory, clients: Clients, clock: Clock, report: PassReport
+    *,
+    session_factory: db.SessionFactory,
+    clients: Clients,
+    clock: Clock,
+    report: PassReport,
+    stop: threading.Event,
 ) -> None:
-    """Owners' e-mails, then the fan-out of new changes (which waits while Slack cannot answer the
-    look-ups), then the reminders that are due."""
+    """Owners' e-mails, then the fan-out of every new change (which waits while Slack cannot answer
+    the look-ups), a batch at a time."""
     try:
         resolve_owner_emails(session_factory=session_factory, clients=clients, clock=clock)
     except Transient as exc:
         report.stopped = str(exc)
         log.warning("watcher: Slack is not answering (%s); changes wait for the next pass", exc)
-    else:
+        return
+    while not stop.is_set():
         with db.transaction(session_factory) as session:
-            report.changes = outbox.fan_out(session, now=clock())
+            handled = outbox.fan_out(session, now=clock(), limit=FAN_OUT_BATCH)
+        report.changes += handled
+        if handled < FAN_OUT_BATCH:
+            return
 
 
 def _send(deliverer: Deliverer, *, ids: list[int], report: PassReport, stop: threading.Event) -> None:
@@ -657,7 +671,8 @@ def run_pass(
     if clients is None:
         assert client is not None, "run_pass needs a client or per-workspace clients"
         clients = OneWorkspace(client)
-    _prepare(session_factory=session_factory, clients=clients, clock=clock, report=report)
+    stop = stop or threading.Event()
+    _prepare(session_factory=session_factory, clients=clients, clock=clock, report=report, stop=stop)
     with db.transaction(session_factory) as session:
         report.reminders = outbox.schedule_reminders(session, now=clock(), remind_after=config.remind_after)
     deliverer = Deliverer(
@@ -669,7 +684,7 @@ def run_pass(
         worker=worker,
         pacer=pacer,
     )
-    _drain(deliverer, report=report, stop=stop or threading.Event())
+    _drain(deliverer, report=report, stop=stop)
     if report.changes or report.sent or report.retried or report.failed:
         log.info("watcher pass: %s", report.line(), extra=report.fields())
     return report

@@ -974,3 +974,15 @@ def test_a_row_left_in_flight_by_a_killed_process_is_posted_once(
     assert posts(fake_slack, CHANNEL) == []  # found in the channel: not posted again
     assert len(posts(fake_slack)) == 1  # the DM, which had not gone out, is posted once
     assert pending_rows(ready) == []
+
+
+def test_one_pass_fans_out_a_whole_backlog_in_batches(
+    factory: db.SessionFactory, client: Any, clock: Clock
+) -> None:
+    vm = json.loads(samples_text())["offers"][0]
+    many = [{**vm, "offerId": f"vm-{n}"} for n in range(450)]
+    load(factory, json.dumps({"offers": many}), clock)
+    (report,) = passes(factory, client, clock)
+    assert report.changes == 450  # more than two batches of 200, in one pass
+    with factory() as s:
+        assert list(outbox.unhandled_changes(s)) == []
