@@ -38,7 +38,7 @@ from storage import db, outbox
 from storage.errors import TransientError
 from storage.models import AlertThread, Delivery, Offer, StatusChange, Subscription
 from storage.policy import ALERT_EVENTS, CLOSING, REMINDABLE
-from storage.queries import load_card
+from storage.queries import OfferCard, load_card
 from storage.statuses import OfferStatus
 from storage.subscriptions import (
     Target,
@@ -277,6 +277,18 @@ def _route(session: Session, *, row: Delivery) -> _Route:
     )
 
 
+SNAPSHOTS = 256
+"""Changes whose card a deliverer keeps while it works (it lives for one pass)."""
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    offer: Offer
+    change: StatusChange
+    change_id: int
+    card: OfferCard
+
+
 class Deliverer:
     """Sends claimed rows one by one. Database work happens in short transactions around, never
     during, the Web API calls."""
@@ -298,6 +310,7 @@ class Deliverer:
             clock=clock, sleep=sleep, interval=config.channel_interval, factory=session_factory
         )
         self._posting: dict[str | None, WebClient] = {}
+        self._snapshots: dict[int, _Snapshot | None] = {}
 
     def _poster(self, client: WebClient) -> WebClient:
         if client.token not in self._posting:
@@ -430,15 +443,29 @@ class Deliverer:
         except (Transient, SlackApiError) as exc:
             log.warning("could not update the alert %s in %s: %s", ts, channel, exc)
 
+    def _snapshot(self, session: Session, row: Delivery) -> _Snapshot | None:
+        """The change, its offer and the offer's card, read once per pass for all the destinations of
+        a change (a change to a hundred channels reads them once, not a hundred times)."""
+        if row.change_id not in self._snapshots:
+            if len(self._snapshots) >= SNAPSHOTS:
+                self._snapshots.clear()
+            offer = session.get(Offer, row.offer_pk)
+            change = session.get(StatusChange, row.change_id)
+            self._snapshots[row.change_id] = (
+                _Snapshot(offer, change, change.id, load_card(session, offer=offer))
+                if offer is not None and change is not None and change.id is not None
+                else None
+            )
+        return self._snapshots[row.change_id]
+
     def _plan(self, session: Session, row: Delivery) -> _Plan:
-        offer = session.get(Offer, row.offer_pk)
-        change = session.get(StatusChange, row.change_id)
-        if offer is None or change is None or change.id is None:
+        snapshot = self._snapshot(session, row)
+        if snapshot is None:
             return _Plan()
+        offer, change, card = snapshot.offer, snapshot.change, snapshot.card
         tr = self._reader(session, row)
         if row.kind == "notice":
             return self._notice(session, row, offer, tr)
-        card = load_card(session, offer=offer)
         route = _route(session, row=row)
         thread = route.thread
         if row.kind == "reminder":
@@ -457,7 +484,7 @@ class Deliverer:
             old, new = first.old_status, first.new_status
             root = render_alert(card, old_status=old, new_status=new, current_status=change.new_status, tr=tr)
         update = _ThreadUpdate(
-            change_id=change.id,
+            change_id=snapshot.change_id,
             new_status=change.new_status,
             thread_id=thread.id if thread is not None else None,
             starts_thread=row.kind == "alert" and thread is None,

@@ -55,6 +55,11 @@ class FakeSlack:
         self.lose_answer: dict[str, int] = defaultdict(int)
         """Calls of a method whose answer is lost: the call takes effect, then the connection closes."""
         self.latency: dict[str, float] = {}
+        self.channel_gap: float | None = None
+        """Slack's per-channel pace: a post sooner than this after the channel's last one gets 429
+        with ``Retry-After: 1`` (counted in ``rate_limited``)."""
+        self.rate_limited = 0
+        self._last_post: dict[str, float] = {}
         """Seconds the fake takes to answer a method (a slow Slack), after recording the call."""
         self._script: dict[str, deque[Scripted]] = defaultdict(deque)
         self._down: dict[str, Scripted] = {}
@@ -130,6 +135,21 @@ class FakeSlack:
                 self._cond.wait(left)
 
     # --- default answers ---------------------------------------------------------------------
+    def _pace(self, channel: str) -> Scripted | None:
+        """429 when ``channel`` got a message less than ``channel_gap`` seconds ago."""
+        if self.channel_gap is None:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            last = self._last_post.get(channel)
+            if last is not None and now - last < self.channel_gap:
+                self.rate_limited += 1
+                return Scripted(
+                    status=429, body={"ok": False, "error": "ratelimited"}, headers={"Retry-After": "1"}
+                )
+            self._last_post[channel] = now
+        return None
+
     def _history(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         channel, oldest = str(body.get("channel", "")), float(body.get("oldest") or 0)
         with self._lock:
@@ -247,6 +267,8 @@ class FakeSlack:
                     fake._cond.notify_all()
                 if method in fake.latency:
                     time.sleep(fake.latency[method])
+                if scripted is None and method == "chat.postMessage":
+                    scripted = fake._pace(str(body.get("channel", "")))
                 if scripted is None:
                     scripted = Scripted(body=fake.answer(method, body))
                 with fake._lock:

@@ -888,7 +888,10 @@ def test_two_processes_keep_one_channels_pace_together(
     assert len(in_channel) == 10
     times = sorted(c.at for c in in_channel)
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= interval * 0.9, gaps
+    # Each post has its own slot, one interval after the last: a post that leaves late (a busy CPU)
+    # can shorten one gap, never the pace (per-process pacing posts two at once: gaps of ~5 ms).
+    assert min(gaps) >= interval * 0.5, gaps
+    assert times[-1] - times[0] >= 9 * interval * 0.95, gaps
     with factory() as s:
         rows = list(s.exec(select(Delivery).where(Delivery.destination == CHANNEL)))
     assert {r.state for r in rows} == {"sent"}
