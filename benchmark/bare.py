@@ -12,6 +12,7 @@ import logging
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
 from waitress.server import create_server
 
 SECRET = "bench-secret"
@@ -21,10 +22,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--process-before-response", action="store_true")
+    parser.add_argument("--api-url", default="https://slack.com/api/", help="where auth.test goes")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     app = App(
-        token="xoxb-bare",
+        client=WebClient(token="xoxb-bare", base_url=args.api_url),
         signing_secret=SECRET,
         token_verification_enabled=False,
         process_before_response=args.process_before_response,

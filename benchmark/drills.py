@@ -83,7 +83,10 @@ CHANNELS, OFFERS = 12, 3
 the first pass (a lease's worth at one message a second), 6 left for the next claim."""
 POST_LATENCY = 0.2
 KILL_AFTER = (3, 5, 7, 4, 6, 8)
-"""Posts seen by Slack before the signal, per repeat (the last one is in flight when it comes)."""
+"""Posts seen by Slack before the signal, per repeat."""
+KILL_DELAY = (0.0, 0.1, 0.25, 0.05, 0.15)
+"""Seconds from Slack receiving that post to the signal, per repeat: 0 and 0.1 fall while Slack takes
+0.2 s to answer (the post's outcome is unknown to the bot), 0.25 after the answer came."""
 RECOVERY_TARGET, RECOVERY_LIMIT = 60.0, 150.0
 LEASE = 30.0
 """The watcher's lease on claimed rows (bot.watcher.WatcherConfig)."""
@@ -585,6 +588,8 @@ def interrupted_delivery(
             raise RuntimeError("the watcher exited early:\n" + log_text(workdir / "watch-1.log")[-2000:])
         exit_code: int | None = None
         exit_time: float | None = None
+        if how == "kill9":
+            time.sleep(KILL_DELAY[index % len(KILL_DELAY)])  # where in the send the kill lands
         gone = time.monotonic()
         if how == "kill9":
             first.kill()
@@ -631,20 +636,22 @@ def drill_kill9(ctx: Ctx, kind: Kind) -> Row:
     row.recovery = f"max {seconds(worst)}, median {seconds(statistics.median(times) if times else None)}" + (
         f", {unfinished} run(s) not done in {RECOVERY_LIMIT:.0f} s" if unfinished else ""
     )
+    before = sorted(r.posts_before for r in runs)
     row.notes.append(
         f"{len(runs)} run(s) of {CHANNELS * OFFERS} alerts ({parallel} at a time), Slack answering posts in "
-        f"{POST_LATENCY} s; SIGKILL after {min(r.posts_before for r in runs)}–{max(r.posts_before for r in runs)} "
-        f"posts with {sum(r.claims_left for r in runs)} rows still leased"
+        f"{POST_LATENCY} s; SIGKILL 0–0.25 s after the 3rd–8th post reached Slack ({before[0]}–{before[-1]} "
+        f"posts by then), {sum(r.claims_left for r in runs)} rows still leased to the dead process"
     )
     row.notes.append(
-        f"{sum(r.in_flight for r in runs)} send(s) in flight at the kill; "
+        f"{sum(r.in_flight for r in runs)} send(s) begun and not recorded at the kill; "
         f"{sum(r.found for r in runs)} found in the channel history by the restart, not posted again"
     )
     firsts = [r.first_post for r in runs if r.first_post is not None]
     if firsts:
         row.notes.append(
-            f"the restart posted {sum(r.early_posts for r in runs)} unclaimed rows at once (first post "
-            f"{statistics.median(firsts):.1f} s after it, median), the leased ones once the 30 s lease ran out"
+            f"the restarts posted {sum(r.early_posts for r in runs)} rows the killed process had not claimed "
+            f"at once (first post {statistics.median(firsts):.1f} s after the restart, median), the leased "
+            "ones once the 30 s lease ran out"
         )
     row.check(
         unfinished == 0 and worst is not None and worst <= RECOVERY_TARGET,
@@ -709,7 +716,7 @@ def timed_get(url: str) -> tuple[int, str, float]:
     return status, body.decode(errors="replace"), time.monotonic() - started
 
 
-def short(text: str, n: int = 70) -> str:
+def short(text: str, n: int = 80) -> str:
     text = " ".join(text.split())
     return repr(text if len(text) <= n else text[: n - 1] + "…")
 

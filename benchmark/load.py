@@ -246,10 +246,9 @@ def measure(port: int, path: str, cases: list[tuple[str, str]], rounds: int) -> 
     return out
 
 
-def baseline(tmp: Path, rounds: int, before_response: bool) -> list[float]:
-    args = ["-m", "benchmark.bare", "--port", "0"] + (
-        ["--process-before-response"] if before_response else []
-    )
+def baseline(fake: FakeSlack, tmp: Path, rounds: int, before_response: bool) -> list[float]:
+    args = ["-m", "benchmark.bare", "--port", "0", "--api-url", fake.url]
+    args += ["--process-before-response"] if before_response else []
     proc = Proc(args, {}, tmp / f"bare-{before_response}.log")
     try:
         port = int(proc.wait_for(r"listening on (\d+)")[1])
@@ -263,7 +262,7 @@ def bench_commands(admin_url: str | None, fake: FakeSlack, n: int, rounds: int, 
         "| store | while | command | p50 ms | p99 ms | max ms | p50 vs bare Bolt (process_before_response) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    default, fast = baseline(tmp, rounds * 4, False), baseline(tmp, rounds * 4, True)
+    default, fast = baseline(fake, tmp, rounds * 4, False), baseline(fake, tmp, rounds * 4, True)
     base = statistics.median(fast)
     for label, samples in (
         ("bare default Bolt app", default),

@@ -88,6 +88,13 @@ def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jobs(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.runtime import jobs
+
+    jobs(settings)
+    return 0
+
+
 def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import sync
 
@@ -182,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", default="", help="the token's name (create, revoke)")
     p.add_argument("--name", dest="name_option", default=None, help="the token's name")
     p.add_argument("--team", default=None, help="the workspace (default: the store's default workspace)")
+    sub.add_parser("jobs", help="the watcher and the sync together, as serve runs them in a child process")
     p = sub.add_parser("watch", help="run the alert watcher alone (serve runs it too)")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
     p = sub.add_parser(
@@ -202,6 +210,7 @@ COMMANDS = {
     "token": cmd_token,
     "up": cmd_up,
     "watch": cmd_watch,
+    "jobs": cmd_jobs,
     "sync": cmd_sync,
 }
 

@@ -12,10 +12,12 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 from sqlmodel import col, select
 
@@ -97,11 +99,41 @@ class OutboxCollector(Collector):
         yield GaugeMetricFamily("offerbot_outbox_oldest_pending_seconds", help_text, value=max(age, 0.0))
 
 
-def exposition(outbox: OutboxCollector | None) -> bytes:
-    """This process's metrics, and the outbox's when given."""
-    text = generate_latest(REGISTRY)
+class _Merged(Collector):
+    """This process's families and another process's (parsed from its exposition), each sample
+    labelled with the process it comes from, one family per name."""
+
+    def __init__(self, own: str, other: tuple[str, bytes] | None) -> None:
+        self.own, self.other = own, other
+
+    def collect(self) -> Iterable[Metric]:
+        families: dict[str, Metric] = {}
+        sources: list[tuple[str, Iterable[Metric]]] = [(self.own, REGISTRY.collect())]
+        if self.other is not None:
+            sources.append((self.other[0], text_string_to_metric_families(self.other[1].decode())))
+        for process, collected in sources:
+            for family in collected:
+                merged = families.setdefault(
+                    family.name, Metric(family.name, family.documentation, family.type, family.unit)
+                )
+                for s in family.samples:
+                    merged.add_sample(s.name, {**s.labels, "process": process}, s.value, s.timestamp)
+        return families.values()
+
+
+def exposition(
+    outbox: OutboxCollector | None, *, own: str = "serve", other: tuple[str, bytes] | None = None
+) -> bytes:
+    """This process's metrics (label ``process``: ``own``), another process's when given (the jobs
+    process under ``serve``), and the outbox's."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Merged(own, other))
     if outbox is not None:
-        extra = CollectorRegistry(auto_describe=True)
-        extra.register(outbox)
-        text += generate_latest(extra)
-    return text
+        registry.register(outbox)
+    return generate_latest(registry)
+
+
+def serve_for_parent(port_file: str) -> None:
+    """In the jobs process: serve this process's metrics on a loopback port, written to ``port_file``."""
+    server, _thread = start_http_server(0, addr="127.0.0.1", registry=REGISTRY)
+    Path(port_file).write_text(str(server.server_port))

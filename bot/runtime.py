@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 
@@ -14,7 +15,9 @@ from slack_sdk import WebClient
 from bot.app import create_app, installation_store, make_client
 from bot.clients import Clients, Installed, OneWorkspace
 from bot.clock import utc_now
+from bot.jobs_process import PORT_FILE_ENV, JobsProcess, follow_parent
 from bot.lifecycle import Lifecycle, ShuttingDown
+from bot.metrics import serve_for_parent
 from bot.pushapi import PushApi
 from bot.scheduling import (
     JOB_ID,
@@ -104,16 +107,57 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
         client = make_client(settings)
         bind_workspace(settings, factory, client, stop=lifecycle.stopping, on_wait=gate.degrade)
         app = create_app(settings, session_factory=factory, client=client)
-        scheduler = _start_jobs(settings, factory, client, sources, lifecycle, background=True)
-        push = PushApi(session_factory=factory, clock=utc_now, on_import=lambda: wake(scheduler, JOB_ID))
+        push, jobs_metrics = _jobs_for_serve(settings, factory, client, sources, lifecycle)
         if settings.socket_mode:
             _socket_mode(app, settings, lifecycle)
         else:
             signing = settings.slack_signing_secret
             secret = signing.get_secret_value() if signing else None
-            gate.open(wsgi_app(app, factory, signing_secret=secret, push=push))
+            gate.open(wsgi_app(app, factory, signing_secret=secret, push=push, jobs_metrics=jobs_metrics))
             log.info("ready: answering Slack")
             lifecycle.stopping.wait()
+    except ShuttingDown:
+        pass
+    finally:
+        lifecycle.finish()
+
+
+def _jobs_for_serve(
+    settings: Settings,
+    factory: db.SessionFactory,
+    client: WebClient,
+    sources: list[OfferSource],
+    lifecycle: Lifecycle,
+) -> tuple[PushApi, Callable[[], bytes | None] | None]:
+    """The watcher and the sync: in a child process (``OFFERBOT_JOBS=process``), which the push API
+    reaches through the watcher's probe, or on threads here, which it wakes directly."""
+    if settings.offerbot_jobs == "process":
+        child = JobsProcess()
+        lifecycle.on_stop.append(child.stop)
+        lifecycle.idles.append(child.exited)
+        child.start()
+        return PushApi(session_factory=factory, clock=utc_now), child.metrics
+    scheduler = _start_jobs(settings, factory, client, sources, lifecycle, background=True)
+    return PushApi(session_factory=factory, clock=utc_now, on_import=lambda: wake(scheduler, JOB_ID)), None
+
+
+def jobs(settings: Settings) -> None:
+    """``offerbot jobs``: the watcher and, when a source is set, the sync, in this process (what
+    ``serve`` runs as its child); serves its metrics to the parent when asked to."""
+    sources = build_sources(settings) if settings.sync_configured else []
+    if sources:
+        settings.require_sync_team()
+    factory = open_store(settings, http=False)
+    client = make_client(settings)
+    port_file = os.environ.get(PORT_FILE_ENV)
+    if port_file:  # the child of serve
+        serve_for_parent(port_file)
+        follow_parent()
+    lifecycle = Lifecycle()
+    lifecycle.install()
+    try:
+        bind_workspace(settings, factory, client, stop=lifecycle.stopping)
+        _start_jobs(settings, factory, client, sources, lifecycle, background=False)
     except ShuttingDown:
         pass
     finally:

@@ -59,6 +59,7 @@ def wsgi_app(
     signing_secret: str | None,
     clock: Clock = utc_now,
     push: PushApi | None = None,
+    jobs_metrics: Callable[[], bytes | None] | None = None,
 ) -> WSGIApplication:
     """``POST /slack/events`` (checked by :mod:`bot.edge`, then Bolt), ``GET /healthz`` and, when
     given, the push API (``POST /api/offers/status``)."""
@@ -72,7 +73,8 @@ def wsgi_app(
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _respond(start_response, *_health(session_factory, health))
         if path == "/metrics" and environ.get("REQUEST_METHOD") == "GET":
-            body = exposition(outbox)
+            child = jobs_metrics() if jobs_metrics is not None else None
+            body = exposition(outbox, other=("jobs", child) if child else None)
             start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
             return [body]
         if path in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET" and app.oauth_flow is not None:

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = DEFAULT_DATABASE_URL
     log_level: str = "INFO"
+    offerbot_jobs: Literal["process", "thread"] = "process"
+    """Where ``serve`` runs the watcher and the sync: a child process (answers never wait behind
+    them), or threads of its own process."""
     offerbot_log_format: Literal["json", "console"] | None = None
     """One JSON object per line, or readable lines; unset: readable on a terminal, else JSON."""
     offerbot_watch_interval: float = 15.0

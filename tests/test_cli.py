@@ -219,7 +219,10 @@ def test_serve_end_to_end_over_signed_http(tmp_path: Path, sample_file: Path, fa
         assert list_offers(session, team_id=TEAM_ID).total == 6
 
 
-def test_alerts_end_to_end_with_serve(tmp_path: Path, sample_file: Path, fake_slack: FakeSlack) -> None:
+@pytest.mark.parametrize("jobs", ["process", "thread"])
+def test_alerts_end_to_end_with_serve(
+    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack, jobs: str
+) -> None:
     """Issue 3's "done means": subscribe in a channel, import a document that fails the offer: one alert
     in the channel and one DM to the owner within 3 s with the default settings (the import is another
     process: the probe notices its change within a second and wakes the watcher, whose own interval is
@@ -231,6 +234,7 @@ def test_alerts_end_to_end_with_serve(tmp_path: Path, sample_file: Path, fake_sl
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": fake_slack.url,
+        "OFFERBOT_JOBS": jobs,
     }
     assert offerbot("import", str(sample_file), env={"DATABASE_URL": url}).returncode == 0
     proc, port = start_serve(env, tmp_path / "serve.log")
@@ -261,6 +265,12 @@ def test_alerts_end_to_end_with_serve(tmp_path: Path, sample_file: Path, fake_sl
         while time.monotonic() < deadline:
             assert len(fake_slack.calls_to("chat.postMessage")) == 3
             time.sleep(0.05)
+        # The watcher runs in serve's jobs process; serve's /metrics shows its deliveries too.
+        status, text = get(f"http://127.0.0.1:{port}/metrics")
+        assert status == 200
+        sent = f'offerbot_deliveries_total{{outcome="sent",process="{"jobs" if jobs == "process" else "serve"}"}} 2.0'
+        assert sent in text.decode(), text.decode()[:3000]
+        assert 'offerbot_commands_total{outcome="answered",process="serve"} 1.0' in text.decode()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -447,3 +457,42 @@ def test_serve_answers_healthz_degraded_while_slack_is_down(
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+def test_serve_restarts_its_jobs_process_and_the_jobs_follow_serve_out(
+    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack
+) -> None:
+    url = f"sqlite:///{tmp_path / 'offerbot.db'}"
+    env = {
+        "DATABASE_URL": url,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.url,
+    }
+    log_path = tmp_path / "serve.log"
+    proc, _port = start_serve(env, log_path)
+
+    def children() -> list[int]:
+        return [int(p) for p in re.findall(r"run in process (\d+)", log_path.read_text())]
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        status = Path(f"/proc/{pid}/stat")
+        return not (status.exists() and status.read_text().split()[2] == "Z")
+
+    try:
+        (first,) = wait_until(children, 20)
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: len(children()) == 2, 20)  # started again
+        assert "jobs: process exited with -9; starting it again" in log_path.read_text()
+        second = children()[1]
+        assert alive(second)
+        proc.kill()  # serve dies without a word: its jobs process notices and stops
+        proc.wait(timeout=10)
+        assert wait_until(lambda: not alive(second), 10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

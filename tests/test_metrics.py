@@ -23,10 +23,17 @@ from tests.fakeslack import FakeSlack
 def scrape(server: RunningServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     status, body = get(server.url + "/metrics")
     assert status == 200
+    samples = [s for family in text_string_to_metric_families(body.decode()) for s in family.samples]
+    # This process's figures say so (under serve, the jobs process's say "jobs"); the outbox's are
+    # the store's, of no process.
+    assert {
+        s.labels.get("process")
+        for s in samples
+        if not s.name.startswith(("offerbot_outbox", "offerbot_store_up"))
+    } == {"serve"}
     return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(body.decode())
-        for s in family.samples
+        (s.name, tuple(sorted((k, v) for k, v in s.labels.items() if k != "process"))): s.value
+        for s in samples
     }
 
 
