@@ -105,6 +105,17 @@ HANG_CHANNEL, PACE_CHANNEL, COMMAND_CHANNEL = "C0HANG001", "C0PACE001", "C0CHAN0
 _started = time.monotonic()
 _print_lock = threading.Lock()
 MIGRATING = threading.Lock()
+STOPPING = threading.Event()
+"""Set by SIGINT or SIGTERM: every drill's waits end at once, so its processes and databases go."""
+
+
+class Interrupted(Exception):
+    """Raised in a drill's wait once the run is interrupted."""
+
+
+def pause(seconds: float) -> None:
+    if STOPPING.wait(max(0.0, seconds)):
+        raise Interrupted("interrupted")
 
 
 def say(message: str) -> None:
@@ -119,19 +130,20 @@ def poll(predicate: Callable[[], T], timeout: float, interval: float = 0.05) -> 
         value = predicate()
         if value or time.monotonic() >= deadline:
             return value
-        time.sleep(interval)
+        pause(interval)
 
 
 def sleep_until(moment: float) -> None:
     """Wait for a fixed point of a drill's schedule (an outage's planned length)."""
-    time.sleep(max(0.0, moment - time.monotonic()))
+    pause(moment - time.monotonic())
 
 
 # --- child processes -----------------------------------------------------------------------------
 
 
 class Processes:
-    """Every offerbot process a drill starts; whatever still runs at the end is killed."""
+    """Every offerbot process a drill starts, each in a process group of its own (``serve`` starts an
+    ``offerbot jobs`` child); whatever still runs of those groups at the end is killed."""
 
     def __init__(self) -> None:
         self._procs: list[subprocess.Popen[bytes]] = []
@@ -147,6 +159,7 @@ class Processes:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=ROOT,
+                start_new_session=True,
             )
         with self._lock:
             self._procs.append(proc)
@@ -158,9 +171,23 @@ class Processes:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the group of a process started here: its children
         for proc in procs:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
+
+    def leftovers(self) -> list[int]:
+        """Processes still alive in the groups started here (a child that outlived its parent)."""
+        with self._lock:
+            groups = {proc.pid for proc in self._procs}
+        alive = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if os.getpgid(int(entry.name)) in groups:
+                        alive.append(int(entry.name))
+        return alive
 
 
 PROCS = Processes()
@@ -214,14 +241,20 @@ def log_lines_since(path: Path, start: int, end: int | None = None) -> list[str]
     return [line for line in data.decode(errors="replace").splitlines() if line.strip()]
 
 
+def log_field(line: str, name: str) -> object:
+    """A field of a JSON log line (None when the line is not a JSON object)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record.get(name) if isinstance(record, dict) else None
+
+
 def top_events(lines: list[str], n: int = 2) -> str:
     """The commonest log events (numbers blanked), for a note: ``12× the store is unavailable...``."""
     events: Counter[str] = Counter()
     for line in lines:
-        try:
-            event = str(json.loads(line).get("event", line))
-        except ValueError:
-            event = line
+        event = str(log_field(line, "event") or line)
         events[re.sub(r"\d+(\.\d+)?", "N", event)[:70]] += 1
     return "; ".join(f"{count}× '{event}'" for event, count in events.most_common(n))
 
@@ -235,10 +268,7 @@ def split_log(lines: list[str]) -> tuple[list[str], list[str]]:
     asked: list[str] = []
     background: list[str] = []
     for line in lines:
-        try:
-            logger = str(json.loads(line).get("logger", ""))
-        except ValueError:
-            logger = ""
+        logger = str(log_field(line, "logger") or "")
         (asked if logger.startswith(REQUEST_LOGGERS) else background).append(line)
     return asked, background
 
@@ -308,7 +338,6 @@ class Ctx:
     workdir: Path
     pg_url: str | None
     """None: PostgreSQL is unreachable and its drills are skipped."""
-    pg_reason: str
     repeat: int
     parallel: int
 
@@ -589,7 +618,7 @@ def interrupted_delivery(
         exit_code: int | None = None
         exit_time: float | None = None
         if how == "kill9":
-            time.sleep(KILL_DELAY[index % len(KILL_DELAY)])  # where in the send the kill lands
+            pause(KILL_DELAY[index % len(KILL_DELAY)])  # where in the send the kill lands
         gone = time.monotonic()
         if how == "kill9":
             first.kill()
@@ -801,14 +830,19 @@ def drill_hang(ctx: Ctx, kind: Kind) -> Row:
         code, took_to_stop = stop(proc)
         saved_dm = store.subscriptions("user")
         row.tally = tally(store, fake)
-    waited = [(text, took) for text, _, answer, took in answers]
-    slowest = max(took for _, took in waited)
+    slowest = max(took for _, _, _, took in answers)
     texts = sorted({f"{text!r} → {short(answer)}" for text, _, answer, _ in answers})
+    writes = [answer for text, _, answer, _ in answers if text.startswith("notify-me")]
     row.recovery = (
         f"alert {seconds(posted_after)} after restore" if posted else "no alert in 60 s after restore"
     )
     row.notes.append(f"{len(answers)} commands during the outage: " + ", ".join(texts))
     row.check(slowest <= ANSWER_TARGET, f"≤ {ANSWER_TARGET} s", f"slowest answer {slowest:.2f} s")
+    row.check(
+        all(UNAVAILABLE in answer for answer in writes),
+        "every hung write told to try again",
+        f"{sum(UNAVAILABLE in answer for answer in writes)} of {len(writes)} notify-me told the store is unavailable",
+    )
     health_codes = sorted({s for s, _, _ in healths})
     health_slowest = max(t for _, _, t in healths)
     health_note = (
@@ -866,7 +900,7 @@ def drill_refuse(ctx: Ctx, kind: Kind) -> Row:
         status, ack, took = ask(base, "subscribe all", fake)
         responded = poll(lambda: fake.calls_to("response_url"), 15)
         followup = str(responded[0].body.get("text", "")) if responded else "(none in 15 s)"
-        time.sleep(2)  # a fixed wait: nothing may arrive in the channel after the answer either
+        pause(2)  # a fixed wait: nothing may arrive in the channel after the answer either
         confirmed = [c for c in fake.calls_to("chat.postMessage") if c.body.get("channel") == COMMAND_CHANNEL]
         saved = store.subscriptions()
         during = log_lines_since(log_path, mark)
@@ -890,8 +924,8 @@ def drill_refuse(ctx: Ctx, kind: Kind) -> Row:
         f"ack in {took:.2f} s: {status} {short(ack, 60)}; then via response_url: {short(followup, 60)}"
     )
     row.check(
-        not confirmed and saved == 0,
-        "no confirmation, nothing saved",
+        not confirmed and saved == 0 and UNAVAILABLE in followup,
+        "told the store is unavailable, no confirmation, nothing saved",
         f"{len(confirmed)} post(s) in the channel, {saved} subscription(s) saved",
     )
     row.notes.append(f"{len(during)} log line(s) meanwhile" + (f": {top_events(during)}" if during else ""))
@@ -1042,7 +1076,24 @@ DRILLS = [
 ]
 
 
+def stragglers(wait: float = 10.0) -> list[str]:
+    """Processes of the drills' groups still alive once every drill stopped its own (waiting up to
+    ``wait`` seconds for them to end): pid and command line."""
+    deadline = time.monotonic() + wait
+    left = PROCS.leftovers()
+    while left and time.monotonic() < deadline and not STOPPING.is_set():
+        time.sleep(0.2)
+        left = PROCS.leftovers()
+    found = []
+    for pid in left:
+        with contextlib.suppress(OSError):
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            found.append(f"{pid}: {command}")
+    return found
+
+
 def _interrupted(signum: int, _frame: FrameType | None) -> None:
+    STOPPING.set()
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
@@ -1062,6 +1113,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1 or args.parallel < 1:
         parser.error("--repeat and --parallel must be at least 1")
     signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGINT, _interrupted)
     kinds: list[Kind] = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
     workdir = Path(tempfile.mkdtemp(prefix="offerbot-drills-"))
     pg_url, reason = None, ""
@@ -1070,8 +1122,9 @@ def main(argv: list[str] | None = None) -> int:
         pg_url = None if reason else args.pg_url
         if reason:
             say(f"PostgreSQL unreachable at {args.pg_url}: its drills are skipped ({reason})")
-    ctx = Ctx(workdir, pg_url, reason, args.repeat, args.parallel)
+    ctx = Ctx(workdir, pg_url, args.repeat, args.parallel)
     rows: list[Row] = []
+    interrupted = False
     say(f"work directory {workdir}")
     try:
         for drill in DRILLS:
@@ -1087,16 +1140,21 @@ def main(argv: list[str] | None = None) -> int:
                 begun = time.monotonic()
                 try:
                     result = drill.run(ctx, kind)
+                except Interrupted:
+                    raise
                 except Exception as exc:  # a drill that breaks is a row that says so, not the end of the run
                     traceback.print_exc(file=sys.stderr)
+                    first = (str(exc).splitlines() or [""])[0][:160]
                     result = Row(drill.title, kind, missed=[f"{drill.name} [{kind}]: error {exc!r}"[:300]])
-                    result.notes.append(f"**error: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}**")
+                    result.notes.append(f"**error: {type(exc).__name__}: {first}**")
                 found = result if isinstance(result, list) else [result]
                 rows.extend(found)
                 say(f"{drill.name} [{kind}]: done in {time.monotonic() - begun:.0f} s")
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         say("interrupted: stopping the drills")
+        interrupted = True
     finally:
+        left = stragglers()
         PROCS.kill_all()
         if args.keep:
             say(f"kept {workdir}")
@@ -1108,11 +1166,15 @@ def main(argv: list[str] | None = None) -> int:
     print("Targets missed: " + ("none" if not missed else ""))
     for line in missed:
         print(f"- {line}")
+    if left:
+        print("Processes still running after their drill ended (killed now):")
+        for line in left:
+            print(f"- {line}")
     print()
     print(
         f"Machine: {machine()}; watcher interval {WATCH_INTERVAL:.0f} s (default); total run time {time.monotonic() - _started:.0f} s"
     )
-    return 1 if missed else 0
+    return 130 if interrupted else 1 if missed else 0
 
 
 if __name__ == "__main__":

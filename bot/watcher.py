@@ -602,9 +602,12 @@ def _prepare(
         return
     while not stop.is_set():
         with db.transaction(session_factory) as session:
+            quiet = outbox.handle_quiet(session, now=clock())
+        report.changes += quiet
+        with db.transaction(session_factory) as session:
             handled = outbox.fan_out(session, now=clock(), limit=FAN_OUT_BATCH)
         report.changes += handled
-        if handled < FAN_OUT_BATCH:
+        if handled < FAN_OUT_BATCH and quiet == 0:
             return
 
 

@@ -280,6 +280,42 @@ def fan_out(session: Session, *, now: datetime, limit: int = 200) -> int:
     return handled
 
 
+def handle_quiet(session: Session, *, now: datetime, limit: int = 5000) -> int:
+    """Mark handled, in one statement, up to ``limit`` of the oldest unhandled changes that tell nobody
+    anything: a status that does not alert, for an offer with no earlier unhandled change, no open
+    alert thread and no alert or follow-up waiting to be sent (so no follow-up is due either). A
+    first import of many offers is mostly such changes; the others go through :func:`fan_out`."""
+    sc = StatusChange.__table__  # type: ignore[attr-defined]
+    earlier = sc.alias("earlier")
+    window = select(sc.c.id).where(sc.c.handled_at.is_(None)).order_by(sc.c.id).limit(limit)
+    if _locking(session):
+        window = window.with_for_update(skip_locked=True)
+    quiet = (
+        sa.update(sc)
+        .where(
+            sc.c.id.in_(window.scalar_subquery()),
+            sc.c.new_status.not_in([s.value for s in ALERT_EVENTS]),
+            ~select(earlier.c.id)
+            .where(earlier.c.offer_pk == sc.c.offer_pk, earlier.c.handled_at.is_(None))
+            .where(earlier.c.id < sc.c.id)
+            .exists(),
+            ~select(AlertThread.id)
+            .where(col(AlertThread.offer_pk) == sc.c.offer_pk, col(AlertThread.closed).is_(False))
+            .exists(),
+            ~select(Delivery.id)
+            .where(
+                col(Delivery.offer_pk) == sc.c.offer_pk,
+                Delivery.state == "pending",
+                col(Delivery.kind).in_(("alert", "followup")),
+            )
+            .exists(),
+        )
+        .values(handled_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.execute(quiet).rowcount)  # type: ignore[attr-defined]
+
+
 def _fan_out_one(session: Session, change: StatusChange, now: datetime) -> bool:
     """Write the deliveries of one change and mark it handled; False when it must wait."""
     offer = session.get(Offer, change.offer_pk)

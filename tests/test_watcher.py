@@ -34,7 +34,7 @@ from bot.watcher import (
 from storage import db, outbox
 from storage.documents import parse_document
 from storage.importer import import_offers
-from storage.models import Delivery, EmailUser, Offer, StatusChange, Subscription
+from storage.models import AlertThread, Delivery, EmailUser, Offer, StatusChange, Subscription
 from storage.subscriptions import Target, mute, record_lookup, set_threading, subscribe, unsubscribe
 from tests.conftest import NOW, TEAM, samples_text
 from tests.fakeslack import FakeSlack
@@ -989,3 +989,31 @@ def test_one_pass_fans_out_a_whole_backlog_in_batches(
     assert report.changes == 450  # more than two batches of 200, in one pass
     with factory() as s:
         assert list(outbox.unhandled_changes(s)) == []
+
+
+def test_quiet_changes_are_handled_in_bulk_but_never_swallow_a_follow_up(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    # Failed, then running again, both before a pass: the second change is quiet (running alerts
+    # nobody by itself) but follows an unhandled alert, so it must become the alert's follow-up.
+    load(ready, doc(contoso("failed")), clock)
+    clock.advance(minutes=5)
+    load(ready, doc(contoso("running")), clock)
+    with db.transaction(ready) as s:
+        assert outbox.handle_quiet(s, now=clock()) == 0
+    passes(ready, client, clock)
+    texts = [p["text"] for p in posts(fake_slack, CHANNEL)]
+    assert texts == [
+        "Contoso Analytics VM: Publish failed (was Publish in progress)",
+        "Contoso Analytics VM is now Publish in progress (was Publish failed)",
+    ]
+    # With no thread open and nothing pending, a quiet change is handled in bulk, sending nothing.
+    with db.transaction(ready) as s:
+        s.execute(sa.update(AlertThread).values(closed=True))
+    clock.advance(minutes=5)
+    load(ready, doc(contoso("succeeded")), clock)
+    with db.transaction(ready) as s:
+        assert outbox.handle_quiet(s, now=clock()) == 1
+    fake_slack.calls.clear()
+    passes(ready, client, clock)
+    assert posts(fake_slack) == []
