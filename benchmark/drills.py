@@ -1076,6 +1076,29 @@ DRILLS = [
 ]
 
 
+def code_version() -> str:
+    """The commit the drills ran against, and the files changed since (the working tree is what runs)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "code version unknown (no git)"
+    changed = [line[3:] for line in status.splitlines() if line[3:] != "benchmark/drills.py"]
+    return f"code at {head or '?'}" + (f" + uncommitted changes to {', '.join(changed)}" if changed else "")
+
+
 def stragglers(wait: float = 10.0) -> list[str]:
     """Processes of the drills' groups still alive once every drill stopped its own (waiting up to
     ``wait`` seconds for them to end): pid and command line."""
@@ -1172,7 +1195,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"- {line}")
     print()
     print(
-        f"Machine: {machine()}; watcher interval {WATCH_INTERVAL:.0f} s (default); total run time {time.monotonic() - _started:.0f} s"
+        f"Machine: {machine()}; {code_version()}; watcher interval {WATCH_INTERVAL:.0f} s (default); "
+        f"total run time {time.monotonic() - _started:.0f} s"
     )
     return 130 if interrupted else 1 if missed else 0
 

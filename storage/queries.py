@@ -15,6 +15,9 @@ from storage.statuses import OfferStatus
 
 RAREST_TRIGRAMS = 6
 """How many of a misspelt query's rarest trigrams pick the "did you mean" candidates on SQLite."""
+RANK_AT_MOST = 4000
+"""Trigram matches bm25 may rank for one "did you mean" on SQLite (about 5 ms); beyond, the
+candidates must share the two rarest trigrams."""
 MIN_PARTIAL = 3
 """Shortest text looked up as part of an id or name (the trigram indexes need three characters)."""
 
@@ -30,6 +33,11 @@ SQLITE_SIMILAR = (
     "WHERE offer_search MATCH :q AND offer.team_id = :team ORDER BY offer_search.rank LIMIT :n"
 )
 
+# Candidates in index order, for when even the rarest trigrams are everywhere (no ranking).
+SQLITE_PARTIAL_ANY = (
+    "SELECT offer.id FROM offer_search CROSS JOIN offer ON offer.id = offer_search.rowid "
+    "WHERE offer_search MATCH :q AND offer.team_id = :team LIMIT :n"
+)
 # How many of the workspace's offers have each trigram (migration 0010).
 SQLITE_GRAM_COUNTS = "SELECT gram, docs FROM search_gram WHERE team_id = :team AND gram IN :grams"
 
@@ -116,6 +124,43 @@ def _trigrams(text: str) -> list[str]:
     return sorted({text[i : i + 3] for i in range(len(text) - 2) if text[i : i + 3].strip()})
 
 
+def _fts_phrase(gram: str) -> str:
+    return '"' + gram.replace('"', '""') + '"'
+
+
+def _sqlite_similar_ids(session: Session, team_id: str, grams: list[str], pool: int) -> list[int]:
+    """Candidates for "did you mean" from the FTS5 trigram index, ranked by bm25.
+
+    Only the rarest trigrams that occur in this workspace are used (their document counts are kept
+    per workspace, migration 0010): common ones ("con", "ana") would make the ranking touch most of
+    the store, and another workspace's names must not decide which are tried. When even those match
+    more than :data:`RANK_AT_MOST` offers, the candidates must share the two rarest (an AND, a small
+    set to rank) and, only if that finds too few, any of them, unranked."""
+    counts = dict(
+        session.execute(
+            sa.text(SQLITE_GRAM_COUNTS).bindparams(sa.bindparam("grams", expanding=True)),
+            {"team": team_id, "grams": grams},
+        ).all()
+    )
+    rarest = [g for _, g in sorted((int(counts[g]), g) for g in grams if counts.get(g))[:RAREST_TRIGRAMS]]
+    if not rarest:
+        return []
+    any_of = " OR ".join(_fts_phrase(g) for g in rarest)
+
+    def ranked(query: str) -> list[int]:
+        params = {"q": query, "team": team_id, "n": pool}
+        return list(session.execute(sa.text(SQLITE_SIMILAR), params).scalars().all())
+
+    if sum(int(counts[g]) for g in rarest) <= RANK_AT_MOST or len(rarest) < 2:
+        return ranked(any_of)
+    ids = ranked(" AND ".join(_fts_phrase(g) for g in rarest[:2]))
+    if len(ids) < pool:
+        params = {"q": any_of, "team": team_id, "n": pool}
+        more = session.execute(sa.text(SQLITE_PARTIAL_ANY), params).scalars().all()
+        ids += [i for i in more if i not in set(ids)][: pool - len(ids)]
+    return ids
+
+
 def _similar(session: Session, team_id: str, text: str, limit: int) -> list[Offer]:
     """Offers whose id or name shares trigrams with ``text``, best first (for "did you mean")."""
     grams = _trigrams(text)
@@ -127,22 +172,7 @@ def _similar(session: Session, team_id: str, text: str, limit: int) -> list[Offe
         ids = session.execute(sa.text(PG_SIMILAR), params).scalars().all()
         candidates = _by_ids(session, list(dict.fromkeys(ids)))
     else:
-        # Rank only by the rarest trigrams that occur in this workspace (their document counts are
-        # kept per workspace, migration 0010): common ones ("con", "ana") would make the ranking
-        # touch most of the store, and another workspace's names must not decide which are tried.
-        counts = dict(
-            session.execute(
-                sa.text(SQLITE_GRAM_COUNTS).bindparams(sa.bindparam("grams", expanding=True)),
-                {"team": team_id, "grams": grams},
-            ).all()
-        )
-        rarest = sorted((int(counts[g]), g) for g in grams if counts.get(g))[:RAREST_TRIGRAMS]
-        if not rarest:
-            return []
-        query = " OR ".join('"' + g.replace('"', '""') + '"' for _, g in rarest)
-        params = {"q": query, "team": team_id, "n": pool}
-        ids = session.execute(sa.text(SQLITE_SIMILAR), params).scalars().all()
-        candidates = _by_ids(session, list(ids))
+        candidates = _by_ids(session, _sqlite_similar_ids(session, team_id, grams, pool))
 
     def ratio(offer: Offer) -> float:
         q = text.lower()

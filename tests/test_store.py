@@ -330,3 +330,19 @@ def test_did_you_mean_depends_on_the_asking_workspace_alone(factory: db.SessionF
         in_a = find_offers(s, team_id=TEAM, query=query)
     assert after == before
     assert in_a.suggestions and all(o.team_id == TEAM for o in in_a.suggestions)
+
+
+def test_did_you_mean_when_even_the_rarest_trigrams_are_everywhere(
+    factory: db.SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past RANK_AT_MOST matches, SQLite ranks only the offers sharing the two rarest trigrams, and
+    tops the candidates up, unranked, when those are too few: the answer is still the close name."""
+    import storage.queries
+
+    load_samples(factory)
+    monkeypatch.setattr(storage.queries, "RANK_AT_MOST", 1)
+    with factory() as s:
+        found = find_offers(s, team_id=TEAM, query="contso analytcs").suggestions
+        odd = find_offers(s, team_id=TEAM, query="woodgrov insihgts zzz").suggestions
+    assert [o.offer_id for o in found][:1] == ["contoso-analytics-vm"]
+    assert [o.offer_id for o in odd][:1] == ["woodgrove-insights-app"]
