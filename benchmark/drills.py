@@ -1011,6 +1011,12 @@ def drill_slackdown(ctx: Ctx, kind: Kind) -> list[Row]:
 # --- drill 6: two watchers, one channel -----------------------------------------------------------------
 
 
+def worker_pid(worker: str | None) -> str:
+    """The pid in a watcher's worker id (``host:pid:random``)."""
+    parts = (worker or "").split(":")
+    return parts[1] if len(parts) == 3 else worker or "?"
+
+
 def drill_twowatchers(ctx: Ctx, kind: Kind) -> Row:
     """Two ``watch`` processes on one PostgreSQL database, 40 alerts into one channel: together they
     must keep one message a second, and post each alert once."""
@@ -1031,9 +1037,7 @@ def drill_twowatchers(ctx: Ctx, kind: Kind) -> Row:
             c.at for c in fake.calls_to("chat.postMessage") if c.body.get("channel") == PACE_CHANNEL
         )
         row.tally = tally(store, fake)
-        by_worker = Counter(
-            (r.claimed_by or "?").split(":")[1] for r in store.deliveries() if r.state == "sent"
-        )
+        by_worker = Counter(worker_pid(r.claimed_by) for r in store.deliveries() if r.state == "sent")
     gaps = [b - a for a, b in itertools.pairwise(calls)]
     row.recovery = f"all sent {seconds(took)} after start" if took is not None else "not all sent"
     smallest = min(gaps) if gaps else None
@@ -1148,6 +1152,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Ctx(workdir, pg_url, args.repeat, args.parallel)
     rows: list[Row] = []
     interrupted = False
+    code_at_start = code_version()
     say(f"work directory {workdir}")
     try:
         for drill in DRILLS:
@@ -1195,7 +1200,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"- {line}")
     print()
     print(
-        f"Machine: {machine()}; {code_version()}; watcher interval {WATCH_INTERVAL:.0f} s (default); "
+        f"Machine: {machine()}; {code_at_start}"
+        + ("" if code_version() == code_at_start else f" (at the end: {code_version()})")
+        + f"; watcher interval {WATCH_INTERVAL:.0f} s (default); "
         f"total run time {time.monotonic() - _started:.0f} s"
     )
     return 130 if interrupted else 1 if missed else 0

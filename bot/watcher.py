@@ -680,6 +680,29 @@ def claim_limit(config: WatcherConfig) -> int:
     return max(1, min(config.batch, by_pace))
 
 
+def _queue(
+    *,
+    session_factory: db.SessionFactory,
+    clients: Clients,
+    clock: Clock,
+    config: WatcherConfig,
+    report: PassReport,
+    stop: threading.Event,
+) -> bool:
+    """Turn new changes and due reminders into deliveries, skipping the stages with nothing to do;
+    whether anything may be due for sending."""
+    with session_factory() as session:
+        due = outbox.due(session, now=clock())
+    if due.changes:
+        _prepare(session_factory=session_factory, clients=clients, clock=clock, report=report, stop=stop)
+    if due.reminders:
+        with db.transaction(session_factory) as session:
+            report.reminders = outbox.schedule_reminders(
+                session, now=clock(), remind_after=config.remind_after
+            )
+    return due.deliveries or bool(report.changes or report.reminders)
+
+
 def run_pass(
     *,
     session_factory: db.SessionFactory,
@@ -702,9 +725,11 @@ def run_pass(
         assert client is not None, "run_pass needs a client or per-workspace clients"
         clients = OneWorkspace(client)
     stop = stop or threading.Event()
-    _prepare(session_factory=session_factory, clients=clients, clock=clock, report=report, stop=stop)
-    with db.transaction(session_factory) as session:
-        report.reminders = outbox.schedule_reminders(session, now=clock(), remind_after=config.remind_after)
+    queued = _queue(
+        session_factory=session_factory, clients=clients, clock=clock, config=config, report=report, stop=stop
+    )
+    if not queued:
+        return report  # nothing to do: three index reads, no write lock taken
     deliverer = Deliverer(
         session_factory=session_factory,
         clients=clients,

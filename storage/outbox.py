@@ -359,6 +359,34 @@ def _moved_on(session: Session, change: StatusChange) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Due:
+    """What a watcher pass has to do, read without a lock: it skips the write transactions (on
+    SQLite each takes the store's write lock) of the stages with nothing to do."""
+
+    changes: bool
+    reminders: bool
+    deliveries: bool
+
+
+def due(session: Session, *, now: datetime) -> Due:
+    """Three index probes: an unhandled change, a reminder due, a delivery due."""
+    change = select(StatusChange.id).where(col(StatusChange.handled_at).is_(None)).limit(1)
+    reminder = (
+        select(AlertThread.id)
+        .where(col(AlertThread.next_reminder_at) <= now, col(AlertThread.closed).is_(False))
+        .limit(1)
+    )
+    delivery = (
+        select(Delivery.id).where(Delivery.state == "pending", col(Delivery.next_attempt_at) <= now).limit(1)
+    )
+    return Due(
+        changes=session.exec(change).first() is not None,
+        reminders=session.exec(reminder).first() is not None,
+        deliveries=session.exec(delivery).first() is not None,
+    )
+
+
 def schedule_reminders(session: Session, *, now: datetime, remind_after: timedelta, limit: int = 200) -> int:
     """One reminder per period for threads still failed or awaiting sign-off (an index range on
     ``next_reminder_at``: the cost grows with due reminders, not offers)."""
