@@ -1,6 +1,6 @@
 """Speed under load, against real offerbot processes and the fake Slack Web API on loopback.
 
-    python -m benchmark.load [--only commands,delivery,latency] [--database-url URL] [--offers 100000]
+    python -m benchmark.load [--only commands,delivery,latency,scale] [--database-url URL] [--offers 100000]
 
 - commands: ``/offer-status`` over signed HTTP, a new connection per request, against ``offerbot
   serve`` on a store of ``--offers`` offers whose first import (one status change per offer, none
@@ -14,6 +14,8 @@
   (the same ``import_offers`` that ``offerbot import`` runs, another process than the watcher) while
   ``offerbot watch`` runs with its default settings; from each import's commit to its
   ``chat.postMessage``.
+- scale: a watcher pass with no change (in this process), and the resident memory of ``offerbot
+  serve`` and of its jobs process, at 10,000, 100,000 and 1,000,000 offers.
 
 ``--database-url`` names a PostgreSQL server's admin database (a fresh database is made for each
 run and dropped after); without it the store is a SQLite file. Everything is printed as markdown
@@ -46,6 +48,9 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 from benchmark.bench import NOW, SECRET, WORDS, fill, machine
+from bot.app import make_client
+from bot.settings import Settings
+from bot.watcher import run_pass
 from storage import db
 from storage.documents import parse_document
 from storage.importer import import_offers
@@ -453,14 +458,74 @@ def bench_latency(admin_url: str | None, tmp: Path, changes: int = 200, per_impo
         fake.stop()
 
 
+# --- scale ----------------------------------------------------------------------------------------
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def idle_pass_ms(url: str, fake: FakeSlack, passes: int = 20) -> tuple[float, float]:
+    """A watcher pass with no change, median and max over ``passes``, in this process."""
+    engine = db.make_engine(url)
+    factory = db.session_factory(engine)
+    client = make_client(Settings(slack_bot_token="xoxb-load", slack_api_url=fake.url))
+    times = []
+    for _ in range(passes + 1):
+        started = time.perf_counter()
+        run_pass(
+            session_factory=factory, client=client, clock=lambda: datetime.now(UTC), sleep=lambda _s: None
+        )
+        times.append((time.perf_counter() - started) * 1000)
+    engine.dispose()
+    return statistics.median(times[1:]), max(times[1:])
+
+
+def bench_scale(admin_url: str | None, sizes: list[int], tmp: Path) -> list[str]:
+    lines = [
+        "| store | offers | idle watcher pass p50 ms | max ms | serve RSS MB | jobs process RSS MB |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for n in sizes:
+        fake = FakeSlack().start()
+        try:
+            with store(admin_url) as url:
+                kind = sa.make_url(url).get_backend_name()
+                fill(db.make_engine(url), n)
+                p50, worst = idle_pass_ms(url, fake)
+                proc = Proc(
+                    ["-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+                    bot_env(url, fake),
+                    tmp / f"scale-{n}.log",
+                )
+                try:
+                    port = int(proc.wait_for(r"listening on http://127\.0\.0\.1:(\d+)")[1])
+                    proc.wait_for("ready: answering Slack")
+                    child = int(proc.wait_for(r"run in process (\d+)")[1])
+                    measure(port, "/slack/events", command_cases(n), 25)
+                    time.sleep(2)  # a few watcher and probe runs in the jobs process
+                    serve_mb, jobs_mb = rss_mb(proc.popen.pid), rss_mb(child)
+                finally:
+                    proc.stop()
+                lines.append(f"| {kind} | {n:,} | {p50:.1f} | {worst:.1f} | {serve_mb:.0f} | {jobs_mb:.0f} |")
+                print(lines[-1], file=sys.stderr, flush=True)
+        finally:
+            fake.stop()
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", default="commands,delivery,latency")
+    parser.add_argument("--only", default="commands,delivery,latency,scale")
     parser.add_argument("--database-url", default=None, help="a PostgreSQL admin URL; default: SQLite")
     parser.add_argument("--offers", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=100, help="requests per command kind and window")
+    parser.add_argument("--scale-sizes", default="10000,100000,1000000")
     args = parser.parse_args()
     only = set(args.only.split(","))
     print(f"machine: {machine()}\n")
@@ -482,6 +547,10 @@ def main() -> None:
             for processes in (1, 2) if args.database_url else (1,):
                 print(bench_delivery(args.database_url, processes, Path(tmp)), flush=True)
             print()
+        if "scale" in only:
+            sizes = [int(s) for s in args.scale_sizes.split(",")]
+            print("scale: a watcher pass with no change, and resident memory with the store's offers:\n")
+            print("\n".join(bench_scale(args.database_url, sizes, Path(tmp))) + "\n")
         if "latency" in only:
             print("alert latency, from an import's commit to its chat.postMessage (default settings):\n")
             print("| store | changes | p50 | p99 | max | lost |")
