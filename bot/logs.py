@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from collections.abc import Callable
 from typing import Literal
 
 import structlog
@@ -50,3 +52,31 @@ def configure(level: str = "INFO", *, fmt: Format | None = None) -> None:
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, root.level))
     # APScheduler logs two lines per job run at INFO (the probe runs every second); jobs log their own.
     logging.getLogger("apscheduler.executors").setLevel(max(logging.WARNING, root.level))
+    # ...and a WARNING for every run skipped because the last one still runs: while the store hangs
+    # that is the one-second probe, once a second. One such line per job every five minutes says
+    # a job is stuck without filling the log.
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    for old in [f for f in scheduler_log.filters if isinstance(f, OncePerPeriod)]:
+        scheduler_log.removeFilter(old)
+    scheduler_log.addFilter(OncePerPeriod("maximum number of running instances reached", seconds=300))
+
+
+class OncePerPeriod(logging.Filter):
+    """Lets a message containing ``text`` through once per ``seconds`` for each job it names."""
+
+    def __init__(self, text: str, *, seconds: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.text, self.seconds, self.monotonic = text, seconds, monotonic
+        self.last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.text not in message:
+            return True
+        job = message.split('"')[1] if message.count('"') >= 2 else ""
+        job = job.split(" (trigger")[0]
+        now = self.monotonic()
+        if now - self.last.get(job, -self.seconds) < self.seconds:
+            return False
+        self.last[job] = now
+        return True

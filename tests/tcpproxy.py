@@ -11,6 +11,7 @@ import contextlib
 import select
 import socket
 import threading
+import time
 from typing import Literal
 
 Mode = Literal["forward", "refuse", "freeze"]
@@ -51,9 +52,10 @@ class TcpProxy:
             while not self.closed:
                 if self.mode == "refuse":
                     break
-                ready, _, _ = select.select([a, b], [], [], 0.05)
                 if self.mode == "freeze":
-                    continue  # hold everything: the peer waits forever
+                    time.sleep(0.05)  # hold everything (unread): the peer waits forever
+                    continue
+                ready, _, _ = select.select([a, b], [], [], 0.05)
                 for sock in ready:
                     data = sock.recv(65536)
                     if not data:

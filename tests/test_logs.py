@@ -45,3 +45,24 @@ def test_console_lines_are_readable(restore_logging: None, capsys: pytest.Captur
     (line,) = capsys.readouterr().err.splitlines()
     assert "warning" in line and "watcher: the store is unavailable" in line and "job=watcher" in line
     assert not line.startswith("{")
+
+
+def test_a_stuck_job_is_logged_once_per_five_minutes_not_at_every_skipped_run() -> None:
+    now = [0.0]
+    once = logs.OncePerPeriod(
+        "maximum number of running instances reached", seconds=300, monotonic=lambda: now[0]
+    )
+
+    def skipped(job: str) -> logging.LogRecord:
+        text = f'Execution of job "{job} (trigger: interval[0:00:01], next run at: x)" skipped: maximum number of running instances reached (1)'
+        return logging.LogRecord("apscheduler.scheduler", logging.WARNING, "", 0, text, None, None)
+
+    let_through = []
+    for second in range(601):
+        now[0] = float(second)
+        let_through += [second for job in ("offerbot probe", "offerbot watcher") if once.filter(skipped(job))]
+    assert let_through == [0, 0, 300, 300, 600, 600]
+    other = logging.LogRecord(
+        "apscheduler.scheduler", logging.WARNING, "", 0, "Run time of job was missed", None, None
+    )
+    assert once.filter(other)
