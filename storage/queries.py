@@ -15,9 +15,6 @@ from storage.statuses import OfferStatus
 
 RAREST_TRIGRAMS = 6
 """How many of a misspelt query's rarest trigrams pick the "did you mean" candidates on SQLite."""
-MAX_PROBE_GRAMS = 16
-"""Trigrams of a query checked for any resemblance on PostgreSQL (a query is at most 4,000
-characters; its first 16 trigrams are plenty to tell "nothing alike")."""
 RANK_AT_MOST = 4000
 """Trigram matches bm25 may rank for one "did you mean" on SQLite (about 5 ms); beyond, the
 candidates must share the two rarest trigrams."""
@@ -127,18 +124,6 @@ def _trigrams(text: str) -> list[str]:
     return sorted({text[i : i + 3] for i in range(len(text) - 2) if text[i : i + 3].strip()})
 
 
-def _pg_shares_a_trigram(session: Session, team_id: str, grams: list[str]) -> bool:
-    """Whether any offer of the workspace has one of ``grams`` in its id or name: a BitmapOr of the
-    pg_trgm GIN indexes, a few milliseconds, where the GiST nearest-neighbour walk of a query that
-    resembles nothing would cost tens."""
-    likes = [_like_pattern(g) for g in grams[:MAX_PROBE_GRAMS]]
-    one = "lower(name) LIKE :g{i} ESCAPE '\\' OR lower(offer_id) LIKE :g{i} ESCAPE '\\'"
-    clauses = " OR ".join(one.format(i=i) for i in range(len(likes)))
-    sql = f"SELECT EXISTS (SELECT 1 FROM offer WHERE team_id = :team AND ({clauses}))"  # noqa: S608
-    params: dict[str, object] = {"team": team_id, **{f"g{i}": p for i, p in enumerate(likes)}}
-    return bool(session.execute(sa.text(sql), params).scalar())
-
-
 def _fts_phrase(gram: str) -> str:
     return '"' + gram.replace('"', '""') + '"'
 
@@ -183,8 +168,6 @@ def _similar(session: Session, team_id: str, text: str, limit: int) -> list[Offe
         return []
     pool = limit * 10
     if session.get_bind().dialect.name == "postgresql":
-        if not _pg_shares_a_trigram(session, team_id, grams):
-            return []  # nothing alike at all: no nearest-neighbour walk over the workspace
         params = {"q": text.lower(), "team": team_id, "n": pool}
         ids = session.execute(sa.text(PG_SIMILAR), params).scalars().all()
         candidates = _by_ids(session, list(dict.fromkeys(ids)))
