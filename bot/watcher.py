@@ -264,12 +264,13 @@ class _Route:
         )
 
 
-def _route(session: Session, *, row: Delivery) -> _Route:
+def _route(session: Session, *, row: Delivery, threading: bool) -> _Route:
+    """``threading``: the destination's setting (a DM always threads)."""
     channel = row.destination if row.destination_kind == "channel" else None
     thread = outbox.open_thread(
         session, offer_pk=row.offer_pk, destination_kind=row.destination_kind, destination=row.destination
     )
-    threading = channel is None or threading_for(session, team_id=row.team_id, channel=channel)
+    threading = channel is None or threading
     where = thread.channel if thread is not None else channel
     thread_ts = thread.ts if thread is not None and threading else None
     return _Route(
@@ -311,6 +312,7 @@ class Deliverer:
         )
         self._posting: dict[str | None, WebClient] = {}
         self._snapshots: dict[int, _Snapshot | None] = {}
+        self._destinations: dict[tuple[str, str, str], tuple[bool, Translator]] = {}
 
     def _poster(self, client: WebClient) -> WebClient:
         if client.token not in self._posting:
@@ -466,7 +468,7 @@ class Deliverer:
         tr = self._reader(session, row)
         if row.kind == "notice":
             return self._notice(session, row, offer, tr)
-        route = _route(session, row=row)
+        route = _route(session, row=row, threading=self._destination(session, row)[0])
         thread = route.thread
         if row.kind == "reminder":
             if thread is None or thread.status not in REMINDABLE:
@@ -495,15 +497,25 @@ class Deliverer:
         )
 
     def _reader(self, session: Session, row: Delivery) -> Translator:
-        """The language of the destination: the channel's setting, or the user's Slack locale
-        (asked of Slack before the pass claimed the row, see :func:`refresh_languages`)."""
-        if row.destination_kind == "channel":
-            language = channel_language(
-                session, team_id=row.team_id, channel=row.destination, default=self.config.language
-            )
-        else:
-            language = user_language(session, team_id=row.team_id, user_id=row.destination, now=self.clock())
-        return translator(language)
+        return self._destination(session, row)[1]
+
+    def _destination(self, session: Session, row: Delivery) -> tuple[bool, Translator]:
+        """A destination's threading and language, read once per pass: the channel's settings, or
+        the user's Slack locale (asked of Slack before the pass claimed the row, see
+        :func:`refresh_languages`)."""
+        key = (row.team_id, row.destination_kind, row.destination)
+        if key not in self._destinations:
+            if row.destination_kind == "channel":
+                language = channel_language(
+                    session, team_id=row.team_id, channel=row.destination, default=self.config.language
+                )
+                threading = threading_for(session, team_id=row.team_id, channel=row.destination)
+            else:
+                now = self.clock()
+                language = user_language(session, team_id=row.team_id, user_id=row.destination, now=now)
+                threading = True
+            self._destinations[key] = (threading, translator(language))
+        return self._destinations[key]
 
     @staticmethod
     def _notice(session: Session, row: Delivery, offer: Offer, tr: Translator) -> _Plan:

@@ -285,6 +285,12 @@ class Delivery(SQLModel, table=True):
         sa.UniqueConstraint("change_id", "destination_kind", "destination", "kind", "seq"),
         sa.Index("ix_delivery_state_next_attempt_at", "state", "next_attempt_at"),
         sa.Index("ix_delivery_offer_pk_destination_state", "offer_pk", "destination", "state"),
+        sa.Index(
+            "ix_delivery_pending",
+            "id",
+            sqlite_where=sa.text("state = 'pending'"),
+            postgresql_where=sa.text("state = 'pending'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
