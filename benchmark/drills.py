@@ -23,10 +23,8 @@ import itertools
 import json
 import os
 import re
-import select as select_module
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -396,37 +394,10 @@ def fake_slack() -> Iterator[FakeSlack]:
         fake.stop()
 
 
-class Proxy(TcpProxy):
-    """The tests' proxy, whose frozen connections wait without spinning: there, ``select()`` returns at
-    once while bytes wait unread, a busy loop per frozen connection that takes a core (and this
-    process's GIL) from what the drill measures. Refusing and forwarding are unchanged."""
-
-    def _pump(self, a: socket.socket, b: socket.socket) -> None:
-        try:
-            while not self.closed and self.mode != "refuse":
-                if self.mode == "freeze":
-                    time.sleep(0.05)  # hold everything: the peer waits
-                    continue
-                ready, _, _ = select_module.select([a, b], [], [], 0.05)
-                if self.mode != "forward":
-                    continue
-                for sock in ready:
-                    data = sock.recv(65536)
-                    if not data:
-                        return
-                    (b if sock is a else a).sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (a, b):
-                with contextlib.suppress(OSError):
-                    sock.close()
-
-
 @contextlib.contextmanager
 def proxy_for(store: Store) -> Iterator[TcpProxy]:
     parsed = sa.make_url(store.url)
-    proxy = Proxy(parsed.host or "127.0.0.1", parsed.port or 5432)
+    proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
     try:
         yield proxy
     finally:

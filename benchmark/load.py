@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
-import hmac
 import http.client
 import itertools
 import json
@@ -57,7 +55,7 @@ from storage.importer import import_offers
 from storage.models import StatusChange
 from storage.outbox import counts
 from storage.subscriptions import Target, subscribe
-from tests.conftest import samples_text
+from tests.conftest import samples_text, sign
 from tests.fakeslack import TEAM_ID, FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,13 +171,7 @@ def signed_body(text: str) -> tuple[bytes, dict[str, str]]:
             "trigger_id": "1",
         }
     ).encode()
-    ts = str(int(time.time()))
-    sig = "v0=" + hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
-    return body, {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": sig,
-    }
+    return body, {"Content-Type": "application/x-www-form-urlencoded", **sign(body, secret=SECRET)}
 
 
 def ask(port: int, path: str, text: str) -> float:

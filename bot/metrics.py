@@ -56,7 +56,7 @@ SOURCE_ERRORS = Counter(
     "offerbot_source_api_errors", "Partner Center and Cloud Partner Portal calls that failed, by kind.",
     ["source", "kind"], registry=REGISTRY,
 )  # fmt: skip
-STORE_ERRORS = Counter(
+STORE_FAILURES = Counter(
     "offerbot_store_errors", "Store operations that failed (down, hung, refusing), by component.",
     ["component"], registry=REGISTRY,
 )  # fmt: skip

@@ -18,8 +18,8 @@ from slack_sdk import WebClient
 
 from bot.clients import Clients, OneWorkspace
 from bot.clock import utc_now
-from bot.guard import STORE_ERRORS as STORE_FAILURES
-from bot.metrics import PASS_SECONDS, STORE_ERRORS, timed
+from bot.guard import STORE_ERRORS
+from bot.metrics import PASS_SECONDS, STORE_FAILURES, timed
 from bot.settings import Settings
 from bot.sources.base import OfferSource
 from bot.sync import SyncConfig, SyncReport, sync_source
@@ -54,7 +54,7 @@ class Outage:
         self.told = 0.0
 
     def down(self, reason: str) -> None:
-        STORE_ERRORS.labels(component=self.job).inc()
+        STORE_FAILURES.labels(component=self.job).inc()
         now = self.monotonic()
         if self.since is None:
             self.since = self.told = now
@@ -119,7 +119,7 @@ class WatchJob:
                 )
             self.store.up()
             return report
-        except STORE_FAILURES as exc:
+        except STORE_ERRORS as exc:
             first = str(exc).splitlines()[0][:160] if str(exc) else ""
             self.store.down(f"{type(exc).__name__}: {first}")
             return None
@@ -243,7 +243,7 @@ class ProbeJob:
         try:
             with self.session_factory() as session:
                 latest = latest_change_id(session)
-        except STORE_FAILURES:
+        except STORE_ERRORS:
             return False
         seen, self.last = self.last, latest
         if seen is None or latest <= seen:

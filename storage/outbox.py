@@ -555,8 +555,8 @@ def retry_later(
     row.lease_until = None
 
 
-def renew(session: Session, *, ids: Sequence[int], worker: str, until: datetime) -> None:
-    """Extend ``worker``'s lease on the rows of ``ids`` it still holds (it is still sending them)."""
+def _set_lease(session: Session, *, ids: Sequence[int], worker: str, until: datetime | None) -> None:
+    """Set the lease of the rows of ``ids`` that ``worker`` still holds and has not sent."""
     if ids:
         session.execute(
             sa.update(Delivery)
@@ -569,18 +569,14 @@ def renew(session: Session, *, ids: Sequence[int], worker: str, until: datetime)
         )
 
 
+def renew(session: Session, *, ids: Sequence[int], worker: str, until: datetime) -> None:
+    """Extend ``worker``'s lease on the rows of ``ids`` it still holds (it is still sending them)."""
+    _set_lease(session, ids=ids, worker=worker, until=until)
+
+
 def release(session: Session, *, ids: Sequence[int], worker: str) -> None:
     """Give back leases not used (a pass stopped early), without counting an attempt."""
-    if ids:
-        session.execute(
-            sa.update(Delivery)
-            .where(
-                col(Delivery.id).in_(list(ids)),
-                col(Delivery.claimed_by) == worker,
-                col(Delivery.state) == "pending",
-            )
-            .values(lease_until=None)
-        )
+    _set_lease(session, ids=ids, worker=worker, until=None)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from bot import render
 from bot.clock import Clock
 from bot.guard import Deadline, Expired, StoreUnavailable
 from bot.i18n import N_, Translator, translator
-from bot.metrics import STORE_ERRORS
+from bot.metrics import STORE_FAILURES
 from bot.people import People
 from bot.render import Reply
 from bot.roles import Roles
@@ -56,7 +56,7 @@ def guarded(deps: Deps, work: Callable[[Expired], Reply]) -> Reply:
     try:
         return deps.deadline.run(work)
     except StoreUnavailable as exc:
-        STORE_ERRORS.labels(component="answers").inc()
+        STORE_FAILURES.labels(component="answers").inc()
         return render.render_error(exc, tr=translator(deps.people.default))
 
 
