@@ -119,30 +119,18 @@ class Unknown(Transient):
 class Pacer:
     """At most one message per ``interval`` seconds to each channel, waiting with the given sleep.
 
-    With a session factory the pace lives in the store (``channel_pace``): every process on it takes
-    its slots from the same row, so together they keep the pace. Without one (tests of other
-    parts), in this object."""
+    The pace lives in the store (``channel_pace``): every process on it takes its slots from the
+    same row, so together they keep the pace."""
 
-    def __init__(
-        self, *, clock: Clock, sleep: Sleep, interval: float, factory: db.SessionFactory | None = None
-    ) -> None:
+    def __init__(self, *, clock: Clock, sleep: Sleep, interval: float, factory: db.SessionFactory) -> None:
         self.clock, self.sleep, self.interval, self.factory = clock, sleep, interval, factory
-        self.last: dict[str, datetime] = {}
 
     def wait(self, channel: str) -> None:
-        if self.factory is not None:
-            with db.transaction(self.factory) as session:
-                slot = outbox.reserve_slot(session, channel=channel, now=self.clock(), interval=self.interval)
-            delay = (slot - self.clock()).total_seconds()
-            if delay > 0:
-                self.sleep(delay)
-            return
-        last = self.last.get(channel)
-        if last is not None:
-            delay = (last + timedelta(seconds=self.interval) - self.clock()).total_seconds()
-            if delay > 0:
-                self.sleep(delay)
-        self.last[channel] = self.clock()
+        with db.transaction(self.factory) as session:
+            slot = outbox.reserve_slot(session, channel=channel, now=self.clock(), interval=self.interval)
+        delay = (slot - self.clock()).total_seconds()
+        if delay > 0:
+            self.sleep(delay)
 
 
 def new_worker_id() -> str:

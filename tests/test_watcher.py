@@ -757,8 +757,10 @@ def test_upgrading_a_store_with_history_alerts_nobody(
 class HookedPacer(Pacer):
     """Each send takes ``seconds`` of the test's clock, and ``hook(n)`` runs before the n-th send."""
 
-    def __init__(self, clock: Clock, seconds: float, hook: Callable[[int], None]) -> None:
-        super().__init__(clock=clock, sleep=clock.sleep, interval=0)
+    def __init__(
+        self, factory: db.SessionFactory, clock: Clock, seconds: float, hook: Callable[[int], None]
+    ) -> None:
+        super().__init__(clock=clock, sleep=clock.sleep, interval=0, factory=factory)
         self.test_clock, self.seconds, self.hook, self.sends = clock, seconds, hook, 0
 
     def wait(self, channel: str) -> None:
@@ -792,7 +794,9 @@ def test_a_long_batch_keeps_its_lease_and_a_dead_claimer_holds_rows_only_one_lea
     stolen: list[int] = []
     # Each send takes 20 s: the batch outlives its 30 s lease by far, and another process tries to
     # claim in the middle of it. Renewed leases leave it nothing.
-    pacer = HookedPacer(clock, 20, lambda n: stolen.extend(claim_as_other(factory, clock) if n == 5 else []))
+    pacer = HookedPacer(
+        factory, clock, 20, lambda n: stolen.extend(claim_as_other(factory, clock) if n == 5 else [])
+    )
     report = run_pass(session_factory=factory, client=client, clock=clock, pacer=pacer, worker="long")
     assert report.sent == 7 and stolen == []
     assert len(posts(fake_slack)) == 7
@@ -814,7 +818,7 @@ def test_shutdown_and_errors_release_what_was_not_started(
 ) -> None:
     seven_pending(factory, client, clock)
     stop = threading.Event()
-    pacer = HookedPacer(clock, 1, lambda n: stop.set() if n == 2 else None)
+    pacer = HookedPacer(factory, clock, 1, lambda n: stop.set() if n == 2 else None)
     report = run_pass(session_factory=factory, client=client, clock=clock, pacer=pacer, stop=stop, worker="a")
     assert report.sent == 2 and report.stopped == "shutting down: the rest is released"
     # Released, not leased: another process takes the other five at once.
@@ -831,7 +835,7 @@ def test_shutdown_and_errors_release_what_was_not_started(
             session_factory=factory,
             client=client,
             clock=clock,
-            pacer=HookedPacer(clock, 1, explode),
+            pacer=HookedPacer(factory, clock, 1, explode),
             worker="b",
         )
     # The row being sent keeps its lease (its outcome is unknown); the ones after it are free.
