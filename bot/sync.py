@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -104,6 +105,11 @@ class SyncConfig:
     in_progress_interval: timedelta = IN_PROGRESS_INTERVAL
     write_batch: int = 200
     """Observations stored per transaction."""
+    write_every: float = 1.0
+    """Seconds an observation read may wait for its batch: a batch is stored when it is full or when
+    its first observation is this old, so a change read early in a long pass alerts without waiting
+    for the pass's end."""
+    monotonic: Callable[[], float] = time.monotonic
     team_id: str | None = None
     """The workspace the offers go to (``sync --team``); None: the store's default workspace."""
 
@@ -224,11 +230,14 @@ def _read_and_store(
     """Read the products concurrently and store what was read in batches, as it arrives."""
     reader = _Reader(source, clock, report)
     batch: list[Observation] = []
+    since = 0.0
     with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="offerbot-sync") as pool:
         for seen in pool.map(reader, refs):
             if seen is not None:
+                since = since if batch else config.monotonic()
                 batch.append(seen)
-            if len(batch) >= config.write_batch:
+            full = len(batch) >= config.write_batch
+            if batch and (full or config.monotonic() - since >= config.write_every):
                 _store(session_factory, source, batch, clock, report, config)
                 batch = []
     _store(session_factory, source, batch, clock, report, config)

@@ -781,6 +781,30 @@ def test_a_scheduled_full_pass_skips_products_read_within_the_minute(
     assert a not in asked and len(asked) == 2
 
 
+def test_a_long_pass_stores_what_it_read_every_second_not_only_at_its_end(
+    bound: db.SessionFactory, fake_ms: FakeMicrosoft, sources: list[OfferSource], clock: Clock
+) -> None:
+    """A batch waits for at most ``write_every`` seconds of the pass's clock: changes read early reach
+    the store (and the watcher) while the pass goes on."""
+    import sqlalchemy as sa
+
+    fake_ms.page_size = 100
+    for n in range(6):
+        g = fake_ms.add_product(n + 1, f"offer-{n}", f"Offer {n}")
+        fake_ms.set_submissions(g, submission(g, n, "preview", "running", "pending", PREVIEW_AT))
+    commits = []
+    sa.event.listen(db.engine_of(bound), "commit", lambda _conn: commits.append(1))
+    run(bound, sources, clock, config=SyncConfig(concurrency=1, write_every=1e9))
+    whole = len(commits)
+    ticks = iter(range(1000))
+    clock.advance(minutes=5)
+    commits.clear()
+    config = SyncConfig(concurrency=1, write_every=1.0, monotonic=lambda: next(ticks) * 0.5)
+    report = run(bound, sources, clock, config=config)
+    assert report.sources[0].unchanged == 6
+    assert len(commits) == whole + 2  # three batches of two instead of one of six
+
+
 def test_sync_once_honours_the_concurrency_setting(fake_ms: FakeMicrosoft, tmp_path: Path) -> None:
     from bot.runtime import sync
 
