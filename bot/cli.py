@@ -89,8 +89,10 @@ def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_jobs(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.jobs_process import lower_priority
     from bot.runtime import jobs
 
+    lower_priority(settings.offerbot_jobs_nice)
     jobs(settings)
     return 0
 

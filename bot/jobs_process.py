@@ -49,6 +49,15 @@ def follow_parent() -> None:
     threading.Thread(target=watch, name="follow-parent", daemon=True).start()
 
 
+def lower_priority(nice: int) -> None:
+    """In the child under ``serve``: yield the CPU to the process that answers Slack. On two cores a
+    sync pass or a first import otherwise takes the time ``/offer-status`` needs (``OFFERBOT_JOBS_NICE``,
+    default 10). ``offerbot jobs`` started by hand keeps its priority."""
+    if nice and PARENT_ENV in os.environ and hasattr(os, "nice"):
+        os.nice(nice)
+        log.info("jobs: running at nice +%d, below the answers", nice)
+
+
 class JobsProcess:
     """Starts ``offerbot jobs``, restarts it when it dies, stops it on shutdown."""
 

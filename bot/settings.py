@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.i18n import Language
@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     offerbot_jobs: Literal["process", "thread"] = "process"
     """Where ``serve`` runs the watcher and the sync: a child process (answers never wait behind
     them), or threads of its own process."""
+    offerbot_jobs_nice: int = Field(default=10, ge=0, le=19)
+    """How much the jobs process under ``serve`` yields the CPU to the answers (the Unix nice value it
+    adds to its own; 0 keeps the same priority)."""
     offerbot_log_format: Literal["json", "console"] | None = None
     """One JSON object per line, or readable lines; unset: readable on a terminal, else JSON."""
     offerbot_watch_interval: float = 15.0

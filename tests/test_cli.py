@@ -485,6 +485,10 @@ def test_serve_restarts_its_jobs_process_and_the_jobs_follow_serve_out(
 
     try:
         (first,) = wait_until(children, 20)
+        # the jobs yield the CPU to the answers (OFFERBOT_JOBS_NICE, default 10)
+        assert wait_until(lambda: "running at nice +10" in log_path.read_text(), 20)
+        serving = os.getpriority(os.PRIO_PROCESS, proc.pid)
+        assert os.getpriority(os.PRIO_PROCESS, first) == min(19, serving + 10)
         os.kill(first, signal.SIGKILL)
         wait_until(lambda: len(children()) == 2, 20)  # started again
         assert "jobs: process exited with -9; starting it again" in log_path.read_text()
