@@ -1,6 +1,6 @@
 """Speed under load, against real offerbot processes and the fake Slack Web API on loopback.
 
-    python -m benchmark.load [--only commands,delivery,latency,scale] [--database-url URL] [--offers 100000]
+    python -m benchmark.load [--only commands,delivery,latency,scale,sync] [--database-url URL] [--offers 100000]
 
 - commands: ``/offer-status`` over signed HTTP, a new connection per request, against ``offerbot
   serve`` on a store of ``--offers`` offers whose first import (one status change per offer, none
@@ -513,7 +513,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", default="commands,delivery,latency,scale")
+    parser.add_argument("--only", default="commands,delivery,latency,scale,sync")
     parser.add_argument("--database-url", default=None, help="a PostgreSQL admin URL; default: SQLite")
     parser.add_argument("--offers", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=100, help="requests per command kind and window")
@@ -548,6 +548,21 @@ def main() -> None:
             print("| store | changes | p50 | p99 | max | lost |")
             print("| --- | --- | --- | --- | --- | --- |")
             print(bench_latency(args.database_url, Path(tmp)))
+        if "sync" in only:
+            bench_sync(args, Path(tmp))
+
+
+def bench_sync(args: argparse.Namespace, tmp: Path) -> None:
+    from benchmark.sync_load import bench_sync_commands, bench_sync_latency
+
+    print("/offer-status while a Partner Center sync pass runs (20 ms per request to the fake):\n")
+    print("| store | while | command | p50 ms | p99 ms | max ms |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    print("\n".join(bench_sync_commands(args.database_url, args.offers, args.rounds, tmp)) + "\n")
+    print("alert latency, from a sync's stored change to its chat.postMessage (default settings):\n")
+    print("| store | changes | sync pass | p50 | p99 | max | lost |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(bench_sync_latency(args.database_url, tmp))
 
 
 if __name__ == "__main__":
