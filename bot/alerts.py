@@ -30,9 +30,22 @@ from storage.models import Step, Subscription
 from storage.policy import ALERT_EVENTS, may_be_normal
 from storage.queries import OfferCard
 from storage.statuses import OfferStatus, StepState
+from storage.work import Handling
 
+REMINDED = frozenset(s.value for s in ALERT_EVENTS)
+"""Statuses whose alert people work on (*I'm on it*, *Snooze*): the ones that alert."""
 OPEN_STATUS_ACTION = "open_offer_status"
 PARTNER_CENTER_ACTION = "open_partner_center"
+ON_IT_ACTION = "alert_on_it"
+SNOOZE_ACTION = "alert_snooze"
+MUTE_ACTION = "alert_mute_offer"
+SNOOZE_CHOICES: dict[str, tuple[int, str]] = {
+    "1h": (1, N_("1 hour")),
+    "4h": (4, N_("4 hours")),
+    "1d": (24, N_("1 day")),
+    "1w": (168, N_("1 week")),
+}
+"""The *Snooze* menu: option value suffix -> (hours, label)."""
 CONSULTING_NOTE = N_(
     "For consulting services this state can be part of the normal process while Microsoft edits the "
     "offer: act on it if the issue below is yours to fix."
@@ -79,24 +92,73 @@ def next_action(card: OfferCard, status: str, tr: Translator) -> str:
     return tr._(_NEXT_ACTIONS.get(OfferStatus(status), GOES_ON))
 
 
-def _buttons(card: OfferCard, tr: Translator) -> Block:
+def _button(text: str, action_id: str, value: str) -> Block:
     return {
-        "type": "actions",
-        "elements": [
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": tr._("Show status")},
-                "action_id": OPEN_STATUS_ACTION,
-                "value": str(card.offer.id),
-            },
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": tr._("Open Partner Center")},
-                "action_id": PARTNER_CENTER_ACTION,
-                "url": partner_center_url(card.offer),
-            },
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": value,
+    }
+
+
+def _snooze_menu(pk: str, tr: Translator) -> Block:
+    return {
+        "type": "static_select",
+        "action_id": SNOOZE_ACTION,
+        "placeholder": {"type": "plain_text", "text": tr._("Snooze")},
+        "options": [
+            {"text": {"type": "plain_text", "text": tr._(label)}, "value": f"{pk}:{key}"}
+            for key, (_hours, label) in SNOOZE_CHOICES.items()
         ],
     }
+
+
+def _buttons(card: OfferCard, tr: Translator, *, work: bool = True, direct: bool = False) -> Block:
+    """*Show status*, *Open Partner Center*; on alerts and reminders also *I'm on it* and *Snooze*,
+    and in a direct message *Mute this offer*."""
+    pk = str(card.offer.id)
+    elements: list[Block] = [
+        _button(tr._("Show status"), OPEN_STATUS_ACTION, pk),
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": tr._("Open Partner Center")},
+            "action_id": PARTNER_CENTER_ACTION,
+            "url": partner_center_url(card.offer),
+        },
+    ]
+    if work:
+        elements += [_button(tr._("I'm on it"), ON_IT_ACTION, pk), _snooze_menu(pk, tr)]
+    if direct:
+        elements.append(_button(tr._("Mute this offer"), MUTE_ACTION, pk))
+    return {"type": "actions", "elements": elements}
+
+
+def render_already_on_it(*, tr: Translator) -> Reply:
+    line = tr._("You are already on this alert: nothing changed.")
+    return Reply(text=line, blocks=[section(line)])
+
+
+def handling_lines(handling: Handling | None, tr: Translator) -> list[Block]:
+    """Who is on the alert and until when it is snoozed, under the alert."""
+    if handling is None:
+        return []
+    lines = [
+        tr._(
+            ":raising_hand: <@%(user)s> is on it since %(when)s.",
+            user=t.user_id,
+            when=slack_date(t.since, tr),
+        )
+        for t in handling.takers
+    ]
+    if handling.snoozed_until is not None:
+        lines.append(
+            tr._(
+                ":zzz: Snoozed until %(when)s by <@%(user)s>.",
+                when=slack_date(handling.snoozed_until, tr),
+                user=handling.snoozed_by or "",
+            )
+        )
+    return [context(line) for line in lines]
 
 
 def _consulting(card: OfferCard, status: str, tr: Translator) -> list[Block]:
@@ -142,8 +204,11 @@ def render_alert(
     new_status: str,
     tr: Translator,
     current_status: str | None = None,
+    handling: Handling | None = None,
+    direct: bool = False,
 ) -> Reply:
-    """The first alert about a change; ``current_status`` (when it moved on since) re-renders it in place."""
+    """The first alert about a change; ``current_status`` (when it moved on since) re-renders it in
+    place, with ``handling`` (who is on it, a snooze) when people work on it; ``direct``: a DM."""
     offer = card.offer
     shown = current_status or new_status
     status = OfferStatus(shown)
@@ -161,7 +226,8 @@ def render_alert(
         _next_block(card, shown, tr),
         *([context(links)] if links else []),
         *([context(moved)] if current_status and current_status != new_status else []),
-        _buttons(card, tr),
+        *handling_lines(handling, tr),
+        _buttons(card, tr, work=shown in REMINDED, direct=direct),
     ]
     text = tr._(
         "%(offer)s: %(status)s (was %(was)s)", offer=esc(offer.name), status=status_label(status, tr), was=was
@@ -189,7 +255,9 @@ def render_followup(
     return Reply(text=text, blocks=cap_blocks(blocks, tr._("More in Partner Center.")))
 
 
-def render_reminder(card: OfferCard, *, status: str, since: datetime, tr: Translator) -> Reply:
+def render_reminder(
+    card: OfferCard, *, status: str, since: datetime, tr: Translator, direct: bool = False
+) -> Reply:
     offer, label = esc(card.offer.name), status_label(status, tr)
     line = tr._(
         "Reminder: *%(offer)s* is still *%(status)s*, since %(when)s.",
@@ -199,7 +267,8 @@ def render_reminder(card: OfferCard, *, status: str, since: datetime, tr: Transl
     )
     text = tr._("Reminder: %(offer)s is still %(status)s", offer=offer, status=label)
     return Reply(
-        text=text, blocks=[section(f":bell: {line} {next_action(card, status, tr)}"), _buttons(card, tr)]
+        text=text,
+        blocks=[section(f":bell: {line} {next_action(card, status, tr)}"), _buttons(card, tr, direct=direct)],
     )
 
 

@@ -31,6 +31,7 @@ from bot.guard import Deadline
 from bot.i18n import N_, translator
 from bot.listeners import Deps
 from bot.listeners import actions as action_listeners
+from bot.listeners import alert_work as alert_work_listeners
 from bot.listeners import commands as command_listeners
 from bot.listeners import events as event_listeners
 from bot.people import People
@@ -176,7 +177,7 @@ def create_app(
         policy=policy,
         deadline=deadline or Deadline(),
     )
-    for listener in (command_listeners, action_listeners, event_listeners):
+    for listener in (command_listeners, action_listeners, alert_work_listeners, event_listeners):
         listener.register(app, deps)
     register_error_handler(app, people)
     return app

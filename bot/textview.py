@@ -21,6 +21,8 @@ _EMOJI = {
     ":large_blue_circle:": "●",
     ":red_circle:": "●",
     ":bell:": "🔔",
+    ":raising_hand:": "🙋",
+    ":zzz:": "💤",
 }
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
 _DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
@@ -45,6 +47,14 @@ def _field(text: str, tr: Translator) -> str:
     return tr._("%(label)s: %(text)s", label=label, text=value) if value else label
 
 
+def _control(element: dict[str, Any]) -> str:
+    """A button's label, or a menu's placeholder with its options."""
+    if "text" in element:
+        return _text_of(element["text"])
+    options = " | ".join(_text_of(o.get("text", {})) for o in element.get("options", []))
+    return f"{_text_of(element.get('placeholder', {}))} ▾ {options}".strip()
+
+
 def blocks_to_text(blocks: list[dict[str, Any]], tr: Translator = ENGLISH) -> str:
     """The blocks as terminal text; ``tr`` words the punctuation between a field's title and value."""
     out: list[str] = []
@@ -63,6 +73,5 @@ def blocks_to_text(blocks: list[dict[str, Any]], tr: Translator = ENGLISH) -> st
         elif kind == "divider":
             out.append("-" * 40)
         elif kind == "actions":
-            labels = [_text_of(e["text"]) for e in block.get("elements", []) if "text" in e]
-            out.append("[" + "] [".join(labels) + "]")
+            out.append("[" + "] [".join(_control(e) for e in block.get("elements", [])) + "]")
     return "\n".join(out)

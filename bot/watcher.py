@@ -49,6 +49,7 @@ from storage.subscriptions import (
     record_lookup,
     threading_for,
 )
+from storage.work import handling_of, next_reminder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -458,21 +459,18 @@ class Deliverer:
             return self._notice(session, row, offer, tr)
         route = _route(session, row=row, threading=self._destination(session, row)[0])
         thread = route.thread
+        direct = row.destination_kind == "user"
         if row.kind == "reminder":
             if thread is None or thread.status not in REMINDABLE:
                 return _Plan()  # it moved on: nothing to remind of
-            reply = render_reminder(card, status=thread.status, since=change.changed_at, tr=tr)
+            reply = render_reminder(card, status=thread.status, since=change.changed_at, tr=tr, direct=direct)
             return _Plan(post=route.post(reply))
+        old, new = change.old_status, change.new_status
         if row.kind == "alert":
-            reply = render_alert(card, old_status=change.old_status, new_status=change.new_status, tr=tr)
+            reply = render_alert(card, old_status=old, new_status=new, tr=tr, direct=direct)
         else:
-            old, new = change.old_status, change.new_status
             reply = render_followup(card, old_status=old, new_status=new, since=change.changed_at, tr=tr)
-        first = session.get(StatusChange, thread.first_change_id) if thread is not None else None
-        root = None
-        if first is not None:
-            old, new = first.old_status, first.new_status
-            root = render_alert(card, old_status=old, new_status=new, current_status=change.new_status, tr=tr)
+        root = self._root(session, thread, card, current=new, tr=tr, direct=direct)
         update = _ThreadUpdate(
             change_id=snapshot.change_id,
             new_status=change.new_status,
@@ -482,6 +480,30 @@ class Deliverer:
         )
         return _Plan(
             post=route.post(reply, broadcast=row.kind == "alert" and thread is not None), thread=update
+        )
+
+    def _root(
+        self,
+        session: Session,
+        thread: AlertThread | None,
+        card: OfferCard,
+        *,
+        current: str,
+        tr: Translator,
+        direct: bool,
+    ) -> Reply | None:
+        """The thread's first alert as it should now read: the current status, who is on it."""
+        first = session.get(StatusChange, thread.first_change_id) if thread is not None else None
+        if first is None or thread is None:
+            return None
+        return render_alert(
+            card,
+            old_status=first.old_status,
+            new_status=first.new_status,
+            current_status=current,
+            tr=tr,
+            handling=handling_of(session, thread=thread).shown(self.clock()),
+            direct=direct,
         )
 
     def _reader(self, session: Session, row: Delivery) -> Translator:
@@ -547,8 +569,9 @@ class Deliverer:
                     status=update.new_status,
                 )
             if thread.status != update.new_status or thread.next_reminder_at is None:
-                remind = update.new_status in REMINDABLE
-                thread.next_reminder_at = now + self.config.remind_after if remind else None
+                remindable = update.new_status in REMINDABLE
+                at = now + self.config.remind_after
+                thread.next_reminder_at = next_reminder(session, thread=thread, remindable=remindable, at=at)
             thread.last_change_id = update.change_id
             thread.status = update.new_status
             thread.closed = update.new_status in CLOSING

@@ -275,6 +275,40 @@ class AlertThread(SQLModel, table=True):
     closed: bool = False
     next_reminder_at: datetime | None = utc_column(nullable=True, index=True)
     reminders_sent: int = 0
+    snoozed_until: datetime | None = utc_column(nullable=True)
+    """No reminder before this (the alert's *Snooze* menu)."""
+    snoozed_by: str | None = Field(default=None, max_length=32)
+
+
+class AlertTaker(SQLModel, table=True):
+    """Someone who clicked *I'm on it* on an alert: reminders for it stop, the alert says who."""
+
+    __tablename__ = "alert_taker"
+
+    thread_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("alert_thread.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    user_id: str = Field(primary_key=True, max_length=32)
+    since: datetime = utc_column()
+
+
+class OfferAction(SQLModel, table=True):
+    """What someone did about an offer from Slack (took an alert, snoozed it, muted the offer), with
+    who, where and when: ``/offer-status history`` shows it."""
+
+    __tablename__ = "offer_action"
+    __table_args__ = (sa.Index("ix_offer_action_offer_pk_at", "offer_pk", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    offer_pk: int = Field(sa_column=sa.Column(sa.ForeignKey("offer.id", ondelete="CASCADE"), nullable=False))
+    user_id: str = Field(max_length=32)
+    action: str = Field(max_length=20)  # on_it | snooze | mute
+    channel: str = Field(max_length=32)
+    at: datetime = utc_column()
+    until: datetime | None = utc_column(nullable=True)
 
 
 class Delivery(SQLModel, table=True):

@@ -116,7 +116,16 @@ junk = st.one_of(
     st.none(), st.booleans(), st.integers(), st.text(max_size=40), st.lists(st.integers(), max_size=2)
 )
 action_ids = st.sampled_from(
-    ["open_offer_status", "open_partner_center", "offer_list_page", "offer_list_page:20", "nope"]
+    [
+        "open_offer_status",
+        "open_partner_center",
+        "offer_list_page",
+        "offer_list_page:20",
+        "alert_on_it",
+        "alert_snooze",
+        "alert_mute_offer",
+        "nope",
+    ]
 )
 values = st.one_of(
     junk,
@@ -128,8 +137,17 @@ values = st.one_of(
 
 def payloads(response_url: str) -> st.SearchStrategy[dict[str, Any]]:
     action = st.fixed_dictionaries(
-        {"action_id": action_ids, "block_id": st.just("b"), "type": st.just("button")},
-        optional={"value": values},
+        {
+            "action_id": action_ids,
+            "block_id": st.just("b"),
+            "type": st.sampled_from(["button", "static_select"]),
+        },
+        optional={
+            "value": values,
+            "selected_option": st.one_of(
+                junk, st.fixed_dictionaries({"value": st.one_of(values, st.just("1:1h"))})
+            ),
+        },
     )
     return st.fixed_dictionaries(
         {"type": st.just("block_actions")},

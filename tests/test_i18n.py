@@ -14,7 +14,13 @@ from babel.messages.pofile import read_po
 from sqlmodel import select
 
 from bot import commands
-from bot.alerts import render_alert, render_disabled_notice, render_followup, render_reminder
+from bot.alerts import (
+    render_alert,
+    render_already_on_it,
+    render_disabled_notice,
+    render_followup,
+    render_reminder,
+)
 from bot.app import make_client
 from bot.clients import OneWorkspace
 from bot.i18n import ENGLISH, LOCALE_DIR, Language, Translator, language_of, translator
@@ -46,10 +52,11 @@ from bot.usecases.alerts import About, AlertRequest, Subscriptions, Subscription
 from bot.watcher import WatcherConfig, run_pass
 from storage import db
 from storage.errors import UsageError
-from storage.models import Message, Offer, Step, Subscription
+from storage.models import AlertTaker, Message, Offer, Step, Subscription
 from storage.queries import Lookup, OfferCard, OfferPage, load_card
 from storage.statuses import FILTER_WORDS, OfferStatus
 from storage.subscriptions import Target, cached_locale, set_language, subscribe
+from storage.work import Handling
 from storage.workspaces import LOCAL_TEAM
 from tests.conftest import NOW, ROOT, TEAM, load_samples
 from tests.fakeslack import FakeSlack
@@ -184,10 +191,15 @@ def _without_data(text: str, cards: list[OfferCard]) -> str:
     text = re.sub(r"<[@#!][^>]*>", " ", text)  # mentions, channels, dates
     text = re.sub(r":[a-z_]+:", " ", text)  # emoji
     text = re.sub(r"`[^`]*`", " ", text)  # command syntax
-    text = re.sub(r'"(type|text|block_id|action_id|value|url|elements|fields|emoji|verbatim)"', " ", text)
+    text = re.sub(
+        r'"(type|text|block_id|action_id|value|url|elements|fields|emoji|verbatim|placeholder|options)"',
+        " ",
+        text,
+    )
+    text = re.sub(r'"\d+:\d[hdw]"', " ", text)  # the snooze menu's values
     return re.sub(
-        r'"(section|mrkdwn|plain_text|header|context|divider|actions|button|open_offer_status|'
-        r'open_partner_center|offer_list_page[:\d]*)"',
+        r'"(section|mrkdwn|plain_text|header|context|divider|actions|button|static_select|open_offer_status|'
+        r'open_partner_center|offer_list_page[:\d]*|alert_on_it|alert_snooze|alert_mute_offer)"',
         " ",
         text,
     )
@@ -206,8 +218,17 @@ def every_answer(cards: list[OfferCard], tr: Translator) -> list[Reply]:
                     card, old_status="in_progress", new_status="failed", current_status=status.value, tr=tr
                 ),
                 render_followup(card, old_status="failed", new_status=status.value, since=NOW, tr=tr),
-                render_reminder(card, status=status.value, since=NOW, tr=tr),
+                render_reminder(card, status=status.value, since=NOW, tr=tr, direct=True),
             ]
+        taken = Handling(
+            takers=[AlertTaker(thread_id=1, user_id="U0USER001", since=NOW)],
+            snoozed_until=NOW,
+            snoozed_by="U0USER002",
+        )
+        replies.append(
+            render_alert(card, old_status=None, new_status="failed", tr=tr, handling=taken, direct=True)
+        )
+    replies.append(render_already_on_it(tr=tr))
     for status in (None, *OfferStatus):
         replies += [
             render_list(OfferPage(offers=offers, total=45, offset=20, limit=20), status, tr=tr),
@@ -385,8 +406,11 @@ def test_the_french_card_and_alert_read_as_the_portal_does(sample_cards: list[Of
         alert.text
         == "Woodgrove Insights &amp; Reporting\u00a0: Échec de la publication (avant\u00a0: Publication en cours)"
     )
-    buttons = [e["text"]["text"] for b in alert.blocks if b["type"] == "actions" for e in b["elements"]]
-    assert buttons == ["Voir le statut", "Ouvrir l’Espace partenaires"]
+    (actions,) = [b for b in alert.blocks if b["type"] == "actions"]
+    buttons = [(e.get("text") or e["placeholder"])["text"] for e in actions["elements"]]
+    assert buttons == ["Voir le statut", "Ouvrir l’Espace partenaires", "Je m’en occupe", "Reporter"]
+    options = [o["text"]["text"] for o in actions["elements"][3]["options"]]
+    assert options == ["1 heure", "4 heures", "1 jour", "1 semaine"]
     for status, label in (
         ("in_progress", "Publication en cours"),
         ("canceled", "Publication annulée"),
