@@ -16,6 +16,7 @@ from sqlmodel import Session
 from bot import render
 from bot.i18n import N_, Language, Translator, parse_language
 from bot.render import Reply
+from bot.render_history import render_history
 from bot.render_subscriptions import (
     render_language,
     render_muted,
@@ -28,6 +29,7 @@ from bot.render_subscriptions import (
 from bot.usecases import alerts, offers
 from bot.usecases.access import OPEN, OPERATOR, AccessPolicy, Action, Actor, check
 from bot.usecases.alerts import AlertRequest, Unsubscribed, resolve_target
+from bot.usecases.history import HISTORY_PAGE_SIZE, history_page, offer_history
 from bot.usecases.offers import LIST_PAGE_SIZE
 from storage.errors import UsageError
 from storage.queries import Lookup
@@ -86,14 +88,7 @@ def offer_status(session: Session, *, team_id: str, query: str, tr: Translator) 
 def _list_args(args: list[str]) -> tuple[OfferStatus | None, int]:
     """``[status] [page N]``."""
     status: OfferStatus | None = None
-    page = 1
-    rest = list(args)
-    if len(rest) >= 2 and rest[-2].lower() == "page":
-        number = rest[-1]
-        if not (number.isascii() and number.isdigit()) or not 1 <= int(number) <= 100_000:
-            raise UsageError(N_('"page" takes a page number from 1, got "%(page)s".'), page=number[:20])
-        page = int(number)
-        rest = rest[:-2]
+    rest, page = _page_arg(list(args))
     if len(rest) > 1:
         raise UsageError(
             N_("`list` takes one status and a page at most, got: %(args)s"), args=" ".join(args)[:200]
@@ -142,6 +137,8 @@ def handle_command(
     if verb in ("list", "ls"):
         status, page = _list_args(words[1:])
         return offer_list(session, team_id=team_id, status=status, tr=tr, offset=(page - 1) * LIST_PAGE_SIZE)
+    if verb == "history":
+        return history_command(session, team_id=team_id, args=words[1:], tr=tr)
     if verb in ALERT_VERBS:
         where = Where(
             team_id=team_id,
@@ -153,6 +150,40 @@ def handle_command(
         )
         return alert_command(session, verb=verb, args=words[1:], where=where, tr=tr, now=now)
     return offer_status(session, team_id=team_id, query=" ".join(words), tr=tr)
+
+
+def _page_arg(args: list[str]) -> tuple[list[str], int]:
+    """``... [page N]``: the words before, and the page (1 when not given)."""
+    if len(args) >= 2 and args[-2].lower() == "page":
+        number = args[-1]
+        if not (number.isascii() and number.isdigit()) or not 1 <= int(number) <= 100_000:
+            raise UsageError(N_('"page" takes a page number from 1, got "%(page)s".'), page=number[:20])
+        return args[:-2], int(number)
+    return args, 1
+
+
+def history_command(session: Session, *, team_id: str, args: list[str], tr: Translator) -> Reply:
+    """``history <offer> [page N]``: what happened to the offer, newest first."""
+    words, page = _page_arg(args)
+    if not words:
+        raise UsageError(N_("`history` needs an offer: `/offer-status history contoso-analytics-vm`."))
+    offset = (page - 1) * HISTORY_PAGE_SIZE
+    found = offer_history(session, team_id=team_id, query=" ".join(words), offset=offset)
+    if isinstance(found, Lookup):
+        return render.render_lookup(found, tr=tr)
+    return render_history(found, tr=tr)
+
+
+def handle_history_page(session: Session, *, team_id: str, value: str, tr: Translator) -> Reply:
+    """The history's Previous/Next button: its value is ``{"h": offer key, "o": offset}``."""
+    try:
+        data = json.loads(value)
+        offer_pk, offset = int(data["h"]), int(data["o"])
+        if not (0 <= offset <= 10_000_000 and 0 < offer_pk < 2**62):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
+        raise UsageError(N_("that button is out of date: run `/offer-status history` again.")) from None
+    return render_history(history_page(session, team_id=team_id, offer_pk=offer_pk, offset=offset), tr=tr)
 
 
 def offer_card(session: Session, *, team_id: str, value: str, tr: Translator) -> Reply:

@@ -261,7 +261,7 @@ def offer_fields(offer: Offer, tr: Translator) -> Block:
     }
 
 
-def _steps_blocks(card: OfferCard, tr: Translator) -> list[Block]:
+def steps_blocks(card: OfferCard, tr: Translator) -> list[Block]:
     heading = tr._("Publishing steps")
     title = f"*{heading}*"
     if card.steps:
@@ -287,7 +287,7 @@ def issues_title(count: int, tr: Translator) -> str:
 def render_card(card: OfferCard, *, tr: Translator) -> Reply:
     offer = card.offer
     issues = unresolved(card)
-    blocks: list[Block] = [header(offer.name), offer_fields(offer, tr), divider(), *_steps_blocks(card, tr)]
+    blocks: list[Block] = [header(offer.name), offer_fields(offer, tr), divider(), *steps_blocks(card, tr)]
     if issues:
         lines = (issue_line(m, card, tr) for m in issues)
         blocks += sections(f"*{issues_title(len(issues), tr)}*", lines)
@@ -444,6 +444,17 @@ def help_lines(tr: Translator) -> list[str]:
             "page (`/offer-status` alone does the same). Statuses: %(filters)s.",
             filters=filters,
         ),
+        tr._(
+            "`/offer-status history <offer> [page N]`: what happened to the offer, newest first: status "
+            "changes, who took or snoozed its alerts, and where its alerts went."
+        ),
+        *_alert_help_lines(tr),
+        tr._("`/offer-status help`: this help."),
+    ]
+
+
+def _alert_help_lines(tr: Translator) -> list[str]:
+    return [
         tr._("*Alerts* (when an offer fails, is delisted or awaits your sign-off):"),
         tr._(
             "`/offer-status subscribe <offer | publisher:<id> | all> [failed] [delisted] [signoff]`: "
@@ -467,7 +478,6 @@ def help_lines(tr: Translator) -> list[str]:
             "`/offer-status settings language fr|en`: the language of this channel's alerts. Answers "
             "to you and your direct messages follow your Slack language."
         ),
-        tr._("`/offer-status help`: this help."),
     ]
 
 

@@ -200,3 +200,7 @@ class RunningServer:
         self.closing = True
         self.server.close()
         self.thread.join(timeout=5)
+
+
+# The alert fixtures (an alert posted by the watcher, the app behind a server) for every test module.
+from tests.alerted import alert_clock, alerted, app_server, watch_client  # noqa: E402, F401

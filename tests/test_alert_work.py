@@ -5,140 +5,19 @@ and the Bolt app; what the tests read is what the fake Slack received (``chat.up
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from sqlmodel import select
 
-from bot.app import create_app
-from bot.server import wsgi_app
 from bot.watcher import WatcherConfig
 from storage import db
 from storage.models import AlertTaker, AlertThread, Delivery, Mute, Offer, OfferAction
-from storage.subscriptions import Target
-from tests.conftest import SIGNING_SECRET, TEAM, RunningServer, post, sign
+from tests.alerted import PAT, SAM, button, click, first_post, snooze_choice, texts, updates
+from tests.conftest import RunningServer
 from tests.fakeslack import FakeSlack
-from tests.test_http import settings_for
-from tests.test_watcher import CHANNEL, OPS, Clock, contoso, doc, load, offer_pk, passes, sub_channel
-
-PAT, SAM = "U0USER001", "U0USER002"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    from tests.conftest import NOW
-
-    return Clock(NOW)
-
-
-@pytest.fixture
-def client(fake_slack: FakeSlack) -> Any:
-    from bot.app import make_client
-    from bot.settings import Settings
-
-    fake_slack.users_by_email["marketplace-ops@contoso.example"] = OPS
-    return make_client(Settings(slack_bot_token="xoxb-watch", slack_api_url=fake_slack.url))
-
-
-@pytest.fixture
-def alerted(factory: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack) -> dict[str, Any]:
-    """contoso-analytics-vm failed: its alert is in CHANNEL and in the owner's DM."""
-    load(factory, doc(), clock)
-    passes(factory, client, clock)
-    sub_channel(factory, Target(kind="offer", offer_pk=offer_pk(factory, "contoso-analytics-vm")), clock)
-    clock.advance(minutes=5)
-    load(factory, doc(contoso("failed")), clock)
-    passes(factory, client, clock)
-    posted = {c.body["channel"]: c for c in fake_slack.calls_to("chat.postMessage")}
-    assert CHANNEL in posted
-    with factory() as s:
-        dm = s.exec(select(AlertThread).where(AlertThread.destination == OPS)).one()
-    return {"channel_ts": _ts(fake_slack, CHANNEL), "dm": dm.channel, "dm_ts": dm.ts}
-
-
-def _ts(fake: FakeSlack, channel: str) -> str:
-    return str(fake.messages[channel][0]["ts"])
-
-
-def first_post(fake: FakeSlack, channel: str) -> dict[str, Any]:
-    return next(c.body for c in fake.calls_to("chat.postMessage") if c.body["channel"] == channel)
-
-
-@pytest.fixture
-def server(fake_slack: FakeSlack, factory: db.SessionFactory, database_url: str) -> Iterator[RunningServer]:
-    app = create_app(settings_for(fake_slack, database_url), session_factory=factory)
-    running = RunningServer(wsgi_app(app, factory, signing_secret=SIGNING_SECRET))
-    yield running
-    running.close()
-
-
-def click(
-    server: RunningServer,
-    fake: FakeSlack,
-    action: dict[str, Any],
-    *,
-    channel: str,
-    ts: str,
-    user: str = PAT,
-    thread_ts: str | None = None,
-) -> None:
-    """A ``block_actions`` payload as Slack sends it for a click on a message in a channel."""
-    message: dict[str, Any] = {"type": "message", "ts": ts, "text": "alert"}
-    if thread_ts:
-        message["thread_ts"] = thread_ts
-    payload = {
-        "type": "block_actions",
-        "team": {"id": TEAM, "domain": "fake"},
-        "user": {"id": user, "team_id": TEAM},
-        "api_app_id": "A0APP0001",
-        "token": "legacy",
-        "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
-        "trigger_id": "1.2.3",
-        "channel": {"id": channel, "name": "alerts"},
-        "message": message,
-        "response_url": fake.response_url,
-        "actions": [{"block_id": "b1", "action_ts": "1.2", **action}],
-    }
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    assert post(server.url + "/slack/events", body, sign(body))[0] == 200
-
-
-def button(action_id: str, value: str) -> dict[str, Any]:
-    return {
-        "action_id": action_id,
-        "type": "button",
-        "value": value,
-        "text": {"type": "plain_text", "text": "x"},
-    }
-
-
-def snooze_choice(value: str) -> dict[str, Any]:
-    return {
-        "action_id": "alert_snooze",
-        "type": "static_select",
-        "selected_option": {"text": {"type": "plain_text", "text": "1 hour"}, "value": value},
-    }
-
-
-def updates(fake: FakeSlack, count: int) -> list[dict[str, Any]]:
-    return [c.body for c in fake.wait_for("chat.update", count)]
-
-
-def texts(blocks: list[dict[str, Any]]) -> str:
-    out = []
-    for b in blocks:
-        if b.get("text"):
-            out.append(b["text"]["text"])
-        for e in b.get("elements", []):
-            if isinstance(e.get("text"), str):
-                out.append(e["text"])
-            elif isinstance(e.get("text"), dict):
-                out.append(e["text"]["text"])
-    return "\n".join(out)
+from tests.test_watcher import CHANNEL, OPS, Clock, contoso, doc, load, offer_pk, passes
 
 
 def test_alerts_carry_the_working_buttons(alerted: dict[str, Any], fake_slack: FakeSlack) -> None:
@@ -155,24 +34,26 @@ def test_alerts_carry_the_working_buttons(alerted: dict[str, Any], fake_slack: F
 
 def test_on_it_updates_the_alert_for_everyone_and_stops_its_reminders(
     alerted: dict[str, Any],
-    server: RunningServer,
+    app_server: RunningServer,
     fake_slack: FakeSlack,
     factory: db.SessionFactory,
-    client: Any,
-    clock: Clock,
+    watch_client: Any,
+    alert_clock: Clock,
 ) -> None:
     pk = str(offer_pk(factory, "contoso-analytics-vm"))
     ts = alerted["channel_ts"]
-    click(server, fake_slack, button("alert_on_it", pk), channel=CHANNEL, ts=ts)
+    click(app_server, fake_slack, button("alert_on_it", pk), channel=CHANNEL, ts=ts)
     (update,) = updates(fake_slack, 1)
     assert update["channel"] == CHANNEL and update["ts"] == ts
     assert f"<@{PAT}> is on it since" in texts(update["blocks"])
     # the same person again: harmless, and told so
-    click(server, fake_slack, button("alert_on_it", pk), channel=CHANNEL, ts=ts)
+    click(app_server, fake_slack, button("alert_on_it", pk), channel=CHANNEL, ts=ts)
     (answer,) = fake_slack.wait_for("response_url")
     assert "already on this alert" in answer.body["text"]
     # someone else, from a reminder in the thread: added beside the first
-    click(server, fake_slack, button("alert_on_it", pk), channel=CHANNEL, ts="9.9", thread_ts=ts, user=SAM)
+    click(
+        app_server, fake_slack, button("alert_on_it", pk), channel=CHANNEL, ts="9.9", thread_ts=ts, user=SAM
+    )
     last = updates(fake_slack, 3)[-1]
     shown = texts(last["blocks"])
     assert f"<@{PAT}> is on it" in shown and f"<@{SAM}> is on it" in shown
@@ -181,8 +62,8 @@ def test_on_it_updates_the_alert_for_everyone_and_stops_its_reminders(
         assert sorted(t.user_id for t in takers) == [PAT, SAM]
         assert [a.action for a in s.exec(select(OfferAction)).all()] == ["on_it", "on_it"]
     # reminders for that alert stop; the owner's DM alert, which nobody took, is still reminded
-    clock.advance(days=2)
-    passes(factory, client, clock, config=WatcherConfig())
+    alert_clock.advance(days=2)
+    passes(factory, watch_client, alert_clock, config=WatcherConfig())
     with factory() as s:
         reminders = s.exec(select(Delivery).where(Delivery.kind == "reminder")).all()
     assert [r.destination for r in reminders] == [OPS]
@@ -190,14 +71,14 @@ def test_on_it_updates_the_alert_for_everyone_and_stops_its_reminders(
 
 def test_snooze_shows_until_when_and_holds_reminders_back(
     alerted: dict[str, Any],
-    server: RunningServer,
+    app_server: RunningServer,
     fake_slack: FakeSlack,
     factory: db.SessionFactory,
-    client: Any,
-    clock: Clock,
+    watch_client: Any,
+    alert_clock: Clock,
 ) -> None:
     pk = str(offer_pk(factory, "contoso-analytics-vm"))
-    click(server, fake_slack, snooze_choice(f"{pk}:1w"), channel=CHANNEL, ts=alerted["channel_ts"])
+    click(app_server, fake_slack, snooze_choice(f"{pk}:1w"), channel=CHANNEL, ts=alerted["channel_ts"])
     (update,) = updates(fake_slack, 1)
     assert "Snoozed until" in texts(update["blocks"]) and f"by <@{PAT}>" in texts(update["blocks"])
     with factory() as s:
@@ -210,11 +91,11 @@ def test_snooze_shows_until_when_and_holds_reminders_back(
 
 
 def test_mute_this_offer_in_a_dm_is_mute_me(
-    alerted: dict[str, Any], server: RunningServer, fake_slack: FakeSlack, factory: db.SessionFactory
+    alerted: dict[str, Any], app_server: RunningServer, fake_slack: FakeSlack, factory: db.SessionFactory
 ) -> None:
     pk = str(offer_pk(factory, "contoso-analytics-vm"))
     click(
-        server,
+        app_server,
         fake_slack,
         button("alert_mute_offer", pk),
         channel=alerted["dm"],
@@ -230,12 +111,12 @@ def test_mute_this_offer_in_a_dm_is_mute_me(
 
 
 def test_a_guest_cannot_work_on_a_channel_alert(
-    alerted: dict[str, Any], server: RunningServer, fake_slack: FakeSlack, factory: db.SessionFactory
+    alerted: dict[str, Any], app_server: RunningServer, fake_slack: FakeSlack, factory: db.SessionFactory
 ) -> None:
     fake_slack.roles["U0GUEST01"] = {"is_restricted"}
     pk = str(offer_pk(factory, "contoso-analytics-vm"))
     click(
-        server,
+        app_server,
         fake_slack,
         snooze_choice(f"{pk}:1h"),
         channel=CHANNEL,
@@ -261,12 +142,12 @@ def test_a_guest_cannot_work_on_a_channel_alert(
 )
 def test_a_forged_value_is_refused_and_nothing_is_written(
     alerted: dict[str, Any],
-    server: RunningServer,
+    app_server: RunningServer,
     fake_slack: FakeSlack,
     factory: db.SessionFactory,
     action: dict[str, Any],
 ) -> None:
-    click(server, fake_slack, action, channel=CHANNEL, ts=alerted["channel_ts"])
+    click(app_server, fake_slack, action, channel=CHANNEL, ts=alerted["channel_ts"])
     (answer,) = fake_slack.wait_for("response_url")
     assert "out of date" in answer.body["text"]
     with factory() as s:
@@ -274,12 +155,12 @@ def test_a_forged_value_is_refused_and_nothing_is_written(
 
 
 def test_a_click_on_an_alert_whose_offer_was_deleted_explains(
-    alerted: dict[str, Any], server: RunningServer, fake_slack: FakeSlack, factory: db.SessionFactory
+    alerted: dict[str, Any], app_server: RunningServer, fake_slack: FakeSlack, factory: db.SessionFactory
 ) -> None:
     pk = offer_pk(factory, "contoso-analytics-vm")
     with db.transaction(factory) as s:
         s.delete(s.get(Offer, pk))
-    click(server, fake_slack, button("alert_on_it", str(pk)), channel=CHANNEL, ts=alerted["channel_ts"])
+    click(app_server, fake_slack, button("alert_on_it", str(pk)), channel=CHANNEL, ts=alerted["channel_ts"])
     (answer,) = fake_slack.wait_for("response_url")
     assert "no longer in offerbot" in answer.body["text"]
     assert answer.body["response_type"] == "ephemeral"
@@ -288,18 +169,18 @@ def test_a_click_on_an_alert_whose_offer_was_deleted_explains(
 
 def test_a_follow_up_keeps_who_is_on_it_on_the_alert(
     alerted: dict[str, Any],
-    server: RunningServer,
+    app_server: RunningServer,
     fake_slack: FakeSlack,
     factory: db.SessionFactory,
-    client: Any,
-    clock: Clock,
+    watch_client: Any,
+    alert_clock: Clock,
 ) -> None:
     pk = str(offer_pk(factory, "contoso-analytics-vm"))
-    click(server, fake_slack, button("alert_on_it", pk), channel=CHANNEL, ts=alerted["channel_ts"])
+    click(app_server, fake_slack, button("alert_on_it", pk), channel=CHANNEL, ts=alerted["channel_ts"])
     updates(fake_slack, 1)
-    clock.advance(hours=1)
-    load(factory, doc(contoso("waitingForPublisherReview")), clock)
-    passes(factory, client, clock)
+    alert_clock.advance(hours=1)
+    load(factory, doc(contoso("waitingForPublisherReview")), alert_clock)
+    passes(factory, watch_client, alert_clock)
     root_updates = [b for b in updates(fake_slack, 2) if b["channel"] == CHANNEL]
     assert f"<@{PAT}> is on it since" in texts(root_updates[-1]["blocks"])
     with factory() as s:

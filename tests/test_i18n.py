@@ -35,6 +35,7 @@ from bot.render import (
     render_list,
     render_lookup,
 )
+from bot.render_history import render_history
 from bot.render_subscriptions import (
     render_language,
     render_muted,
@@ -49,9 +50,11 @@ from bot.settings import Settings
 from bot.shell import answer as shell_answer
 from bot.slack_errors import ERRORS
 from bot.usecases.alerts import About, AlertRequest, Subscriptions, SubscriptionView, Unsubscribed
+from bot.usecases.history import HistoryPage
 from bot.watcher import WatcherConfig, run_pass
 from storage import db
 from storage.errors import UsageError
+from storage.history import ActionEntry, DeliveryEntry, Entry, StatusEntry
 from storage.models import AlertTaker, Message, Offer, Step, Subscription
 from storage.queries import Lookup, OfferCard, OfferPage, load_card
 from storage.statuses import FILTER_WORDS, OfferStatus
@@ -199,7 +202,7 @@ def _without_data(text: str, cards: list[OfferCard]) -> str:
     text = re.sub(r'"\d+:\d[hdw]"', " ", text)  # the snooze menu's values
     return re.sub(
         r'"(section|mrkdwn|plain_text|header|context|divider|actions|button|static_select|open_offer_status|'
-        r'open_partner_center|offer_list_page[:\d]*|alert_on_it|alert_snooze|alert_mute_offer)"',
+        r'open_partner_center|offer_list_page[:\d]*|offer_history_page[:\d]*|alert_on_it|alert_snooze|alert_mute_offer)"',
         " ",
         text,
     )
@@ -229,6 +232,23 @@ def every_answer(cards: list[OfferCard], tr: Translator) -> list[Reply]:
             render_alert(card, old_status=None, new_status="failed", tr=tr, handling=taken, direct=True)
         )
     replies.append(render_already_on_it(tr=tr))
+    entries: list[Entry] = [
+        StatusEntry(NOW, None, "in_progress", "import"),
+        StatusEntry(NOW, "in_progress", "failed", "Partner Center"),
+        StatusEntry(NOW, "failed", "signoff", "Cloud Partner Portal"),
+        ActionEntry(NOW, "U0USER001", "on_it", "C0CHAN001", None),
+        ActionEntry(NOW, "U0USER001", "snooze", "D0DM00001", NOW),
+        ActionEntry(NOW, "U0USER001", "mute", "D0DM00001", None),
+        *(
+            DeliveryEntry(NOW, kind, dest_kind, "C0CHAN001", state, "not_in_channel")
+            for kind in ("alert", "followup", "reminder", "notice")
+            for dest_kind in ("channel", "user")
+            for state in ("sent", "pending", "failed")
+        ),
+    ]
+    for total, offset, shown in ((0, 0, []), (len(entries), 0, entries), (45, 60, []), (45, 20, entries[:3])):
+        page = HistoryPage(card=cards[0], entries=shown, total=total, offset=offset, limit=20)
+        replies.append(render_history(page, tr=tr))
     for status in (None, *OfferStatus):
         replies += [
             render_list(OfferPage(offers=offers, total=45, offset=20, limit=20), status, tr=tr),

@@ -1,4 +1,5 @@
-"""Buttons: the alerts' *Show status* and *Open Partner Center*, and the list's page buttons."""
+"""Buttons: the alerts' *Show status* and *Open Partner Center*, and the page buttons of the list
+and of an offer's history."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.alerts import OPEN_STATUS_ACTION, PARTNER_CENTER_ACTION
 from bot.i18n import ENGLISH, N_
 from bot.listeners import Deps, answer, guarded, reader, reply_kwargs, team_of
 from bot.render import LIST_PAGE_ACTION, Reply
+from bot.render_history import HISTORY_PAGE_ACTION
 from storage.errors import OfferbotError, UsageError
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,12 @@ def register(app: App, deps: Deps) -> None:
     @app.action(PARTNER_CENTER_ACTION)
     def partner_center_link(ack: Ack) -> None:
         ack()  # a link button: Slack opens the URL, the app only acknowledges
+
+    @app.action({"action_id": re.compile(rf"^{HISTORY_PAGE_ACTION}(:\d+)?$")})
+    def history_page_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        reply = guarded(deps, lambda _: _button_answer(deps, body, action, commands.handle_history_page))
+        _reply(respond, reply, replace=True)
 
     @app.action({"action_id": re.compile(rf"^{LIST_PAGE_ACTION}(:\d+)?$")})
     def list_page_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
