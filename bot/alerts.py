@@ -101,7 +101,7 @@ def _button(text: str, action_id: str, value: str) -> Block:
     }
 
 
-def _snooze_menu(pk: str, tr: Translator) -> Block:
+def snooze_menu(pk: str, tr: Translator) -> Block:
     return {
         "type": "static_select",
         "action_id": SNOOZE_ACTION,
@@ -127,7 +127,7 @@ def _buttons(card: OfferCard, tr: Translator, *, work: bool = True, direct: bool
         },
     ]
     if work:
-        elements += [_button(tr._("I'm on it"), ON_IT_ACTION, pk), _snooze_menu(pk, tr)]
+        elements += [_button(tr._("I'm on it"), ON_IT_ACTION, pk), snooze_menu(pk, tr)]
     if direct:
         elements.append(_button(tr._("Mute this offer"), MUTE_ACTION, pk))
     return {"type": "actions", "elements": elements}

@@ -34,6 +34,7 @@ from bot.listeners import actions as action_listeners
 from bot.listeners import alert_work as alert_work_listeners
 from bot.listeners import commands as command_listeners
 from bot.listeners import events as event_listeners
+from bot.listeners import home as home_listeners
 from bot.people import People
 from bot.roles import Roles
 from bot.settings import Settings
@@ -142,6 +143,10 @@ def _app(settings: Settings, client: WebClient, *, token_verification: bool) -> 
     )
 
 
+LISTENERS = (command_listeners, action_listeners, alert_work_listeners, home_listeners, event_listeners)
+"""One module per Slack surface, each with ``register(app, deps)``."""
+
+
 def create_app(
     settings: Settings,
     *,
@@ -177,7 +182,7 @@ def create_app(
         policy=policy,
         deadline=deadline or Deadline(),
     )
-    for listener in (command_listeners, action_listeners, alert_work_listeners, event_listeners):
+    for listener in LISTENERS:
         listener.register(app, deps)
     register_error_handler(app, people)
     return app

@@ -20,7 +20,7 @@ def describe(about: About, tr: Translator) -> str:
     return f"*{esc(about.offer_name or '')}* (`{esc(about.offer_id or '')}`)"
 
 
-def _events(events: Sequence[str]) -> str:
+def event_words(events: Sequence[str]) -> str:
     """The events as typed in commands (``failed``, ``delisted``, ``signoff``): command words, shown
     as code in every language."""
     return ", ".join(f"`{event}`" for event in events)
@@ -36,7 +36,7 @@ def render_subscribe_pending(request: AlertRequest, *, tr: Translator) -> Reply:
         + tr._(
             "Subscribing this channel to %(what)s (%(events)s): I will confirm in the channel.",
             what=describe(request.about, tr),
-            events=_events(request.events),
+            events=event_words(request.events),
         )
     )
 
@@ -50,7 +50,7 @@ def render_subscription_confirmation(request: AlertRequest, *, user_id: str, tr:
             "`/offer-status unsubscribe` stops them.",
             user=user_id,
             what=describe(request.about, tr),
-            events=_events(request.events),
+            events=event_words(request.events),
         )
     )
 
@@ -70,7 +70,7 @@ def render_unsubscribed(result: Unsubscribed, *, tr: Translator) -> Reply:
         tr._(
             "This channel now gets alerts for %(what)s only when: %(events)s.",
             what=what,
-            events=_events(result.remaining),
+            events=event_words(result.remaining),
         )
     )
 
@@ -80,7 +80,7 @@ def render_notify_me(request: AlertRequest, *, tr: Translator) -> Reply:
         tr._(
             "I will send you a direct message about %(what)s on: %(events)s.",
             what=describe(request.about, tr),
-            events=_events(request.events),
+            events=event_words(request.events),
         )
     )
 
@@ -112,7 +112,7 @@ def render_language(language: Language, *, tr: Translator) -> Reply:
 
 
 def _line(view: SubscriptionView, *, warn: bool, tr: Translator) -> str:
-    line = "• " + tr._("%(label)s: %(text)s", label=describe(view.about, tr), text=_events(view.events))
+    line = "• " + tr._("%(label)s: %(text)s", label=describe(view.about, tr), text=event_words(view.events))
     if warn and view.disabled_reason:
         disabled = tr._("disabled: Slack answered `%(error)s`", error=esc(view.disabled_reason))
         line += f" — :warning: {disabled}"
@@ -149,7 +149,7 @@ def render_channel_change(change: Unsubscribed | bool | Language, *, user_id: st
                 "<@%(user)s> changed this channel's alerts for %(what)s to: %(events)s.",
                 user=user_id,
                 what=what,
-                events=_events(change.remaining),
+                events=event_words(change.remaining),
             )
     elif isinstance(change, Language):
         language = tr._("French") if change is Language.FR else tr._("English")

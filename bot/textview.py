@@ -65,7 +65,9 @@ def blocks_to_text(blocks: list[dict[str, Any]], tr: Translator = ENGLISH) -> st
             out += [title, "=" * len(title)]
         elif kind == "section":
             if "text" in block:
-                out.append(_text_of(block["text"]))
+                accessory = block.get("accessory")
+                extra = f" [{_control(accessory)}]" if isinstance(accessory, dict) else ""
+                out.append(_text_of(block["text"]) + extra)
             for f in block.get("fields", []):
                 out.append(_field(_text_of(f), tr))
         elif kind == "context":

@@ -36,6 +36,7 @@ from bot.render import (
     render_lookup,
 )
 from bot.render_history import render_history
+from bot.render_home import render_done, render_home
 from bot.render_subscriptions import (
     render_language,
     render_muted,
@@ -51,6 +52,7 @@ from bot.shell import answer as shell_answer
 from bot.slack_errors import ERRORS
 from bot.usecases.alerts import About, AlertRequest, Subscriptions, SubscriptionView, Unsubscribed
 from bot.usecases.history import HistoryPage
+from bot.usecases.home import HomeAlert, HomeOffer, HomeView
 from bot.watcher import WatcherConfig, run_pass
 from storage import db
 from storage.errors import UsageError
@@ -195,17 +197,41 @@ def _without_data(text: str, cards: list[OfferCard]) -> str:
     text = re.sub(r":[a-z_]+:", " ", text)  # emoji
     text = re.sub(r"`[^`]*`", " ", text)  # command syntax
     text = re.sub(
-        r'"(type|text|block_id|action_id|value|url|elements|fields|emoji|verbatim|placeholder|options)"',
+        r'"(type|text|block_id|action_id|value|url|elements|fields|emoji|verbatim|placeholder|options|accessory)"',
         " ",
         text,
     )
     text = re.sub(r'"\d+:\d[hdw]"', " ", text)  # the snooze menu's values
+    text = re.sub(r'"(sub|mute):\d+"|"home"', " ", text)  # the Home tab's button values
     return re.sub(
         r'"(section|mrkdwn|plain_text|header|context|divider|actions|button|static_select|open_offer_status|'
-        r'open_partner_center|offer_list_page[:\d]*|offer_history_page[:\d]*|alert_on_it|alert_snooze|alert_mute_offer)"',
+        r'open_partner_center|offer_list_page[:\d]*|offer_history_page[:\d]*|alert_on_it|alert_snooze|alert_mute_offer|home_refresh|home_remove_alert)"',
         " ",
         text,
     )
+
+
+def home_answers(cards: list[OfferCard], tr: Translator) -> list[Reply]:
+    """The Home tab, full and empty, as replies (its blocks are what the test reads)."""
+    offers = [HomeOffer(offer=c.offer, focus=(c.steps or [None])[0], since=NOW) for c in cards]
+    alerts = [
+        HomeAlert(kind="notify", key="sub:1", about=About(kind="all"), events=("failed",)),
+        HomeAlert(kind="mute", key="mute:1", about=About(kind="publisher", publisher_id="contoso")),
+        HomeAlert(
+            kind="channel",
+            key="sub:2",
+            about=About(kind="all"),
+            channel="C1",
+            events=("failed",),
+            disabled_reason="x",
+        ),
+    ]
+    full = HomeView("U1", offers, 40, offers, 40, alerts * 8, {"failed": 2, "live": 3})
+    empty = HomeView("U1", [], 0, [], 0, [], {})
+    mixed = HomeView("U1", [], 0, [], 0, alerts, {})
+    views = [render_home(full, tr=tr, notice="x"), render_home(empty, tr=tr), render_home(mixed, tr=tr)]
+    done = render_done([], tr=tr)
+    return [Reply(text=done or "x", blocks=v["blocks"]) for v in views]
 
 
 def every_answer(cards: list[OfferCard], tr: Translator) -> list[Reply]:
@@ -246,6 +272,7 @@ def every_answer(cards: list[OfferCard], tr: Translator) -> list[Reply]:
             for state in ("sent", "pending", "failed")
         ),
     ]
+    replies += home_answers(cards, tr)
     for total, offset, shown in ((0, 0, []), (len(entries), 0, entries), (45, 60, []), (45, 20, entries[:3])):
         page = HistoryPage(card=cards[0], entries=shown, total=total, offset=offset, limit=20)
         replies.append(render_history(page, tr=tr))

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import commands, render
 from bot.alerts import OPEN_STATUS_ACTION, PARTNER_CENTER_ACTION
@@ -16,10 +18,12 @@ from bot.i18n import ENGLISH, N_
 from bot.listeners import Deps, answer, guarded, reader, reply_kwargs, team_of
 from bot.render import LIST_PAGE_ACTION, Reply
 from bot.render_history import HISTORY_PAGE_ACTION
+from bot.slack_errors import NETWORK_ERRORS, classify
 from storage.errors import OfferbotError, UsageError
 
 log = logging.getLogger(__name__)
 
+MODAL_ERRORS: tuple[type[BaseException], ...] = (SlackApiError, *NETWORK_ERRORS)
 MAX_VALUE = 2000
 """Slack's own limit for a button's value: anything longer was not sent by one of our buttons."""
 
@@ -53,13 +57,34 @@ def _reply(respond: Respond | None, reply: Reply, *, replace: bool) -> None:
     respond(replace_original=replace, response_type="ephemeral", **reply_kwargs(reply))
 
 
+def _open_modal(client: WebClient, body: dict[str, Any], reply: Reply) -> None:
+    trigger = body.get("trigger_id")
+    if not isinstance(trigger, str) or not trigger:
+        log.info("a button request with neither a response_url nor a trigger_id: nothing to answer")
+        return
+    view = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "offerbot"},
+        "blocks": reply.blocks[:100],
+    }
+    try:
+        client.views_open(trigger_id=trigger, view=view)
+    except MODAL_ERRORS as exc:
+        log.warning("could not open the offer's card: %s", classify(exc).code)
+
+
 def register(app: App, deps: Deps) -> None:
 
     @app.action(OPEN_STATUS_ACTION)
-    def open_status_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def open_status_action(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
         ack()
         reply = guarded(deps, lambda _: _button_answer(deps, body, action, commands.offer_card))
-        _reply(respond, reply, replace=False)
+        if respond.response_url:
+            _reply(respond, reply, replace=False)
+        else:  # the Home tab: the card opens in a modal
+            _open_modal(client, body, reply)
 
     @app.action(PARTNER_CENTER_ACTION)
     def partner_center_link(ack: Ack) -> None:

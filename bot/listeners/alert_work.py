@@ -20,6 +20,7 @@ from bot.alerts import MUTE_ACTION, ON_IT_ACTION, SNOOZE_ACTION, render_alert, r
 from bot.guard import Expired, check_not_expired
 from bot.i18n import Translator, translator
 from bot.listeners import Deps, actor_of, answer, guarded, reader, reply_kwargs, team_of, user_of
+from bot.listeners.home import done_notice, publish_home
 from bot.render import Reply
 from bot.render_subscriptions import render_muted
 from bot.slack_errors import NETWORK_ERRORS, classify
@@ -31,7 +32,9 @@ from bot.usecases.work import (
     parse_ref,
     parse_snooze,
     snooze_alert,
+    snooze_offer,
     take_alert,
+    take_offer,
 )
 from storage import db
 from storage.errors import OfferbotError
@@ -39,7 +42,7 @@ from storage.errors import OfferbotError
 log = logging.getLogger(__name__)
 
 UPDATE_ERRORS: tuple[type[BaseException], ...] = (SlackApiError, *NETWORK_ERRORS)
-Work = Callable[[Session, AlertRef, Clicker], AlertView | Reply]
+Work = Callable[[Session, AlertRef, Clicker], AlertView | list[AlertView] | Reply]
 
 
 def _field(body: dict[str, Any], key: str) -> dict[str, Any]:
@@ -92,10 +95,11 @@ def _run(
             with db.transaction(deps.session_factory) as session:
                 result = work(session, ref, who)
                 check_not_expired(expired)
-            if isinstance(result, AlertView):
-                views.append(result)
-                return render_already_on_it(tr=tr) if not result.changed else Reply(text="")
-            return result
+            if isinstance(result, Reply):
+                return result
+            found = [result] if isinstance(result, AlertView) else result
+            views.extend(found)
+            return render_already_on_it(tr=tr) if not any(v.changed for v in found) else Reply(text="")
 
         return answer(inner, tr)
 
@@ -140,11 +144,20 @@ def _click(
     )
     for view in views:
         _update(deps, client, body, view)
-    if reply is not None and respond.response_url:
+    if _on_home(body):  # the Home tab has no response_url: it is published again, with the outcome
+        notice = reply.text if reply is not None else done_notice(views, tr=_reader(deps, body))
+        publish_home(deps, client, team=team_of(body), user=user_of(body), notice=notice)
+    elif reply is not None and respond.response_url:
         respond(replace_original=False, response_type="ephemeral", **reply_kwargs(reply))
 
 
-def _take(session: Session, ref: AlertRef, who: Clicker) -> AlertView:
+def _on_home(body: dict[str, Any]) -> bool:
+    return _field(body, "container").get("type") == "view" and _field(body, "view").get("type") == "home"
+
+
+def _take(session: Session, ref: AlertRef, who: Clicker) -> AlertView | list[AlertView]:
+    if not ref.channel:
+        return take_offer(session, ref=ref, who=who)
     return take_alert(session, ref=ref, who=who)
 
 
@@ -162,8 +175,10 @@ def register(app: App, deps: Deps) -> None:
     ) -> None:
         ack()
 
-        def work(session: Session, ref: AlertRef, who: Clicker) -> AlertView:
+        def work(session: Session, ref: AlertRef, who: Clicker) -> AlertView | list[AlertView]:
             _pk, choice = _value(action)
+            if not ref.channel:
+                return snooze_offer(session, ref=ref, choice=choice or "", who=who)
             return snooze_alert(session, ref=ref, choice=choice or "", who=who)
 
         _click(deps, body, action, client, respond, work)

@@ -1,6 +1,7 @@
-"""Events API events: an uninstall and a revoked token. In multi-workspace mode Bolt's own
-revocation listeners remove the workspace's installation (its offers, subscriptions and history
-are kept, so a reinstall resumes); in single-workspace mode they are acknowledged and logged."""
+"""Events API events: an uninstall and a revoked token (the Home tab's event is in ``home``).
+In multi-workspace mode Bolt's own revocation listeners remove the workspace's installation (its
+offers, subscriptions and history are kept, so a reinstall resumes); in single-workspace mode
+they are acknowledged and logged."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from bot.listeners import Deps
 
 log = logging.getLogger(__name__)
 
-BOT_EVENTS: tuple[str, ...] = ("app_uninstalled", "tokens_revoked")
-"""Every Events API event the app handles; ``manifest.yml`` must subscribe to exactly these."""
+REVOCATION_EVENTS: tuple[str, ...] = ("app_uninstalled", "tokens_revoked")
+BOT_EVENTS: tuple[str, ...] = (*REVOCATION_EVENTS, "app_home_opened")
+"""Every Events API event the app handles (the Home tab's in ``bot.listeners.home``); ``manifest.yml``
+must subscribe to exactly these."""
 
 
 def register(app: App, deps: Deps) -> None:
@@ -30,5 +33,5 @@ def register(app: App, deps: Deps) -> None:
             body.get("team_id"),
         )
 
-    for name in BOT_EVENTS:
+    for name in REVOCATION_EVENTS:
         app.event(name)(revoked)

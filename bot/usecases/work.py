@@ -17,6 +17,7 @@ from bot.usecases.access import AccessPolicy, Action, Actor, check
 from bot.usecases.alerts import AlertRequest, about, mute_me
 from storage.errors import UsageError
 from storage.models import AlertThread, StatusChange
+from storage.outbox import open_threads
 from storage.queries import OfferCard, get_offer, load_card
 from storage.subscriptions import Target
 from storage.work import MUTE, Handling, find_thread, handling_of, log_action, snooze, take
@@ -65,8 +66,9 @@ class AlertView:
 
 
 def parse_ref(team_id: str, value: object, *, channel: str, ts: str | None) -> AlertRef:
-    """The button's value is the offer's key, as the alert rendered it; anything else is refused."""
-    if not isinstance(value, str) or not value.isdigit() or len(value) > 18 or not channel:
+    """The button's value is the offer's key, as the alert rendered it; anything else is refused.
+    ``channel`` is "" for a click on the Home tab (then the offer's open alerts are meant)."""
+    if not isinstance(value, str) or not value.isdigit() or len(value) > 18:
         raise UsageError(OUT_OF_DATE)
     return AlertRef(team_id=team_id, offer_pk=int(value), channel=channel, ts=ts)
 
@@ -126,6 +128,37 @@ def snooze_alert(session: Session, *, ref: AlertRef, choice: str, who: Clicker) 
     until = who.now + timedelta(hours=SNOOZE_HOURS[choice])
     snooze(session, thread=thread, user_id=who.actor.user_id, until=until, now=who.now)
     return _view(session, card, thread, now=who.now, changed=True)
+
+
+def _open_threads(session: Session, ref: AlertRef) -> tuple[OfferCard, list[AlertThread]]:
+    offer = get_offer(session, team_id=ref.team_id, offer_pk=ref.offer_pk)
+    if offer is None:
+        raise OfferGone(GONE)
+    threads = open_threads(session, offer_pk=ref.offer_pk)
+    if not threads:
+        raise UsageError(
+            N_("No alert about %(offer)s is open: there is nothing to take or snooze."), offer=offer.offer_id
+        )
+    return load_card(session, offer=offer), threads
+
+
+def take_offer(session: Session, *, ref: AlertRef, who: Clicker) -> list[AlertView]:
+    """*I'm on it* from the Home tab: the clicker takes every open alert about the offer (in each
+    channel and DM it went to)."""
+    check(who.actor, Action.OWN_ALERTS, who.policy)
+    card, threads = _open_threads(session, ref)
+    changed = [take(session, thread=t, user_id=who.actor.user_id, now=who.now) for t in threads]
+    return [_view(session, card, t, now=who.now, changed=c) for t, c in zip(threads, changed, strict=True)]
+
+
+def snooze_offer(session: Session, *, ref: AlertRef, choice: str, who: Clicker) -> list[AlertView]:
+    """*Snooze* from the Home tab: every open alert about the offer."""
+    check(who.actor, Action.OWN_ALERTS, who.policy)
+    card, threads = _open_threads(session, ref)
+    until = who.now + timedelta(hours=SNOOZE_HOURS[choice])
+    for thread in threads:
+        snooze(session, thread=thread, user_id=who.actor.user_id, until=until, now=who.now)
+    return [_view(session, card, t, now=who.now, changed=True) for t in threads]
 
 
 def mute_from_alert(session: Session, *, ref: AlertRef, who: Clicker) -> AlertRequest:

@@ -1,0 +1,169 @@
+"""A person's Home tab: what needs them, what is publishing, their alerts, the workspace's totals;
+and the Home tab's *Remove* buttons. Typed results, no Slack, no wording."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot.i18n import N_
+from bot.usecases.access import AccessPolicy, Action, Actor, check, check_removal
+from bot.usecases.alerts import About, about
+from bot.usecases.work import OUT_OF_DATE
+from storage.errors import UsageError
+from storage.home import needs_attention, publishing, status_totals, user_alerts
+from storage.models import Mute, Offer, Step, Subscription
+from storage.queries import get_offer
+from storage.statuses import StepState
+from storage.subscriptions import Target, events_of
+
+HOME_LIMIT = 10
+"""Offers shown per section; the rest is counted and pointed to (``/offer-status list <status>``)."""
+
+
+@dataclass(frozen=True)
+class HomeOffer:
+    offer: Offer
+    focus: Step | None
+    """The step that failed or waits, else the one in progress."""
+    since: datetime
+
+
+@dataclass(frozen=True)
+class HomeAlert:
+    kind: str  # notify | mute | channel
+    key: str
+    """What the *Remove* button carries: ``sub:<id>`` or ``mute:<id>``."""
+    about: About
+    channel: str | None = None
+    events: tuple[str, ...] = ()
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class HomeView:
+    user_id: str
+    needs: list[HomeOffer]
+    needs_total: int
+    publishing: list[HomeOffer]
+    publishing_total: int
+    alerts: list[HomeAlert]
+    totals: dict[str, int]
+
+    @property
+    def owns_nothing(self) -> bool:
+        return not (self.needs_total or self.publishing_total or self.alerts)
+
+
+def _focus(steps: list[Step]) -> Step | None:
+    for wanted in (
+        lambda s: StepState(s.status).needs_attention,
+        lambda s: s.status == StepState.IN_PROGRESS,
+    ):
+        for step in steps:
+            if wanted(step):
+                return step
+    return None
+
+
+def _with_steps(session: Session, offers: list[Offer]) -> list[HomeOffer]:
+    steps: dict[int, list[Step]] = defaultdict(list)
+    ids = [o.id for o in offers]
+    if ids:
+        rows = session.exec(select(Step).where(col(Step.offer_pk).in_(ids)).order_by(col(Step.position)))
+        for step in rows:
+            steps[step.offer_pk].append(step)
+    return [HomeOffer(offer=o, focus=_focus(steps[o.id or 0]), since=o.status_changed_at) for o in offers]
+
+
+def _about(session: Session, team_id: str, target_key: str) -> About:
+    kind, _, rest = target_key.partition(":")
+    if kind == "offer":
+        offer = get_offer(session, team_id=team_id, offer_pk=int(rest))
+        return about(Target(kind="offer", offer_pk=int(rest)), offer)
+    return about(Target(kind=kind, publisher_id=rest or None), None)
+
+
+def _alerts(session: Session, team_id: str, user_id: str) -> list[HomeAlert]:
+    mine = user_alerts(session, team_id=team_id, user_id=user_id)
+    out = [
+        HomeAlert(
+            kind="notify",
+            key=f"sub:{s.id}",
+            about=_about(session, team_id, s.target_key),
+            events=tuple(events_of(s)),
+            disabled_reason=s.disabled_reason,
+        )
+        for s in mine.notify
+    ]
+    out += [
+        HomeAlert(kind="mute", key=f"mute:{m.id}", about=_about(session, team_id, m.target_key))
+        for m in mine.mutes
+    ]
+    out += [
+        HomeAlert(
+            kind="channel",
+            key=f"sub:{s.id}",
+            about=_about(session, team_id, s.target_key),
+            channel=s.destination,
+            events=tuple(events_of(s)),
+            disabled_reason=s.disabled_reason,
+        )
+        for s in mine.channel_subscriptions
+    ]
+    return out
+
+
+def home_of(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    actor: Actor | None = None,
+    policy: AccessPolicy | None = None,
+    limit: int = HOME_LIMIT,
+) -> HomeView:
+    """The person's Home tab; a guest (unless guests may query) is refused, as for commands."""
+    if actor is not None and policy is not None:
+        check(actor, Action.QUERY, policy)
+    needs = needs_attention(session, team_id=team_id, user_id=user_id, limit=limit)
+    busy = publishing(session, team_id=team_id, user_id=user_id, limit=limit)
+    return HomeView(
+        user_id=user_id,
+        needs=_with_steps(session, list(needs.offers)),
+        needs_total=needs.total,
+        publishing=_with_steps(session, list(busy.offers)),
+        publishing_total=busy.total,
+        alerts=_alerts(session, team_id, user_id),
+        totals=status_totals(session, team_id=team_id),
+    )
+
+
+GONE = N_("that alert setting is already gone: the Home tab now shows the ones left.")
+
+
+def remove_alert(session: Session, *, team_id: str, key: object, actor: Actor, policy: AccessPolicy) -> None:
+    """The Home tab's *Remove*: a ``notify-me`` or a mute of the clicker's, or a channel subscription
+    they may remove (their own, or as an admin, owner or manager)."""
+    check(actor, Action.OWN_ALERTS, policy)
+    kind, _, raw = key.partition(":") if isinstance(key, str) else ("", "", "")
+    if kind not in ("sub", "mute") or not raw.isdigit() or len(raw) > 18:
+        raise UsageError(OUT_OF_DATE)
+    if kind == "mute":
+        mute = session.get(Mute, int(raw))
+        if mute is None or mute.team_id != team_id or mute.user_id != actor.user_id:
+            raise UsageError(GONE)
+        session.delete(mute)
+        return
+    sub = session.get(Subscription, int(raw))
+    if sub is None or sub.team_id != team_id:
+        raise UsageError(GONE)
+    if sub.destination_kind == "user":
+        if sub.destination != actor.user_id:
+            raise UsageError(GONE)
+    else:
+        check_removal(actor, created_by=sub.created_by, policy=policy)
+    session.delete(sub)

@@ -1,0 +1,145 @@
+"""What a person's Home tab shows: the offers that are theirs (they own them, by a cached look-up of
+the offers' notification e-mails, or follow them with ``notify-me``), the ones among them that need
+attention or are publishing, their alert settings, and the workspace's totals per status.
+
+An offer is someone's when one of the addresses Slack gave for them (``email_user``) is in its
+``notificationEmails``, or a ``notify-me`` of theirs covers it (the offer, its publisher, or all);
+``mute-me`` takes it out again, as it does for their direct messages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from storage.models import EmailUser, Mute, Offer, Subscription
+from storage.statuses import OfferStatus
+
+URGENCY = (OfferStatus.FAILED, OfferStatus.SIGNOFF, OfferStatus.DELISTED)
+"""Statuses that need someone, most urgent first."""
+
+
+@dataclass(frozen=True)
+class OfferSlice:
+    offers: Sequence[Offer]
+    total: int
+
+
+@dataclass(frozen=True)
+class UserAlerts:
+    notify: Sequence[Subscription]
+    mutes: Sequence[Mute]
+    channel_subscriptions: Sequence[Subscription]
+    """The channel subscriptions this person created."""
+
+
+def _like(email: str) -> str:
+    return "%" + re.sub(r"([\\%_])", r"\\\1", email.lower()) + "%"
+
+
+def _scope(session: Session, *, team_id: str, user_id: str) -> sa.ColumnElement[bool] | None:
+    """The condition on ``offer`` for "this person's offers"; None when nothing is theirs."""
+    emails = session.exec(
+        select(EmailUser.email).where(EmailUser.team_id == team_id, EmailUser.user_id == user_id)
+    ).all()
+    keys = session.exec(
+        select(Subscription.target_key).where(
+            Subscription.team_id == team_id,
+            Subscription.destination_kind == "user",
+            Subscription.destination == user_id,
+            col(Subscription.disabled_reason).is_(None),
+        )
+    ).all()
+    mine: list[sa.ColumnElement[bool]] = [
+        sa.func.lower(col(Offer.notification_emails)).like(_like(e), escape="\\") for e in emails
+    ]
+    if "all" in keys:
+        mine = [sa.true()]
+    else:
+        pks = [int(k.split(":", 1)[1]) for k in keys if k.startswith("offer:")]
+        publishers = [k.split(":", 1)[1] for k in keys if k.startswith("publisher:")]
+        if pks:
+            mine.append(col(Offer.id).in_(pks))
+        if publishers:
+            mine.append(col(Offer.publisher_id).in_(publishers))
+    if not mine:
+        return None
+    muted = session.exec(
+        select(Mute.target_key).where(Mute.team_id == team_id, Mute.user_id == user_id)
+    ).all()
+    if "all" in muted:
+        return None
+    out: list[sa.ColumnElement[bool]] = [col(Offer.team_id) == team_id, sa.or_(*mine)]
+    muted_pks = [int(k.split(":", 1)[1]) for k in muted if k.startswith("offer:")]
+    muted_publishers = [k.split(":", 1)[1] for k in muted if k.startswith("publisher:")]
+    if muted_pks:
+        out.append(col(Offer.id).not_in(muted_pks))
+    if muted_publishers:
+        out.append(col(Offer.publisher_id).not_in(muted_publishers))
+    return sa.and_(*out)
+
+
+def _slice(session: Session, where: sa.ColumnElement[bool], order: list[Any], limit: int) -> OfferSlice:
+    offers = session.exec(select(Offer).where(where).order_by(*order).limit(limit)).all()
+    total = int(session.exec(select(sa.func.count()).select_from(Offer).where(where)).one())
+    return OfferSlice(offers=offers, total=total)
+
+
+def needs_attention(session: Session, *, team_id: str, user_id: str, limit: int) -> OfferSlice:
+    """This person's offers that failed, await sign-off or were delisted: failed first, then the
+    ones waiting longest."""
+    scope = _scope(session, team_id=team_id, user_id=user_id)
+    if scope is None:
+        return OfferSlice(offers=[], total=0)
+    statuses = [s.value for s in URGENCY]
+    rank = sa.case({s: i for i, s in enumerate(statuses)}, value=col(Offer.status))
+    where = sa.and_(scope, col(Offer.status).in_(statuses), col(Offer.removed_at).is_(None))
+    return _slice(session, where, [rank, col(Offer.status_changed_at), col(Offer.id)], limit)
+
+
+def publishing(session: Session, *, team_id: str, user_id: str, limit: int) -> OfferSlice:
+    """This person's offers in progress, the ones in progress longest first."""
+    scope = _scope(session, team_id=team_id, user_id=user_id)
+    if scope is None:
+        return OfferSlice(offers=[], total=0)
+    where = sa.and_(
+        scope, col(Offer.status) == OfferStatus.IN_PROGRESS.value, col(Offer.removed_at).is_(None)
+    )
+    return _slice(session, where, [col(Offer.status_changed_at), col(Offer.id)], limit)
+
+
+def status_totals(session: Session, *, team_id: str) -> dict[str, int]:
+    """The workspace's offers per status (an index-only count on ``(team_id, status, name)``)."""
+    rows = session.exec(
+        select(Offer.status, sa.func.count()).where(Offer.team_id == team_id).group_by(col(Offer.status))
+    ).all()
+    return {str(status): int(n) for status, n in rows}
+
+
+def user_alerts(session: Session, *, team_id: str, user_id: str) -> UserAlerts:
+    notify = session.exec(
+        select(Subscription)
+        .where(
+            Subscription.team_id == team_id,
+            Subscription.destination_kind == "user",
+            Subscription.destination == user_id,
+        )
+        .order_by(col(Subscription.id))
+    ).all()
+    mutes = session.exec(
+        select(Mute).where(Mute.team_id == team_id, Mute.user_id == user_id).order_by(col(Mute.id))
+    ).all()
+    channels = session.exec(
+        select(Subscription)
+        .where(
+            Subscription.team_id == team_id,
+            Subscription.destination_kind == "channel",
+            Subscription.created_by == user_id,
+        )
+        .order_by(col(Subscription.id))
+    ).all()
+    return UserAlerts(notify=notify, mutes=mutes, channel_subscriptions=channels)
