@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.i18n import N_, Translator
 from bot.labels import status_emoji, status_label, step_label
@@ -270,6 +270,37 @@ def render_reminder(
         text=text,
         blocks=[section(f":bell: {line} {next_action(card, status, tr)}"), _buttons(card, tr, direct=direct)],
     )
+
+
+def duration_text(span: timedelta, tr: Translator) -> str:
+    """A running time as people say it: days, else hours, else minutes."""
+    minutes = max(0, int(span.total_seconds() // 60))
+    if minutes >= 24 * 60:
+        return tr.ngettext("%(n)d day", "%(n)d days", minutes // (24 * 60))
+    if minutes >= 60:
+        return tr.ngettext("%(n)d hour", "%(n)d hours", minutes // 60)
+    return tr.ngettext("%(n)d minute", "%(n)d minutes", minutes)
+
+
+def render_stuck(
+    card: OfferCard, step: Step, *, now: datetime, tr: Translator, direct: bool = False
+) -> Reply:
+    """A step that has run twice Microsoft's estimate: how long, the estimate, and what to do."""
+    offer = card.offer
+    values = {
+        "step": step_name(offer, step, tr),
+        "offer": esc(offer.name),
+        "for": duration_text(now - (step.status_since or now), tr),
+        "estimate": esc(step.estimated_time),
+    }
+    if step.status == StepState.WAITING_FOR_APPROVAL.value:
+        line = tr._("*%(step)s* of *%(offer)s* has been waiting for approval for %(for)s", **values)
+    else:
+        line = tr._("*%(step)s* of *%(offer)s* has been running for %(for)s", **values)
+    line += tr._("; Microsoft estimates %(estimate)s.", estimate=values["estimate"])
+    advice = tr._("Consider opening a support request in Partner Center.")
+    text = f":alarm_clock: {line} {advice}"
+    return Reply(text=text, blocks=[section(text), _buttons(card, tr, work=False, direct=direct)])
 
 
 CHECK_INSTALLATION = N_("check the app's installation")

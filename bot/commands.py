@@ -217,6 +217,7 @@ EVENT_WORDS = {
     "sign-off": "signoff",
     "signout": "signoff",
     "sign-out": "signoff",
+    "stuck": "stuck",
 }
 
 
@@ -263,7 +264,8 @@ def _target(words: list[str]) -> Target | None:
 def parse_request(
     session: Session, *, team_id: str, verb: str, args: list[str], tr: Translator
 ) -> AlertRequest | Reply:
-    """``<offer | publisher:<id> | all> [failed] [delisted] [signoff]``, or a Reply explaining why not."""
+    """``<offer | publisher:<id> | all> [failed] [delisted] [signoff] [stuck]``, or a Reply explaining
+    why not."""
     words = list(args)
     events: list[str] = []
     while words and words[-1].lower() in EVENT_WORDS:

@@ -455,10 +455,13 @@ def help_lines(tr: Translator) -> list[str]:
 
 def _alert_help_lines(tr: Translator) -> list[str]:
     return [
-        tr._("*Alerts* (when an offer fails, is delisted or awaits your sign-off):"),
         tr._(
-            "`/offer-status subscribe <offer | publisher:<id> | all> [failed] [delisted] [signoff]`: "
-            "alerts in this channel (all three events unless you name some); invite me to the channel "
+            "*Alerts* (when an offer fails, is delisted or awaits your sign-off, or a step runs twice "
+            "Microsoft's estimate):"
+        ),
+        tr._(
+            "`/offer-status subscribe <offer | publisher:<id> | all> [failed] [delisted] [signoff] [stuck]`: "
+            "alerts in this channel (every event unless you name some); invite me to the channel "
             "first."
         ),
         tr._(

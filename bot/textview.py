@@ -23,6 +23,7 @@ _EMOJI = {
     ":bell:": "🔔",
     ":raising_hand:": "🙋",
     ":zzz:": "💤",
+    ":alarm_clock:": "⏰",
 }
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
 _DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")

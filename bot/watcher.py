@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from bot.alerts import render_alert, render_disabled_notice, render_followup, render_reminder
+from bot.alerts import render_alert, render_disabled_notice, render_followup, render_reminder, render_stuck
 from bot.clients import Clients, OneWorkspace
 from bot.clock import Clock, Sleep
 from bot.i18n import DEFAULT, Language, Translator, translator
@@ -36,6 +36,7 @@ from bot.slack_errors import NETWORK_ERRORS, SlackFailure, classify
 from bot.usecases.alerts import about
 from storage import db, outbox
 from storage.errors import TransientError
+from storage.importer import RUNNING_STEPS
 from storage.models import AlertThread, Delivery, Offer, StatusChange, Subscription
 from storage.policy import ALERT_EVENTS, CLOSING, REMINDABLE
 from storage.queries import OfferCard, load_card
@@ -72,6 +73,7 @@ class WatcherConfig:
 class PassReport:
     changes: int = 0
     reminders: int = 0
+    stuck: int = 0
     sent: int = 0
     retried: int = 0
     failed: int = 0
@@ -83,6 +85,7 @@ class PassReport:
         return {
             "changes": self.changes,
             "reminders": self.reminders,
+            "stuck": self.stuck,
             "sent": self.sent,
             "retried": self.retried,
             "failed": self.failed,
@@ -94,6 +97,7 @@ class PassReport:
             f"{self.changes} change(s) handled, {self.reminders} reminder(s) due, "
             f"{self.sent} message(s) sent, {self.retried} to retry, {self.failed} failed"
         )
+        text += f", {self.stuck} stuck step(s)" if self.stuck else ""
         return text + (f" (stopped: {self.stopped})" if self.stopped else "")
 
 
@@ -460,6 +464,11 @@ class Deliverer:
         route = _route(session, row=row, threading=self._destination(session, row)[0])
         thread = route.thread
         direct = row.destination_kind == "user"
+        if row.kind == "stuck":
+            step = next((s for s in card.steps if s.position == row.step_position), None)
+            if step is None or step.status not in RUNNING_STEPS:
+                return _Plan()  # the step moved on since: nothing to say
+            return _Plan(post=route.post(render_stuck(card, step, now=self.clock(), tr=tr, direct=direct)))
         if row.kind == "reminder":
             if thread is None or thread.status not in REMINDABLE:
                 return _Plan()  # it moved on: nothing to remind of
@@ -723,7 +732,10 @@ def _queue(
             report.reminders = outbox.schedule_reminders(
                 session, now=clock(), remind_after=config.remind_after
             )
-    return due.deliveries or bool(report.changes or report.reminders)
+    if due.stuck:
+        with db.transaction(session_factory) as session:
+            report.stuck = outbox.schedule_stuck(session, now=clock())
+    return due.deliveries or bool(report.changes or report.reminders or report.stuck)
 
 
 def run_pass(

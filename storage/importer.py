@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from storage.documents import OfferIn
+from storage.estimates import stuck_at
 from storage.models import Message, Offer, StatusChange, Step
-from storage.statuses import effective_status
+from storage.statuses import OfferType, StepState, effective_status
 
 _CHUNK = 500
 
@@ -73,14 +74,60 @@ def _existing(session: Session, team_id: str, offers: Sequence[Observation]) -> 
     return found
 
 
-def _children(offer_pk: int, data: OfferIn) -> list[Step | Message]:
+RUNNING_STEPS = (StepState.IN_PROGRESS.value, StepState.WAITING_FOR_APPROVAL.value)
+"""Step states that can become stuck: Microsoft is working on it."""
+
+Previous = dict[tuple[int, int], tuple[str, str, datetime | None, datetime | None]]
+"""(offer key, position) -> the stored step's id, status, ``status_since`` and ``stuck_at``."""
+
+
+def _previous_steps(session: Session, offer_pks: list[int]) -> Previous:
+    t = Step.__table__.c  # type: ignore[attr-defined]
+    rows = session.execute(
+        sa.select(t.offer_pk, t.position, t.step_id, t.status, t.status_since, t.stuck_at).where(
+            t.offer_pk.in_(offer_pks)
+        )
+    ).all()
+    return {(pk, pos): (step_id, status, since, stuck) for pk, pos, step_id, status, since, stuck in rows}
+
+
+def _step_times(
+    key: tuple[int, int],
+    step_id: str,
+    status: str,
+    estimate: str,
+    *,
+    previous: Previous,
+    now: datetime,
+    business: bool,
+) -> tuple[datetime, datetime | None]:
+    """When the step entered its status and when it will be stuck: kept from the stored step while
+    it stays in the same status (so a stuck step alerts once per publish attempt), else from now."""
+    before = previous.get(key)
+    if before is not None and before[0] == step_id and before[1] == status and before[2] is not None:
+        return before[2], before[3]
+    running = status in RUNNING_STEPS
+    return now, stuck_at(estimate, since=now, business_days=business) if running else None
+
+
+def _children(offer_pk: int, data: OfferIn, *, now: datetime, previous: Previous) -> list[Step | Message]:
     rows: list[Step | Message] = [
         Message(
             offer_pk=offer_pk, step_position=None, level=m.level.value, text=m.text, timestamp=m.timestamp
         )
         for m in data.messages
     ]
+    business = data.offer_type == OfferType.AZURE_APPLICATION.value
     for step in data.steps:
+        since, stuck = _step_times(
+            (offer_pk, step.position),
+            step.step_id,
+            step.state.value,
+            step.estimated_time,
+            previous=previous,
+            now=now,
+            business=business,
+        )
         rows.append(
             Step(
                 offer_pk=offer_pk,
@@ -91,6 +138,8 @@ def _children(offer_pk: int, data: OfferIn) -> list[Step | Message]:
                 status=step.state.value,
                 estimated_time=step.estimated_time,
                 progress=step.progress,
+                status_since=since,
+                stuck_at=stuck,
             )
         )
         rows.extend(
@@ -223,13 +272,15 @@ def record_observations(
             )
         )
     changed_pks = [row.id for row, _ in changed]
+    previous: Previous = {}
     for start in range(0, len(changed_pks), _CHUNK):
         chunk = changed_pks[start : start + _CHUNK]
+        previous.update(_previous_steps(session, chunk))  # type: ignore[arg-type]
         session.execute(sa.delete(Message).where(Message.offer_pk.in_(chunk)))  # type: ignore[attr-defined]
         session.execute(sa.delete(Step).where(Step.offer_pk.in_(chunk)))  # type: ignore[attr-defined]
     children: list[Step | Message | StatusChange] = []
     for row, data in (*created, *changed):
-        children.extend(_children(row.id, data))  # type: ignore[arg-type]
+        children.extend(_children(row.id, data, now=now, previous=previous))  # type: ignore[arg-type]
     children.extend(changes)
     session.add_all(children)
     session.flush()

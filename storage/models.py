@@ -104,7 +104,15 @@ class Offer(SQLModel, table=True):
 
 class Step(SQLModel, table=True):
     __tablename__ = "step"
-    __table_args__ = (sa.UniqueConstraint("offer_pk", "position"),)
+    __table_args__ = (
+        sa.UniqueConstraint("offer_pk", "position"),
+        sa.Index(
+            "ix_step_stuck_at",
+            "stuck_at",
+            sqlite_where=sa.text("stuck_at IS NOT NULL"),
+            postgresql_where=sa.text("stuck_at IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     offer_pk: int = Field(sa_column=sa.Column(sa.ForeignKey("offer.id", ondelete="CASCADE"), nullable=False))
@@ -115,6 +123,11 @@ class Step(SQLModel, table=True):
     status: str = Field(max_length=40)
     estimated_time: str = Field(default="", max_length=200)
     progress: int = Field(default=0)
+    status_since: datetime | None = utc_column(nullable=True)
+    """When the step entered its status (kept across imports while it stays in it)."""
+    stuck_at: datetime | None = utc_column(nullable=True)
+    """When the step, still running, is stuck (twice Microsoft's estimate); None: never, or already
+    alerted. Indexed where set, so the watcher reads only the steps that are due."""
 
 
 class Message(SQLModel, table=True):
@@ -187,6 +200,7 @@ class Subscription(SQLModel, table=True):
     on_failed: bool = True
     on_delisted: bool = True
     on_signoff: bool = True
+    on_stuck: bool = Field(default=True, sa_column_kwargs={"server_default": sa.false()})
     created_by: str = Field(max_length=32)
     created_at: datetime = utc_column()
     disabled_reason: str | None = Field(default=None, max_length=200)
@@ -339,7 +353,7 @@ class Delivery(SQLModel, table=True):
         default=None,
         sa_column=sa.Column(sa.ForeignKey("subscription.id", ondelete="SET NULL"), nullable=True),
     )
-    kind: str = Field(max_length=10)  # alert | followup | reminder | notice
+    kind: str = Field(max_length=10)  # alert | followup | reminder | notice | stuck
     seq: int = 0
     state: str = Field(default="pending", max_length=10)  # pending | sent | failed
     attempts: int = 0
@@ -351,6 +365,8 @@ class Delivery(SQLModel, table=True):
     claimed with it set may have been posted by a process that died or lost the answer, so the
     watcher looks for its key in the channel before posting it again (migration 0012)."""
     last_error: str | None = Field(default=None, max_length=200)
+    step_position: int | None = Field(default=None)
+    """The step a ``stuck`` alert is about."""
     created_at: datetime = utc_column()
     sent_at: datetime | None = utc_column(nullable=True)
     channel: str | None = Field(default=None, max_length=32)

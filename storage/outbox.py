@@ -25,8 +25,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from storage.models import AlertThread, Delivery, Message, Offer, StatusChange, Subscription
-from storage.policy import ALERT_EVENTS, needs_explaining
+from storage.models import AlertThread, Delivery, Message, Offer, StatusChange, Step, Subscription
+from storage.policy import ALERT_EVENTS, STUCK, needs_explaining
 from storage.statuses import MessageLevel, OfferStatus
 from storage.subscriptions import (
     cached_users,
@@ -367,10 +367,11 @@ class Due:
     changes: bool
     reminders: bool
     deliveries: bool
+    stuck: bool = False
 
 
 def due(session: Session, *, now: datetime) -> Due:
-    """Three index probes: an unhandled change, a reminder due, a delivery due."""
+    """Four index probes: an unhandled change, a reminder due, a delivery due, a step stuck."""
     change = select(StatusChange.id).where(col(StatusChange.handled_at).is_(None)).limit(1)
     reminder = (
         select(AlertThread.id)
@@ -380,10 +381,12 @@ def due(session: Session, *, now: datetime) -> Due:
     delivery = (
         select(Delivery.id).where(Delivery.state == "pending", col(Delivery.next_attempt_at) <= now).limit(1)
     )
+    stuck = select(Step.id).where(col(Step.stuck_at) <= now).limit(1)
     return Due(
         changes=session.exec(change).first() is not None,
         reminders=session.exec(reminder).first() is not None,
         deliveries=session.exec(delivery).first() is not None,
+        stuck=session.exec(stuck).first() is not None,
     )
 
 
@@ -434,6 +437,55 @@ def schedule_reminders(session: Session, *, now: datetime, remind_after: timedel
         session.add(thread)
     session.flush()
     return len(threads)
+
+
+def stuck_seq(step: Step) -> int:
+    """The outbox key's ``seq`` of a stuck alert: one per step and publish attempt (the minute the step
+    entered its state, and its position), within PostgreSQL's integer."""
+    minute = int(step.status_since.timestamp()) // 60 if step.status_since is not None else 0
+    return (minute % 10_000_000) * 100 + step.position % 100
+
+
+def schedule_stuck(session: Session, *, now: datetime, limit: int = 200) -> int:
+    """One ``stuck`` alert per step that has run twice Microsoft's estimate, to the subscriptions that
+    want ``stuck`` and the offer's owners, once per step and publish attempt (``stuck_at`` is cleared,
+    and kept cleared by imports while the step stays in its state). An index range on ``stuck_at``:
+    the cost grows with the steps that are due, not with the offers. Returns the steps alerted."""
+    stmt = select(Step).where(col(Step.stuck_at) <= now).order_by(col(Step.stuck_at)).limit(limit)
+    if _locking(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    steps = list(session.exec(stmt).all())
+    alerted = 0
+    for step in steps:
+        step.stuck_at = None
+        session.add(step)
+        offer = session.get(Offer, step.offer_pk)
+        last = select(sa.func.max(StatusChange.id)).where(StatusChange.offer_pk == step.offer_pk)
+        change_id = session.exec(last).one()
+        if offer is None or change_id is None or offer.removed_at is not None:
+            continue
+        change = session.get(StatusChange, change_id)
+        assert change is not None
+        rows = [
+            delivery_row(
+                team_id=offer.team_id,
+                change_id=change_id,
+                offer_pk=step.offer_pk,
+                destination_kind=dest_kind,
+                destination=dest,
+                subscription_id=sub_id,
+                kind="stuck",
+                seq=stuck_seq(step),
+                now=now,
+            )
+            | {"step_position": step.position}
+            for (dest_kind, dest), (kind, sub_id) in destinations(session, offer, change, STUCK).items()
+            if kind == "alert"
+        ]
+        _insert_ignore(session, rows)
+        alerted += 1
+    session.flush()
+    return alerted
 
 
 def claim(session: Session, *, now: datetime, worker: str, lease: timedelta, limit: int = 50) -> list[int]:

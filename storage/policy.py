@@ -13,11 +13,13 @@ from storage.statuses import OfferStatus, OfferType
 
 
 class Event(StrEnum):
-    """What a subscription names (``/offer-status subscribe ... failed delisted signoff``)."""
+    """What a subscription names (``/offer-status subscribe ... failed delisted signoff stuck``)."""
 
     FAILED = "failed"
     DELISTED = "delisted"
     SIGNOFF = "signoff"
+    STUCK = "stuck"
+    """Not a status: a step that has run twice Microsoft's estimate (``storage.estimates``)."""
 
 
 class Consulting(StrEnum):
@@ -56,6 +58,7 @@ POLICY: dict[OfferStatus, Rule] = {
 ALERT_EVENTS: dict[OfferStatus, str] = {s: r.event.value for s, r in POLICY.items() if r.event}
 """The statuses that alert, and the event word a subscription names them by."""
 EVENTS: tuple[str, ...] = tuple(e.value for e in Event)
+STUCK: str = Event.STUCK.value
 REMINDABLE: tuple[str, ...] = tuple(s.value for s, r in POLICY.items() if r.reminds)
 CLOSING: tuple[str, ...] = tuple(s.value for s, r in POLICY.items() if r.closes_thread)
 

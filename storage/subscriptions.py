@@ -41,7 +41,8 @@ def target_keys(offer: Offer) -> list[str]:
 
 
 def events_of(sub: Subscription) -> list[str]:
-    return [e for e, on in zip(EVENTS, (sub.on_failed, sub.on_delisted, sub.on_signoff), strict=True) if on]
+    flags = (sub.on_failed, sub.on_delisted, sub.on_signoff, sub.on_stuck)
+    return [e for e, on in zip(EVENTS, flags, strict=True) if on]
 
 
 def wants(sub: Subscription, event: str) -> bool:
@@ -91,7 +92,7 @@ def subscribe(
             created_by=created_by,
             created_at=now,
         )
-    sub.on_failed, sub.on_delisted, sub.on_signoff = (e in chosen for e in EVENTS)
+    sub.on_failed, sub.on_delisted, sub.on_signoff, sub.on_stuck = (e in chosen for e in EVENTS)
     sub.disabled_reason = None
     sub.disabled_at = None
     session.add(sub)
@@ -120,7 +121,7 @@ def unsubscribe(
         session.delete(sub)
         session.flush()
         return True, None
-    sub.on_failed, sub.on_delisted, sub.on_signoff = (e in remaining for e in EVENTS)
+    sub.on_failed, sub.on_delisted, sub.on_signoff, sub.on_stuck = (e in remaining for e in EVENTS)
     session.add(sub)
     session.flush()
     return True, sub

@@ -76,7 +76,7 @@ def test_alert_verbs_with_a_user_and_channel(session) -> None:  # type: ignore[n
     ctx = {"team_id": TEAM, "user_id": "U1", "channel_id": "C1"}
     assert "needs an offer" in _usage(session, "notify-me", ctx)
     assert (
-        "Subscribing this channel to all offers (`failed`, `delisted`, `signoff`)"
+        "Subscribing this channel to all offers (`failed`, `delisted`, `signoff`, `stuck`)"
         in handle_command(session, tr=ENGLISH, now=NOW, text="subscribe all", **ctx).text
     )
     assert (

@@ -236,7 +236,7 @@ def test_subscribe_to_an_ambiguous_offer_lists_candidates(
 def test_notify_me_mute_me_and_settings(server: RunningServer, engine: Engine) -> None:
     _, notify, _ = command(server, "notify-me publisher:contoso")
     assert (
-        "I will send you a direct message about publisher `contoso` on: `failed`, `delisted`, `signoff`."
+        "I will send you a direct message about publisher `contoso` on: `failed`, `delisted`, `signoff`, `stuck`."
         in notify["text"]
     )
     _, mine, _ = command(server, "subscriptions")

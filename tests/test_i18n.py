@@ -20,6 +20,7 @@ from bot.alerts import (
     render_disabled_notice,
     render_followup,
     render_reminder,
+    render_stuck,
 )
 from bot.app import make_client
 from bot.clients import OneWorkspace
@@ -258,6 +259,14 @@ def every_answer(cards: list[OfferCard], tr: Translator) -> list[Reply]:
             render_alert(card, old_status=None, new_status="failed", tr=tr, handling=taken, direct=True)
         )
     replies.append(render_already_on_it(tr=tr))
+    for card in cards:
+        for step in card.steps:
+            for status in ("inProgress", "waitingForApproval"):
+                running = Step(
+                    **{**step.model_dump(), "status": status, "status_since": NOW - timedelta(days=6)}
+                )
+                replies.append(render_stuck(card, running, now=NOW, tr=tr, direct=True))
+        break
     entries: list[Entry] = [
         StatusEntry(NOW, None, "in_progress", "import"),
         StatusEntry(NOW, "in_progress", "failed", "Partner Center"),

@@ -26,7 +26,9 @@ def test_targets_resolve_to_requests_or_to_the_lookup(factory: db.SessionFactory
     with factory() as s:
         everything = alerts.resolve_target(s, team_id=TEAM, target=Target(kind="all"), query="all", events=())
         assert isinstance(everything, AlertRequest)
-        assert everything.events == ("failed", "delisted", "signoff") and everything.about.kind == "all"
+        assert (
+            everything.events == ("failed", "delisted", "signoff", "stuck") and everything.about.kind == "all"
+        )
         one = alerts.resolve_target(s, team_id=TEAM, target=None, query="woodgrove", events=("signoff",))
         assert isinstance(one, AlertRequest) and one.events == ("signoff",)
         assert one.about.offer_id == "woodgrove-insights-app" and not one.about.gone
@@ -58,7 +60,7 @@ def test_unsubscribe_notify_me_and_the_list(factory: db.SessionFactory) -> None:
     assert listed.channel[0].disabled_reason == "is_archived"
     text = render_subscriptions(listed, tr=ENGLISH).text
     assert (
-        "*Woodgrove Insights &amp; Reporting* (`woodgrove-insights-app`): `failed`, `delisted`, `signoff`"
+        "*Woodgrove Insights &amp; Reporting* (`woodgrove-insights-app`): `failed`, `delisted`, `signoff`, `stuck`"
         in text
     )
     assert text.count("disabled: Slack answered `is_archived`") == 1
@@ -66,12 +68,12 @@ def test_unsubscribe_notify_me_and_the_list(factory: db.SessionFactory) -> None:
     with db.transaction(factory) as s:
         failed_only = AlertRequest(target=request.target, events=("failed",), about=request.about)
         partial = alerts.unsubscribe_channel(s, team_id=TEAM, channel=CHANNEL, request=failed_only)
-        assert partial.found and partial.remaining == ("delisted", "signoff")
+        assert partial.found and partial.remaining == ("delisted", "signoff", "stuck")
         gone = alerts.unsubscribe_channel(s, team_id=TEAM, channel=CHANNEL, request=request)
         assert gone.found and gone.remaining is None
         again = alerts.unsubscribe_channel(s, team_id=TEAM, channel=CHANNEL, request=request)
         assert not again.found
         assert s.exec(select(Subscription).where(Subscription.destination == CHANNEL)).all() == []
-    assert "only when: `delisted`, `signoff`." in render_unsubscribed(partial, tr=ENGLISH).text
+    assert "only when: `delisted`, `signoff`, `stuck`." in render_unsubscribed(partial, tr=ENGLISH).text
     assert "no longer gets alerts" in render_unsubscribed(gone, tr=ENGLISH).text
     assert "has no subscription for" in render_unsubscribed(again, tr=ENGLISH).text

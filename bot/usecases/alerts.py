@@ -106,7 +106,7 @@ class Before:
     """A subscription as it was before a ``subscribe`` changed it (None fields: it did not exist)."""
 
     existed: bool
-    flags: tuple[bool, bool, bool] = (True, True, True)
+    flags: tuple[bool, bool, bool, bool] = (True, True, True, True)
     disabled_reason: str | None = None
     disabled_at: datetime | None = None
 
@@ -124,7 +124,7 @@ def subscribe_channel(
         if sub is None
         else Before(
             existed=True,
-            flags=(sub.on_failed, sub.on_delisted, sub.on_signoff),
+            flags=(sub.on_failed, sub.on_delisted, sub.on_signoff, sub.on_stuck),
             disabled_reason=sub.disabled_reason,
             disabled_at=sub.disabled_at,
         )
@@ -153,7 +153,7 @@ def undo_subscribe(
     if not before.existed:
         session.delete(sub)
     else:
-        sub.on_failed, sub.on_delisted, sub.on_signoff = before.flags
+        sub.on_failed, sub.on_delisted, sub.on_signoff, sub.on_stuck = before.flags
         sub.disabled_reason, sub.disabled_at = before.disabled_reason, before.disabled_at
         session.add(sub)
     session.flush()

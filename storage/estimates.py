@@ -1,0 +1,90 @@
+"""Microsoft's step estimates (``estimatedTimeFrame``), read as the longest time they allow, and when a
+step that runs longer than twice that counts as stuck.
+
+The formats are the ones the publishing pages use (domain.md §2): ``< 15 min``, ``15 min``,
+``~2-3 days``, ``7 - 14 days``, ``7–14 days``, ``< 1 day``, ``2 hours``, ``2 h``, ``< 2 h``, ``4 days``,
+``< 1 hour``, ``1 week``, ``1–2 weeks``, ``2 weeks``. The upper bound counts ("7–14 days" is 14 days).
+Anything else (``-``, ``manual``, a date, free text) is no estimate, and a step without one is never
+stuck. Days and weeks of Azure applications are business days (a week is five of them).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+STUCK_FACTOR = 2
+"""A step is stuck once it has run this many times its estimate's upper bound."""
+
+_UNITS = {
+    "min": "minutes",
+    "mins": "minutes",
+    "minute": "minutes",
+    "minutes": "minutes",
+    "h": "hours",
+    "hr": "hours",
+    "hrs": "hours",
+    "hour": "hours",
+    "hours": "hours",
+    "day": "days",
+    "days": "days",
+    "week": "weeks",
+    "weeks": "weeks",
+}
+_ESTIMATE = re.compile(
+    r"^\s*(?:<|~|≈|about|up to)?\s*(?:(\d+(?:\.\d+)?)\s*[-–—]\s*)?(\d+(?:\.\d+)?)\s*([a-z]+)\.?\s*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The longest time an estimate allows: ``amount`` of ``unit`` (minutes, hours, days, weeks)."""
+
+    amount: float
+    unit: str
+
+
+def parse_estimate(text: str | None) -> Estimate | None:
+    """The upper bound of a documented estimate; None for anything else (never stuck)."""
+    if not text or len(text) > 40:
+        return None
+    match = _ESTIMATE.match(text)
+    if match is None:
+        return None
+    low, high, unit = match.group(1), match.group(2), _UNITS.get(match.group(3).lower())
+    if unit is None or float(high) <= 0 or (low is not None and float(low) > float(high)):
+        return None
+    return Estimate(amount=float(high), unit=unit)
+
+
+def add_business_days(start: datetime, days: float) -> datetime:
+    """``start`` plus ``days`` working days (Saturdays and Sundays do not count)."""
+    whole, part = int(days), days - int(days)
+    when = start
+    while when.weekday() >= 5:  # a step started at the weekend starts counting on Monday
+        when = (when + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    for _ in range(whole):
+        when += timedelta(days=1)
+        while when.weekday() >= 5:
+            when += timedelta(days=1)
+    return when + timedelta(days=part)
+
+
+def stuck_after(estimate: Estimate, *, since: datetime, business_days: bool) -> datetime:
+    """When a step running since ``since`` becomes stuck: after :data:`STUCK_FACTOR` times the
+    estimate (in business days for days and weeks of Azure applications)."""
+    amount = estimate.amount * STUCK_FACTOR
+    if estimate.unit == "minutes":
+        return since + timedelta(minutes=amount)
+    if estimate.unit == "hours":
+        return since + timedelta(hours=amount)
+    days = amount * (5 if business_days else 7) if estimate.unit == "weeks" else amount
+    return add_business_days(since, days) if business_days else since + timedelta(days=days)
+
+
+def stuck_at(text: str | None, *, since: datetime, business_days: bool) -> datetime | None:
+    """When a step with this estimate, running since ``since``, is stuck; None when never."""
+    estimate = parse_estimate(text)
+    return None if estimate is None else stuck_after(estimate, since=since, business_days=business_days)

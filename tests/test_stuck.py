@@ -1,0 +1,192 @@
+"""Stuck steps: the estimate parser over every format the domain documents, business days, the step
+times an import keeps, and the ``stuck`` alert through the real watcher into the fake Slack, once per
+step and publish attempt. Store tests run on SQLite and, where TEST_DATABASE_URL is set, PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot import commands
+from bot.i18n import ENGLISH
+from storage import db
+from storage.estimates import Estimate, add_business_days, parse_estimate, stuck_after, stuck_at
+from storage.models import Delivery, Step, Subscription
+from storage.subscriptions import Target
+from tests.conftest import NOW, TEAM
+from tests.fakeslack import FakeSlack
+from tests.test_watcher import CHANNEL, Clock, doc, load, offer_pk, passes, sub_channel
+
+# Every estimate domain.md §2 and the issue write, with the upper bound that counts.
+ESTIMATES = [
+    ("15 min", Estimate(15, "minutes")),
+    ("< 15 min", Estimate(15, "minutes")),
+    ("15 minutes", Estimate(15, "minutes")),
+    ("2 h", Estimate(2, "hours")),
+    ("< 2 h", Estimate(2, "hours")),
+    ("1 h", Estimate(1, "hours")),
+    ("< 1 h", Estimate(1, "hours")),
+    ("< 1 hour", Estimate(1, "hours")),
+    ("2 hours", Estimate(2, "hours")),
+    ("3 days", Estimate(3, "days")),
+    ("4 days", Estimate(4, "days")),
+    ("< 1 day", Estimate(1, "days")),
+    ("~2-3 days", Estimate(3, "days")),
+    ("7 - 14 days", Estimate(14, "days")),
+    ("7-14 days", Estimate(14, "days")),
+    ("7–14 days", Estimate(14, "days")),
+    ("1 week", Estimate(1, "weeks")),
+    ("2 weeks", Estimate(2, "weeks")),
+    ("1–2 weeks", Estimate(2, "weeks")),
+    ("up to 10 days", Estimate(10, "days")),
+]
+NOT_ESTIMATES = [
+    "",
+    "-",
+    "manual",
+    "Manual",
+    "soon",
+    "2026-11-20T20:07:22Z",
+    "0 days",
+    "14-7 days",
+    "3 fortnights",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ESTIMATES)
+def test_every_documented_estimate_reads_as_its_upper_bound(text: str, expected: Estimate) -> None:
+    assert parse_estimate(text) == expected
+
+
+@pytest.mark.parametrize("text", NOT_ESTIMATES)
+def test_anything_else_is_no_estimate_and_never_stuck(text: str) -> None:
+    assert parse_estimate(text) is None
+    assert stuck_at(text, since=NOW, business_days=False) is None
+
+
+def test_twice_the_estimate_in_calendar_or_business_days() -> None:
+    monday = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    assert stuck_after(Estimate(3, "days"), since=monday, business_days=False) == monday + timedelta(days=6)
+    assert stuck_after(Estimate(15, "minutes"), since=monday, business_days=True) == monday + timedelta(
+        minutes=30
+    )
+    # Azure applications: 7-14 business days, twice, is 28 business days: 5 weeks and 3 days later
+    assert stuck_after(Estimate(14, "days"), since=monday, business_days=True) == monday + timedelta(days=38)
+    # a week of business days is five of them
+    assert stuck_after(Estimate(1, "weeks"), since=monday, business_days=True) == monday + timedelta(days=14)
+    friday = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+    assert add_business_days(friday, 1) == datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+    saturday = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    assert add_business_days(saturday, 1) == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+
+
+def certification(factory: db.SessionFactory) -> Step:
+    with factory() as s:
+        pk = offer_pk(factory, "contoso-analytics-vm")
+        return s.exec(select(Step).where(Step.offer_pk == pk, Step.position == 2)).one()
+
+
+def test_an_import_keeps_when_a_step_entered_its_state(factory: db.SessionFactory) -> None:
+    clock = Clock(NOW)
+    load(factory, doc(), clock)
+    first = certification(factory)
+    assert first.status == "inProgress" and first.status_since == NOW
+    assert first.stuck_at == NOW + timedelta(days=6)  # "3 days", twice
+    clock.advance(days=1)
+    load(factory, doc(lambda d: d["offers"][0].update(name="Contoso Analytics VM 2")), clock)
+    kept = certification(factory)
+    assert (kept.status_since, kept.stuck_at) == (NOW, NOW + timedelta(days=6))  # same state: kept
+    clock.advance(days=1)
+
+    def done(d: dict[str, Any]) -> None:
+        d["offers"][0]["status"]["steps"][2]["status"] = "complete"
+
+    load(factory, doc(done), clock)
+    moved = certification(factory)
+    assert moved.status_since == NOW + timedelta(days=2) and moved.stuck_at is None
+
+
+@pytest.fixture
+def stuck_client(fake_slack: FakeSlack) -> Any:
+    from bot.app import make_client
+    from bot.settings import Settings
+
+    return make_client(Settings(slack_bot_token="xoxb-watch", slack_api_url=fake_slack.url))
+
+
+def stuck_posts(fake: FakeSlack) -> list[dict[str, Any]]:
+    return [c.body for c in fake.calls_to("chat.postMessage") if "has been running" in c.body["text"]]
+
+
+def test_a_step_past_twice_its_estimate_alerts_once_per_attempt(
+    factory: db.SessionFactory, stuck_client: Any, fake_slack: FakeSlack
+) -> None:
+    clock = Clock(NOW)
+    load(factory, doc(), clock)
+    passes(factory, stuck_client, clock)
+    sub_channel(
+        factory,
+        Target(kind="offer", offer_pk=offer_pk(factory, "contoso-analytics-vm")),
+        clock,
+        events=("stuck",),
+    )
+    clock.advance(days=5, hours=23)
+    passes(factory, stuck_client, clock)
+    assert stuck_posts(fake_slack) == []  # 5 days 23 hours: not yet twice "3 days"
+    clock.advance(hours=2)
+    passes(factory, stuck_client, clock)
+    (post,) = stuck_posts(fake_slack)
+    assert post["channel"] == CHANNEL
+    assert (
+        "*Certification* of *Contoso Analytics VM* has been running for 6 days; Microsoft estimates 3 days. "
+        "Consider opening a support request in Partner Center." in post["text"]
+    )
+    clock.advance(days=3)
+    load(factory, doc(lambda d: d["offers"][0].update(name="Contoso Analytics VM")), clock)  # unchanged
+    load(
+        factory, doc(lambda d: d["offers"][0].update(previewLinks=["https://p.example/x"])), clock
+    )  # changed
+    passes(factory, stuck_client, clock, n=2)
+    assert len(stuck_posts(fake_slack)) == 1  # the same step, the same attempt: once
+
+    def again(state: str) -> Any:
+        def mutate(d: dict[str, Any]) -> None:
+            d["offers"][0]["status"]["steps"][2]["status"] = state
+
+        return mutate
+
+    load(factory, doc(again("complete")), clock)
+    load(factory, doc(again("inProgress")), clock)  # a new publish attempt reaches Certification again
+    clock.advance(days=6, minutes=1)
+    passes(factory, stuck_client, clock)
+    assert len(stuck_posts(fake_slack)) == 2
+    with factory() as s:
+        rows = s.exec(select(Delivery).where(Delivery.kind == "stuck")).all()
+    assert [(r.destination, r.step_position, r.state) for r in rows] == [(CHANNEL, 2, "sent")] * 2
+
+
+def test_stuck_is_an_event_to_name_and_all_events_include_it(factory: db.SessionFactory) -> None:
+    from tests.conftest import load_samples
+
+    load_samples(factory)
+    with db.transaction(factory) as s:
+        commands.handle_command(
+            s, team_id=TEAM, text="notify-me contoso-analytics-vm stuck", tr=ENGLISH, now=NOW, user_id="U1"
+        )
+        commands.handle_command(
+            s, team_id=TEAM, text="notify-me publisher:contoso", tr=ENGLISH, now=NOW, user_id="U2"
+        )
+    with factory() as s:
+        subs = {sub.destination: sub for sub in s.exec(select(Subscription)).all()}
+    assert (subs["U1"].on_failed, subs["U1"].on_stuck) == (False, True)
+    assert (subs["U2"].on_failed, subs["U2"].on_delisted, subs["U2"].on_signoff, subs["U2"].on_stuck) == (
+        True,
+        True,
+        True,
+        True,
+    )
+    assert json.dumps(commands.render.render_help(tr=ENGLISH).text).count("[stuck]") == 1
