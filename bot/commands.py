@@ -16,6 +16,7 @@ from sqlmodel import Session
 from bot import render
 from bot.i18n import N_, Language, Translator, parse_language
 from bot.render import Reply
+from bot.render_digest import render_digest, render_digest_setting
 from bot.render_history import render_history
 from bot.render_subscriptions import (
     render_language,
@@ -29,6 +30,7 @@ from bot.render_subscriptions import (
 from bot.usecases import alerts, offers
 from bot.usecases.access import OPEN, OPERATOR, AccessPolicy, Action, Actor, check
 from bot.usecases.alerts import AlertRequest, Unsubscribed, resolve_target
+from bot.usecases.digest import digest_for, set_daily_digest
 from bot.usecases.history import HISTORY_PAGE_SIZE, history_page, offer_history
 from bot.usecases.offers import LIST_PAGE_SIZE
 from storage.errors import UsageError
@@ -124,6 +126,7 @@ def handle_command(
     actor: Actor = OPERATOR,
     policy: AccessPolicy = OPEN,
     announce: Callable[[ChannelChange], None] | None = None,
+    time_zone: str | None = None,
 ) -> Reply:
     """Answer ``/offer-status <text>`` for a workspace. Raises :class:`UsageError` for bad arguments
     and :class:`PermissionDenied` for what ``actor`` may not do (the shell is the operator)."""
@@ -139,15 +142,11 @@ def handle_command(
         return offer_list(session, team_id=team_id, status=status, tr=tr, offset=(page - 1) * LIST_PAGE_SIZE)
     if verb == "history":
         return history_command(session, team_id=team_id, args=words[1:], tr=tr)
+    if verb == "digest":
+        view = digest_for(session, team_id=team_id, channel_id=channel_id, user_id=user_id, now=now)
+        return render_digest(view, tr=tr)
     if verb in ALERT_VERBS:
-        where = Where(
-            team_id=team_id,
-            user_id=user_id,
-            channel_id=channel_id,
-            actor=actor,
-            policy=policy,
-            announce=announce,
-        )
+        where = Where(team_id, user_id, channel_id, actor, policy, announce, time_zone)
         return alert_command(session, verb=verb, args=words[1:], where=where, tr=tr, now=now)
     return offer_status(session, team_id=team_id, query=" ".join(words), tr=tr)
 
@@ -231,6 +230,8 @@ class Where:
     actor: Actor = OPERATOR
     policy: AccessPolicy = OPEN
     announce: Callable[[ChannelChange], None] | None = None
+    time_zone: str | None = None
+    """The time zone Slack gives for the user (the daily digest's default)."""
     """Called with each change made to the channel's alerts, for the listener to announce there."""
 
     def changed(self, change: Unsubscribed | bool | Language) -> None:
@@ -311,6 +312,11 @@ def settings_command(session: Session, *, args: list[str], where: Where, tr: Tra
     check(where.actor, Action.CHANNEL_CHANGE, where.policy)
     name, value = (args[0].lower(), args[1].lower()) if len(args) == 2 else ("", "")
     team, channel = where.team_id, where.channel_id
+    if args and args[0].lower() == "digest":
+        setting = set_daily_digest(
+            session, team_id=team, channel=channel, args=args[1:], default_tz=where.time_zone
+        )
+        return render_digest_setting(setting, tr=tr)
     if name == "threading" and value in ("on", "off"):
         on = alerts.set_channel_threading(session, team_id=team, channel=channel, on=value == "on")
         where.changed(on)
@@ -321,7 +327,10 @@ def settings_command(session: Session, *, args: list[str], where: Where, tr: Tra
         where.changed(chosen)
         return render_language(chosen, tr=tr)
     raise UsageError(
-        N_("use `/offer-status settings threading on|off` or `/offer-status settings language fr|en`.")
+        N_(
+            "use `/offer-status settings threading on|off`, `/offer-status settings language fr|en` or "
+            "`/offer-status settings digest HH:MM [time zone] | off`."
+        )
     )
 
 

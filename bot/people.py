@@ -25,6 +25,7 @@ from storage.subscriptions import (
     Profile,
     cached_locale,
     cached_roles,
+    cached_time_zone,
     language_for,
     record_profile,
 )
@@ -177,9 +178,21 @@ class People:
             return None
         return Profile(
             locale=str(user.get("locale") or "") or None,
+            tz=str(user.get("tz") or "")[:64] or None,
             is_admin=any(user.get(k) is True for k in ("is_admin", "is_owner", "is_primary_owner")),
             is_guest=any(user.get(k) is True for k in ("is_restricted", "is_ultra_restricted")),
         )
+
+    def time_zone(self, *, team_id: str, user_id: str) -> str | None:
+        """The user's time zone as Slack last gave it (asked with the roles), else the cached one."""
+        recent = self._recent((team_id, user_id), self.clock(), ROLES_TTL)
+        if recent is not None and recent.tz:
+            return recent.tz
+        try:
+            with self.factory() as session:
+                return cached_time_zone(session, team_id=team_id, user_id=user_id)
+        except SQLAlchemyError:
+            return None
 
     def of_channel(self, *, team_id: str, channel: str) -> Language:
         """The language set with ``settings language``, else ``OFFERBOT_LANGUAGE``."""

@@ -481,6 +481,10 @@ def _alert_help_lines(tr: Translator) -> list[str]:
             "`/offer-status settings language fr|en`: the language of this channel's alerts. Answers "
             "to you and your direct messages follow your Slack language."
         ),
+        tr._(
+            "`/offer-status digest`: a summary of this channel's offers (of yours in a direct message); "
+            "`/offer-status settings digest HH:MM [time zone] | off` posts it here every day."
+        ),
     ]
 
 

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 
 from bot.clients import Clients, OneWorkspace
 from bot.clock import utc_now
+from bot.digest_job import DIGEST_JOB_ID, DIGEST_TICK, DigestJob
 from bot.guard import STORE_ERRORS
 from bot.metrics import PASS_SECONDS, STORE_FAILURES, timed
 from bot.settings import Settings
@@ -222,6 +223,8 @@ def registry(
             )
         )
         jobs.append(ScheduledJob(PROBE_JOB_ID, "offerbot probe", ProbeJob(session_factory), PROBE_INTERVAL))
+        digest = DigestJob(session_factory, clients, language=settings.offerbot_language)
+        jobs.append(ScheduledJob(DIGEST_JOB_ID, "offerbot digest", digest, DIGEST_TICK))
     if sources:
         jobs.append(
             ScheduledJob(SYNC_JOB_ID, "offerbot sync", SyncJob(settings, session_factory, sources), SYNC_TICK)

@@ -41,7 +41,7 @@ def _like(email: str) -> str:
     return "%" + re.sub(r"([\\%_])", r"\\\1", email.lower()) + "%"
 
 
-def _scope(session: Session, *, team_id: str, user_id: str) -> sa.ColumnElement[bool] | None:
+def user_scope(session: Session, *, team_id: str, user_id: str) -> sa.ColumnElement[bool] | None:
     """The condition on ``offer`` for "this person's offers"; None when nothing is theirs."""
     emails = session.exec(
         select(EmailUser.email).where(EmailUser.team_id == team_id, EmailUser.user_id == user_id)
@@ -92,7 +92,7 @@ def _slice(session: Session, where: sa.ColumnElement[bool], order: list[Any], li
 def needs_attention(session: Session, *, team_id: str, user_id: str, limit: int) -> OfferSlice:
     """This person's offers that failed, await sign-off or were delisted: failed first, then the
     ones waiting longest."""
-    scope = _scope(session, team_id=team_id, user_id=user_id)
+    scope = user_scope(session, team_id=team_id, user_id=user_id)
     if scope is None:
         return OfferSlice(offers=[], total=0)
     statuses = [s.value for s in URGENCY]
@@ -103,7 +103,7 @@ def needs_attention(session: Session, *, team_id: str, user_id: str, limit: int)
 
 def publishing(session: Session, *, team_id: str, user_id: str, limit: int) -> OfferSlice:
     """This person's offers in progress, the ones in progress longest first."""
-    scope = _scope(session, team_id=team_id, user_id=user_id)
+    scope = user_scope(session, team_id=team_id, user_id=user_id)
     if scope is None:
         return OfferSlice(offers=[], total=0)
     where = sa.and_(

@@ -77,18 +77,19 @@ def _existing(session: Session, team_id: str, offers: Sequence[Observation]) -> 
 RUNNING_STEPS = (StepState.IN_PROGRESS.value, StepState.WAITING_FOR_APPROVAL.value)
 """Step states that can become stuck: Microsoft is working on it."""
 
-Previous = dict[tuple[int, int], tuple[str, str, datetime | None, datetime | None]]
-"""(offer key, position) -> the stored step's id, status, ``status_since`` and ``stuck_at``."""
+Previous = dict[tuple[int, int], tuple[str, str, datetime | None, datetime | None, datetime | None]]
+"""(offer key, position) -> the stored step's id, status, ``status_since``, ``stuck_at`` and
+``stuck_since``."""
 
 
 def _previous_steps(session: Session, offer_pks: list[int]) -> Previous:
     t = Step.__table__.c  # type: ignore[attr-defined]
     rows = session.execute(
-        sa.select(t.offer_pk, t.position, t.step_id, t.status, t.status_since, t.stuck_at).where(
-            t.offer_pk.in_(offer_pks)
-        )
+        sa.select(
+            t.offer_pk, t.position, t.step_id, t.status, t.status_since, t.stuck_at, t.stuck_since
+        ).where(t.offer_pk.in_(offer_pks))
     ).all()
-    return {(pk, pos): (step_id, status, since, stuck) for pk, pos, step_id, status, since, stuck in rows}
+    return {(r[0], r[1]): (r[2], r[3], r[4], r[5], r[6]) for r in rows}
 
 
 def _step_times(
@@ -100,14 +101,15 @@ def _step_times(
     previous: Previous,
     now: datetime,
     business: bool,
-) -> tuple[datetime, datetime | None]:
-    """When the step entered its status and when it will be stuck: kept from the stored step while
-    it stays in the same status (so a stuck step alerts once per publish attempt), else from now."""
+) -> tuple[datetime, datetime | None, datetime | None]:
+    """When the step entered its status, when it will be stuck, and since when it is: kept from the
+    stored step while it stays in the same status (so a stuck step alerts once per publish
+    attempt), else from now."""
     before = previous.get(key)
     if before is not None and before[0] == step_id and before[1] == status and before[2] is not None:
-        return before[2], before[3]
+        return before[2], before[3], before[4]
     running = status in RUNNING_STEPS
-    return now, stuck_at(estimate, since=now, business_days=business) if running else None
+    return now, stuck_at(estimate, since=now, business_days=business) if running else None, None
 
 
 def _children(offer_pk: int, data: OfferIn, *, now: datetime, previous: Previous) -> list[Step | Message]:
@@ -119,7 +121,7 @@ def _children(offer_pk: int, data: OfferIn, *, now: datetime, previous: Previous
     ]
     business = data.offer_type == OfferType.AZURE_APPLICATION.value
     for step in data.steps:
-        since, stuck = _step_times(
+        since, stuck, stuck_since = _step_times(
             (offer_pk, step.position),
             step.step_id,
             step.state.value,
@@ -140,6 +142,7 @@ def _children(offer_pk: int, data: OfferIn, *, now: datetime, previous: Previous
                 progress=step.progress,
                 status_since=since,
                 stuck_at=stuck,
+                stuck_since=stuck_since,
             )
         )
         rows.extend(

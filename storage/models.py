@@ -128,6 +128,8 @@ class Step(SQLModel, table=True):
     stuck_at: datetime | None = utc_column(nullable=True)
     """When the step, still running, is stuck (twice Microsoft's estimate); None: never, or already
     alerted. Indexed where set, so the watcher reads only the steps that are due."""
+    stuck_since: datetime | None = utc_column(nullable=True)
+    """When the step became stuck (set when it alerted; kept while it stays in its state)."""
 
 
 class Message(SQLModel, table=True):
@@ -238,6 +240,11 @@ class ChannelSettings(SQLModel, table=True):
     channel: str = Field(primary_key=True, max_length=32)
     threading: bool = True
     language: str | None = Field(default=None, max_length=8)
+    digest_at: str | None = Field(default=None, max_length=5)
+    """The daily digest's local time, ``HH:MM`` (None: no digest)."""
+    digest_tz: str | None = Field(default=None, max_length=64)
+    digest_sent_on: str | None = Field(default=None, max_length=10)
+    """The local day (``YYYY-MM-DD``) of the last digest: one a day, whatever the processes."""
     """The language of the channel's alerts (``fr``, ``en``); None: ``OFFERBOT_LANGUAGE``."""
 
 
@@ -262,6 +269,7 @@ class SlackUser(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     user_id: str = Field(primary_key=True, max_length=32)
     locale: str | None = Field(default=None, max_length=16)
+    tz: str | None = Field(default=None, max_length=64)
     looked_up_at: datetime = utc_column()
     is_admin: bool = Field(default=False)
     """A workspace admin or owner (``is_admin``, ``is_owner``, ``is_primary_owner``)."""

@@ -457,7 +457,7 @@ def schedule_stuck(session: Session, *, now: datetime, limit: int = 200) -> int:
     steps = list(session.exec(stmt).all())
     alerted = 0
     for step in steps:
-        step.stuck_at = None
+        step.stuck_since, step.stuck_at = step.stuck_at, None
         session.add(step)
         offer = session.get(Offer, step.offer_pk)
         last = select(sa.func.max(StatusChange.id)).where(StatusChange.offer_pk == step.offer_pk)

@@ -282,6 +282,11 @@ LOCALE_TTL = timedelta(days=1)
 """A user's locale is asked of Slack again at most once a day."""
 
 
+def cached_time_zone(session: Session, *, team_id: str, user_id: str) -> str | None:
+    row = session.get(SlackUser, (team_id, user_id))
+    return row.tz if row is not None else None
+
+
 def cached_locale(session: Session, *, team_id: str, user_id: str, now: datetime) -> tuple[bool, str | None]:
     """``(fresh, locale)``: whether the cached answer is less than a day old, and the locale it holds."""
     row = session.get(SlackUser, (team_id, user_id))
@@ -297,6 +302,8 @@ class Profile:
     locale: str | None
     is_admin: bool = False
     is_guest: bool = False
+    tz: str | None = None
+    """The user's time zone (an IANA name), for the daily digest's default."""
 
 
 ROLES_TTL = timedelta(minutes=10)
@@ -307,6 +314,7 @@ def record_profile(session: Session, *, team_id: str, user_id: str, profile: Pro
     """Cache what ``users.info`` said (an upsert: two processes asking at once never collide)."""
     fields = {
         "locale": profile.locale,
+        "tz": profile.tz,
         "is_admin": profile.is_admin,
         "is_guest": profile.is_guest,
         "looked_up_at": now,

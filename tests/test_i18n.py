@@ -36,6 +36,7 @@ from bot.render import (
     render_list,
     render_lookup,
 )
+from bot.render_digest import render_digest, render_digest_setting
 from bot.render_history import render_history
 from bot.render_home import render_done, render_home
 from bot.render_subscriptions import (
@@ -52,13 +53,15 @@ from bot.settings import Settings
 from bot.shell import answer as shell_answer
 from bot.slack_errors import ERRORS
 from bot.usecases.alerts import About, AlertRequest, Subscriptions, SubscriptionView, Unsubscribed
+from bot.usecases.digest import DigestSetting, DigestView
 from bot.usecases.history import HistoryPage
 from bot.usecases.home import HomeAlert, HomeOffer, HomeView
 from bot.watcher import WatcherConfig, run_pass
 from storage import db
+from storage.digest import DigestData, NeedsWhom
 from storage.errors import UsageError
 from storage.history import ActionEntry, DeliveryEntry, Entry, StatusEntry
-from storage.models import AlertTaker, Message, Offer, Step, Subscription
+from storage.models import AlertTaker, Message, Offer, StatusChange, Step, Subscription
 from storage.queries import Lookup, OfferCard, OfferPage, load_card
 from storage.statuses import FILTER_WORDS, OfferStatus
 from storage.subscriptions import Target, cached_locale, set_language, subscribe
@@ -235,6 +238,43 @@ def home_answers(cards: list[OfferCard], tr: Translator) -> list[Reply]:
     return [Reply(text=done or "x", blocks=v["blocks"]) for v in views]
 
 
+def digest_answers(cards: list[OfferCard], tr: Translator) -> list[Reply]:
+    """Digests full, empty and quiet, and the daily digest's settings."""
+    offers = [c.offer for c in cards]
+    step = Step(
+        offer_pk=1, position=0, step_id="s", name="Certification", status="inProgress", stuck_since=NOW
+    )
+    change = StatusChange(
+        team_id="T", offer_pk=1, old_status="in_progress", new_status="failed", changed_at=NOW, source="x"
+    )
+    first = StatusChange(
+        team_id="T", offer_pk=1, old_status=None, new_status="failed", changed_at=NOW, source="x"
+    )
+    needs = [
+        NeedsWhom(offer=offers[0], takers=["U1"], owners=[]),
+        NeedsWhom(offer=offers[1], takers=[], owners=["U2"]),
+        NeedsWhom(offer=offers[2], takers=[], owners=[]),
+    ]
+    full = DigestData(
+        {"failed": 3, "live": 1},
+        needs,
+        20,
+        [(offers[0], step)],
+        [(change, offers[0]), (first, offers[1])],
+        30,
+    )
+    quiet = DigestData({}, [], 0, [], [], 0)
+    views = [
+        DigestView("C1", full),
+        DigestView(None, full),
+        DigestView("C1", quiet),
+        DigestView("C1", None),
+        DigestView(None, None),
+    ]
+    settings = [DigestSetting(at="09:00", tz="Europe/Paris"), DigestSetting(at=None, tz=None)]
+    return [render_digest(v, tr=tr) for v in views] + [render_digest_setting(s, tr=tr) for s in settings]
+
+
 def every_answer(cards: list[OfferCard], tr: Translator) -> list[Reply]:
     """Every card, list, alert, follow-up, reminder, notice and confirmation offerbot renders."""
     replies: list[Reply] = [render_help(tr=tr)]
@@ -282,6 +322,7 @@ def every_answer(cards: list[OfferCard], tr: Translator) -> list[Reply]:
         ),
     ]
     replies += home_answers(cards, tr)
+    replies += digest_answers(cards, tr)
     for total, offset, shown in ((0, 0, []), (len(entries), 0, entries), (45, 60, []), (45, 20, entries[:3])):
         page = HistoryPage(card=cards[0], entries=shown, total=total, offset=offset, limit=20)
         replies.append(render_history(page, tr=tr))

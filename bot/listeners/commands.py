@@ -58,6 +58,9 @@ def _answer(
             actor=actor,
             policy=deps.policy,
             announce=announce,
+            time_zone=deps.people.time_zone(
+                team_id=team_of(command), user_id=str(command.get("user_id") or "")
+            ),
         )
         check_not_expired(expired)
         return reply
