@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.i18n import N_, Translator
-from bot.labels import status_label
+from bot.labels import status_label, step_emoji, step_label
 from bot.render import (
     COMMAND,
     Block,
@@ -16,10 +16,14 @@ from bot.render import (
     section,
     sections,
     slack_date,
+    step_estimate,
+    step_name,
     steps_blocks,
 )
 from bot.usecases.history import HistoryPage
 from storage.history import ActionEntry, DeliveryEntry, Entry, StatusEntry
+from storage.models import Offer, Step
+from storage.statuses import StepState
 
 HISTORY_PAGE_ACTION = "offer_history_page"
 
@@ -125,10 +129,32 @@ def _page_buttons(page: HistoryPage, tr: Translator) -> list[Block]:
     return [{"type": "actions", "elements": buttons}] if buttons else []
 
 
+def _step_line(offer: Offer, step: Step, tr: Translator) -> str:
+    """A step, how long it has been in its state, and Microsoft's estimate beside it."""
+    line = f"{step_emoji(StepState(step.status))} *{step.position + 1}. {step_name(offer, step, tr)}* — "
+    line += step_label(step.status, tr)
+    if step.status_since is not None:
+        line += " · " + tr._("since %(when)s", when=slack_date(step.status_since, tr))
+    if step.estimated_time:
+        line += " · " + tr._(
+            "Microsoft estimates %(estimate)s", estimate=f"_{step_estimate(offer, step, tr)}_"
+        )
+    if step.stuck_since is not None:
+        line += " · :alarm_clock: " + tr._("stuck since %(when)s", when=slack_date(step.stuck_since, tr))
+    return line
+
+
+def _steps(page: HistoryPage, tr: Translator) -> list[Block]:
+    if not page.card.steps:
+        return steps_blocks(page.card, tr)
+    title = "*" + tr._("Publishing steps: how long each has been in its state") + "*"
+    return sections(title, (_step_line(page.card.offer, s, tr) for s in page.card.steps))
+
+
 def render_history(page: HistoryPage, *, tr: Translator) -> Reply:
     offer = page.card.offer
     title = tr._("History of %(offer)s", offer=offer.name)
-    blocks: list[Block] = [header(title), *steps_blocks(page.card, tr)]
+    blocks: list[Block] = [header(title), *_steps(page, tr)]
     if page.total == 0:
         blocks.append(section(tr._("Nothing has happened to this offer yet.")))
     elif not page.entries:

@@ -43,6 +43,12 @@ def _offer_title(item: HomeOffer, tr: Translator) -> str:
 def _focus(item: HomeOffer, tr: Translator) -> str:
     if item.focus is None:
         return ""
+    if item.focus.stuck_since is not None:
+        return tr._(
+            ":alarm_clock: Step: %(step)s, stuck since %(when)s",
+            step=step_name(item.offer, item.focus, tr),
+            when=slack_date(item.focus.stuck_since, tr),
+        )
     return tr._(
         "Step: %(step)s (%(state)s)",
         step=step_name(item.offer, item.focus, tr),

@@ -208,8 +208,8 @@ def watch(settings: Settings, *, once: bool) -> PassReport | None:
     try:
         bind_workspace(settings, factory, client, stop=lifecycle.stopping, give_up_after=60 if once else None)
         if once:
-            job, _probe = registry(settings, factory, client=_clients(settings, factory, client))
-            report = job.func()
+            jobs = registry(settings, factory, client=_clients(settings, factory, client))
+            report = next(j for j in jobs if j.id == JOB_ID).func()
             return report if isinstance(report, PassReport) else None
         _start_jobs(settings, factory, client, [], lifecycle, background=False)
     except ShuttingDown:

@@ -16,8 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.models import EmailUser, Mute, Offer, Subscription
-from storage.statuses import OfferStatus
+from storage.models import EmailUser, Mute, Offer, Step, Subscription
+from storage.statuses import OfferStatus, StepState
+
+RUNNING = (StepState.IN_PROGRESS.value, StepState.WAITING_FOR_APPROVAL.value)
 
 URGENCY = (OfferStatus.FAILED, OfferStatus.SIGNOFF, OfferStatus.DELISTED)
 """Statuses that need someone, most urgent first."""
@@ -90,24 +92,32 @@ def _slice(session: Session, where: sa.ColumnElement[bool], order: list[Any], li
 
 
 def needs_attention(session: Session, *, team_id: str, user_id: str, limit: int) -> OfferSlice:
-    """This person's offers that failed, await sign-off or were delisted: failed first, then the
-    ones waiting longest."""
+    """This person's offers that failed, await sign-off, have a stuck step or were delisted, in that
+    order, then the ones waiting longest."""
     scope = user_scope(session, team_id=team_id, user_id=user_id)
     if scope is None:
         return OfferSlice(offers=[], total=0)
     statuses = [s.value for s in URGENCY]
-    rank = sa.case({s: i for i, s in enumerate(statuses)}, value=col(Offer.status))
-    where = sa.and_(scope, col(Offer.status).in_(statuses), col(Offer.removed_at).is_(None))
+    order = [OfferStatus.FAILED.value, OfferStatus.SIGNOFF.value, OfferStatus.IN_PROGRESS.value]
+    rank = sa.case({s: i for i, s in enumerate(order)}, value=col(Offer.status), else_=len(order))
+    stuck = select(Step.offer_pk).where(col(Step.stuck_since).is_not(None), col(Step.status).in_(RUNNING))
+    urgent = sa.or_(col(Offer.status).in_(statuses), col(Offer.id).in_(stuck))
+    where = sa.and_(scope, urgent, col(Offer.removed_at).is_(None))
     return _slice(session, where, [rank, col(Offer.status_changed_at), col(Offer.id)], limit)
 
 
 def publishing(session: Session, *, team_id: str, user_id: str, limit: int) -> OfferSlice:
-    """This person's offers in progress, the ones in progress longest first."""
+    """This person's offers in progress (but for those with a stuck step, which need them), the ones
+    in progress longest first."""
     scope = user_scope(session, team_id=team_id, user_id=user_id)
     if scope is None:
         return OfferSlice(offers=[], total=0)
+    stuck = select(Step.offer_pk).where(col(Step.stuck_since).is_not(None), col(Step.status).in_(RUNNING))
     where = sa.and_(
-        scope, col(Offer.status) == OfferStatus.IN_PROGRESS.value, col(Offer.removed_at).is_(None)
+        scope,
+        col(Offer.status) == OfferStatus.IN_PROGRESS.value,
+        col(Offer.removed_at).is_(None),
+        col(Offer.id).not_in(stuck),  # shown under "Needs you"
     )
     return _slice(session, where, [col(Offer.status_changed_at), col(Offer.id)], limit)
 

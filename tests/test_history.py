@@ -43,7 +43,10 @@ def test_history_shows_the_timeline_who_took_it_and_where_alerts_went(
     lines = shown.splitlines()
     assert lines[0] == "History of Contoso Analytics VM"
     assert "Publishing steps" in shown  # the steps, with their estimates
-    newest_first = [ln for ln in lines if " · " in ln and "UTC" in ln]
+    start = lines.index("*What happened, newest first*")
+    newest_first = [ln for ln in lines[start + 1 :] if " · " in ln and "UTC" in ln]
+    steps = "\n".join(lines[:start])
+    assert "*3. Certification* — blocked · since 2026-11-24 09:05 UTC · Microsoft estimates _3 days_" in steps
     assert f"<@{PAT}> took the alert in <#{CHANNEL}>" in newest_first[0]
     assert any(f"Alert to <#{CHANNEL}>: sent" in ln for ln in newest_first)
     assert any(f"Alert to <@{OPS}> by direct message: sent" in ln for ln in newest_first)

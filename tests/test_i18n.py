@@ -230,6 +230,10 @@ def home_answers(cards: list[OfferCard], tr: Translator) -> list[Reply]:
             disabled_reason="x",
         ),
     ]
+    stuck = Step(
+        offer_pk=1, position=2, step_id="s", name="Certification", status="inProgress", stuck_since=NOW
+    )
+    offers.append(HomeOffer(offer=cards[0].offer, focus=stuck, since=NOW))
     full = HomeView("U1", offers, 40, offers, 40, alerts * 8, {"failed": 2, "live": 3})
     empty = HomeView("U1", [], 0, [], 0, [], {})
     mixed = HomeView("U1", [], 0, [], 0, alerts, {})

@@ -16,7 +16,7 @@ from bot.i18n import ENGLISH
 from storage import db
 from storage.estimates import Estimate, add_business_days, parse_estimate, stuck_after, stuck_at
 from storage.models import Delivery, Step, Subscription
-from storage.subscriptions import Target
+from storage.subscriptions import Target, subscribe
 from tests.conftest import NOW, TEAM
 from tests.fakeslack import FakeSlack
 from tests.test_watcher import CHANNEL, Clock, doc, load, offer_pk, passes, sub_channel
@@ -190,3 +190,42 @@ def test_stuck_is_an_event_to_name_and_all_events_include_it(factory: db.Session
         True,
     )
     assert json.dumps(commands.render.render_help(tr=ENGLISH).text).count("[stuck]") == 1
+
+
+def test_a_stuck_step_needs_you_on_the_home_tab_and_shows_in_the_history(
+    factory: db.SessionFactory, stuck_client: Any, fake_slack: FakeSlack
+) -> None:
+    from bot.render_home import render_home
+    from bot.usecases.home import home_of
+
+    clock = Clock(NOW)
+    load(factory, doc(), clock)
+    pk = offer_pk(factory, "contoso-analytics-vm")
+    with db.transaction(factory) as s:
+        subscribe(
+            s,
+            team_id=TEAM,
+            destination_kind="user",
+            destination="U0FOLLOW1",
+            target=Target(kind="offer", offer_pk=pk),
+            events=("stuck",),
+            created_by="U0FOLLOW1",
+            now=NOW,
+        )
+    with factory() as s:
+        before = home_of(s, team_id=TEAM, user_id="U0FOLLOW1")
+    assert (before.needs_total, before.publishing_total) == (0, 1)  # in progress, not stuck yet
+    clock.advance(days=6, minutes=1)
+    passes(factory, stuck_client, clock)
+    with factory() as s:
+        after = home_of(s, team_id=TEAM, user_id="U0FOLLOW1")
+    assert (after.needs_total, after.publishing_total) == (1, 0)
+    shown = json.dumps(render_home(after, tr=ENGLISH)["blocks"])
+    assert "Step: Certification, stuck since" in shown
+    with factory() as s:
+        history = commands.handle_command(
+            s, team_id=TEAM, text="history contoso-analytics-vm", tr=ENGLISH, now=NOW
+        )
+    steps = json.dumps(history.blocks)
+    assert "*3. Certification* \\u2014 in progress \\u00b7 since" in steps
+    assert "Microsoft estimates _3 days_ \\u00b7 :alarm_clock: stuck since" in steps
