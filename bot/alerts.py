@@ -133,13 +133,18 @@ def _buttons(card: OfferCard, tr: Translator, *, work: bool = True, direct: bool
     return {"type": "actions", "elements": elements}
 
 
+TAKERS_SHOWN = 10
+
+
 def render_already_on_it(*, tr: Translator) -> Reply:
     line = tr._("You are already on this alert: nothing changed.")
     return Reply(text=line, blocks=[section(line)])
 
 
 def handling_lines(handling: Handling | None, tr: Translator) -> list[Block]:
-    """Who is on the alert and until when it is snoozed, under the alert."""
+    """Who is on the alert and until when it is snoozed, under the alert: one context block (the
+    first :data:`TAKERS_SHOWN` takers with their time, then how many more), so the alert keeps its
+    buttons however many people click."""
     if handling is None:
         return []
     lines = [
@@ -148,8 +153,10 @@ def handling_lines(handling: Handling | None, tr: Translator) -> list[Block]:
             user=t.user_id,
             when=slack_date(t.since, tr),
         )
-        for t in handling.takers
+        for t in handling.takers[:TAKERS_SHOWN]
     ]
+    if len(handling.takers) > TAKERS_SHOWN:
+        lines.append(tr._("… and %(n)d more", n=len(handling.takers) - TAKERS_SHOWN))
     if handling.snoozed_until is not None:
         lines.append(
             tr._(
@@ -158,7 +165,7 @@ def handling_lines(handling: Handling | None, tr: Translator) -> list[Block]:
                 user=handling.snoozed_by or "",
             )
         )
-    return [context(line) for line in lines]
+    return [context("\n".join(lines))] if lines else []
 
 
 def _consulting(card: OfferCard, status: str, tr: Translator) -> list[Block]:

@@ -178,7 +178,7 @@ def handle_history_page(session: Session, *, team_id: str, value: str, tr: Trans
     try:
         data = json.loads(value)
         offer_pk, offset = int(data["h"]), int(data["o"])
-        if not (0 <= offset <= 10_000_000 and 0 < offer_pk < 2**62):
+        if not (0 <= offset <= 10_000_000 and 0 < offer_pk < 2**31):
             raise ValueError
     except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
         raise UsageError(N_("that button is out of date: run `/offer-status history` again.")) from None

@@ -1,7 +1,8 @@
 """The daily digest job: every minute, each channel whose digest time has come (in its time zone) gets
 the day's digest, once, whatever the number of bot processes (``claim_digest`` is one UPDATE that
 only one process wins). A day when nothing changed and nothing needs attention is skipped; a digest
-Slack refused is given back and tried again at the next run."""
+that failed for a passing reason is given back and tried again at the next run, one Slack refuses
+(the bot is not in the channel...) waits for the next day."""
 
 from __future__ import annotations
 
@@ -70,23 +71,33 @@ class DigestJob:
             log.info("digest for %s on %s skipped: nothing changed or needs attention", channel, day)
             return 0
         reply = render_digest(view, tr=translator(language))
-        if not self._post(team, channel, reply.text, reply.blocks):
+        outcome = self._post(team, channel, reply.text, reply.blocks)
+        if outcome == "retry":
             with db.transaction(self.session_factory) as session:
                 release_digest(session, team_id=team, channel=channel, day=day, before=before)
+        if outcome != "sent":
             return 0
         log.info("digest for %s posted for %s", channel, day)
         return 1
 
-    def _post(self, team: str, channel: str, text: str, blocks: list[dict[str, object]]) -> bool:
+    def _post(self, team: str, channel: str, text: str, blocks: list[dict[str, object]]) -> str:
+        """``sent``; ``retry`` (Slack may take it in a minute); ``refused`` (not in the channel,
+        archived, no installation...: the day is kept, tomorrow tries again)."""
         client = self.clients.for_team(team)
         if client is None:
-            log.warning("digest for %s not posted: the workspace has no installation", channel)
-            return False
+            log.warning(
+                "digest for %s not posted: the workspace has no installation; next try tomorrow", channel
+            )
+            return "refused"
         try:
             client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         except POST_ERRORS as exc:
-            log.warning(
-                "digest for %s not posted (%s): tried again at the next run", channel, classify(exc).code
-            )
-            return False
-        return True
+            failure = classify(exc)
+            if not failure.transient:
+                log.warning(
+                    "digest for %s not posted: Slack answered %s; next try tomorrow", channel, failure.code
+                )
+                return "refused"
+            log.warning("digest for %s not posted (%s): tried again at the next run", channel, failure.code)
+            return "retry"
+        return "sent"

@@ -32,6 +32,7 @@ _KINDS = {
     "followup": N_("Follow-up"),
     "reminder": N_("Reminder"),
     "notice": N_("Notice"),
+    "stuck": N_("Stuck step alert"),
 }
 _SOURCES = {
     "import": N_("import"),

@@ -159,7 +159,11 @@ def set_digest(session: Session, *, team_id: str, channel: str, at: str | None, 
 
 def digest_channels(session: Session) -> Sequence[ChannelSettings]:
     """The channels with a daily digest (a few rows: the job reads them every minute)."""
-    return session.exec(select(ChannelSettings).where(col(ChannelSettings.digest_at).is_not(None))).all()
+    return session.exec(
+        select(ChannelSettings)
+        .where(col(ChannelSettings.digest_at).is_not(None))
+        .order_by(col(ChannelSettings.team_id), col(ChannelSettings.channel))
+    ).all()
 
 
 def claim_digest(session: Session, *, team_id: str, channel: str, day: str) -> bool:

@@ -3,7 +3,8 @@ step that runs longer than twice that counts as stuck.
 
 The formats are the ones the publishing pages use (domain.md §2): ``< 15 min``, ``15 min``,
 ``~2-3 days``, ``7 - 14 days``, ``7–14 days``, ``< 1 day``, ``2 hours``, ``2 h``, ``< 2 h``, ``4 days``,
-``< 1 hour``, ``1 week``, ``1–2 weeks``, ``2 weeks``. The upper bound counts ("7–14 days" is 14 days).
+``< 1 hour``, ``1 week``, ``1–2 weeks``, ``2 weeks``, and the totals' wording (``up to 10 business
+days``, ``7 to 14 days``, ``less than 1 day``). The upper bound counts ("7–14 days" is 14 days).
 Anything else (``-``, ``manual``, a date, free text) is no estimate, and a step without one is never
 stuck. Days and weeks of Azure applications are business days (a week is five of them).
 """
@@ -33,7 +34,9 @@ _UNITS = {
     "weeks": "weeks",
 }
 _ESTIMATE = re.compile(
-    r"^\s*(?:<|~|≈|about|up to)?\s*(?:(\d+(?:\.\d+)?)\s*[-–—]\s*)?(\d+(?:\.\d+)?)\s*([a-z]+)\.?\s*$",
+    r"^\s*(?:<|~|≈|about|up to|less than|under)?\s*"
+    r"(?:(\d+(?:\.\d+)?)\s*(?:[-–—]|to)\s*)?(\d+(?:\.\d+)?)\s*"
+    r"(business\s+|working\s+)?([a-z]+)\.?\s*$",
     re.IGNORECASE,
 )
 
@@ -44,6 +47,8 @@ class Estimate:
 
     amount: float
     unit: str
+    business: bool = False
+    """Said so ("7-14 business days"): counted in business days whatever the offer type."""
 
 
 def parse_estimate(text: str | None) -> Estimate | None:
@@ -53,10 +58,12 @@ def parse_estimate(text: str | None) -> Estimate | None:
     match = _ESTIMATE.match(text)
     if match is None:
         return None
-    low, high, unit = match.group(1), match.group(2), _UNITS.get(match.group(3).lower())
+    low, high, business, unit = match[1], match[2], match[3], _UNITS.get(match[4].lower())
     if unit is None or float(high) <= 0 or (low is not None and float(low) > float(high)):
         return None
-    return Estimate(amount=float(high), unit=unit)
+    if business and unit not in ("days", "weeks"):
+        return None
+    return Estimate(amount=float(high), unit=unit, business=bool(business))
 
 
 def add_business_days(start: datetime, days: float) -> datetime:
@@ -69,7 +76,10 @@ def add_business_days(start: datetime, days: float) -> datetime:
         when += timedelta(days=1)
         while when.weekday() >= 5:
             when += timedelta(days=1)
-    return when + timedelta(days=part)
+    when += timedelta(days=part)
+    while when.weekday() >= 5:  # a part of a day that ends at the weekend ends on Monday
+        when += timedelta(days=1)
+    return when
 
 
 def stuck_after(estimate: Estimate, *, since: datetime, business_days: bool) -> datetime:
@@ -80,8 +90,9 @@ def stuck_after(estimate: Estimate, *, since: datetime, business_days: bool) -> 
         return since + timedelta(minutes=amount)
     if estimate.unit == "hours":
         return since + timedelta(hours=amount)
-    days = amount * (5 if business_days else 7) if estimate.unit == "weeks" else amount
-    return add_business_days(since, days) if business_days else since + timedelta(days=days)
+    business = business_days or estimate.business
+    days = amount * (5 if business else 7) if estimate.unit == "weeks" else amount
+    return add_business_days(since, days) if business else since + timedelta(days=days)
 
 
 def stuck_at(text: str | None, *, since: datetime, business_days: bool) -> datetime | None:

@@ -1,6 +1,7 @@
 """An offer's history: its status changes, what people did from Slack, and where its alerts went,
-merged newest first and paged. Each source is read through its offer index, newest first, at most
-``offset + limit`` rows of each, so a page costs the same however long the history is."""
+merged newest first and paged. Each source is read through its offer index, newest first by the
+time the page sorts on, at most ``offset + limit`` rows of each: the cost of a page grows with its
+number, not with the store."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def history(session: Session, *, offer_pk: int, offset: int, limit: int) -> Hist
     changes = session.exec(
         select(StatusChange)
         .where(StatusChange.offer_pk == offer_pk)
-        .order_by(col(StatusChange.id).desc())
+        .order_by(col(StatusChange.changed_at).desc(), col(StatusChange.id).desc())
         .limit(n)
     ).all()
     actions = session.exec(
@@ -69,8 +70,12 @@ def history(session: Session, *, offer_pk: int, offset: int, limit: int) -> Hist
         .order_by(col(OfferAction.at).desc(), col(OfferAction.id).desc())
         .limit(n)
     ).all()
+    when = sa.func.coalesce(col(Delivery.sent_at), col(Delivery.created_at))
     deliveries = session.exec(
-        select(Delivery).where(Delivery.offer_pk == offer_pk).order_by(col(Delivery.id).desc()).limit(n)
+        select(Delivery)
+        .where(Delivery.offer_pk == offer_pk)
+        .order_by(when.desc(), col(Delivery.id).desc())
+        .limit(n)
     ).all()
     entries: list[Entry] = [
         *(StatusEntry(c.changed_at, c.old_status, c.new_status, c.source) for c in changes),

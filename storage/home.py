@@ -40,7 +40,15 @@ class UserAlerts:
 
 
 def _like(email: str) -> str:
-    return "%" + re.sub(r"([\\%_])", r"\\\1", email.lower()) + "%"
+    """``%,address,%``: the address as one whole entry of the comma-separated list."""
+    return "%," + re.sub(r"([\\%_])", r"\\\1", email.lower()) + ",%"
+
+
+def has_address(email: str) -> sa.ColumnElement[bool]:
+    """``notificationEmails`` holds exactly ``email`` (not ``jim`` + it, nor it + ``.au``): the
+    list is compared with its spaces removed and a comma at each end."""
+    listed = sa.literal(",") + sa.func.replace(sa.func.lower(col(Offer.notification_emails)), " ", "") + ","
+    return listed.like(_like(email), escape="\\")
 
 
 def user_scope(session: Session, *, team_id: str, user_id: str) -> sa.ColumnElement[bool] | None:
@@ -56,9 +64,7 @@ def user_scope(session: Session, *, team_id: str, user_id: str) -> sa.ColumnElem
             col(Subscription.disabled_reason).is_(None),
         )
     ).all()
-    mine: list[sa.ColumnElement[bool]] = [
-        sa.func.lower(col(Offer.notification_emails)).like(_like(e), escape="\\") for e in emails
-    ]
+    mine: list[sa.ColumnElement[bool]] = [has_address(e) for e in emails]
     if "all" in keys:
         mine = [sa.true()]
     else:

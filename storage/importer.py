@@ -84,11 +84,12 @@ Previous = dict[tuple[int, int], tuple[str, str, datetime | None, datetime | Non
 
 def _previous_steps(session: Session, offer_pks: list[int]) -> Previous:
     t = Step.__table__.c  # type: ignore[attr-defined]
-    rows = session.execute(
-        sa.select(
-            t.offer_pk, t.position, t.step_id, t.status, t.status_since, t.stuck_at, t.stuck_since
-        ).where(t.offer_pk.in_(offer_pks))
-    ).all()
+    stmt = sa.select(
+        t.offer_pk, t.position, t.step_id, t.status, t.status_since, t.stuck_at, t.stuck_since
+    ).where(t.offer_pk.in_(offer_pks))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()  # the watcher clears stuck_at meanwhile: never put it back
+    rows = session.execute(stmt).all()
     return {(r[0], r[1]): (r[2], r[3], r[4], r[5], r[6]) for r in rows}
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from storage.models import AlertThread, Delivery, Message, Offer, StatusChange, Step, Subscription
+from storage.models import AlertTaker, AlertThread, Delivery, Message, Offer, StatusChange, Step, Subscription
 from storage.policy import ALERT_EVENTS, STUCK, needs_explaining
 from storage.statuses import MessageLevel, OfferStatus
 from storage.subscriptions import (
@@ -393,9 +393,10 @@ def due(session: Session, *, now: datetime) -> Due:
 def schedule_reminders(session: Session, *, now: datetime, remind_after: timedelta, limit: int = 200) -> int:
     """One reminder per period for threads still failed or awaiting sign-off (an index range on
     ``next_reminder_at``: the cost grows with due reminders, not offers)."""
+    taken = select(AlertTaker.thread_id).where(col(AlertTaker.thread_id) == col(AlertThread.id)).exists()
     stmt = (
         select(AlertThread)
-        .where(col(AlertThread.next_reminder_at) <= now, col(AlertThread.closed).is_(False))
+        .where(col(AlertThread.next_reminder_at) <= now, col(AlertThread.closed).is_(False), ~taken)
         .order_by(col(AlertThread.next_reminder_at))
         .limit(limit)
     )

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.models import AlertTaker, AlertThread, OfferAction
@@ -85,12 +87,17 @@ def log_action(
 
 def take(session: Session, *, thread: AlertThread, user_id: str, now: datetime) -> bool:
     """``user_id`` is on the alert: its reminders stop. False (and nothing written) when they
-    already were; another person is added beside the first."""
+    already were; another person is added beside the first. An insert that ignores a conflict, so
+    the same person clicking in two processes at once is no error."""
     assert thread.id is not None
-    exists = session.get(AlertTaker, (thread.id, user_id))
-    if exists is not None:
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    added = session.execute(
+        insert(AlertTaker)
+        .values(thread_id=thread.id, user_id=user_id, since=now)
+        .on_conflict_do_nothing(index_elements=["thread_id", "user_id"])
+    )
+    if not added.rowcount:  # type: ignore[attr-defined]
         return False
-    session.add(AlertTaker(thread_id=thread.id, user_id=user_id, since=now))
     thread.next_reminder_at = None
     session.add(thread)
     log_action(
@@ -108,9 +115,10 @@ def take(session: Session, *, thread: AlertThread, user_id: str, now: datetime) 
 
 def snooze(session: Session, *, thread: AlertThread, user_id: str, until: datetime, now: datetime) -> None:
     """No reminder for the alert before ``until`` (a reminder already due moves there)."""
+    moved_by_snooze = thread.next_reminder_at is not None and thread.next_reminder_at == thread.snoozed_until
+    if thread.next_reminder_at is not None and (moved_by_snooze or thread.next_reminder_at < until):
+        thread.next_reminder_at = until  # a later snooze replaces an earlier one, shorter or longer
     thread.snoozed_until, thread.snoozed_by = until, user_id
-    if thread.next_reminder_at is not None and thread.next_reminder_at < until:
-        thread.next_reminder_at = until
     session.add(thread)
     log_action(
         session,

@@ -15,7 +15,7 @@ from bot.watcher import WatcherConfig
 from storage import db
 from storage.models import AlertTaker, AlertThread, Delivery, Mute, Offer, OfferAction
 from tests.alerted import PAT, SAM, button, click, first_post, snooze_choice, texts, updates
-from tests.conftest import RunningServer
+from tests.conftest import NOW, RunningServer
 from tests.fakeslack import FakeSlack
 from tests.test_watcher import CHANNEL, OPS, Clock, contoso, doc, load, offer_pk, passes
 
@@ -186,3 +186,26 @@ def test_a_follow_up_keeps_who_is_on_it_on_the_alert(
     with factory() as s:
         thread = s.exec(select(AlertThread).where(AlertThread.channel == CHANNEL)).one()
     assert thread.status == "signoff" and thread.next_reminder_at is None  # taken: still no reminders
+
+
+def test_a_shorter_snooze_replaces_a_longer_one_and_a_taken_alert_is_never_reminded(
+    alerted: dict[str, Any], factory: db.SessionFactory
+) -> None:
+    from storage import outbox
+    from storage.work import snooze, take
+
+    now = NOW + timedelta(hours=1)
+    with db.transaction(factory) as s:
+        thread = s.exec(select(AlertThread).where(AlertThread.channel == CHANNEL)).one()
+        snooze(s, thread=thread, user_id=PAT, until=now + timedelta(weeks=1), now=now)
+        snooze(s, thread=thread, user_id=PAT, until=now + timedelta(hours=1), now=now)
+        assert thread.next_reminder_at == now + timedelta(hours=1)
+        take(s, thread=thread, user_id=SAM, now=now)
+        assert take(s, thread=thread, user_id=SAM, now=now) is False  # the same person again: nothing
+        thread.next_reminder_at = now  # as a watcher that raced the click could leave it
+        s.add(thread)
+    with db.transaction(factory) as s:
+        outbox.schedule_reminders(s, now=now + timedelta(days=3), remind_after=timedelta(days=1))
+    with factory() as s:
+        reminded = {r.destination for r in s.exec(select(Delivery).where(Delivery.kind == "reminder")).all()}
+    assert CHANNEL not in reminded and OPS in reminded

@@ -111,6 +111,8 @@ def ask(server: RunningServer, text: str) -> str:
 def test_settings_digest_defaults_to_your_time_zone_and_checks_its_words(
     app_server: RunningServer, factory: db.SessionFactory
 ) -> None:
+    assert "subscribe this channel first" in ask(app_server, "settings digest 9:00")  # it follows nothing
+    follow(factory, Target(kind="all"), channel="C0CHAN001")
     answer = ask(app_server, "settings digest 9:00")
     assert "every day at 09:00 (Europe/Paris)" in answer  # the fake Slack's users.info says Paris
     with factory() as s:
@@ -171,29 +173,45 @@ def test_the_daily_digest_is_posted_once_a_day_at_local_time_by_one_of_two_proce
     assert second() + first() == 1
 
 
-def test_a_quiet_day_is_skipped_and_a_refused_post_is_tried_again(
+def test_a_quiet_day_is_skipped_a_failed_post_retried_and_a_refused_one_waits_a_day(
     store: db.SessionFactory, fake_slack: FakeSlack
 ) -> None:
-    quiet_channel, refusing = "C0QUIET01", "C0REFUSE1"
-    follow(
-        store, Target(kind="publisher", publisher_id="northwind"), channel=quiet_channel
-    )  # live, unchanged
+    quiet, failing, refusing = "C0QUIET01", "C0FAILING", "C0REFUSE1"
+    follow(store, Target(kind="publisher", publisher_id="northwind"), channel=quiet)  # live, unchanged
+    follow(store, Target(kind="all"), channel=failing)
     follow(store, Target(kind="all"), channel=refusing)
-    set_digest(store, "settings digest 10:00 UTC", channel=quiet_channel)
-    set_digest(store, "settings digest 10:00 UTC", channel=refusing)
-    fake_slack.channels_without_bot.add(refusing)
+    for channel in (quiet, failing, refusing):
+        set_digest(store, "settings digest 10:00 UTC", channel=channel)
+    fake_slack.fail("chat.postMessage", error="internal_error")  # the first post fails, transiently
+    fake_slack.channels_without_bot.add(refusing)  # this one Slack refuses for good
     clock = Clock(datetime(2026, 11, 25, 10, 0, tzinfo=UTC))  # 25 hours after the samples' changes
     runner = job(store, fake_slack, clock)
     assert runner() == 0
-    assert digests(fake_slack) == []  # quiet: skipped; refused: given back
+    assert digests(fake_slack) == []  # quiet: skipped; failed: given back; refused: kept for the day
     fake_slack.channels_without_bot.discard(refusing)
     clock.advance(minutes=1)
     assert runner() == 1
-    assert [d["channel"] for d in digests(fake_slack)] == [refusing]
+    assert [d["channel"] for d in digests(fake_slack)] == [failing]  # the refused one waits for tomorrow
+    clock.advance(days=1)
+    assert runner() == 2
+    assert sorted(d["channel"] for d in digests(fake_slack)) == [failing, failing, refusing]
 
 
 def test_a_digest_time_that_is_not_a_time_is_refused(factory: db.SessionFactory) -> None:
     with factory() as s, pytest.raises(UsageError, match="settings digest HH:MM"):
         commands.handle_command(
             s, team_id=TEAM, text="settings digest 9h", tr=ENGLISH, now=NOW, user_id="U1", channel_id=CHANNEL
+        )
+
+
+def test_the_daily_digest_is_for_channels_not_direct_messages(store: db.SessionFactory) -> None:
+    with store() as s, pytest.raises(UsageError, match="not a direct message"):
+        commands.handle_command(
+            s,
+            team_id=TEAM,
+            text="settings digest 09:00",
+            tr=ENGLISH,
+            now=NOW,
+            user_id="U1",
+            channel_id="D0DM00001",
         )

@@ -230,3 +230,33 @@ def test_a_guest_gets_a_home_tab_that_says_why_it_is_empty(
     open_home(app_server, "U0GUEST01")
     shown = text_of(published(fake_slack))
     assert "not open to guests" in shown and "Contoso" not in shown and "In this workspace" not in shown
+
+
+def test_from_home_someone_else_acts_on_channel_alerts_never_on_anothers_dm(
+    alerted: dict[str, Any], app_server: RunningServer, fake_slack: FakeSlack, factory: db.SessionFactory
+) -> None:
+    pk = str(offer_pk(factory, "contoso-analytics-vm"))
+    home_click(app_server, button("alert_on_it", pk), user="U0OTHER01")
+    (update,) = fake_slack.wait_for("chat.update", 1)
+    assert update.body["channel"] == CHANNEL  # the owner's DM alert is theirs alone
+    published(fake_slack)
+    assert [c.body["channel"] for c in fake_slack.calls_to("chat.update")] == [CHANNEL]
+
+
+def test_an_address_inside_another_does_not_make_an_offer_yours(factory: db.SessionFactory) -> None:
+    from tests.conftest import load_samples
+
+    load_samples(factory)
+    with db.transaction(factory) as s:
+        offer = s.exec(select(Offer).where(Offer.offer_id == "contoso-analytics-vm")).one()
+        offer.notification_emails = "jimbob@contoso.example, bob@contoso.example.au"
+        s.add(offer)
+        s.add(EmailUser(team_id=TEAM, email="bob@contoso.example", user_id="U0BOB0001", looked_up_at=NOW))
+    with factory() as s:
+        assert home_of(s, team_id=TEAM, user_id="U0BOB0001").owns_nothing
+    with db.transaction(factory) as s:
+        offer = s.exec(select(Offer).where(Offer.offer_id == "contoso-analytics-vm")).one()
+        offer.notification_emails = "jimbob@contoso.example,  Bob@Contoso.example"
+        s.add(offer)
+    with factory() as s:
+        assert home_of(s, team_id=TEAM, user_id="U0BOB0001").publishing_total == 1

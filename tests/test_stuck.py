@@ -43,6 +43,10 @@ ESTIMATES = [
     ("2 weeks", Estimate(2, "weeks")),
     ("1–2 weeks", Estimate(2, "weeks")),
     ("up to 10 days", Estimate(10, "days")),
+    ("up to 10 business days", Estimate(10, "days", business=True)),
+    ("7-14 business days", Estimate(14, "days", business=True)),
+    ("7 to 14 days", Estimate(14, "days")),
+    ("less than 1 day", Estimate(1, "days")),
 ]
 NOT_ESTIMATES = [
     "",
@@ -80,6 +84,12 @@ def test_twice_the_estimate_in_calendar_or_business_days() -> None:
     assert stuck_after(Estimate(1, "weeks"), since=monday, business_days=True) == monday + timedelta(days=14)
     friday = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
     assert add_business_days(friday, 1) == datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+    # a business-day estimate of any offer counts business days; half a day from Friday 15:00 is Monday
+    said = Estimate(10, "days", business=True)
+    assert stuck_after(said, since=monday, business_days=False) == monday + timedelta(days=28)
+    assert add_business_days(datetime(2026, 11, 27, 15, 0, tzinfo=UTC), 0.5) == datetime(
+        2026, 11, 30, 3, 0, tzinfo=UTC
+    )
     saturday = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     assert add_business_days(saturday, 1) == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 

@@ -108,11 +108,12 @@ def _run(
 
 
 def _update(deps: Deps, client: WebClient, body: dict[str, Any], view: AlertView) -> None:
-    """The alert, re-rendered for everyone who sees it, in the destination's language (a direct
-    message's reader is the clicker)."""
+    """The alert, re-rendered for everyone who sees it, in the destination's language."""
     team = team_of(body)
     tr: Translator = (
-        reader(deps, body) if view.direct else deps.people.for_channel(team_id=team, channel=view.channel)
+        deps.people.for_user(team_id=team, user_id=view.reader)
+        if view.direct
+        else deps.people.for_channel(team_id=team, channel=view.channel)
     )
     alert = render_alert(
         view.card,

@@ -69,6 +69,14 @@ def set_daily_digest(
     at = f"{int(match[1]):02d}:{match[2]}"
     tz = args[1] if len(args) == 2 else (default_tz or "UTC")
     time_zone(tz)
+    if channel.startswith("D") or channel_scope(session, team_id=team_id, channel=channel) is None:
+        raise UsageError(
+            N_(
+                "the daily digest sums up a channel's subscriptions: subscribe this channel first "
+                "(`/offer-status subscribe <offer | publisher:<id> | all>`), in a channel, not a direct "
+                "message."
+            )
+        )
     set_digest(session, team_id=team_id, channel=channel, at=at, tz=tz)
     return DigestSetting(at=at, tz=tz)
 

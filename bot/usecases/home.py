@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from bot.i18n import N_
 from bot.usecases.access import AccessPolicy, Action, Actor, check, check_removal
 from bot.usecases.alerts import About, about
-from bot.usecases.work import OUT_OF_DATE
+from bot.usecases.work import OUT_OF_DATE, is_key
 from storage.errors import UsageError
 from storage.home import needs_attention, publishing, status_totals, user_alerts
 from storage.models import Mute, Offer, Step, Subscription
@@ -150,7 +150,7 @@ def remove_alert(session: Session, *, team_id: str, key: object, actor: Actor, p
     they may remove (their own, or as an admin, owner or manager)."""
     check(actor, Action.OWN_ALERTS, policy)
     kind, _, raw = key.partition(":") if isinstance(key, str) else ("", "", "")
-    if kind not in ("sub", "mute") or not raw.isdigit() or len(raw) > 18:
+    if kind not in ("sub", "mute") or not is_key(raw):
         raise UsageError(OUT_OF_DATE)
     if kind == "mute":
         mute = session.get(Mute, int(raw))

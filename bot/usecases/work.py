@@ -57,6 +57,8 @@ class AlertView:
     channel: str
     ts: str
     direct: bool
+    reader: str
+    """Whose language the alert is in: the DM's person, or "" for a channel (its own setting)."""
     old_status: str | None
     new_status: str
     current_status: str
@@ -65,10 +67,21 @@ class AlertView:
     """False when the click changed nothing (the same person clicked *I'm on it* again)."""
 
 
+def is_key(value: object) -> bool:
+    """A row key as our buttons carry it: ASCII digits, within PostgreSQL's integer."""
+    return (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isdigit()
+        and len(value) <= 10
+        and int(value) < 2**31
+    )
+
+
 def parse_ref(team_id: str, value: object, *, channel: str, ts: str | None) -> AlertRef:
     """The button's value is the offer's key, as the alert rendered it; anything else is refused.
     ``channel`` is "" for a click on the Home tab (then the offer's open alerts are meant)."""
-    if not isinstance(value, str) or not value.isdigit() or len(value) > 18:
+    if not isinstance(value, str) or not is_key(value):
         raise UsageError(OUT_OF_DATE)
     return AlertRef(team_id=team_id, offer_pk=int(value), channel=channel, ts=ts)
 
@@ -105,6 +118,7 @@ def _view(
         channel=thread.channel,
         ts=thread.ts,
         direct=thread.destination_kind == "user",
+        reader=thread.destination if thread.destination_kind == "user" else "",
         old_status=first.old_status if first is not None else None,
         new_status=first.new_status if first is not None else thread.status,
         current_status=thread.status,
@@ -124,17 +138,25 @@ def take_alert(session: Session, *, ref: AlertRef, who: Clicker) -> AlertView:
 def snooze_alert(session: Session, *, ref: AlertRef, choice: str, who: Clicker) -> AlertView:
     """*Snooze*: no reminder for the alert until the chosen time has passed."""
     check(who.actor, Action.OWN_ALERTS, who.policy)
+    if choice not in SNOOZE_HOURS:
+        raise UsageError(OUT_OF_DATE)
     card, thread = _thread(session, ref)
     until = who.now + timedelta(hours=SNOOZE_HOURS[choice])
     snooze(session, thread=thread, user_id=who.actor.user_id, until=until, now=who.now)
     return _view(session, card, thread, now=who.now, changed=True)
 
 
-def _open_threads(session: Session, ref: AlertRef) -> tuple[OfferCard, list[AlertThread]]:
+def _open_threads(session: Session, ref: AlertRef, user_id: str) -> tuple[OfferCard, list[AlertThread]]:
+    """The offer's open alerts the clicker may act on from the Home tab: those in channels, and
+    those in their own direct messages (never someone else's)."""
     offer = get_offer(session, team_id=ref.team_id, offer_pk=ref.offer_pk)
     if offer is None:
         raise OfferGone(GONE)
-    threads = open_threads(session, offer_pk=ref.offer_pk)
+    threads = [
+        t
+        for t in open_threads(session, offer_pk=ref.offer_pk)
+        if t.destination_kind == "channel" or t.destination == user_id
+    ]
     if not threads:
         raise UsageError(
             N_("No alert about %(offer)s is open: there is nothing to take or snooze."), offer=offer.offer_id
@@ -146,7 +168,7 @@ def take_offer(session: Session, *, ref: AlertRef, who: Clicker) -> list[AlertVi
     """*I'm on it* from the Home tab: the clicker takes every open alert about the offer (in each
     channel and DM it went to)."""
     check(who.actor, Action.OWN_ALERTS, who.policy)
-    card, threads = _open_threads(session, ref)
+    card, threads = _open_threads(session, ref, who.actor.user_id)
     changed = [take(session, thread=t, user_id=who.actor.user_id, now=who.now) for t in threads]
     return [_view(session, card, t, now=who.now, changed=c) for t, c in zip(threads, changed, strict=True)]
 
@@ -154,7 +176,9 @@ def take_offer(session: Session, *, ref: AlertRef, who: Clicker) -> list[AlertVi
 def snooze_offer(session: Session, *, ref: AlertRef, choice: str, who: Clicker) -> list[AlertView]:
     """*Snooze* from the Home tab: every open alert about the offer."""
     check(who.actor, Action.OWN_ALERTS, who.policy)
-    card, threads = _open_threads(session, ref)
+    if choice not in SNOOZE_HOURS:
+        raise UsageError(OUT_OF_DATE)
+    card, threads = _open_threads(session, ref, who.actor.user_id)
     until = who.now + timedelta(hours=SNOOZE_HOURS[choice])
     for thread in threads:
         snooze(session, thread=thread, user_id=who.actor.user_id, until=until, now=who.now)
