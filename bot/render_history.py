@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
+from bot.alerts import duration_text
 from bot.i18n import N_, Translator
 from bot.labels import status_label, step_emoji, step_label
 from bot.render import (
@@ -134,7 +136,9 @@ def _step_line(offer: Offer, step: Step, tr: Translator) -> str:
     """A step, how long it has been in its state, and Microsoft's estimate beside it."""
     line = f"{step_emoji(StepState(step.status))} *{step.position + 1}. {step_name(offer, step, tr)}* — "
     line += step_label(step.status, tr)
-    if step.status_since is not None:
+    if step.took_seconds is not None:
+        line += " · " + tr._("took %(span)s", span=duration_text(timedelta(seconds=step.took_seconds), tr))
+    elif step.status_since is not None:
         line += " · " + tr._("since %(when)s", when=slack_date(step.status_since, tr))
     if step.estimated_time:
         line += " · " + tr._(

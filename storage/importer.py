@@ -77,20 +77,38 @@ def _existing(session: Session, team_id: str, offers: Sequence[Observation]) -> 
 RUNNING_STEPS = (StepState.IN_PROGRESS.value, StepState.WAITING_FOR_APPROVAL.value)
 """Step states that can become stuck: Microsoft is working on it."""
 
-Previous = dict[tuple[int, int], tuple[str, str, datetime | None, datetime | None, datetime | None]]
-"""(offer key, position) -> the stored step's id, status, ``status_since``, ``stuck_at`` and
-``stuck_since``."""
+Previous = dict[
+    tuple[int, int], tuple[str, str, datetime | None, datetime | None, datetime | None, int | None]
+]
+"""(offer key, position) -> the stored step's id, status, ``status_since``, ``stuck_at``,
+``stuck_since`` and ``took_seconds``."""
 
 
 def _previous_steps(session: Session, offer_pks: list[int]) -> Previous:
     t = Step.__table__.c  # type: ignore[attr-defined]
-    stmt = sa.select(
-        t.offer_pk, t.position, t.step_id, t.status, t.status_since, t.stuck_at, t.stuck_since
-    ).where(t.offer_pk.in_(offer_pks))
+    columns = (
+        t.offer_pk,
+        t.position,
+        t.step_id,
+        t.status,
+        t.status_since,
+        t.stuck_at,
+        t.stuck_since,
+        t.took_seconds,
+    )
+    stmt = sa.select(*columns).where(t.offer_pk.in_(offer_pks))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()  # the watcher clears stuck_at meanwhile: never put it back
     rows = session.execute(stmt).all()
-    return {(r[0], r[1]): (r[2], r[3], r[4], r[5], r[6]) for r in rows}
+    return {(r[0], r[1]): (r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows}
+
+
+@dataclass(frozen=True)
+class StepTimes:
+    since: datetime
+    stuck_at: datetime | None
+    stuck_since: datetime | None
+    took_seconds: int | None
 
 
 def _step_times(
@@ -102,15 +120,20 @@ def _step_times(
     previous: Previous,
     now: datetime,
     business: bool,
-) -> tuple[datetime, datetime | None, datetime | None]:
-    """When the step entered its status, when it will be stuck, and since when it is: kept from the
-    stored step while it stays in the same status (so a stuck step alerts once per publish
-    attempt), else from now."""
+) -> StepTimes:
+    """When the step entered its status, when it will be stuck, since when it is, and how long it
+    ran: kept from the stored step while it stays in the same status (so a stuck step alerts once
+    per publish attempt), else from now; a step seen running and now complete took the time between."""
     before = previous.get(key)
-    if before is not None and before[0] == step_id and before[1] == status and before[2] is not None:
-        return before[2], before[3], before[4]
+    same_step = before is not None and before[0] == step_id
+    if before is not None and same_step and before[1] == status and before[2] is not None:
+        return StepTimes(before[2], before[3], before[4], before[5])
     running = status in RUNNING_STEPS
-    return now, stuck_at(estimate, since=now, business_days=business) if running else None, None
+    took = None
+    if before is not None and same_step and before[1] in RUNNING_STEPS and before[2] is not None:
+        took = int((now - before[2]).total_seconds()) if status == StepState.COMPLETE.value else None
+    stuck = stuck_at(estimate, since=now, business_days=business) if running else None
+    return StepTimes(now, stuck, None, took)
 
 
 def _children(offer_pk: int, data: OfferIn, *, now: datetime, previous: Previous) -> list[Step | Message]:
@@ -122,7 +145,7 @@ def _children(offer_pk: int, data: OfferIn, *, now: datetime, previous: Previous
     ]
     business = data.offer_type == OfferType.AZURE_APPLICATION.value
     for step in data.steps:
-        since, stuck, stuck_since = _step_times(
+        times = _step_times(
             (offer_pk, step.position),
             step.step_id,
             step.state.value,
@@ -141,9 +164,10 @@ def _children(offer_pk: int, data: OfferIn, *, now: datetime, previous: Previous
                 status=step.state.value,
                 estimated_time=step.estimated_time,
                 progress=step.progress,
-                status_since=since,
-                stuck_at=stuck,
-                stuck_since=stuck_since,
+                status_since=times.since,
+                stuck_at=times.stuck_at,
+                stuck_since=times.stuck_since,
+                took_seconds=times.took_seconds,
             )
         )
         rows.extend(

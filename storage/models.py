@@ -130,6 +130,9 @@ class Step(SQLModel, table=True):
     alerted. Indexed where set, so the watcher reads only the steps that are due."""
     stuck_since: datetime | None = utc_column(nullable=True)
     """When the step became stuck (set when it alerted; kept while it stays in its state)."""
+    took_seconds: int | None = Field(default=None)
+    """How long the step ran: from the first import that saw it in progress to the first that saw it
+    complete (None: offerbot did not see it run)."""
 
 
 class Message(SQLModel, table=True):

@@ -118,6 +118,18 @@ def test_an_import_keeps_when_a_step_entered_its_state(factory: db.SessionFactor
     load(factory, doc(done), clock)
     moved = certification(factory)
     assert moved.status_since == NOW + timedelta(days=2) and moved.stuck_at is None
+    assert moved.took_seconds == 2 * 86400  # seen running from NOW, seen complete two days later
+    clock.advance(days=1)
+    load(factory, doc(lambda d: (done(d), d["offers"][0].update(name="Contoso VM"))), clock)
+    assert certification(factory).took_seconds == 2 * 86400  # kept while it stays complete
+    with factory() as s:
+        history = commands.handle_command(
+            s, team_id=TEAM, text="history contoso-analytics-vm", tr=ENGLISH, now=NOW
+        )
+    assert (
+        "*3. Certification* \u2014 done \u00b7 took 2 days \u00b7 Microsoft estimates _3 days_"
+        in json.dumps(history.blocks, ensure_ascii=False)
+    )
 
 
 @pytest.fixture
