@@ -521,6 +521,9 @@ def main() -> None:
     parser.add_argument("--offers", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=100, help="requests per command kind and window")
     parser.add_argument("--scale-sizes", default="10000,100000,1000000")
+    parser.add_argument(
+        "--pause", type=float, default=0.025, help="seconds between requests while a sync runs (--only sync)"
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
     print(f"machine: {machine()}\n")
@@ -561,7 +564,8 @@ def bench_sync(args: argparse.Namespace, tmp: Path) -> None:
     print("/offer-status while a Partner Center sync pass runs (20 ms per request to the fake):\n")
     print("| store | while | command | p50 ms | p99 ms | max ms |")
     print("| --- | --- | --- | --- | --- | --- |")
-    print("\n".join(bench_sync_commands(args.database_url, args.offers, args.rounds, tmp)) + "\n")
+    lines = bench_sync_commands(args.database_url, args.offers, args.rounds, tmp, pause=args.pause)
+    print("\n".join(lines) + "\n")
     print("alert latency, from a sync's stored change to its chat.postMessage (default settings):\n")
     print("| store | changes | changes per pass | sync pass (mean) | p50 | p99 | max | lost |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")

@@ -46,9 +46,10 @@ from tests.fakems import FakeMicrosoft
 from tests.fakeslack import TEAM_ID, FakeSlack
 
 PAUSE = 0.025
-"""Seconds between two requests (40 a second): back to back, the client and serve kept both cores
+"""Seconds between two requests (``--pause``): back to back, the client and serve kept both cores
 busy, and the niced jobs process and fake Partner Center starved (on PostgreSQL the pass had not
-ended after 15 minutes)."""
+ended after 15 minutes; there its "did you mean" answers cost about 70 ms of CPU each, so even 25 ms
+apart it starved: use ``--pause 0.1``)."""
 PASS_LOGGED = re.compile(r"sync: Partner Center: \d+ offer\(s\) seen")
 PRODUCTS = 2000
 
@@ -64,7 +65,9 @@ def sync_env(settings: dict[str, Any]) -> dict[str, str]:
     return {key.upper(): str(value) for key, value in values.items()}
 
 
-def bench_sync_commands(admin_url: str | None, n: int, rounds: int, tmp: Path) -> list[str]:
+def bench_sync_commands(
+    admin_url: str | None, n: int, rounds: int, tmp: Path, pause: float = PAUSE
+) -> list[str]:
     slack = FakeSlack().start()
     ms = FakeProcess(PRODUCTS, "sync", tmp)
     lines = []
@@ -89,12 +92,12 @@ def bench_sync_commands(admin_url: str | None, n: int, rounds: int, tmp: Path) -
                     until=lambda: (
                         bool(PASS_LOGGED.search(proc.log.read_text(errors="replace"))) and unhandled(url) == 0
                     ),
-                    pause=PAUSE,
+                    pause=pause,
                 )
                 took = time.monotonic() - started
             finally:
                 proc.stop()
-            window = f"a sync pass over {PRODUCTS:,} new products ({took:.0f} s)"
+            window = f"a sync pass over {PRODUCTS:,} new products ({took:.0f} s), a request every {pause * 1000:.0f} ms"
             for label, samples in busy.items():
                 lines.append(
                     f"| {kind}, {n:,} offers | {window} | {label} | {statistics.median(samples):.2f} | "
