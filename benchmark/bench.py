@@ -131,6 +131,11 @@ def fill(engine: sa.Engine, n: int) -> None:
             )
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
+            # the offers were given their ids: move the sequence past them, or the next offer stored
+            # (by a sync, an import) would collide with the first
+            conn.exec_driver_sql(
+                "SELECT setval(pg_get_serial_sequence('offer', 'id'), (SELECT max(id) FROM offer))"
+            )
             conn.exec_driver_sql("ANALYZE")
 
 
