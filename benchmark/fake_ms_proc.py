@@ -1,7 +1,7 @@
 """The tests' fake Partner Center in a process of its own, at the jobs process's CPU priority (nice
 10), for the benchmarks that measure offerbot's answers while a sync runs: Microsoft's servers are not
 on the bot's machine, so their stand-in yields the CPU to the answers as the jobs do. (At nice 19,
-under a client that keeps both cores busy, it starved and the pass took many minutes.)
+under a client that kept both cores busy, a SQLite pass took 57 s instead of 23 s.)
 
     python -m benchmark.fake_ms_proc --products 2000 --prefix sync --folder DIR
 

@@ -522,7 +522,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=100, help="requests per command kind and window")
     parser.add_argument("--scale-sizes", default="10000,100000,1000000")
     parser.add_argument(
-        "--pause", type=float, default=0.025, help="seconds between requests while a sync runs (--only sync)"
+        "--pause",
+        type=float,
+        default=0.025,
+        help="seconds between requests while a sync runs (--only sync); default 0.025",
     )
     args = parser.parse_args()
     only = set(args.only.split(","))
