@@ -565,8 +565,9 @@ def bench_sync(args: argparse.Namespace, tmp: Path) -> None:
     from benchmark.sync_load import bench_sync_commands, bench_sync_latency
 
     print("/offer-status while a Partner Center sync pass runs (20 ms per request to the fake):\n")
-    print("| store | while | command | p50 ms | p99 ms | max ms |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"requests {args.pause * 1000:.0f} ms apart\n")
+    print("| store | while | command | p50 ms | p99 ms | max ms | p99 vs idle |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     lines = bench_sync_commands(args.database_url, args.offers, args.rounds, tmp, pause=args.pause)
     print("\n".join(lines) + "\n")
     print("alert latency, from a sync's stored change to its chat.postMessage (default settings):\n")

@@ -8,7 +8,7 @@ requests per product and the preview's validations when it failed.
 - commands while a sync pass runs: ``offerbot serve`` on a store of ``--offers`` offers (handled,
   as after a day's work) whose jobs process starts a full sync pass over 2,000 new products; the
   requests, 25 ms apart, go on until the pass is logged and the watcher has handled the changes it
-  stored.
+  stored; then the same rounds on the same server, idle, are the baseline of the same run.
 - sync to alert: 200 products synced once (in progress), one channel subscribed to each; then they
   fail on Partner Center, all 200 before one ``offerbot sync --once`` (a burst), or 10 before each of
   20 (as the import benchmark brings its changes), each pass another process, while ``offerbot
@@ -93,14 +93,16 @@ def bench_sync_commands(
                     pause=pause,
                 )
                 took = time.monotonic() - started
+                idle = measure(port, "/slack/events", command_cases(n), rounds, pause=pause)  # the baseline
             finally:
                 proc.stop()
-            window = f"a sync pass over {PRODUCTS:,} new products ({took:.0f} s), a request every {pause * 1000:.0f} ms"
-            for label, samples in busy.items():
-                lines.append(
-                    f"| {kind}, {n:,} offers | {window} | {label} | {statistics.median(samples):.2f} | "
-                    f"{pct(samples, 0.99):.2f} | {max(samples):.2f} |"
-                )
+            window = f"a sync pass over {PRODUCTS:,} new products ({took:.0f} s)"
+            for (label, samples), base in zip(busy.items(), idle.values(), strict=True):
+                for where, got in ((window, samples), ("after it, idle (baseline)", base)):
+                    lines.append(
+                        f"| {kind}, {n:,} offers | {where} | {label} | {statistics.median(got):.2f} | "
+                        f"{pct(got, 0.99):.2f} | {max(got):.2f} | {pct(got, 0.99) / pct(base, 0.99):.1f}x |"
+                    )
     finally:
         ms.stop()
         slack.stop()
