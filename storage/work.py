@@ -91,12 +91,14 @@ def take(session: Session, *, thread: AlertThread, user_id: str, now: datetime) 
     the same person clicking in two processes at once is no error."""
     assert thread.id is not None
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = AlertTaker.__table__  # type: ignore[attr-defined]
     added = session.execute(
-        insert(AlertTaker)
+        insert(table)
         .values(thread_id=thread.id, user_id=user_id, since=now)
         .on_conflict_do_nothing(index_elements=["thread_id", "user_id"])
-    )
-    if not added.rowcount:  # type: ignore[attr-defined]
+        .returning(table.c.user_id)
+    ).first()
+    if added is None:  # the same person again
         return False
     thread.next_reminder_at = None
     session.add(thread)
