@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.home import URGENCY
+from storage.home import URGENCY, covered_by
 from storage.importer import RUNNING_STEPS
 from storage.models import (
     AlertTaker,
@@ -37,15 +37,8 @@ def channel_scope(session: Session, *, team_id: str, channel: str) -> sa.ColumnE
             col(Subscription.disabled_reason).is_(None),
         )
     ).all()
-    if not keys:
-        return None
-    if "all" in keys:
-        return col(Offer.team_id) == team_id
-    pks = [int(k.split(":", 1)[1]) for k in keys if k.startswith("offer:")]
-    publishers = [k.split(":", 1)[1] for k in keys if k.startswith("publisher:")]
-    return sa.and_(
-        col(Offer.team_id) == team_id, sa.or_(col(Offer.id).in_(pks), col(Offer.publisher_id).in_(publishers))
-    )
+    covered = covered_by(keys)
+    return sa.and_(col(Offer.team_id) == team_id, covered) if covered is not None else None
 
 
 @dataclass(frozen=True)

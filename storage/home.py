@@ -16,10 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from storage.importer import RUNNING_STEPS
 from storage.models import EmailUser, Mute, Offer, Step, Subscription
-from storage.statuses import OfferStatus, StepState
-
-RUNNING = (StepState.IN_PROGRESS.value, StepState.WAITING_FOR_APPROVAL.value)
+from storage.statuses import OfferStatus
 
 URGENCY = (OfferStatus.FAILED, OfferStatus.SIGNOFF, OfferStatus.DELISTED)
 """Statuses that need someone, most urgent first."""
@@ -64,16 +63,9 @@ def user_scope(session: Session, *, team_id: str, user_id: str) -> sa.ColumnElem
             col(Subscription.disabled_reason).is_(None),
         )
     ).all()
+    covered = covered_by(keys)
     mine: list[sa.ColumnElement[bool]] = [has_address(e) for e in emails]
-    if "all" in keys:
-        mine = [sa.true()]
-    else:
-        pks = [int(k.split(":", 1)[1]) for k in keys if k.startswith("offer:")]
-        publishers = [k.split(":", 1)[1] for k in keys if k.startswith("publisher:")]
-        if pks:
-            mine.append(col(Offer.id).in_(pks))
-        if publishers:
-            mine.append(col(Offer.publisher_id).in_(publishers))
+    mine += [covered] if covered is not None else []
     if not mine:
         return None
     muted = session.exec(
@@ -82,13 +74,30 @@ def user_scope(session: Session, *, team_id: str, user_id: str) -> sa.ColumnElem
     if "all" in muted:
         return None
     out: list[sa.ColumnElement[bool]] = [col(Offer.team_id) == team_id, sa.or_(*mine)]
-    muted_pks = [int(k.split(":", 1)[1]) for k in muted if k.startswith("offer:")]
-    muted_publishers = [k.split(":", 1)[1] for k in muted if k.startswith("publisher:")]
-    if muted_pks:
-        out.append(col(Offer.id).not_in(muted_pks))
-    if muted_publishers:
-        out.append(col(Offer.publisher_id).not_in(muted_publishers))
+    silenced = covered_by(muted)
+    if silenced is not None:
+        out.append(~silenced)
     return sa.and_(*out)
+
+
+def covered_by(keys: Sequence[str]) -> sa.ColumnElement[bool] | None:
+    """The offers that subscription or mute targets (``all``, ``publisher:<id>``, ``offer:<pk>``)
+    cover, within the workspace the caller names; None when ``keys`` is empty."""
+    if not keys:
+        return None
+    if "all" in keys:
+        return sa.true()
+    pks = [int(k.split(":", 1)[1]) for k in keys if k.startswith("offer:")]
+    publishers = [k.split(":", 1)[1] for k in keys if k.startswith("publisher:")]
+    return sa.or_(col(Offer.id).in_(pks), col(Offer.publisher_id).in_(publishers))
+
+
+def with_stuck_step() -> sa.ColumnElement[bool]:
+    """The offer has a step that became stuck and is still running."""
+    stuck = select(Step.offer_pk).where(
+        col(Step.stuck_since).is_not(None), col(Step.status).in_(RUNNING_STEPS)
+    )
+    return col(Offer.id).in_(stuck)
 
 
 def _slice(session: Session, where: sa.ColumnElement[bool], order: list[Any], limit: int) -> OfferSlice:
@@ -106,8 +115,7 @@ def needs_attention(session: Session, *, team_id: str, user_id: str, limit: int)
     statuses = [s.value for s in URGENCY]
     order = [OfferStatus.FAILED.value, OfferStatus.SIGNOFF.value, OfferStatus.IN_PROGRESS.value]
     rank = sa.case({s: i for i, s in enumerate(order)}, value=col(Offer.status), else_=len(order))
-    stuck = select(Step.offer_pk).where(col(Step.stuck_since).is_not(None), col(Step.status).in_(RUNNING))
-    urgent = sa.or_(col(Offer.status).in_(statuses), col(Offer.id).in_(stuck))
+    urgent = sa.or_(col(Offer.status).in_(statuses), with_stuck_step())
     where = sa.and_(scope, urgent, col(Offer.removed_at).is_(None))
     return _slice(session, where, [rank, col(Offer.status_changed_at), col(Offer.id)], limit)
 
@@ -118,12 +126,11 @@ def publishing(session: Session, *, team_id: str, user_id: str, limit: int) -> O
     scope = user_scope(session, team_id=team_id, user_id=user_id)
     if scope is None:
         return OfferSlice(offers=[], total=0)
-    stuck = select(Step.offer_pk).where(col(Step.stuck_since).is_not(None), col(Step.status).in_(RUNNING))
     where = sa.and_(
         scope,
         col(Offer.status) == OfferStatus.IN_PROGRESS.value,
         col(Offer.removed_at).is_(None),
-        col(Offer.id).not_in(stuck),  # shown under "Needs you"
+        ~with_stuck_step(),  # shown under "Needs you"
     )
     return _slice(session, where, [col(Offer.status_changed_at), col(Offer.id)], limit)
 

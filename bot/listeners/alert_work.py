@@ -20,8 +20,9 @@ from bot.alerts import MUTE_ACTION, ON_IT_ACTION, SNOOZE_ACTION, render_alert, r
 from bot.guard import Expired, check_not_expired
 from bot.i18n import Translator, translator
 from bot.listeners import Deps, actor_of, answer, guarded, reader, reply_kwargs, team_of, user_of
-from bot.listeners.home import done_notice, publish_home
+from bot.listeners.home import publish_home
 from bot.render import Reply
+from bot.render_home import render_done
 from bot.render_subscriptions import render_muted
 from bot.slack_errors import NETWORK_ERRORS, classify
 from bot.usecases.work import (
@@ -146,7 +147,7 @@ def _click(
     for view in views:
         _update(deps, client, body, view)
     if _on_home(body):  # the Home tab has no response_url: it is published again, with the outcome
-        notice = reply.text if reply is not None else done_notice(views, tr=_reader(deps, body))
+        notice = reply.text if reply is not None else render_done(views, tr=_reader(deps, body))
         publish_home(deps, client, team=team_of(body), user=user_of(body), notice=notice)
     elif reply is not None and respond.response_url:
         respond(replace_original=False, response_type="ephemeral", **reply_kwargs(reply))

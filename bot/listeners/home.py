@@ -14,10 +14,9 @@ from slack_sdk.errors import SlackApiError
 from bot.guard import Expired, StoreUnavailable, check_not_expired
 from bot.listeners import Deps, actor_of, guarded, team_of, user_of
 from bot.render import Reply, error_text
-from bot.render_home import HOME_REFRESH_ACTION, HOME_REMOVE_ACTION, render_done, render_home, render_refused
+from bot.render_home import HOME_REFRESH_ACTION, HOME_REMOVE_ACTION, render_home, render_refused
 from bot.slack_errors import NETWORK_ERRORS, classify
 from bot.usecases.home import home_of, remove_alert
-from bot.usecases.work import AlertView
 from storage import db
 from storage.errors import OfferbotError
 
@@ -25,10 +24,6 @@ log = logging.getLogger(__name__)
 
 HOME_EVENT = "app_home_opened"
 PUBLISH_ERRORS: tuple[type[BaseException], ...] = (SlackApiError, *NETWORK_ERRORS)
-
-
-def done_notice(views: list[AlertView], *, tr: Any) -> str:
-    return render_done(views, tr=tr)
 
 
 def publish_home(deps: Deps, client: WebClient, *, team: str, user: str, notice: str | None = None) -> None:
