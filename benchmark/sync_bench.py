@@ -4,7 +4,8 @@
 
 The fake (tests/fakems.py) answers every request after ``--latency`` seconds. Each product has three
 submissions (the draft, an older live one, a newer preview one that is running, failed or awaiting
-sign-off), so a pass reads its submissions and the preview's resource tree. The same pass runs in a
+sign-off, or the live one itself: see ``SHAPES``), so a pass reads its submissions and one resource
+tree. The same pass runs in a
 fresh child process on a fresh SQLite store, first with one request in flight (the sequential
 baseline), then with each ``--concurrency``. The fake keeps connections alive, as Microsoft does. Printed per run: wall time of the pass, peak
 RSS of the child, requests made, requests per product, and the time against the sequential run.
@@ -26,21 +27,33 @@ from pathlib import Path
 from benchmark.bench import machine
 from tests.fakems import FakeMicrosoft, submission
 
-STATES = [("running", "pending"), ("completed", "failed"), ("completed", "succeeded")]
+SHAPES = ("running", "failed", "signoff", "gone-live")
+"""A quarter each: a preview running beside the live submission, a failed preview explained by an
+informational validation, a completed preview awaiting sign-off, and a preview gone live (one
+submission id under both targets, the same ``created``: Learn's and cloudpub's shape)."""
 
 
 def fill(fake: FakeMicrosoft, products: int) -> None:
+    live_at, preview_at = "2026-10-02T07:13:06Z", "2026-11-20T20:07:22Z"
     for n in range(products):
         g = fake.add_product(n + 1, f"bench-offer-{n:05d}", f"Bench offer {n}")
-        status, result = STATES[n % len(STATES)]
-        fake.set_submissions(
-            g,
-            submission(g, 1, "live", "completed", "succeeded", "2026-10-02T07:13:06Z"),
-            submission(g, 2, "preview", status, result, "2026-11-20T20:07:22Z"),
-        )
-        if result == "failed":
+        shape = SHAPES[n % len(SHAPES)]
+        live = submission(g, 1, "live", "completed", "succeeded", live_at)
+        if shape == "gone-live":
+            preview = submission(g, 1, "preview", "completed", "succeeded", live_at)
+        else:
+            status, result = {"running": ("running", "pending"), "failed": ("completed", "failed")}.get(
+                shape, ("completed", "succeeded")
+            )
+            preview = submission(g, 2, "preview", status, result, preview_at)
+        fake.set_submissions(g, live, preview)
+        if shape == "failed":
             fake.validations[(g, "preview")] = [
-                {"code": "businessValidationError", "level": "error", "message": f"Offer {n} failed."}
+                {
+                    "code": "invalidState",
+                    "level": "informational",
+                    "message": f"Offer {n} failed certification.",
+                }
             ]
 
 
@@ -107,6 +120,12 @@ def main() -> None:
         "--concurrency", default="4,8", help="requests in flight to compare with one (comma-separated)"
     )
     parser.add_argument("--page-size", type=int, default=100, help="products per page of the listing")
+    parser.add_argument(
+        "--paging",
+        default="token",
+        choices=("absolute", "relative", "rooted", "token"),
+        help="how the listing names its next page (default: a continuationToken in the body)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--settings", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -115,6 +134,7 @@ def main() -> None:
         return
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake's access log
     fake = FakeMicrosoft(latency=args.latency, page_size=args.page_size, keep_alive=True).start()
+    fake.paging = args.paging
     try:
         fill(fake, args.products)
         with tempfile.TemporaryDirectory() as tmp:
@@ -122,8 +142,9 @@ def main() -> None:
             settings = fake.settings(folder, partner_center_publisher_id="bench")
             print(f"machine: {machine()}")
             print(
-                f"one sync pass over {args.products:,} products (3 submissions each), "
-                f"{args.latency * 1000:.0f} ms per request, HTTPS on loopback, SQLite store"
+                f"one sync pass over {args.products:,} products (3 submissions each; {', '.join(SHAPES)}), "
+                f"{args.latency * 1000:.0f} ms per request, listing paged by {args.paging}, "
+                "HTTPS on loopback, SQLite store"
             )
             print()
             print("| requests in flight | pass s | peak RSS MB | requests | per product | vs sequential |")

@@ -14,6 +14,7 @@ from bot.render import (
     esc,
     issue_line,
     links_line,
+    missing_reason,
     mrkdwn_field,
     partner_center_url,
     section,
@@ -191,8 +192,9 @@ def _alert_fields(card: OfferCard, status: OfferStatus, was: str, tr: Translator
 
 def _issues_block(card: OfferCard, tr: Translator, *, titled: bool) -> list[Block]:
     issues = unresolved(card)
+    missing = missing_reason(card, issues, tr)
     if not issues:
-        return []
+        return [section(missing)] if missing else []
     lines = "\n".join(issue_line(m, card, tr) for m in issues)
     if titled:
         title = tr.ngettext("Issue (%(n)d)", "Issues (%(n)d)", len(issues))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -280,6 +280,26 @@ def steps_blocks(card: OfferCard, tr: Translator) -> list[Block]:
     return [section(title + "\n" + tr._("No steps reported yet."))]
 
 
+def missing_reason(card: OfferCard, issues: Sequence[Message], tr: Translator) -> str | None:
+    """What stands in for Microsoft's own words where they are missing: details a sync could not
+    read, or a synced failure that no validation explains; both point to Partner Center's report."""
+    offer = card.offer
+    label = tr._("Partner Center")
+    link = f"<{partner_center_url(offer)}|{label}>"
+    if offer.details_unread:
+        return ":grey_question: " + tr._(
+            "Microsoft's details of this offer could not be read (%(why)s): the status comes from its "
+            "submissions. The details are in %(link)s.",
+            why=esc(truncate(offer.details_unread, 200)),
+            link=link,
+        )
+    if offer.feed == SYNC_FEED and offer.status == OfferStatus.FAILED.value and not issues:
+        return ":grey_question: " + tr._(
+            "Microsoft's API gave no reason for this failure: its report is in %(link)s.", link=link
+        )
+    return None
+
+
 def issues_title(count: int, tr: Translator) -> str:
     return tr.ngettext("Unresolved issue (%(n)d)", "Unresolved issues (%(n)d)", count)
 
@@ -288,11 +308,12 @@ def render_card(card: OfferCard, *, tr: Translator) -> Reply:
     offer = card.offer
     issues = unresolved(card)
     blocks: list[Block] = [header(offer.name), offer_fields(offer, tr), divider(), *steps_blocks(card, tr)]
+    missing = missing_reason(card, issues, tr)
     if issues:
         lines = (issue_line(m, card, tr) for m in issues)
         blocks += sections(f"*{issues_title(len(issues), tr)}*", lines)
-    else:
-        blocks.append(section(titled(tr._("Unresolved issues"), tr._("None."))))
+    if missing or not issues:
+        blocks.append(section(titled(tr._("Unresolved issues"), missing or tr._("None."))))
     for note in (links_line(offer, tr), source_note(offer, tr)):
         if note:
             blocks.append(context(note))

@@ -20,7 +20,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from bot.sources.base import OfferSource, ProductError, ProductRef, SourceAuthError, SourceUnavailable
+from bot.sources.base import (
+    Listing,
+    OfferSource,
+    ProductError,
+    ProductRef,
+    SourceAuthError,
+    SourceUnavailable,
+)
 from bot.sources.http import Transient
 from storage import db
 from storage.feed import due_in_status, mark_missing, observed_since
@@ -48,6 +55,8 @@ class SourceReport:
     changed: int = 0
     unchanged: int = 0
     failed: int = 0
+    details_unread: int = 0
+    """Offers stored from their submissions whose details (validations) could not be read."""
     stale: int = 0
     removed: int = 0
     status_changes: int = 0
@@ -59,12 +68,15 @@ class SourceReport:
     store_failed: bool = False
     """The error is the store's (down, hung, refusing): the job logs it once per outage."""
     failures: list[str] = field(default_factory=list)
+    stopped: str | None = None
+    """Why the listing ended before its last page: what it had is read, nobody is counted missing."""
 
     def fields(self) -> dict[str, object]:
         """The counts, as structured log fields."""
         names = ("source", "full", "seen", "asked", "new", "changed", "unchanged", "failed", "stale")
         counts: dict[str, object] = {name: getattr(self, name) for name in names}
         counts.update(removed=self.removed, status_changes=self.status_changes, requests=self.requests)
+        counts.update(details_unread=self.details_unread, listing_stopped=self.stopped is not None)
         return counts
 
     def line(self) -> str:
@@ -75,10 +87,14 @@ class SourceReport:
             f"{self.unchanged} unchanged, {self.failed} failed to read; "
             f"{self.status_changes} status change(s)"
         )
+        if self.details_unread:
+            text += f", {self.details_unread} without Microsoft's details (status from submissions)"
         if self.removed:
             text += f", {self.removed} marked removed"
         if self.stale:
             text += f", {self.stale} kept (a newer import)"
+        if self.stopped:
+            text += f"; listing incomplete, nobody counted missing ({self.stopped})"
         return text + f"; {self.requests} request(s)"
 
 
@@ -181,13 +197,21 @@ def _refs_to_read(
             else observed_since(session, team_id=team, feed=source.name, since=now - config.min_ask_interval)
         )
     listing = source.list_products()
+    _note_listing(source, listing, report)
+    report.seen = len(listing.products) + len(listing.unreadable)
+    listed = {ref.key for ref in listing.products} | listing.unreadable_keys if listing.complete else None
+    return [ref for ref in listing.products if ref.key not in recent], listed
+
+
+def _note_listing(source: OfferSource, listing: Listing, report: SourceReport) -> None:
+    """What the listing could not read: entries (counted as failed) and an early end."""
     for reason in listing.unreadable:
         log.warning("%s: %s (skipped)", source.label, reason)
     report.failures.extend(listing.unreadable)
     report.failed += len(listing.unreadable)
-    report.seen = len(listing.products) + len(listing.unreadable)
-    listed = {ref.key for ref in listing.products} | listing.unreadable_keys if listing.complete else None
-    return [ref for ref in listing.products if ref.key not in recent], listed
+    if listing.stopped is not None:
+        log.warning("%s: %s (what it listed is read; nobody counted missing)", source.label, listing.stopped)
+        report.stopped = listing.stopped
 
 
 def _store(
@@ -236,6 +260,7 @@ def _read_and_store(
             if seen is not None:
                 since = since if batch else config.monotonic()
                 batch.append(seen)
+                report.details_unread += int(seen.offer.details_unread is not None)
             full = len(batch) >= config.write_batch
             if batch and (full or config.monotonic() - since >= config.write_every):
                 _store(session_factory, source, batch, clock, report, config)

@@ -123,6 +123,9 @@ class OfferIn:
     preview_links: tuple[str, ...]
     live_links: tuple[str, ...]
     notification_emails: tuple[str, ...]
+    details_unread: str | None = None
+    """Why a sync could not read the source's details of the offer (its validations): the status
+    stands without them. None: read, or nothing to read (imports)."""
 
 
 _PROBLEMS: dict[str, str] = {

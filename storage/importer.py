@@ -191,6 +191,7 @@ def _apply(row: Offer, data: OfferIn, digest: str, now: datetime) -> None:
     row.notification_emails = ", ".join(data.notification_emails)
     row.preview_links = list(data.preview_links)
     row.live_links = list(data.live_links)
+    row.details_unread = data.details_unread
     row.content_hash = digest
     row.updated_at = now
 

@@ -90,6 +90,14 @@ def load_samples(factory: db.SessionFactory, *, team: str = TEAM, text: str | No
         import_offers(session, team_id=team, offers=parse_document(text or samples_text()), now=NOW)
 
 
+@pytest.fixture(autouse=True)
+def _unknown_values_named_afresh() -> None:
+    """Partner Center's unknown values are logged once per process: once per test here."""
+    from bot.sources.partner_center import forget_named
+
+    forget_named()
+
+
 @pytest.fixture
 def fake_slack() -> Iterator[Any]:
     from tests.fakeslack import FakeSlack

@@ -8,6 +8,7 @@ with Retry-After, a 5xx, a 401 or any body; ``latency`` delays every answer (the
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -42,6 +43,12 @@ class Recorded:
     headers: dict[str, str]
     form: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+
+    @property
+    def target(self) -> str:
+        """The path and the decoded query, sorted: the page asked for, whatever its spelling."""
+        query = "&".join(f"{k}={v}" for k, v in sorted(self.args.items()))
+        return f"{self.path}?{query}" if query else self.path
 
 
 @dataclass
@@ -100,6 +107,11 @@ class _KeepAliveHandler(BaseHTTPRequestHandler):
 
 
 class FakeMicrosoft:
+    PAGING = ("absolute", "relative", "rooted", "token", "self", "repeat-token")
+    """How lists name their next page: an absolute ``@nextLink``; a ``nextLink`` relative to the API
+    base; an ``@nextLink`` relative to the host's root; a ``continuationToken`` in the body; and two
+    broken shapes, a page that links to itself and a token that repeats."""
+
     def __init__(self, *, latency: float = 0.0, page_size: int = 2, keep_alive: bool = False) -> None:
         self.ca = trustme.CA()
         cert = self.ca.issue_cert("127.0.0.1", "localhost")
@@ -119,6 +131,9 @@ class FakeMicrosoft:
             self.server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
         self.latency = latency
         self.page_size = page_size
+        self.paging = "absolute"
+        self.submission_page_size: int | None = None
+        """Submissions per page (None: one page), paged the same way as products."""
         self.products: dict[str, dict[str, Any]] = {}
         self.submissions: dict[str, list[dict[str, Any]]] = {}
         self.validations: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -313,18 +328,16 @@ class FakeMicrosoft:
             return self._error(400, "BadRequest", "$version is required")
         if path == "/product":
             ids = sorted(self.products)
-            start = int(rec.args.get("skipToken", "0"))
-            page: dict[str, Any] = {"value": [self.products[g] for g in ids[start : start + self.page_size]]}
-            if start + self.page_size < len(ids):
-                query = urlencode({"$version": "2022-07-01", "skipToken": start + self.page_size})
-                page["@nextLink"] = f"{self.url}{PC}/product?{query}"
-            return 200, page
+            return self._page([self.products[g] for g in ids], rec, "product", self.page_size)
         match = re.fullmatch(r"/submission/([0-9a-f-]{36})", path)
         if match:
             subs = self.submissions.get(match.group(1))
             if subs is None:
                 return self._error(404, "NotFound", "no such product")
-            return 200, {"value": subs}
+            size = self.submission_page_size
+            if size is None:
+                return 200, {"value": subs}
+            return self._page(subs, rec, f"submission/{match.group(1)}", size)
         match = re.fullmatch(r"/resource-tree/product/([0-9a-f-]{36})", path)
         if match:
             g, target = match.group(1), rec.args.get("targetType", "draft")
@@ -345,6 +358,43 @@ class FakeMicrosoft:
                 ],
             }
         return self._error(404, "NotFound", f"no route {path}")
+
+    def _start(self, rec: Recorded) -> int | None:
+        """Where the page asked for starts, from the parameter the paging shape uses (None: a
+        parameter this shape never sends)."""
+        extra = set(rec.args) - {"$version", "targetType"}
+        if self.paging in ("token", "repeat-token"):
+            token = rec.args.get("continuationToken")
+            if token is None:
+                return 0 if not extra else None
+            decoded = base64.b64decode(token.encode()).decode()
+            return int(decoded.removeprefix("start=")) if extra == {"continuationToken"} else None
+        name = "skipToken" if self.paging == "absolute" else "$skipToken"
+        if name not in rec.args:
+            return 0 if not extra else None
+        return int(rec.args[name]) if extra == {name} else None
+
+    def _page(self, items: list[Any], rec: Recorded, route: str, size: int) -> tuple[int, Any]:
+        """One page of ``items`` in the paging shape of ``self.paging``."""
+        start = self._start(rec)
+        if start is None:
+            return self._error(400, "BadRequest", f"unexpected page parameters {sorted(rec.args)}")
+        page: dict[str, Any] = {"value": items[start : start + size]}
+        more = start + size < len(items)
+        if self.paging == "self":
+            page["nextLink"] = f"{route}?$version=2022-07-01"  # always the first page again
+        elif self.paging == "repeat-token":
+            page["continuationToken"] = base64.b64encode(b"start=0").decode()
+        elif more and self.paging == "token":
+            page["continuationToken"] = base64.b64encode(f"start={start + size}".encode()).decode()
+        elif more and self.paging == "absolute":
+            query = urlencode({"$version": "2022-07-01", "skipToken": start + size})
+            page["@nextLink"] = f"{self.url}{PC}/{route}?{query}"
+        elif more and self.paging == "relative":
+            page["nextLink"] = f"{route}?$version=2022-07-01&$skipToken={start + size}"
+        elif more and self.paging == "rooted":
+            page["@nextLink"] = f"{PC}/{route}?$skipToken={start + size}"
+        return 200, page
 
     def _cloud_partner(self, path: str, rec: Recorded) -> tuple[int, Any]:
         if self._bearer_scope(rec) != CPP_SCOPE:

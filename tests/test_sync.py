@@ -23,7 +23,7 @@ from bot.settings import Settings
 from bot.sources import build_sources
 from bot.sources.base import OfferSource
 from bot.sources.http import RetryPolicy, retry_after_seconds
-from bot.sources.partner_center import Submission, status_of
+from bot.sources.submissions import Submission, status_of
 from bot.sync import SyncConfig, sync_pass
 from bot.watcher import run_pass
 from storage import db
@@ -280,11 +280,21 @@ def test_one_bad_product_is_skipped_and_counted(
         report = run(bound, sources, clock)
     (pc,) = report.sources
     assert report.ok
-    assert (pc.seen, pc.new, pc.failed) == (7, 2, 5)
-    for needle in (d, e, f, c, "000000000099", "exploded", "created", "invalid JSON", "404"):
+    # An unknown enum value or a submission without its result no longer makes a product unreadable
+    # (the submission is kept out of the status, the value named in the log); 404s, bodies that are
+    # not JSON and listing entries without their fields still are.
+    assert (pc.seen, pc.new, pc.failed) == (7, 4, 3)
+    for needle in (f, c, "000000000099", "unknown status 'exploded'", "invalid JSON", "404"):
         assert needle in caplog.text, needle
     with bound() as s:
-        assert set(s.exec(select(Offer.offer_id)).all()) == {"contoso-analytics-saas", "contoso-vm"}
+        assert set(s.exec(select(Offer.offer_id)).all()) == {
+            "contoso-analytics-saas",
+            "contoso-vm",
+            "contoso-unknown",
+            "contoso-missing",
+        }
+    assert offer(bound, "contoso-unknown").status == "not_started"
+    assert offer(bound, "contoso-missing").status == "in_progress"  # running, without result or created
 
 
 def test_requests_in_flight_are_bounded(

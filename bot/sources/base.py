@@ -54,7 +54,9 @@ class Listing:
     """Keys of those entries where the key itself could be read: they are listed, so not missing."""
     complete: bool = True
     """False when part of the listing could not be read (an entry without a key, a publisher that
-    failed): then no offer is counted missing from it."""
+    failed, a page after the first): then no offer is counted missing from it."""
+    stopped: str | None = None
+    """Why the listing ended before its last page (what was read is kept); None: read to its end."""
 
 
 class OfferSource(Protocol):

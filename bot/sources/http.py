@@ -121,6 +121,10 @@ class ApiSpec:
         )
 
 
+PageKey = tuple[str, str, tuple[tuple[str, str], ...]]
+"""A page request as host, path and sorted query."""
+
+
 class ApiClient:
     """JSON over HTTPS from one API (``label``), with the token of one scope."""
 
@@ -224,21 +228,78 @@ class ApiClient:
         except DocumentError as exc:
             raise ProductError(str(exc)) from None
 
+    def resolve(self, link: str) -> str:
+        """A page link as an absolute URL: absolute as it is; with a leading ``/``, on the API's host;
+        otherwise relative to the API's base. Never another host than the API's: the bearer token goes
+        with every request."""
+        if link.startswith(("https://", "http://")):
+            url = link
+        elif link.startswith("/"):
+            scheme, netloc = self._origin(self.base_url)
+            url = f"{scheme}://{netloc}{link}"
+        else:
+            url = self.base_url + link
+        if self._origin(url) != self._origin(self.base_url):
+            raise ProductError(f"a next-page link points outside {self.label}: {link[:120]}")
+        return url
+
+    def _page_key(
+        self, url: str, params: dict[str, str] | None
+    ) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+        """What identifies a page request, whatever the spelling of its query (``$`` or ``%24``)."""
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        query.update(self._params(url, params))
+        return (parts.netloc.lower(), parts.path, tuple(sorted(query.items())))
+
     def pages(
         self, path: str, params: dict[str, str] | None = None, *, max_pages: int = 10_000
     ) -> Iterator[Any]:
-        """Each page of a list, following ``@nextLink`` (an absolute URL, used as it is) to the end."""
-        url: str | None = path
-        extra = params
-        for _ in range(max_pages):
-            if url is None:
-                return
+        """Each page of a list, to its end, whatever paging shape Microsoft uses: an ``@nextLink`` or
+        ``nextLink`` (absolute, or relative: see :meth:`resolve`), or a ``continuationToken`` in the
+        body, asked again as ``continuationToken=<token>`` on the same path with the same parameters.
+        A page that links to a page already read, or repeats a token, stops the list with a
+        :class:`ProductError` that says so, as does a failed request: the caller knows the end was
+        not reached."""
+        url, extra = self.url(path), dict(params or {})
+        asked: set[PageKey] = set()
+        tokens: set[str] = set()
+        for number in range(1, max_pages + 1):
+            key = self._page_key(url, extra)
+            if key in asked:
+                raise ProductError(f"page {number} of {path} links to a page already read: stopped")
+            asked.add(key)
             page = self.get_json(url, extra)
             yield page
-            extra = None
-            link = page.get("@nextLink") if isinstance(page, dict) else None
-            url = link if isinstance(link, str) and link else None
-            if url is not None and self._origin(url) != self._origin(self.base_url):
-                # The bearer token goes with every request: never to another host than the API's.
-                raise ProductError(f"@nextLink points outside {self.label}: {url[:120]}")
-        raise ProductError(f"more than {max_pages} pages: stopped following @nextLink")
+            following = self._next_page(page, path=path, params=params, tokens=tokens, number=number)
+            if following is None:
+                return
+            url, extra = following
+        raise ProductError(f"more than {max_pages} pages of {path}: stopped")
+
+    def _next_page(
+        self,
+        page: Any,
+        *,
+        path: str,
+        params: dict[str, str] | None,
+        tokens: set[str],
+        number: int,
+    ) -> tuple[str, dict[str, str]] | None:
+        if not isinstance(page, dict):
+            return None
+        for name in NEXT_LINKS:
+            link = page.get(name)
+            if isinstance(link, str) and link.strip():
+                return self.resolve(link.strip()), {}
+        token = page.get("continuationToken")
+        if isinstance(token, str) and token:
+            if token in tokens:
+                raise ProductError(f"page {number} of {path} repeats a continuationToken: stopped")
+            tokens.add(token)
+            return self.url(path), {**(params or {}), "continuationToken": token}
+        return None
+
+
+NEXT_LINKS = ("@nextLink", "nextLink", "@odata.nextLink")
+"""Where Microsoft's lists name their next page (besides a ``continuationToken``)."""
