@@ -221,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        logs.configure(settings.log_level, fmt=settings.offerbot_log_format)
+        logs.configure(settings.log_level, fmt=settings.offerbot_log_format, secrets=settings.secret_values())
         return COMMANDS[args.command](settings, args)
     except ConfigError as exc:
         print(f"offerbot: configuration: {exc}", file=sys.stderr)

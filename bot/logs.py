@@ -5,6 +5,9 @@ each record with its time (UTC), level, logger, message and any ``extra`` fields
 per line when the output is not a terminal (for a log pipeline), a readable line on a terminal.
 ``OFFERBOT_LOG_FORMAT=json|console`` overrides the guess.
 
+Every line is redacted before it is written (:class:`Redactor`): Slack tokens, bearer tokens,
+e-mail addresses and the configured secrets never reach the log, whichever library logged them.
+
 What needs an operator is WARNING or above (a store or Slack outage, a delivery that failed for
 good, a source refusing the credentials); every pass, delivery attempt and command is INFO.
 """
@@ -12,17 +15,62 @@ good, a source refusing the credentials); every pass, delivery attempt and comma
 from __future__ import annotations
 
 import logging
+import re
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 import structlog
+import structlog.tracebacks
 
 Format = Literal["json", "console"]
 
+_SHAPES = (
+    # Slack tokens: bot, user, app-level, configuration, refresh (xoxb-, xoxp-, xapp-, xoxe.xoxp-...)
+    (re.compile(r"\bx(?:ox[a-z]|app)(?:\.[a-z]+)?-[A-Za-z0-9-]{4,}"), "[slack token]"),
+    # A bearer token wherever it is written (a header, an error text)
+    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{6,}"), r"\1[token]"),
+    # E-mail addresses (owners' notificationEmails, Slack profiles)
+    (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"), "[e-mail]"),
+)
 
-def configure(level: str = "INFO", *, fmt: Format | None = None) -> None:
+
+class Redactor:
+    """Masks in a log line whatever is shaped like a Slack token, a bearer token or an e-mail
+    address, and every secret value it was told of (the configured secrets), whoever logged it."""
+
+    def __init__(self) -> None:
+        self._values: frozenset[str] = frozenset()
+        self._lock = threading.Lock()
+
+    def add(self, values: Iterable[str]) -> None:
+        """Mask these values too (secrets shorter than 6 characters would mask ordinary words)."""
+        with self._lock:
+            self._values = self._values | {v for v in values if len(v) >= 6}
+
+    def __call__(self, text: str) -> str:
+        for value in sorted(self._values, key=len, reverse=True):
+            if value in text:
+                text = text.replace(value, "[secret]")
+        for pattern, replacement in _SHAPES:
+            text = pattern.sub(replacement, text)
+        return text
+
+
+REDACT = Redactor()
+"""The process's redactor: ``configure`` puts it on the one log handler."""
+
+
+class RedactingFormatter(structlog.stdlib.ProcessorFormatter):
+    """structlog's formatter, with the whole rendered line (message, fields, traceback) redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return REDACT(super().format(record))
+
+
+def configure(level: str = "INFO", *, fmt: Format | None = None, secrets: Iterable[str] = ()) -> None:
     fmt = fmt or ("console" if sys.stderr.isatty() else "json")
     shared: list[structlog.typing.Processor] = [
         structlog.stdlib.add_log_level,
@@ -37,10 +85,13 @@ def configure(level: str = "INFO", *, fmt: Format | None = None) -> None:
     )
     final: list[structlog.typing.Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if fmt == "json":
-        final.append(structlog.processors.dict_tracebacks)
+        # Tracebacks as data, without the frames' local variables: a local may hold a token.
+        tracebacks = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        final.append(structlog.processors.ExceptionRenderer(tracebacks))
     final.append(renderer)
+    REDACT.add(secrets)
     handler = logging.StreamHandler()
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final))
+    handler.setFormatter(RedactingFormatter(foreign_pre_chain=shared, processors=final))
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import Clock
 from bot.edge import Refusal, read_body
+from bot.guard import StoreUnavailable
 from bot.usecases.imports import import_document
 from storage import db
 from storage.errors import DocumentError
@@ -30,6 +34,35 @@ log = logging.getLogger(__name__)
 
 PUSH_PATH = "/api/offers/status"
 PUSH_MAX_BODY = 5 * 1024 * 1024
+MAX_WAITING = 4
+"""Pushes that may wait for the one being imported; more are answered 503 at once."""
+WAIT_SECONDS = 30.0
+"""How long a push waits for its turn before it is answered 503."""
+BUSY = "another push is being imported: try again in a few seconds"
+STORE_DOWN = "the store is unavailable: nothing was imported; try again in a minute"
+
+
+@dataclass
+class _Turns:
+    """One push imported at a time; a few wait their turn, the rest are turned away."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    guard: threading.Lock = field(default_factory=threading.Lock)
+    waiting: int = 0
+
+    def enter(self, timeout: float) -> bool:
+        with self.guard:
+            if self.waiting >= MAX_WAITING:
+                return False
+            self.waiting += 1
+        try:
+            return self.lock.acquire(timeout=timeout)
+        finally:
+            with self.guard:
+                self.waiting -= 1
+
+    def leave(self) -> None:
+        self.lock.release()
 
 
 @dataclass(frozen=True)
@@ -38,9 +71,20 @@ class PushApi:
     clock: Clock
     on_import: Callable[[], None] = lambda: None
     """Called after a push that stored a status change: wakes the watcher."""
+    turns: _Turns = field(default_factory=_Turns)
+    """Pushes are parsed and imported one at a time, so concurrent pushes queue instead of multiplying
+    the CPU and memory of the process that answers Slack."""
 
     def handle(self, environ: WSGIEnvironment) -> tuple[str, bytes]:
-        """The status line and JSON body of the answer to one request."""
+        """The status line and JSON body of the answer to one request; a store that fails (down,
+        locked, hung) is a 503 that says to try again, never a 500."""
+        try:
+            return self._handle(environ)
+        except (SQLAlchemyError, StoreUnavailable) as exc:
+            log.error("push API: the store failed: %s", exc.__class__.__name__)
+            return _json("503 Service Unavailable", ok=False, error=STORE_DOWN)
+
+    def _handle(self, environ: WSGIEnvironment) -> tuple[str, bytes]:
         if environ.get("REQUEST_METHOD") != "POST":
             return _json("405 Method Not Allowed", ok=False, error="use POST")
         team = self._team(str(environ.get("HTTP_AUTHORIZATION") or ""))
@@ -55,12 +99,16 @@ class PushApi:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return _json("400 Bad Request", ok=False, error="the body is not UTF-8")
+        if not self.turns.enter(WAIT_SECONDS):
+            return _json("503 Service Unavailable", ok=False, error=BUSY)
         try:
             summary = import_document(
                 self.session_factory, text=text, source="body", now=self.clock(), team_id=team
             )
         except DocumentError as exc:
             return _json("400 Bad Request", ok=False, error=str(exc))
+        finally:
+            self.turns.leave()
         log.info("push API: workspace %s: %s", team, summary.line())
         if summary.status_changes:
             self.on_import()

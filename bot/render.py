@@ -241,8 +241,7 @@ def unresolved(card: OfferCard) -> list[Message]:
 def issue_line(message: Message, card: OfferCard, tr: Translator) -> str:
     where = ""
     if message.step_position is not None:
-        steps = {s.position: s for s in card.steps}
-        step = steps.get(message.step_position)
+        step = card.step_at.get(message.step_position)
         label = step_name(card.offer, step, tr) if step is not None else tr._("step")
         where = tr._("*%(step)s:*", step=label) + " "
     return f"{_LEVEL_EMOJI[message.level]} {where}{safe(message.text)}"

@@ -52,6 +52,40 @@ def _health(session_factory: SessionFactory, deadline: Deadline) -> tuple[str, b
     return "200 OK", b'{"ok":true}'
 
 
+OAUTH_UNAVAILABLE = (
+    b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>offerbot: installation</title></head>"
+    b"<body><h1>The installation could not be completed</h1>"
+    b"<p>offerbot could not save it just now. Nothing was installed: go back to Slack and try again "
+    b"in a minute. If it keeps happening, tell the person who runs offerbot (the error is in its log).</p>"
+    b"</body></html>"
+)
+
+
+def _oauth(
+    bolt: SlackRequestHandler, environ: WSGIEnvironment, start_response: StartResponse
+) -> Iterable[bytes]:
+    """A browser's visit to the install page or Slack's redirect back: Bolt's OAuth flow checks its
+    state. A store that fails meanwhile (locked, down) answers a page that says what to do, never a
+    500 with a traceback; the log names the error (engines hide statement parameters, and the log
+    redacts tokens, so what was being saved never reaches it)."""
+    try:
+        return bolt(environ, start_response)
+    except Exception as exc:
+        log.error(
+            "the OAuth flow failed at %s: %s: %s",
+            environ.get("PATH_INFO"),
+            exc.__class__.__name__,
+            str(exc).splitlines()[0][:300] if str(exc) else "",
+        )
+        headers = [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Length", str(len(OAUTH_UNAVAILABLE))),
+            ("Retry-After", "60"),
+        ]
+        start_response("503 Service Unavailable", headers)
+        return [OAUTH_UNAVAILABLE]
+
+
 def wsgi_app(
     app: App,
     session_factory: SessionFactory,
@@ -78,7 +112,7 @@ def wsgi_app(
             start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
             return [body]
         if path in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET" and app.oauth_flow is not None:
-            return bolt(environ, start_response)  # a browser's visit: Bolt's OAuth flow checks its state
+            return _oauth(bolt, environ, start_response)
         if path == PUSH_PATH and push is not None:
             return _respond(start_response, *push.handle(environ))
         if path != EVENTS_PATH:

@@ -134,6 +134,17 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the log's redactor."""
+        fields = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.slack_client_secret,
+            self.azure_client_secret,
+        )
+        return [f.get_secret_value() for f in fields if f is not None]
+
     @property
     def has_slack(self) -> bool:
         return self.slack_bot_token is not None or self.multi_workspace

@@ -212,9 +212,10 @@ def _log_lookup_failure(offer_id: str, email: str, error: str) -> None:
 
 @dataclass(frozen=True)
 class _Post:
-    """Where and what to post."""
+    """Where and what to post: ``render`` draws the message from data already read, called after
+    the transaction that read it (never while it holds the store's write lock)."""
 
-    reply: Reply
+    render: Callable[[], Reply]
     channel: str | None  # None: open the DM with ``dm_user`` first
     dm_user: str | None = None
     thread_ts: str | None = None
@@ -229,7 +230,7 @@ class _ThreadUpdate:
     new_status: str
     thread_id: int | None  # the open thread this continues
     starts_thread: bool
-    root: Reply | None  # the first alert re-rendered with the current status (chat.update)
+    root: Callable[[], Reply] | None  # draws the first alert with the current status (chat.update)
 
 
 @dataclass(frozen=True)
@@ -251,9 +252,9 @@ class _Route:
     dm_user: str | None
     thread_ts: str | None
 
-    def post(self, reply: Reply, *, broadcast: bool = False) -> _Post:
+    def post(self, render: Callable[[], Reply], *, broadcast: bool = False) -> _Post:
         return _Post(
-            reply, channel=self.channel, dm_user=self.dm_user, thread_ts=self.thread_ts, broadcast=broadcast
+            render, channel=self.channel, dm_user=self.dm_user, thread_ts=self.thread_ts, broadcast=broadcast
         )
 
 
@@ -328,7 +329,9 @@ class Deliverer:
             kind = Unknown if posting and may_have_reached_slack(exc) else Transient
             raise kind(f"{method}: {classify(exc).code}") from exc
 
-    def _post(self, post: _Post, client: WebClient, *, key: int, earlier: datetime | None) -> tuple[str, str]:
+    def _post(
+        self, post: _Post, reply: Reply, client: WebClient, *, key: int, earlier: datetime | None
+    ) -> tuple[str, str]:
         """Post ``post`` with its key as metadata; when an earlier attempt's outcome is unknown, first
         look for it in the channel (or thread), and take the message found instead of posting again."""
         channel = post.channel
@@ -351,8 +354,8 @@ class Deliverer:
             "chat.postMessage",
             lambda: poster.chat_postMessage(
                 channel=target,
-                text=post.reply.text,
-                blocks=post.reply.blocks,
+                text=reply.text,
+                blocks=reply.blocks,
                 unfurl_links=False,
                 unfurl_media=False,
                 thread_ts=post.thread_ts,
@@ -397,8 +400,9 @@ class Deliverer:
         if plan.post is None:
             self._finish(delivery_id, plan, channel=None, ts=None)
             return Outcome.SKIPPED
+        reply = plan.post.render()  # outside the transaction: a slow render holds no lock
         try:
-            channel, ts = self._post(plan.post, client, key=delivery_id, earlier=earlier)
+            channel, ts = self._post(plan.post, reply, client, key=delivery_id, earlier=earlier)
         except Transient as exc:
             return self._retry(delivery_id, exc, unknown=isinstance(exc, Unknown) or earlier is not None)
         except SlackApiError as exc:
@@ -406,7 +410,7 @@ class Deliverer:
         thread = self._finish(delivery_id, plan, channel=channel, ts=ts)
         root = plan.thread.root if plan.thread is not None else None
         if root is not None and thread is not None:
-            self._update_root(thread, root, client)
+            self._update_root(thread, root(), client)
         return Outcome.SENT
 
     def _retry(self, delivery_id: int, exc: Transient, *, unknown: bool) -> Outcome:
@@ -464,21 +468,14 @@ class Deliverer:
         route = _route(session, row=row, threading=self._destination(session, row)[0])
         thread = route.thread
         direct = row.destination_kind == "user"
-        if row.kind == "stuck":
-            step = next((s for s in card.steps if s.position == row.step_position), None)
-            if step is None or step.status not in RUNNING_STEPS:
-                return _Plan()  # the step moved on since: nothing to say
-            return _Plan(post=route.post(render_stuck(card, step, now=self.clock(), tr=tr, direct=direct)))
-        if row.kind == "reminder":
-            if thread is None or thread.status not in REMINDABLE:
-                return _Plan()  # it moved on: nothing to remind of
-            reply = render_reminder(card, status=thread.status, since=change.changed_at, tr=tr, direct=direct)
-            return _Plan(post=route.post(reply))
+        if row.kind in ("stuck", "reminder"):
+            return self._nudge(row, route, snapshot, tr, direct=direct)
         old, new = change.old_status, change.new_status
+        since = change.changed_at
         if row.kind == "alert":
-            reply = render_alert(card, old_status=old, new_status=new, tr=tr, direct=direct)
+            reply = lambda: render_alert(card, old_status=old, new_status=new, tr=tr, direct=direct)  # noqa: E731
         else:
-            reply = render_followup(card, old_status=old, new_status=new, since=change.changed_at, tr=tr)
+            reply = lambda: render_followup(card, old_status=old, new_status=new, since=since, tr=tr)  # noqa: E731
         root = self._root(session, thread, card, current=new, tr=tr, direct=direct)
         update = _ThreadUpdate(
             change_id=snapshot.change_id,
@@ -491,6 +488,24 @@ class Deliverer:
             post=route.post(reply, broadcast=row.kind == "alert" and thread is not None), thread=update
         )
 
+    def _nudge(
+        self, row: Delivery, route: _Route, snapshot: _Snapshot, tr: Translator, *, direct: bool
+    ) -> _Plan:
+        """A stuck step's alert or a reminder, or nothing when the offer moved on since."""
+        card, thread = snapshot.card, route.thread
+        if row.kind == "stuck":
+            step = next((s for s in card.steps if s.position == row.step_position), None)
+            if step is None or step.status not in RUNNING_STEPS:
+                return _Plan()  # the step moved on since: nothing to say
+            now = self.clock()
+            return _Plan(post=route.post(lambda: render_stuck(card, step, now=now, tr=tr, direct=direct)))
+        if thread is None or thread.status not in REMINDABLE:
+            return _Plan()  # it moved on: nothing to remind of
+        status, since = thread.status, snapshot.change.changed_at
+        return _Plan(
+            post=route.post(lambda: render_reminder(card, status=status, since=since, tr=tr, direct=direct))
+        )
+
     def _root(
         self,
         session: Session,
@@ -500,18 +515,21 @@ class Deliverer:
         current: str,
         tr: Translator,
         direct: bool,
-    ) -> Reply | None:
-        """The thread's first alert as it should now read: the current status, who is on it."""
+    ) -> Callable[[], Reply] | None:
+        """The thread's first alert as it should now read (the current status, who is on it), read
+        here and drawn later."""
         first = session.get(StatusChange, thread.first_change_id) if thread is not None else None
         if first is None or thread is None:
             return None
-        return render_alert(
+        handling = handling_of(session, thread=thread).shown(self.clock())
+        old, new = first.old_status, first.new_status
+        return lambda: render_alert(
             card,
-            old_status=first.old_status,
-            new_status=first.new_status,
+            old_status=old,
+            new_status=new,
             current_status=current,
             tr=tr,
-            handling=handling_of(session, thread=thread).shown(self.clock()),
+            handling=handling,
             direct=direct,
         )
 
@@ -543,10 +561,14 @@ class Deliverer:
         if sub is None:
             return _Plan()
         target = Target(kind=sub.target_kind, offer_pk=sub.offer_pk, publisher_id=sub.publisher_id)
-        reply = render_disabled_notice(
-            sub, about=about(target, offer), reason=sub.disabled_reason or "error", tr=tr
+        seen, reason = about(target, offer), sub.disabled_reason or "error"
+        return _Plan(
+            post=_Post(
+                lambda: render_disabled_notice(sub, about=seen, reason=reason, tr=tr),
+                channel=None,
+                dm_user=row.destination,
+            )
         )
-        return _Plan(post=_Post(reply, channel=None, dm_user=row.destination))
 
     def _finish(
         self, delivery_id: int, plan: _Plan, *, channel: str | None, ts: str | None

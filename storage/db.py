@@ -39,7 +39,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; for SQLite with WAL, a busy timeout, foreign keys and real BEGINs."""
+    """An engine for ``url``; for SQLite with WAL, a busy timeout, foreign keys and real BEGINs.
+
+    Every engine hides statement parameters: an error (a locked store, a refused write) names the
+    statement, never what it was writing (a workspace's bot token, an owner's e-mail address)."""
+    kwargs.setdefault("hide_parameters", True)
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError as exc:

@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from storage import safetext
+from storage import limits, safetext
 from storage.errors import DocumentError
 from storage.statuses import (
     DOCUMENT_STATUSES,
@@ -40,7 +40,7 @@ from storage.statuses import (
     StepState,
 )
 
-MAX_ERRORS = 20
+MAX_ERRORS = limits.MAX_PROBLEMS
 MAX_DEPTH = 32
 """Deeper JSON than any document of ours needs is refused before it is read further."""
 
@@ -48,32 +48,58 @@ MAX_DEPTH = 32
 def shape_problem(value: Any, *, max_depth: int = MAX_DEPTH, nul: bool = True) -> str | None:
     """The first thing in decoded JSON that no document may hold, with where it is: nesting deeper
     than ``max_depth``, or a NUL character in a string (PostgreSQL cannot store one). None if clean.
-    Iterative, so a hostile document cannot exhaust the stack. ``nul=False`` checks the depth only
-    (a list whose items are checked one by one later)."""
+    Iterative, so a hostile document cannot exhaust the stack; only containers are stacked (a list
+    of millions of numbers costs no memory here). ``nul=False`` checks the depth only (a list whose
+    items are checked one by one later)."""
+    if isinstance(value, str):
+        return "the document: contains a NUL character" if nul and "\x00" in value else None
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
         item, path, depth = stack.pop()
-        if isinstance(item, str):
-            if nul and "\x00" in item:
-                return f"{path or 'the document'}: contains a NUL character"
-            continue
         if not isinstance(item, dict | list):
             continue
         if depth >= max_depth:
             return f"{path or 'the document'}: nested deeper than {max_depth} levels"
-        if isinstance(item, dict):
-            for key, child in item.items():
-                if nul and "\x00" in key:
-                    return f"{path or 'the document'}: a key contains a NUL character"
-                stack.append((child, f"{path}.{key}" if path else key, depth + 1))
-        else:
-            stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+        pairs = item.items() if isinstance(item, dict) else enumerate(item)
+        for key, child in pairs:
+            if isinstance(key, str) and nul and "\x00" in key:
+                return f"{path or 'the document'}: a key contains a NUL character"
+            if isinstance(child, str):
+                if nul and "\x00" in child:
+                    return f"{_child_path(path, key)}: contains a NUL character"
+            elif isinstance(child, dict | list):
+                stack.append((child, _child_path(path, key), depth + 1))
     return None
+
+
+def _child_path(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def container_problem(data: str | bytes, *, limit: int = limits.MAX_JSON_CONTAINERS) -> str | None:
+    """More objects and arrays than ``limit``, counted without decoding (``{`` and ``[`` inside
+    strings count too: an upper bound, in C speed), or None. A body of nothing but ``{}`` would cost
+    a hundred times its size in memory once decoded; it is refused before."""
+    opening = (b"{", b"[") if isinstance(data, bytes) else ("{", "[")
+    count = data.count(opening[0]) + data.count(opening[1])  # type: ignore[arg-type]
+    if count <= limit:
+        return None
+    return (
+        f"more than {limit:,} objects and arrays, over what the limits allow "
+        f"(at most {limits.MAX_OFFERS_PER_DOCUMENT:,} offers, {limits.MAX_STEPS_PER_OFFER} steps and "
+        f"{limits.MAX_MESSAGES_PER_OFFER} messages each)"
+    )
 
 
 def load_json(data: str | bytes, *, source: str, nul: bool = True) -> Any:
     """Decode JSON and check its shape (:func:`shape_problem`); a clear :class:`DocumentError`
-    for malformed, non-UTF-8, too deep or NUL-carrying input, never a RecursionError."""
+    for malformed, non-UTF-8, too deep or NUL-carrying input, or for more containers than any
+    document within the limits has (checked before decoding), never a RecursionError."""
+    too_many = container_problem(data)
+    if too_many is not None:
+        raise DocumentError(f"{source}: {too_many}")
     try:
         doc = json.loads(data)
     except json.JSONDecodeError as exc:
@@ -237,7 +263,7 @@ class _Doc(BaseModel):
 
 
 class MessageDoc(_Doc):
-    message_html: str = Field(alias="messageHtml", min_length=1, max_length=20_000)
+    message_html: str = Field(alias="messageHtml", min_length=1, max_length=limits.MAX_MESSAGE_HTML)
     level: Annotated[MessageLevel, BeforeValidator(_lookup(MESSAGE_LEVELS, "unknown message level {value}"))]
     timestamp: Annotated[datetime, BeforeValidator(_timestamp)]
 
@@ -325,6 +351,10 @@ def _read_offer(
         f" ({offer_id_raw})" if isinstance(offer_id_raw, str) and offer_id_raw else ""
     )
     before = len(errors)
+    over = count_problems(raw)
+    if over:  # too many items: refused before any of them is built
+        errors.extend(f"{label}: {problem}" for problem in over)
+        return None
     doc: OfferDoc | None = None
     try:
         doc = OfferDoc.model_validate(raw)
@@ -339,6 +369,44 @@ def _read_offer(
         return None
     known = OFFER_TYPES.get(doc.offer_type.lower())
     return _offer_in(doc, known.value if known else doc.offer_type[:40])
+
+
+def _items(value: Any, key: str) -> list[Any]:
+    found = value.get(key) if isinstance(value, dict) else None
+    return found if isinstance(found, list) else []
+
+
+def count_problems(raw: Any) -> list[str]:
+    """An offer's steps and messages over the limits (``storage.limits``), counted on the raw
+    document before anything is validated or built."""
+    status = raw.get("status") if isinstance(raw, dict) else None
+    steps = _items(status, "steps")
+    problems = []
+    if len(steps) > limits.MAX_STEPS_PER_OFFER:
+        problems.append(
+            f"status.steps: {len(steps):,} steps, "
+            f"more than the limit of {limits.MAX_STEPS_PER_OFFER} per offer"
+        )
+    own = _items(status, "messages")
+    if len(own) > limits.MAX_STEP_MESSAGES:
+        problems.append(
+            f"status.messages: {len(own):,} messages, more than the limit of {limits.MAX_STEP_MESSAGES}"
+        )
+    total = len(own)
+    for i, step in enumerate(steps[: limits.MAX_STEPS_PER_OFFER]):
+        count = len(_items(step, "messages"))
+        total += count
+        if count > limits.MAX_STEP_MESSAGES:
+            problems.append(
+                f"status.steps[{i}].messages: {count:,} messages, more than the limit of "
+                f"{limits.MAX_STEP_MESSAGES} per step"
+            )
+    if total > limits.MAX_MESSAGES_PER_OFFER and not problems:
+        problems.append(
+            f"status: {total:,} messages in all, "
+            f"more than the limit of {limits.MAX_MESSAGES_PER_OFFER} per offer"
+        )
+    return problems
 
 
 def _cross_checks(raw: Any, *, known_types_only: bool) -> list[str]:
@@ -366,6 +434,77 @@ def _cross_checks(raw: Any, *, known_types_only: bool) -> list[str]:
     return problems
 
 
+_STRING_LIMITS = {
+    "name": 500,
+    "stepName": 500,
+    "description": 4000,
+    "estimatedTimeFrame": 200,
+    "messageHtml": limits.MAX_MESSAGE_HTML,
+}
+
+
+def _cut(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return item
+    out = dict(item)
+    for key, limit in _STRING_LIMITS.items():
+        value = out.get(key)
+        if isinstance(value, str) and len(value) > limit:
+            out[key] = value[: limit - 1] + "…"
+    return out
+
+
+def _fit_messages(messages: list[Any], room: int) -> list[Any]:
+    """The first messages that fit ``room``, and one that counts the rest."""
+    if len(messages) <= room:
+        return [_cut(m) for m in messages]
+    kept = [_cut(m) for m in messages[: max(room - 1, 0)]]
+    dropped = messages[len(kept) :]
+    stamp = next((m.get("timestamp") for m in dropped if isinstance(m, dict) and m.get("timestamp")), None)
+    note = {
+        "messageHtml": f"… and {len(dropped):,} more message(s): see the offer in Partner Center.",
+        "level": "warning",
+        "timestamp": stamp if isinstance(stamp, str) else "1970-01-01T00:00:00Z",
+    }
+    return [*kept, note]
+
+
+def fit_to_limits(raw: Any) -> Any:
+    """A sync source's offer brought within the limits instead of refused: the first steps and
+    messages kept, one message saying how many more there were, long texts cut."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("status"), dict):
+        return raw
+    status = dict(raw["status"])
+    steps = _items(status, "steps")
+    room = limits.MAX_MESSAGES_PER_OFFER
+    extra = len(steps) - limits.MAX_STEPS_PER_OFFER
+    own = _items(status, "messages")
+    if extra > 0:
+        note = f"… and {extra:,} more step(s): see the offer in Partner Center."
+        own = [*own, {"messageHtml": note, "level": "warning", "timestamp": "1970-01-01T00:00:00Z"}]
+    room -= 1  # for the note of messages no step had room for
+    status["messages"] = _fit_messages(own, min(limits.MAX_STEP_MESSAGES - 1, room))
+    room -= len(status["messages"])
+    fitted, lost = [], 0
+    for step in steps[: limits.MAX_STEPS_PER_OFFER]:
+        step = _cut(step)
+        if isinstance(step, dict) and isinstance(step.get("messages"), list):
+            if room > 0:
+                step["messages"] = _fit_messages(step["messages"], min(limits.MAX_STEP_MESSAGES, room))
+                room -= len(step["messages"])
+            else:
+                lost, step["messages"] = lost + len(step["messages"]), []
+        fitted.append(step)
+    if lost:
+        note = f"… and {lost:,} more message(s) of later steps: see the offer in Partner Center."
+        status["messages"].append(
+            {"messageHtml": note, "level": "warning", "timestamp": "1970-01-01T00:00:00Z"}
+        )
+    if "steps" in status:
+        status["steps"] = fitted
+    return {**_cut(raw), "status": status}
+
+
 def parse_offer(raw: Any, *, source: str) -> OfferIn:
     """One offer in the import format (a sync source's answer), validated as an import validates it;
     an offer type outside :class:`OfferType` is kept as it is named. Raises :class:`DocumentError`."""
@@ -387,10 +526,17 @@ def parse_document(data: str | bytes, *, source: str = "input") -> list[OfferIn]
     raw_offers = doc["offers"]
     if not isinstance(raw_offers, list):
         raise DocumentError(f'{source}: "offers" must be an array, got {_show(raw_offers)}')
+    if len(raw_offers) > limits.MAX_OFFERS_PER_DOCUMENT:
+        raise DocumentError(
+            f"{source}: offers: {len(raw_offers):,} offers, more than the limit of "
+            f"{limits.MAX_OFFERS_PER_DOCUMENT:,} per document; nothing was imported (split it)"
+        )
     errors: list[str] = []
     offers: list[OfferIn] = []
     seen: dict[tuple[str, str], int] = {}
     for index, raw in enumerate(raw_offers):
+        if len(errors) > MAX_ERRORS:
+            break  # the rest is not read: a document this wrong is refused all the same
         offer = _read_offer(raw, index, errors)
         if offer is None:
             continue
@@ -403,10 +549,16 @@ def parse_document(data: str | bytes, *, source: str = "input") -> list[OfferIn]
         seen[key] = index
         offers.append(offer)
     if errors:
-        shown = errors[:MAX_ERRORS]
-        more = len(errors) - len(shown)
-        lines = [f"{source}: {len(errors)} problem(s), nothing was imported:", *shown]
-        if more:
-            lines.append(f"... and {more} more")
-        raise DocumentError("\n".join(lines))
+        raise DocumentError(_refusal(source, errors, complete=len(errors) <= MAX_ERRORS))
     return offers
+
+
+def _refusal(source: str, errors: list[str], *, complete: bool) -> str:
+    """The problems of a refused document, the first ``MAX_ERRORS`` of them."""
+    shown = errors[:MAX_ERRORS]
+    if complete:
+        lines = [f"{source}: {len(errors)} problem(s), nothing was imported:", *shown]
+    else:
+        lines = [f"{source}: more than {MAX_ERRORS} problems, nothing was imported; the first {MAX_ERRORS}:"]
+        lines += [*shown, "... and more (validation stopped there)"]
+    return "\n".join(lines)

@@ -7,11 +7,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from storage.documents import OfferIn
+from storage.documents import MessageIn, OfferIn
 from storage.estimates import stuck_at
 from storage.models import Message, Offer, StatusChange, Step
 from storage.statuses import OfferType, StepState, effective_status
@@ -136,13 +137,22 @@ def _step_times(
     return StepTimes(now, stuck, None, took)
 
 
-def _children(offer_pk: int, data: OfferIn, *, now: datetime, previous: Previous) -> list[Step | Message]:
-    rows: list[Step | Message] = [
-        Message(
-            offer_pk=offer_pk, step_position=None, level=m.level.value, text=m.text, timestamp=m.timestamp
-        )
-        for m in data.messages
-    ]
+def _message_row(offer_pk: int, position: int | None, m: MessageIn) -> dict[str, Any]:
+    return {
+        "offer_pk": offer_pk,
+        "step_position": position,
+        "level": m.level.value,
+        "text": m.text,
+        "timestamp": m.timestamp,
+    }
+
+
+def _children(
+    offer_pk: int, data: OfferIn, *, now: datetime, previous: Previous
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The offer's step rows and message rows, as values for one multi-row insert each."""
+    messages = [_message_row(offer_pk, None, m) for m in data.messages]
+    steps: list[dict[str, Any]] = []
     business = data.offer_type == OfferType.AZURE_APPLICATION.value
     for step in data.steps:
         times = _step_times(
@@ -154,33 +164,24 @@ def _children(offer_pk: int, data: OfferIn, *, now: datetime, previous: Previous
             now=now,
             business=business,
         )
-        rows.append(
-            Step(
-                offer_pk=offer_pk,
-                position=step.position,
-                step_id=step.step_id,
-                name=step.name,
-                description=step.description,
-                status=step.state.value,
-                estimated_time=step.estimated_time,
-                progress=step.progress,
-                status_since=times.since,
-                stuck_at=times.stuck_at,
-                stuck_since=times.stuck_since,
-                took_seconds=times.took_seconds,
-            )
+        steps.append(
+            {
+                "offer_pk": offer_pk,
+                "position": step.position,
+                "step_id": step.step_id,
+                "name": step.name,
+                "description": step.description,
+                "status": step.state.value,
+                "estimated_time": step.estimated_time,
+                "progress": step.progress,
+                "status_since": times.since,
+                "stuck_at": times.stuck_at,
+                "stuck_since": times.stuck_since,
+                "took_seconds": times.took_seconds,
+            }
         )
-        rows.extend(
-            Message(
-                offer_pk=offer_pk,
-                step_position=step.position,
-                level=m.level.value,
-                text=m.text,
-                timestamp=m.timestamp,
-            )
-            for m in step.messages
-        )
-    return rows
+        messages.extend(_message_row(offer_pk, step.position, m) for m in step.messages)
+    return steps, messages
 
 
 def _apply(row: Offer, data: OfferIn, digest: str, now: datetime) -> None:
@@ -215,6 +216,99 @@ def _note_observation(row: Offer, seen: Observation, feed: str | None, now: date
         row.feed, row.feed_key, row.missing_passes = feed, seen.feed_key, 0
 
 
+def _new_offer(
+    team_id: str, seen: Observation, digest: str, feed: str | None, now: datetime
+) -> dict[str, Any]:
+    """The values of a new offer's row (one multi-row insert for all of a batch's new offers)."""
+    data = seen.offer
+    return {
+        "team_id": team_id,
+        "publisher_id": data.publisher_id,
+        "offer_id": data.offer_id,
+        "name": data.name,
+        "offer_type": data.offer_type,
+        "publish_status": data.publish_status.value,
+        "listing": data.listing.value,
+        "status": effective_status(data.publish_status, data.listing).value,
+        "notification_emails": ", ".join(data.notification_emails),
+        "preview_links": list(data.preview_links),
+        "live_links": list(data.live_links),
+        "status_changed_at": now,
+        "updated_at": now,
+        "content_hash": digest,
+        "feed": feed,
+        "feed_key": seen.feed_key if feed is not None else None,
+        "observed_at": seen.observed_at,
+        "missing_passes": 0,
+        "removed_at": now if seen.removed else None,
+        "details_unread": data.details_unread,
+    }
+
+
+def _insert_new(
+    session: Session, team_id: str, new: list[tuple[Observation, str]], feed: str | None, now: datetime
+) -> list[tuple[int, OfferIn, str]]:
+    """Insert the new offers in one statement; their keys, data and status, in order."""
+    if not new:
+        return []
+    t = Offer.__table__  # type: ignore[attr-defined]
+    rows = [_new_offer(team_id, seen, digest, feed, now) for seen, digest in new]
+    stmt = sa.insert(t).returning(t.c.id, sort_by_parameter_order=True)
+    keys = [row[0] for row in session.execute(stmt, rows)]
+    return [(key, seen.offer, row["status"]) for key, (seen, _), row in zip(keys, new, rows, strict=True)]
+
+
+def _dedupe(observations: Sequence[Observation]) -> list[Observation]:
+    """One offer seen twice (a source listing it twice): the newest observation counts."""
+    newest: dict[tuple[str, str], Observation] = {}
+    for seen in observations:
+        key = (seen.offer.publisher_id, seen.offer.offer_id)
+        if key not in newest or newest[key].observed_at <= seen.observed_at:
+            newest[key] = seen
+    return list(newest.values())
+
+
+def _status_change(
+    team_id: str, offer_pk: int, old: str | None, new: str, now: datetime, source: str
+) -> dict[str, Any]:
+    return {
+        "team_id": team_id,
+        "offer_pk": offer_pk,
+        "old_status": old,
+        "new_status": new,
+        "changed_at": now,
+        "source": source,
+        "handled_at": None,
+    }
+
+
+def _write_children(
+    session: Session,
+    rows: list[tuple[int, OfferIn]],
+    *,
+    replaced: list[int],
+    now: datetime,
+) -> None:
+    """Replace the steps and messages of ``replaced`` offers and write those of every offer in
+    ``rows``, each kind in one multi-row insert (no ORM object per row: a 5 MB push stays cheap)."""
+    previous: Previous = {}
+    for start in range(0, len(replaced), _CHUNK):
+        chunk = replaced[start : start + _CHUNK]
+        previous.update(_previous_steps(session, chunk))
+        session.execute(sa.delete(Message).where(Message.offer_pk.in_(chunk)))  # type: ignore[attr-defined]
+        session.execute(sa.delete(Step).where(Step.offer_pk.in_(chunk)))  # type: ignore[attr-defined]
+    steps: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    for offer_pk, data in rows:
+        offer_steps, offer_messages = _children(offer_pk, data, now=now, previous=previous)
+        steps += offer_steps
+        messages += offer_messages
+    if steps:
+        session.execute(sa.insert(Step.__table__), steps)  # type: ignore[attr-defined]
+    if messages:
+        session.execute(sa.insert(Message.__table__), messages)  # type: ignore[attr-defined]
+
+
 def record_observations(
     session: Session,
     *,
@@ -231,39 +325,18 @@ def record_observations(
     left as it is (``stale``), so a sync and a hand import of the same offer never undo each other,
     and the history keeps the changes of both, each with its source.
     """
-    newest: dict[tuple[str, str], Observation] = {}
-    for seen in observations:  # one offer seen twice (a source listing it twice): the newest counts
-        key = (seen.offer.publisher_id, seen.offer.offer_id)
-        if key not in newest or newest[key].observed_at <= seen.observed_at:
-            newest[key] = seen
-    observations = list(newest.values())
+    observations = _dedupe(observations)
     existing = _existing(session, team_id, observations)
-    created: list[tuple[Offer, OfferIn]] = []
+    new: list[tuple[Observation, str]] = []
     changed: list[tuple[Offer, OfferIn]] = []
-    changes: list[StatusChange] = []
+    changes: list[dict[str, Any]] = []
     unchanged = stale = 0
     for seen in observations:
         data = seen.offer
         digest = content_hash(data)
-        status = effective_status(data.publish_status, data.listing).value
         row = existing.get((data.publisher_id, data.offer_id))
         if row is None:
-            row = Offer(
-                team_id=team_id,
-                publisher_id=data.publisher_id,
-                offer_id=data.offer_id,
-                status=status,
-                status_changed_at=now,
-                name="",
-                offer_type="",
-                publish_status="",
-                listing="",
-                content_hash="",
-                updated_at=now,
-            )
-            _note_observation(row, seen, feed, now)
-            _apply(row, data, digest, now)
-            created.append((row, data))
+            new.append((seen, digest))
             continue
         if row.observed_at is not None and seen.observed_at < row.observed_at:
             stale += 1
@@ -272,47 +345,21 @@ def record_observations(
         if row.content_hash == digest:
             unchanged += 1
             continue
+        status = effective_status(data.publish_status, data.listing).value
         if row.status != status:
-            changes.append(
-                StatusChange(
-                    team_id=team_id,
-                    offer_pk=row.id,  # type: ignore[arg-type]
-                    old_status=row.status,
-                    new_status=status,
-                    changed_at=now,
-                    source=source,
-                )
-            )
+            changes.append(_status_change(team_id, row.id, row.status, status, now, source))  # type: ignore[arg-type]
             row.status = status
             row.status_changed_at = now
         _apply(row, data, digest, now)
         changed.append((row, data))
-    session.add_all([row for row, _ in created])
     session.flush()
-    for row, _ in created:
-        changes.append(
-            StatusChange(
-                team_id=team_id,
-                offer_pk=row.id,  # type: ignore[arg-type]
-                old_status=None,
-                new_status=row.status,
-                changed_at=now,
-                source=source,
-            )
-        )
-    changed_pks = [row.id for row, _ in changed]
-    previous: Previous = {}
-    for start in range(0, len(changed_pks), _CHUNK):
-        chunk = changed_pks[start : start + _CHUNK]
-        previous.update(_previous_steps(session, chunk))  # type: ignore[arg-type]
-        session.execute(sa.delete(Message).where(Message.offer_pk.in_(chunk)))  # type: ignore[attr-defined]
-        session.execute(sa.delete(Step).where(Step.offer_pk.in_(chunk)))  # type: ignore[attr-defined]
-    children: list[Step | Message | StatusChange] = []
-    for row, data in (*created, *changed):
-        children.extend(_children(row.id, data, now=now, previous=previous))  # type: ignore[arg-type]
-    children.extend(changes)
-    session.add_all(children)
-    session.flush()
+    created = _insert_new(session, team_id, new, feed, now)
+    changes += [_status_change(team_id, pk, None, status, now, source) for pk, _, status in created]
+    replaced = [row.id for row, _ in changed]
+    written = [(pk, data) for pk, data, _ in created] + [(row.id, data) for row, data in changed]
+    _write_children(session, written, replaced=replaced, now=now)  # type: ignore[arg-type]
+    if changes:
+        session.execute(sa.insert(StatusChange.__table__), changes)  # type: ignore[attr-defined]
     return ImportSummary(
         created=len(created),
         updated=len(changed),

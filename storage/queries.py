@@ -6,6 +6,7 @@ import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -63,6 +64,11 @@ class OfferCard:
     offer: Offer
     steps: Sequence[Step]
     messages: Sequence[Message]
+
+    @cached_property
+    def step_at(self) -> dict[int, Step]:
+        """The steps by position, built once per card (a renderer looks one up per message)."""
+        return {step.position: step for step in self.steps}
 
 
 @dataclass(frozen=True)

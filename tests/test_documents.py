@@ -233,3 +233,78 @@ def test_strings_are_stripped_as_python_strips_them() -> None:
     doc["offers"][0]["status"]["status"] = "running"
     offer = parse_document(json.dumps(doc))[0]
     assert (offer.name, offer.offer_type) == ("Contoso", "saas")
+
+
+# --- limits (storage/limits.py), checked before anything is built ---------------------------
+
+
+def _one(status: dict[str, Any]) -> str:
+    return json.dumps(
+        {"offers": [{"publisherId": "p", "offerId": "o", "name": "n", "offerType": "saas", "status": status}]}
+    )
+
+
+def test_documents_over_the_limits_are_refused_naming_the_limit() -> None:
+    from storage import limits
+
+    step = {"id": "s", "stepName": "S", "status": "inProgress"}
+    message = {"messageHtml": "m", "level": "error", "timestamp": "2026-11-20T10:00:00Z"}
+    cases = {
+        "more than the limit of 50 per offer": {
+            "status": "running",
+            "steps": [{**step, "id": f"s{i}"} for i in range(limits.MAX_STEPS_PER_OFFER + 1)],
+        },
+        "more than the limit of 100 per step": {
+            "status": "running",
+            "steps": [{**step, "messages": [message] * (limits.MAX_STEP_MESSAGES + 1)}],
+        },
+        "messages in all, more than the limit of 200 per offer": {
+            "status": "running",
+            "steps": [{**step, "id": f"s{i}", "messages": [message] * 60} for i in range(4)],
+        },
+    }
+    for needle, status in cases.items():
+        with pytest.raises(DocumentError, match=needle):
+            parse_document(_one(status))
+    many = json.dumps({"offers": [{}] * (limits.MAX_OFFERS_PER_DOCUMENT + 1)})
+    with pytest.raises(DocumentError, match="5,001 offers, more than the limit of 5,000 per document"):
+        parse_document(many)
+    bomb = '{"offers": [' + ",".join(["{}"] * (limits.MAX_JSON_CONTAINERS + 1)) + "]}"
+    with pytest.raises(DocumentError, match="more than 200,000 objects and arrays"):
+        parse_document(bomb)
+
+
+def test_validation_stops_after_twenty_problems() -> None:
+    bad = json.dumps({"offers": [{"publisherId": 1}] * 1000})
+    with pytest.raises(DocumentError) as caught:
+        parse_document(bad)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "input: more than 20 problems, nothing was imported; the first 20:"
+    assert len(lines) == 22 and lines[-1] == "... and more (validation stopped there)"
+
+
+def test_a_sync_sources_offer_over_the_limits_is_kept_cut_to_them() -> None:
+    from storage import limits
+    from storage.documents import fit_to_limits, parse_offer
+
+    message = {"messageHtml": "m" * 30_000, "level": "error", "timestamp": "2026-11-20T10:00:00Z"}
+    steps = [
+        {"id": f"s{i}", "stepName": "S" * 900, "status": "blocked", "messages": [message] * 150}
+        for i in range(70)
+    ]
+    raw = {
+        "publisherId": "p",
+        "offerId": "o",
+        "name": "n",
+        "offerType": "saas",
+        "status": {"status": "failed", "steps": steps},
+    }
+    offer = parse_offer(fit_to_limits(raw), source="p/o")
+    assert len(offer.steps) == limits.MAX_STEPS_PER_OFFER
+    total = len(offer.messages) + sum(len(s.messages) for s in offer.steps)
+    assert total <= limits.MAX_MESSAGES_PER_OFFER
+    texts = [m.text for m in offer.messages]
+    assert "… and 20 more step(s): see the offer in Partner Center." in texts
+    assert any(t.startswith("… and ") and "later steps" in t for t in texts)
+    assert offer.steps[0].messages[-1].text == "… and 51 more message(s): see the offer in Partner Center."
+    assert len(offer.steps[0].name) == 500

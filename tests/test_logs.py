@@ -66,3 +66,34 @@ def test_a_stuck_job_is_logged_once_per_five_minutes_not_at_every_skipped_run() 
         "apscheduler.scheduler", logging.WARNING, "", 0, "Run time of job was missed", None, None
     )
     assert once.filter(other)
+
+
+# --- no secret in any log line -------------------------------------------------------------------
+
+SECRETS = ("xoxb-1234-5678-abcdefABCDEF", "xapp-1-A0APP-123-abcdef", "pat@contoso.example")
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_tokens_emails_and_configured_secrets_are_masked_whoever_logged_them(
+    restore_logging: None, capsys: pytest.CaptureFixture[str], fmt: logs.Format
+) -> None:
+    logs.configure("DEBUG", fmt=fmt, secrets=["s3cr3t-signing-value", "short"])
+    bearer = "eyJ0eXAiOiJKV1QiLCJhbGciOi.payload.sig"
+    logging.getLogger("sqlalchemy.engine").warning("INSERT ... parameters: (%r, %r)", *SECRETS[:2])
+    logging.getLogger("bot.sources.http").warning("headers: {'Authorization': 'Bearer %s'}", bearer)
+    logging.getLogger("bot.watcher").info("owner", extra={"email": SECRETS[2]})
+    logging.getLogger("bot").info("the signing secret s3cr3t-signing-value leaked; short stays")
+    try:
+        raise RuntimeError(f"could not save token {SECRETS[0]} for {SECRETS[2]}")
+    except RuntimeError:
+        logging.getLogger("bot.server").exception("install failed")
+    out = capsys.readouterr().err
+    for secret in (*SECRETS, bearer, "s3cr3t-signing-value"):
+        assert secret not in out, secret
+    assert out.count("[slack token]") >= 3 and "[e-mail]" in out and "Bearer [token]" in out
+    assert "[secret] leaked; short stays" in out  # a value too short to mask safely is left alone
+
+
+def test_the_redactor_leaves_ordinary_text_alone() -> None:
+    text = "delivery 42 to C0CHAN001: sent in 12 ms; offer contoso-analytics-vm (xoxo-fan club)"
+    assert logs.Redactor()(text) == text

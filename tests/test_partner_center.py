@@ -23,8 +23,8 @@ from bot.settings import Settings
 from bot.sources import build_sources
 from bot.sources.base import OfferSource
 from bot.sources.http import RetryPolicy
-from bot.sources.validations import Validation, validation_messages
 from bot.sources.submissions import Submission, read_submissions
+from bot.sources.validations import Validation, validation_messages
 from bot.sync import sync_pass
 from bot.watcher import run_pass
 from storage import db, limits

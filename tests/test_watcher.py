@@ -1021,3 +1021,37 @@ def test_quiet_changes_are_handled_in_bulk_but_never_swallow_a_follow_up(
     fake_slack.calls.clear()
     passes(ready, client, clock)
     assert posts(fake_slack) == []
+
+
+def test_alerts_are_drawn_outside_the_write_transaction(
+    sqlite_url: str, client: Any, clock: Clock, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow render must not hold SQLite's write lock: while the watcher draws an alert, another
+    writer (a push, a ``notify-me``) gets the lock at once."""
+    import sqlite3
+
+    import bot.watcher as watcher
+
+    factory = db.session_factory(db.open_database(sqlite_url))
+    load(factory, doc(), clock)
+    passes(factory, client, clock)
+    sub_channel(factory, Target(kind="offer", offer_pk=offer_pk(factory, "contoso-analytics-vm")), clock)
+    clock.advance(minutes=5)
+    load(factory, doc(contoso("failed")), clock)
+    drawn: list[str] = []
+    real = watcher.render_alert
+
+    def render_while_another_writes(*args: Any, **kwargs: Any) -> Any:
+        other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=0.05, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # 'database is locked' if the watcher held the lock
+            other.execute("ROLLBACK")
+            drawn.append("free")
+        finally:
+            other.close()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(watcher, "render_alert", render_while_another_writes)
+    passes(factory, client, clock)
+    assert drawn and set(drawn) == {"free"}
+    assert [c for c in fake_slack.calls_to("chat.postMessage") if c.body["channel"] == CHANNEL]

@@ -146,3 +146,65 @@ def test_an_uninstall_stops_the_workspaces_deliveries_and_keeps_its_data(
     assert report.sent == 0 and fake_slack.calls_to("chat.postMessage") == []
     with db.session_factory(engine)() as s:
         assert len(s.exec(select(Offer).where(Offer.team_id == A)).all()) == 6  # kept for a reinstall
+
+
+def test_an_install_the_store_cannot_save_answers_a_clear_page_and_logs_no_token(
+    fake_slack: FakeSlack, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A locked SQLite store while the installation is saved: SQLAlchemy's error would carry the
+    INSERT's parameters (the bot token) into the log; the engine hides them and the page says what
+    to do, instead of a 500 with a traceback."""
+    import logging
+    import sqlite3
+    import urllib.error
+
+    import sqlalchemy as sa
+
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)  # the lock is met in 0.2 s, not 10
+    path = tmp_path / "locked.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.migrate(engine)
+    holders: list[sqlite3.Connection] = []
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _lock(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "INSERT INTO slack_installations" in statement and not holders:
+            other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            other.execute("BEGIN IMMEDIATE")  # another writer holds the store's write lock
+            holders.append(other)
+
+    settings = Settings(
+        slack_client_id="1234.5678",
+        slack_client_secret="client-secret",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.url,
+        database_url=f"sqlite:///{path}",
+    )
+    factory = db.session_factory(engine)
+    running = RunningServer(
+        wsgi_app(create_app(settings, session_factory=factory), factory, signing_secret=SIGNING_SECRET)
+    )
+    try:
+        fake_slack.installs["code-a"] = (A, TOKENS[A])
+        with urllib.request.urlopen(running.url + "/slack/install", timeout=10) as page:
+            state = re.search(r"state=([A-Za-z0-9_-]+)", page.read().decode())
+            cookie = page.headers.get("Set-Cookie", "").split(";")[0]
+        assert state
+        query = urlencode({"code": "code-a", "state": state.group(1)})
+        redirect = urllib.request.Request(
+            f"{running.url}/slack/oauth_redirect?{query}", headers={"Cookie": cookie}
+        )
+        with caplog.at_level(logging.INFO), pytest.raises(urllib.error.HTTPError) as failed:
+            urllib.request.urlopen(redirect, timeout=10)
+        page_text = failed.value.read().decode()
+    finally:
+        running.close()
+        for other in holders:
+            other.close()
+    assert holders, "the store was locked while the installation was saved"
+    assert failed.value.code == 503 and "try again in a minute" in page_text
+    assert "Traceback" not in page_text and TOKENS[A] not in page_text
+    assert "database is locked" in caplog.text
+    # At INFO, as `serve` logs (slack_sdk's own DEBUG lines are kept off, and redacted in any case).
+    assert TOKENS[A] not in caplog.text and "xoxb-" not in caplog.text
+    assert installation_store(settings, engine).find_bot(enterprise_id=None, team_id=A) is None

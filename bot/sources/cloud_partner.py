@@ -16,7 +16,7 @@ from bot.settings import Settings
 from bot.sources.auth import TokenProvider
 from bot.sources.base import HttpSource, Listing, ProductError, ProductRef, describe
 from bot.sources.http import ApiClient, ApiSpec, RetryPolicy, Transient
-from storage.documents import parse_offer, shape_problem
+from storage.documents import fit_to_limits, parse_offer, shape_problem
 from storage.errors import DocumentError
 from storage.importer import Observation
 from storage.statuses import OfferType
@@ -100,7 +100,8 @@ class CloudPartnerSource(HttpSource):
             "status": document,
         }
         try:
-            offer = parse_offer(raw, source=f"{ref.publisher_id}/{ref.offer_id}")
+            # What Microsoft sends is never refused for its size: beyond the limits, the first items.
+            offer = parse_offer(fit_to_limits(raw), source=f"{ref.publisher_id}/{ref.offer_id}")
         except DocumentError as exc:
             raise ProductError(str(exc)) from None
         return Observation(offer=offer, observed_at=observed_at, feed_key=ref.key)
