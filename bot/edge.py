@@ -14,6 +14,8 @@ import hashlib
 import hmac
 import io
 import json
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -175,3 +177,44 @@ def replay(environ: WSGIEnvironment, body: bytes) -> None:
 
 def unix_clock(clock: Clock) -> Callable[[], float]:
     return lambda: clock().timestamp()
+
+
+class RateLimit:
+    """At most ``limit`` requests per ``window`` seconds from one client, counted in fixed windows;
+    the clients remembered are bounded (the oldest are forgotten first)."""
+
+    def __init__(
+        self,
+        limit: int = 20,
+        window: float = 60.0,
+        *,
+        max_clients: int = 10_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit, self.window, self.max_clients, self.monotonic = limit, window, max_clients, monotonic
+        self._seen: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, client: str) -> float | None:
+        """None when ``client`` may go on now, else the seconds until it may."""
+        now = self.monotonic()
+        with self._lock:
+            start, count = self._seen.pop(client, (now, 0))
+            if now - start >= self.window:
+                start, count = now, 0
+            count += 1
+            self._seen[client] = (start, count)  # re-inserted: the most recent last
+            if len(self._seen) > self.max_clients:
+                for old in list(self._seen)[: self.max_clients // 10]:
+                    del self._seen[old]
+        return None if count <= self.limit else max(self.window - (now - start), 1.0)
+
+
+def client_address(environ: WSGIEnvironment, *, forwarded: bool) -> str:
+    """Who sent a request: the peer's address, or with ``forwarded`` (behind a reverse proxy) the
+    last address of ``X-Forwarded-For``, the one the nearest proxy saw."""
+    if forwarded:
+        chain = [a.strip() for a in str(environ.get("HTTP_X_FORWARDED_FOR") or "").split(",") if a.strip()]
+        if chain:
+            return chain[-1]
+    return str(environ.get("REMOTE_ADDR") or "unknown")

@@ -113,7 +113,16 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
         else:
             signing = settings.slack_signing_secret
             secret = signing.get_secret_value() if signing else None
-            gate.open(wsgi_app(app, factory, signing_secret=secret, push=push, jobs_metrics=jobs_metrics))
+            gate.open(
+                wsgi_app(
+                    app,
+                    factory,
+                    signing_secret=secret,
+                    push=push,
+                    jobs_metrics=jobs_metrics,
+                    forwarded_for=settings.offerbot_forwarded_for,
+                )
+            )
             log.info("ready: answering Slack")
             lifecycle.stopping.wait()
     except ShuttingDown:

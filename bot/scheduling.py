@@ -25,7 +25,9 @@ from bot.settings import Settings
 from bot.sources.base import OfferSource
 from bot.sync import SyncConfig, SyncReport, sync_source
 from bot.watcher import Pacer, PassReport, WatcherConfig, new_worker_id, run_pass
+from storage import db
 from storage.db import SessionFactory
+from storage.housekeeping import BATCH, delete_expired
 from storage.outbox import latest_change_id
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,9 @@ log = logging.getLogger(__name__)
 JOB_ID = "offerbot-watch"
 SYNC_JOB_ID = "offerbot-sync"
 PROBE_JOB_ID = "offerbot-probe"
+HOUSEKEEPING_JOB_ID = "offerbot-housekeeping"
+HOUSEKEEPING_INTERVAL = 60.0
+"""Seconds between two deletions of expired rows (seen requests, OAuth states)."""
 PROBE_INTERVAL = 1.0
 """Seconds between two looks for status changes stored by another process (an import, a sync)."""
 SYNC_TICK = 60.0
@@ -229,7 +234,40 @@ def registry(
         jobs.append(
             ScheduledJob(SYNC_JOB_ID, "offerbot sync", SyncJob(settings, session_factory, sources), SYNC_TICK)
         )
+    housekeeping = HousekeepingJob(session_factory)
+    jobs.append(
+        ScheduledJob(HOUSEKEEPING_JOB_ID, "offerbot housekeeping", housekeeping, HOUSEKEEPING_INTERVAL)
+    )
     return jobs
+
+
+class HousekeepingJob:
+    """Deletes what only lives a while (Slack requests past their replay window, expired OAuth
+    states), a batch per transaction, so a flood of install-page visits cannot grow the store."""
+
+    MAX_BATCHES = 100
+
+    def __init__(self, session_factory: SessionFactory, clock: Callable[[], datetime] = utc_now) -> None:
+        self.session_factory, self.clock = session_factory, clock
+        self.outage = Outage("housekeeping")
+
+    def __call__(self) -> tuple[int, int]:
+        deleted = [0, 0]
+        try:
+            for _ in range(self.MAX_BATCHES):
+                with db.transaction(self.session_factory) as session:
+                    requests, states = delete_expired(session, now=self.clock())
+                deleted[0] += requests
+                deleted[1] += states
+                if requests < BATCH and states < BATCH:
+                    break
+        except STORE_ERRORS as exc:
+            self.outage.down(exc.__class__.__name__)
+            return deleted[0], deleted[1]
+        self.outage.up()
+        if any(deleted):
+            log.info("housekeeping: %d seen request(s) and %d OAuth state(s) expired and deleted", *deleted)
+        return deleted[0], deleted[1]
 
 
 class ProbeJob:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from slack_bolt import App
@@ -12,11 +13,13 @@ from sqlalchemy import text
 from waitress.server import create_server
 
 from bot.clock import Clock, utc_now
-from bot.edge import check_slack_request, replay, unix_clock
-from bot.guard import Deadline, Expired, StoreUnavailable
+from bot.edge import MAX_CLOCK_SKEW, RateLimit, check_slack_request, client_address, replay, unix_clock
+from bot.guard import Deadline, Expired, StoreUnavailable, check_not_expired
 from bot.metrics import CONTENT_TYPE, OutboxCollector, exposition
 from bot.pushapi import PUSH_PATH, PushApi
+from storage import db
 from storage.db import SessionFactory
+from storage.housekeeping import first_sighting, request_digest
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -86,6 +89,56 @@ def _oauth(
         return [OAUTH_UNAVAILABLE]
 
 
+TOO_MANY = (
+    b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>offerbot: installation</title></head>"
+    b"<body><h1>Too many visits</h1><p>This address opened the install page too often: wait a minute "
+    b"and try again.</p></body></html>"
+)
+
+
+def _too_many(start_response: StartResponse, wait: float) -> Iterable[bytes]:
+    headers = [
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Content-Length", str(len(TOO_MANY))),
+        ("Retry-After", str(int(wait) + 1)),
+    ]
+    start_response("429 Too Many Requests", headers)
+    return [TOO_MANY]
+
+
+REPLAY_WINDOW = timedelta(seconds=MAX_CLOCK_SKEW * 2)
+"""How long a request's signature is remembered: its timestamp may be 5 minutes either side of ours."""
+REPLAY_DEADLINE = 0.5
+"""Seconds the replay check may wait for the store; past it the request goes on (the command itself
+then meets the store's state and says so)."""
+
+
+class Replays:
+    """Slack requests seen within their replay window, remembered in the store so that every process
+    knows them: a replayed request is answered without acting again."""
+
+    def __init__(self, session_factory: SessionFactory, clock: Clock) -> None:
+        self.session_factory, self.clock = session_factory, clock
+        self.deadline = Deadline(REPLAY_DEADLINE, workers=4)
+
+    def is_replay(self, signature: str) -> bool:
+        digest = request_digest(signature)
+
+        def remember(expired: Expired) -> bool:
+            with db.transaction(self.session_factory) as session:
+                first = first_sighting(session, digest=digest, now=self.clock(), window=REPLAY_WINDOW)
+                check_not_expired(expired)
+                return not first
+
+        try:
+            return self.deadline.run(remember)
+        except Exception as exc:  # the store down, hung or broken: the command meets it and says so
+            log.warning(
+                "the replay check could not use the store (%s): the request goes on", type(exc).__name__
+            )
+            return False
+
+
 def wsgi_app(
     app: App,
     session_factory: SessionFactory,
@@ -94,6 +147,8 @@ def wsgi_app(
     clock: Clock = utc_now,
     push: PushApi | None = None,
     jobs_metrics: Callable[[], bytes | None] | None = None,
+    install_limit: RateLimit | None = None,
+    forwarded_for: bool = False,
 ) -> WSGIApplication:
     """``POST /slack/events`` (checked by :mod:`bot.edge`, then Bolt), ``GET /healthz`` and, when
     given, the push API (``POST /api/offers/status``)."""
@@ -101,6 +156,8 @@ def wsgi_app(
     now = unix_clock(clock)
     health = Deadline(HEALTH_DEADLINE, workers=2)
     outbox = OutboxCollector(session_factory, clock, health)
+    installs = install_limit or RateLimit()
+    seen = Replays(session_factory, clock)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
@@ -112,6 +169,9 @@ def wsgi_app(
             start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
             return [body]
         if path in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET" and app.oauth_flow is not None:
+            wait = installs.wait(client_address(environ, forwarded=forwarded_for))
+            if wait is not None:
+                return _too_many(start_response, wait)
             return _oauth(bolt, environ, start_response)
         if path == PUSH_PATH and push is not None:
             return _respond(start_response, *push.handle(environ))
@@ -121,6 +181,9 @@ def wsgi_app(
         if refusal is not None:
             log.info("refused a request to %s: %s (%s)", path, refusal.status, refusal.error)
             return _respond(start_response, refusal.status, refusal.body())
+        if signing_secret and seen.is_replay(str(environ.get("HTTP_X_SLACK_SIGNATURE") or "")):
+            log.warning("a replayed Slack request to %s was answered without acting again", path)
+            return _respond(start_response, "200 OK", b"")
         replay(environ, body)
         return bolt(environ, start_response)
 

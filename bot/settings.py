@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     """How long an offer may stay failed or awaiting sign-off before a reminder (seconds, or 30m, 24h, 2d)."""
     offerbot_language: Language = Language.EN
     offerbot_allow_guests: bool = False
+    offerbot_forwarded_for: bool = False
+    """Behind a reverse proxy: take a client's address from the last entry of ``X-Forwarded-For``
+    (the install page's rate limit is per client address)."""
     """Guests may query (and nothing else); otherwise they get a short refusal for everything."""
     offerbot_managers: str = ""
     """User ids (U...) and @usergroup handles, comma-separated: when set, only they and workspace

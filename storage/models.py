@@ -403,6 +403,16 @@ class ApiToken(SQLModel, table=True):
     last_used_at: datetime | None = utc_column(nullable=True)
 
 
+class SeenRequest(SQLModel, table=True):
+    """A Slack request handled within its replay window: the digest of its signature, kept until the
+    window ends (migration 0019), so several processes answer a replay without acting twice."""
+
+    __tablename__ = "seen_request"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = utc_column(index=True)
+
+
 # --- Slack's own tables, for multi-workspace installs ---------------------------------------
 # slack_sdk's SQLAlchemy installation and OAuth state stores, defined by slack_sdk and declared on
 # the same metadata, so the project's migrations create them and the migration test checks them.

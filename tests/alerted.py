@@ -17,7 +17,7 @@ from bot.server import wsgi_app
 from storage import db
 from storage.models import AlertThread
 from storage.subscriptions import Target
-from tests.conftest import SIGNING_SECRET, TEAM, RunningServer, post, sign
+from tests.conftest import SIGNING_SECRET, TEAM, RunningServer, post, sign, trigger_id
 from tests.fakeslack import FakeSlack
 from tests.test_http import settings_for
 from tests.test_watcher import CHANNEL, OPS, Clock, contoso, doc, load, offer_pk, passes, sub_channel
@@ -100,7 +100,7 @@ def click(
         "api_app_id": "A0APP0001",
         "token": "legacy",
         "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
-        "trigger_id": "1.2.3",
+        "trigger_id": trigger_id(),
         "channel": {"id": channel, "name": "alerts"},
         "message": message,
         "response_url": fake.response_url,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import threading
@@ -117,6 +118,15 @@ def sign(body: bytes, *, secret: str = SIGNING_SECRET, timestamp: int | None = N
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
+_TRIGGERS = itertools.count(1)
+
+
+def trigger_id() -> str:
+    """A fresh trigger id, as Slack sends with every command and click: two requests are never the
+    same body, so the replay check (a signature seen twice) never mistakes one for a replay."""
+    return f"1.2.{next(_TRIGGERS)}"
+
+
 def slash_body(
     text: str, *, team: str = TEAM, response_url: str = "https://hooks.slack.com/commands/x"
 ) -> bytes:
@@ -134,7 +144,7 @@ def slash_body(
             "api_app_id": "A0APP0001",
             "is_enterprise_install": "false",
             "response_url": response_url,
-            "trigger_id": "1.2.3",
+            "trigger_id": trigger_id(),
         }
     ).encode()
 
@@ -147,7 +157,7 @@ def action_body(value: str, action_id: str, *, response_url: str, team: str = TE
         "api_app_id": "A0APP0001",
         "token": "legacy",
         "container": {"type": "message", "is_ephemeral": True},
-        "trigger_id": "1.2.3",
+        "trigger_id": trigger_id(),
         "channel": {"id": "C0CHAN001", "name": "marketplace"},
         "response_url": response_url,
         "actions": [

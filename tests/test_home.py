@@ -19,7 +19,7 @@ from storage import db
 from storage.models import EmailUser, Offer, Subscription
 from storage.subscriptions import Target, subscribe
 from tests.alerted import button, snooze_choice
-from tests.conftest import NOW, TEAM, RunningServer, post, sign
+from tests.conftest import NOW, TEAM, RunningServer, post, sign, trigger_id
 from tests.fakeslack import FakeSlack
 from tests.test_watcher import CHANNEL, OPS, offer_pk
 
@@ -47,7 +47,9 @@ def open_home(server: RunningServer, user: str, tab: str = "home") -> None:
     assert post(server.url + "/slack/events", body, headers)[0] == 200
 
 
-def home_click(server: RunningServer, action: dict[str, Any], user: str = OPS) -> None:
+def home_click(server: RunningServer, action: dict[str, Any], user: str = OPS) -> str:
+    """Click on the Home tab; the click's trigger id."""
+    trigger = trigger_id()
     payload = {
         "type": "block_actions",
         "team": {"id": TEAM, "domain": "fake"},
@@ -55,12 +57,13 @@ def home_click(server: RunningServer, action: dict[str, Any], user: str = OPS) -
         "api_app_id": "A0APP0001",
         "token": "legacy",
         "container": {"type": "view", "view_id": "V0HOME001"},
-        "trigger_id": "1.2.3",
+        "trigger_id": trigger,
         "view": {"id": "V0HOME001", "type": "home", "blocks": []},
         "actions": [{"block_id": "b1", "action_ts": "1.2", **action}],
     }
     body = urlencode({"payload": json.dumps(payload)}).encode()
     assert post(server.url + "/slack/events", body, sign(body))[0] == 200
+    return trigger
 
 
 def published(fake: FakeSlack, count: int = 1) -> dict[str, Any]:
@@ -125,11 +128,11 @@ def test_on_it_and_snooze_from_home_act_on_every_open_alert_of_the_offer(
 def test_show_status_from_home_opens_the_card_in_a_modal(
     alerted: dict[str, Any], app_server: RunningServer, fake_slack: FakeSlack, factory: db.SessionFactory
 ) -> None:
-    home_click(app_server, button("open_offer_status", str(offer_pk(factory, "contoso-analytics-vm"))))
+    sent = home_click(app_server, button("open_offer_status", str(offer_pk(factory, "contoso-analytics-vm"))))
     (call,) = fake_slack.wait_for("views.open", 1)
     view = call.body["view"]
     view = json.loads(view) if isinstance(view, str) else view
-    assert call.body["trigger_id"] == "1.2.3" and view["type"] == "modal"
+    assert call.body["trigger_id"] == sent and view["type"] == "modal"
     assert "Contoso Analytics VM" in json.dumps(view["blocks"])
 
 

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from bot.render import LIST_PAGE_ACTION
 from bot.server import wsgi_app
 from bot.settings import Settings
 from storage import db
-from storage.models import Mute, Offer, Subscription
+from storage.models import Mute, Offer, SeenRequest, Subscription
 from storage.subscriptions import threading_for
 from tests.conftest import (
     SIGNING_SECRET,
@@ -283,3 +284,84 @@ def test_answers_do_not_wait_for_a_writer(server: RunningServer, engine: Engine)
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+# --- replays and floods (issue 18) -----------------------------------------------------------
+
+
+def test_a_replayed_signed_request_is_answered_without_acting_again(
+    server: RunningServer, fake_slack: FakeSlack, engine: Engine
+) -> None:
+    """Ten replays, within Slack's five minutes, of one signed ``subscribe all``: one subscription,
+    one confirmation in the channel."""
+    body = slash_body("subscribe all")
+    headers = sign(body)
+    answers = [post(server.url + "/slack/events", body, headers) for _ in range(11)]
+    assert [status for status, _ in answers] == [200] * 11
+    assert "Subscribing this channel" in json.loads(answers[0][1])["text"]
+    assert all(raw == b"" for _, raw in answers[1:]), "a replay gets an empty acknowledgement"
+    fake_slack.wait_for(
+        "chat.postMessage"
+    )  # the one confirmation (replays never reached Bolt: empty answers)
+    posted = [
+        c for c in fake_slack.calls_to("chat.postMessage") if "subscribed this channel" in c.body["text"]
+    ]
+    assert len(posted) == 1
+    with db.session_factory(engine)() as s:
+        assert len(s.exec(select(Subscription)).all()) == 1
+        assert len(s.exec(select(SeenRequest)).all()) == 1
+    # The same command typed again is a new request (Slack signs each anew): it is answered.
+    _, again, _ = command(server, "subscribe all")
+    assert "already" in again["text"] or "Subscribing" in again["text"]
+
+
+def test_a_flood_of_install_page_visits_is_rate_limited_and_cleaned_up(
+    fake_slack: FakeSlack, engine: Engine, database_url: str
+) -> None:
+    import io
+
+    from bot.edge import RateLimit
+    from bot.scheduling import HousekeepingJob
+    from storage.housekeeping import count_oauth_states
+
+    factory = db.session_factory(engine)
+    settings = Settings(
+        slack_client_id="1234.5678",
+        slack_client_secret="client-secret",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.url,
+        database_url=database_url,
+    )
+    application = wsgi_app(
+        create_app(settings, session_factory=factory),
+        factory,
+        signing_secret=SIGNING_SECRET,
+        install_limit=RateLimit(limit=5, window=60),
+    )
+
+    def visit(address: str) -> str:
+        status: list[str] = []
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": "/slack/install",
+            "QUERY_STRING": "",
+            "REMOTE_ADDR": address,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""),
+        }
+        b"".join(application(environ, lambda s, _h: status.append(s)))  # type: ignore[arg-type]
+        return status[0]
+
+    flood = [visit("203.0.113.9") for _ in range(40)]
+    assert flood[:5] == ["200 OK"] * 5 and set(flood[5:]) == {"429 Too Many Requests"}
+    assert visit("198.51.100.7") == "200 OK", "another address installs during the flood"
+    with factory() as s:
+        assert count_oauth_states(s) == 6
+    # Expired states are deleted by the housekeeping job (slack_sdk's states live 10 minutes).
+    job = HousekeepingJob(factory, clock=lambda: datetime.now(UTC) + timedelta(minutes=11))
+    assert job() == (0, 6)
+    with factory() as s:
+        assert count_oauth_states(s) == 0

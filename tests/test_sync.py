@@ -556,12 +556,20 @@ def test_the_scheduled_job_asks_in_progress_offers_every_5_minutes_and_wakes_the
     clock: Clock,
 ) -> None:
     from bot.digest_job import DIGEST_JOB_ID
-    from bot.scheduling import JOB_ID, PROBE_JOB_ID, SYNC_JOB_ID, SyncJob, background_scheduler, registry
+    from bot.scheduling import (
+        HOUSEKEEPING_JOB_ID,
+        JOB_ID,
+        PROBE_JOB_ID,
+        SYNC_JOB_ID,
+        SyncJob,
+        background_scheduler,
+        registry,
+    )
 
     a, _b, _c = three_products(fake_ms)  # a in progress, b live, c never published
     client = make_client(Settings(slack_bot_token="xoxb-x", slack_api_url="http://127.0.0.1:9/api/"))
     jobs = registry(ms_settings, bound, client=client, sources=sources)
-    assert [j.id for j in jobs] == [JOB_ID, PROBE_JOB_ID, DIGEST_JOB_ID, SYNC_JOB_ID]
+    assert [j.id for j in jobs] == [JOB_ID, PROBE_JOB_ID, DIGEST_JOB_ID, SYNC_JOB_ID, HOUSEKEEPING_JOB_ID]
     scheduler = background_scheduler(jobs)
     sync_entry = scheduler.get_job(SYNC_JOB_ID)
     assert sync_entry.trigger.interval.total_seconds() == 60 and sync_entry.max_instances == 1
