@@ -176,7 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("up", "migrate, load the samples into an empty store, then serve or open the shell"),
     ):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--host", default="0.0.0.0")  # noqa: S104  (a server for Slack to reach)
+        p.add_argument(
+            "--host",
+            default="127.0.0.1",
+            help="address to listen on (default 127.0.0.1; --host 0.0.0.0 where Slack must reach the bot)",
+        )
         p.add_argument("--port", type=int, default=3000)
         if name == "up":
             p.add_argument("--lang", choices=[lang.value for lang in Language], help="the shell's language")

@@ -30,7 +30,7 @@ from bot.render_subscriptions import (
 from bot.usecases import alerts, offers
 from bot.usecases.access import OPEN, OPERATOR, AccessPolicy, Action, Actor, check
 from bot.usecases.alerts import AlertRequest, Unsubscribed, resolve_target
-from bot.usecases.digest import digest_for, set_daily_digest
+from bot.usecases.digest import DigestSetting, digest_for, set_daily_digest
 from bot.usecases.history import HISTORY_PAGE_SIZE, history_page, offer_history
 from bot.usecases.offers import LIST_PAGE_SIZE
 from storage.errors import UsageError
@@ -234,7 +234,7 @@ class Where:
     """The time zone Slack gives for the user (the daily digest's default)."""
     """Called with each change made to the channel's alerts, for the listener to announce there."""
 
-    def changed(self, change: Unsubscribed | bool | Language) -> None:
+    def changed(self, change: Unsubscribed | bool | Language | DigestSetting) -> None:
         if self.announce is not None:
             self.announce(ChannelChange(channel=self.channel_id, user_id=self.user_id, change=change))
 
@@ -245,8 +245,9 @@ class ChannelChange:
 
     channel: str
     user_id: str
-    change: Unsubscribed | bool | Language
-    """What was unsubscribed, threading on (True) or off, or the alerts' new language."""
+    change: Unsubscribed | bool | Language | DigestSetting
+    """What was unsubscribed, threading on (True) or off, the alerts' new language, or the daily
+    digest's new time (or off)."""
 
 
 def _target(words: list[str]) -> Target | None:
@@ -316,6 +317,7 @@ def settings_command(session: Session, *, args: list[str], where: Where, tr: Tra
         setting = set_daily_digest(
             session, team_id=team, channel=channel, args=args[1:], default_tz=where.time_zone
         )
+        where.changed(setting)
         return render_digest_setting(setting, tr=tr)
     if name == "threading" and value in ("on", "off"):
         on = alerts.set_channel_threading(session, team_id=team, channel=channel, on=value == "on")

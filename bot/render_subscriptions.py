@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from bot.i18n import Language, Translator
 from bot.render import MAX_SECTION, Reply, cap_blocks, esc, section, sections, truncate
 from bot.usecases.alerts import About, AlertRequest, Subscriptions, SubscriptionView, Unsubscribed
+from bot.usecases.digest import DigestSetting
 
 
 def describe(about: About, tr: Translator) -> str:
@@ -136,9 +137,13 @@ def render_subscriptions(subs: Subscriptions, *, tr: Translator) -> Reply:
     return Reply(text=truncate("\n".join(lines), MAX_SECTION), blocks=cap_blocks(sections("", lines), more))
 
 
-def render_channel_change(change: Unsubscribed | bool | Language, *, user_id: str, tr: Translator) -> Reply:
+def render_channel_change(
+    change: Unsubscribed | bool | Language | DigestSetting, *, user_id: str, tr: Translator
+) -> Reply:
     """The public note of a change to a channel's alerts: who changed what (subscribing has its own)."""
-    if isinstance(change, Unsubscribed):
+    if isinstance(change, DigestSetting):
+        text = _digest_change(change, user_id=user_id, tr=tr)
+    elif isinstance(change, Unsubscribed):
         what = describe(change.about, tr)
         if change.remaining is None:
             text = tr._(
@@ -165,3 +170,14 @@ def render_channel_change(change: Unsubscribed | bool | Language, *, user_id: st
     else:
         text = tr._("<@%(user)s> turned threading off: follow-ups are posted as new messages.", user=user_id)
     return _reply(f":gear: {text}")
+
+
+def _digest_change(setting: DigestSetting, *, user_id: str, tr: Translator) -> str:
+    if setting.at is None:
+        return tr._("<@%(user)s> turned this channel's daily digest off.", user=user_id)
+    return tr._(
+        "<@%(user)s> set this channel's daily digest to %(at)s (%(tz)s).",
+        user=user_id,
+        at=setting.at,
+        tz=esc(setting.tz or "UTC"),
+    )

@@ -121,6 +121,11 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
                     push=push,
                     jobs_metrics=jobs_metrics,
                     forwarded_for=settings.offerbot_forwarded_for,
+                    metrics_token=(
+                        settings.offerbot_metrics_token.get_secret_value()
+                        if settings.offerbot_metrics_token
+                        else None
+                    ),
                 )
             )
             log.info("ready: answering Slack")

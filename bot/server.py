@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -89,6 +91,25 @@ def _oauth(
         return [OAUTH_UNAVAILABLE]
 
 
+METRICS_REFUSED = (
+    "403 Forbidden",
+    b'{"ok":false,"error":"/metrics answers this machine, or a scraper with Authorization: Bearer '
+    b'<OFFERBOT_METRICS_TOKEN>"}',
+)
+
+
+def metrics_allowed(environ: WSGIEnvironment, *, token: str | None) -> bool:
+    """``/metrics`` is plain HTTP: it answers loopback, or a scraper that shows the metrics token."""
+    peer = str(environ.get("REMOTE_ADDR") or "")
+    try:
+        if ipaddress.ip_address(peer).is_loopback:
+            return True
+    except ValueError:
+        pass
+    scheme, _, given = str(environ.get("HTTP_AUTHORIZATION") or "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token or "")
+
+
 TOO_MANY = (
     b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>offerbot: installation</title></head>"
     b"<body><h1>Too many visits</h1><p>This address opened the install page too often: wait a minute "
@@ -149,6 +170,7 @@ def wsgi_app(
     jobs_metrics: Callable[[], bytes | None] | None = None,
     install_limit: RateLimit | None = None,
     forwarded_for: bool = False,
+    metrics_token: str | None = None,
 ) -> WSGIApplication:
     """``POST /slack/events`` (checked by :mod:`bot.edge`, then Bolt), ``GET /healthz`` and, when
     given, the push API (``POST /api/offers/status``)."""
@@ -164,6 +186,8 @@ def wsgi_app(
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _respond(start_response, *_health(session_factory, health))
         if path == "/metrics" and environ.get("REQUEST_METHOD") == "GET":
+            if not metrics_allowed(environ, token=metrics_token):
+                return _respond(start_response, *METRICS_REFUSED)
             child = jobs_metrics() if jobs_metrics is not None else None
             body = exposition(outbox, other=("jobs", child) if child else None)
             start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     """How long an offer may stay failed or awaiting sign-off before a reminder (seconds, or 30m, 24h, 2d)."""
     offerbot_language: Language = Language.EN
     offerbot_allow_guests: bool = False
+    offerbot_metrics_token: SecretStr | None = None
+    """A scraper that is not on this machine reads ``/metrics`` with ``Authorization: Bearer <it>``."""
     offerbot_forwarded_for: bool = False
     """Behind a reverse proxy: take a client's address from the last entry of ``X-Forwarded-For``
     (the install page's rate limit is per client address)."""
@@ -145,6 +147,7 @@ class Settings(BaseSettings):
             self.slack_app_token,
             self.slack_client_secret,
             self.azure_client_secret,
+            self.offerbot_metrics_token,
         )
         return [f.get_secret_value() for f in fields if f is not None]
 

@@ -131,6 +131,21 @@ def test_settings_digest_defaults_to_your_time_zone_and_checks_its_words(
         )
 
 
+def test_a_digest_setting_is_announced_in_the_channel_like_every_other_setting(
+    app_server: RunningServer, factory: db.SessionFactory, fake_slack: FakeSlack
+) -> None:
+    follow(factory, Target(kind="all"), channel="C0CHAN001")
+    ask(app_server, "settings digest 9:00")
+    (note,) = fake_slack.wait_for("chat.postMessage", 1)
+    assert note.body["channel"] == "C0CHAN001"
+    assert "<@U0USER001> set this channel's daily digest to 09:00 (Europe/Paris)." in note.body["text"]
+    ask(app_server, "settings digest off")
+    notes = fake_slack.wait_for("chat.postMessage", 2)
+    assert "<@U0USER001> turned this channel's daily digest off." in notes[1].body["text"]
+    ask(app_server, "settings digest 25:00")  # refused: nothing changed, nothing announced
+    assert len(fake_slack.calls_to("chat.postMessage")) == 2
+
+
 def job(factory: db.SessionFactory, fake: FakeSlack, clock: Clock) -> DigestJob:
     client = make_client(Settings(slack_bot_token="xoxb-digest", slack_api_url=fake.url))
     return DigestJob(factory, OneWorkspace(client), language=DEFAULT, clock=clock)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -95,3 +96,50 @@ def test_metrics_follow_commands_deliveries_and_the_outbox(
     assert waiting[errors] >= before.get(errors, 0) + 1
     retried = ("offerbot_deliveries_total", (("outcome", "retry"),))
     assert waiting[retried] == before.get(retried, 0) + 1
+
+
+def test_metrics_answer_loopback_or_a_scraper_with_the_token(
+    fake_slack: Any, engine: Any, database_url: str
+) -> None:
+    import io
+
+    from bot.app import create_app
+    from bot.server import wsgi_app
+    from storage import db
+
+    factory = db.session_factory(engine)
+    settings = Settings(
+        slack_bot_token="xoxb-metrics", slack_signing_secret=SIGNING_SECRET, slack_api_url=fake_slack.url
+    )
+    application = wsgi_app(
+        create_app(settings, session_factory=factory),
+        factory,
+        signing_secret=SIGNING_SECRET,
+        metrics_token="scrape-me-please",
+    )
+
+    def scrape(peer: str, authorization: str | None = None) -> str:
+        status: list[str] = []
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": "/metrics",
+            "REMOTE_ADDR": peer,
+            "wsgi.input": io.BytesIO(),
+        }
+        if authorization:
+            environ["HTTP_AUTHORIZATION"] = authorization
+        b"".join(application(environ, lambda s, _h: status.append(s)))
+        return status[0]
+
+    assert scrape("127.0.0.1") == "200 OK" and scrape("::1") == "200 OK"
+    assert scrape("203.0.113.5") == "403 Forbidden"
+    assert scrape("203.0.113.5", "Bearer wrong") == "403 Forbidden"
+    assert scrape("203.0.113.5", "Bearer scrape-me-please") == "200 OK"
+
+
+def test_serve_listens_on_loopback_unless_told_otherwise() -> None:
+    from bot.cli import build_parser
+
+    assert build_parser().parse_args(["serve"]).host == "127.0.0.1"
+    assert build_parser().parse_args(["up"]).host == "127.0.0.1"
+    assert build_parser().parse_args(["serve", "--host", "0.0.0.0"]).host == "0.0.0.0"
