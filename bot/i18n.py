@@ -13,6 +13,7 @@ from __future__ import annotations
 import gettext
 import io
 import logging
+import re
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -56,19 +57,41 @@ def parse_language(word: str) -> Language | None:
         return None
 
 
+_CONTROL = re.compile(r"<(?:[@#!]|https?://|mailto:)[^<>]*>")
+"""What Slack reads as a control sequence in offerbot's own texts: a mention, a special command, a
+link. Any other ``<`` or ``>`` there (``<offer>`` in a usage text) is literal text."""
+
+
+@cache
+def mrkdwn_template(text: str) -> str:
+    """offerbot's own text for Slack's mrkdwn: ``<`` and ``>`` that are not part of a mention or a
+    link escaped (``&lt;offer&gt;``), so Slack shows them instead of reading a control sequence."""
+    if "<" not in text and ">" not in text:
+        return text
+    out, last = [], 0
+    for match in _CONTROL.finditer(text):
+        out.append(text[last : match.start()].replace("<", "&lt;").replace(">", "&gt;"))
+        out.append(match.group())
+        last = match.end()
+    out.append(text[last:].replace("<", "&lt;").replace(">", "&gt;"))
+    return "".join(out)
+
+
 class Translator:
-    """The texts of one language. ``_`` and ``ngettext`` fill ``%(name)s`` placeholders."""
+    """The texts of one language. ``_`` and ``ngettext`` fill ``%(name)s`` placeholders. The
+    templates are offerbot's own words for Slack, so their literal ``<`` and ``>`` come back escaped
+    (:func:`mrkdwn_template`); the values filled in are the caller's to escape (``esc`` for data)."""
 
     def __init__(self, language: Language, catalogue: gettext.NullTranslations) -> None:
         self.language = language
         self._catalogue = catalogue
 
     def _(self, message: str, /, **params: object) -> str:
-        text = self._catalogue.gettext(message)
+        text = mrkdwn_template(self._catalogue.gettext(message))
         return text % params if params else text
 
     def ngettext(self, singular: str, plural: str, n: int, /, **params: object) -> str:
-        text = self._catalogue.ngettext(singular, plural, n)
+        text = mrkdwn_template(self._catalogue.ngettext(singular, plural, n))
         return text % {"n": n, **params}
 
     def __repr__(self) -> str:

@@ -75,8 +75,23 @@ def safe(text: str) -> str:
     return defuse(text)
 
 
+_ATOMS = re.compile(r"<[^<>]*>|&(?:amp|lt|gt|#?\w{1,8});")
+"""What a cut must not split: a Slack control sequence (a link, a mention, a date) or an escape."""
+
+
 def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``text`` in at most ``limit`` characters, ending with "…" when it is cut; the cut falls between
+    whole tokens, never inside a ``<https://…|label>`` link, a mention or an ``&lt;`` escape."""
+    if len(text) <= limit:
+        return text
+    cut = limit - 1
+    for atom in _ATOMS.finditer(text, 0, cut + 3000):
+        if atom.start() < cut < atom.end():
+            cut = atom.start()
+            break
+        if atom.start() >= cut:
+            break
+    return text[:cut] + "…"
 
 
 def _mrkdwn(text: str) -> Block:
@@ -178,6 +193,28 @@ def source_note(offer: Offer, tr: Translator) -> str | None:
             when=slack_date(offer.observed_at, tr),
         )
     return None
+
+
+MAX_VIEW_BLOCKS = 100
+"""Blocks in a modal or the Home tab (Slack's limit)."""
+
+
+def card_modal(reply: Reply) -> dict[str, Any]:
+    """A reply (the offer's card) as a modal, for a click where there is no message to answer in."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "offerbot"},
+        "blocks": reply.blocks[:MAX_VIEW_BLOCKS],
+    }
+
+
+def fit_blocks(first: list[Block], rest: list[Block], note: str) -> list[Block]:
+    """``first`` cut, with ``note``, so that ``first + rest`` fits in one message; ``rest`` (what
+    closes a message: its page buttons, its footer) is kept whole."""
+    room = MAX_BLOCKS - len(rest)
+    if len(first) <= room:
+        return [*first, *rest]
+    return [*first[: room - 1], context(note), *rest]
 
 
 def cap_blocks(blocks: list[Block], note: str) -> list[Block]:

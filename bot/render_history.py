@@ -14,6 +14,7 @@ from bot.render import (
     Reply,
     context,
     esc,
+    fit_blocks,
     header,
     section,
     sections,
@@ -159,7 +160,8 @@ def _steps(page: HistoryPage, tr: Translator) -> list[Block]:
 def render_history(page: HistoryPage, *, tr: Translator) -> Reply:
     offer = page.card.offer
     title = tr._("History of %(offer)s", offer=offer.name)
-    blocks: list[Block] = [header(title), *_steps(page, tr)]
+    head: list[Block] = [header(title), *_steps(page, tr)]
+    blocks: list[Block] = []
     if page.total == 0:
         blocks.append(section(tr._("Nothing has happened to this offer yet.")))
     elif not page.entries:
@@ -185,4 +187,8 @@ def render_history(page: HistoryPage, *, tr: Translator) -> Reply:
         blocks += _page_buttons(page, tr)
     count = tr.ngettext("%(n)d entry", "%(n)d entries", page.total)
     text = tr._("History of %(offer)s: %(count)s", offer=esc(offer.name), count=count)
-    return Reply(text=text, blocks=blocks)
+    more = tr._(
+        "…more steps than fit in one message: `/offer-status %(offer)s` shows them all.",
+        offer=esc(offer.offer_id),
+    )
+    return Reply(text=text, blocks=fit_blocks(head, blocks, more))

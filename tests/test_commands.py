@@ -37,7 +37,7 @@ def test_verbs(session) -> None:  # type: ignore[no-untyped-def]
         in handle_command(session, tr=ENGLISH, now=NOW, team_id=TEAM, text="list page 9").text
     )
     assert (
-        "/offer-status <offer>"
+        "/offer-status &lt;offer&gt;"  # escaped: Slack would read <offer> as a control sequence
         in handle_command(session, tr=ENGLISH, now=NOW, team_id=TEAM, text="help").text
     )
     assert handle_command(

@@ -211,7 +211,7 @@ def test_lookup_answers() -> None:
 
 def test_help_lists_commands_including_subscribe() -> None:
     text = render_help(tr=ENGLISH).text
-    for word in ("/offer-status <offer>", "list [status]", "subscribe", "help", "signoff"):
+    for word in ("/offer-status &lt;offer&gt;", "list [status]", "subscribe", "help", "signoff"):
         assert word in text
 
 

@@ -16,7 +16,7 @@ from bot import commands, render
 from bot.alerts import OPEN_STATUS_ACTION, PARTNER_CENTER_ACTION
 from bot.i18n import ENGLISH, N_
 from bot.listeners import Deps, answer, guarded, reader, reply_kwargs, team_of
-from bot.render import LIST_PAGE_ACTION, Reply
+from bot.render import LIST_PAGE_ACTION, Reply, card_modal
 from bot.render_history import HISTORY_PAGE_ACTION
 from bot.slack_errors import NETWORK_ERRORS, classify
 from storage.errors import OfferbotError, UsageError
@@ -62,11 +62,7 @@ def _open_modal(client: WebClient, body: dict[str, Any], reply: Reply) -> None:
     if not isinstance(trigger, str) or not trigger:
         log.info("a button request with neither a response_url nor a trigger_id: nothing to answer")
         return
-    view = {
-        "type": "modal",
-        "title": {"type": "plain_text", "text": "offerbot"},
-        "blocks": reply.blocks[:100],
-    }
+    view = card_modal(reply)
     try:
         client.views_open(trigger_id=trigger, view=view)
     except MODAL_ERRORS as exc:
