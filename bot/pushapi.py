@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.clock import Clock
 from bot.edge import Refusal, read_body
 from bot.guard import StoreUnavailable
-from bot.usecases.imports import import_document
+from bot.usecases.imports import OwnedBySync, import_document
 from storage import db
 from storage.errors import DocumentError
 from storage.tokens import authenticate
@@ -103,10 +103,18 @@ class PushApi:
             return _json("503 Service Unavailable", ok=False, error=BUSY)
         try:
             summary = import_document(
-                self.session_factory, text=text, source="body", now=self.clock(), team_id=team
+                self.session_factory,
+                text=text,
+                source="body",
+                now=self.clock(),
+                team_id=team,
+                writer="push",
+                refuse_synced=True,
             )
         except DocumentError as exc:
             return _json("400 Bad Request", ok=False, error=str(exc))
+        except OwnedBySync as exc:
+            return _json("409 Conflict", ok=False, error=str(exc), owned=[o for o, _ in exc.owned[:100]])
         finally:
             self.turns.leave()
         log.info("push API: workspace %s: %s", team, summary.line())

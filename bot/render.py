@@ -65,9 +65,17 @@ def defuse(text: str) -> str:
     return _MENTION_RE.sub(lambda m: "@" + _WORD_JOINER + m.group(1), text)
 
 
+_FORMATTING = str.maketrans({"*": "\u2217", "`": "\u02cb", "~": "\u223c"})
+"""mrkdwn's bold, code and strike marks in data, shown as look-alikes that format nothing."""
+_EMOJI_CODE = re.compile(r":(?=[a-z0-9_+-]+:)")
+
+
 def esc(text: str) -> str:
-    """Data for mrkdwn: ``&``, ``<`` and ``>`` escaped and mass mentions defused."""
-    return defuse(safetext.escape(text))
+    """Data for mrkdwn: ``&``, ``<`` and ``>`` escaped, mass mentions defused, and bold, code and
+    strike marks and emoji codes shown as written instead of formatting (a name cannot dress up as
+    another offer's line)."""
+    shown = safetext.escape(text).translate(_FORMATTING)
+    return defuse(_EMOJI_CODE.sub(":" + _WORD_JOINER, shown))
 
 
 def safe(text: str) -> str:
@@ -186,13 +194,21 @@ def source_note(offer: Offer, tr: Translator) -> str | None:
             source=esc(label) if label else tr._("its source"),
             when=slack_date(offer.removed_at, tr),
         )
-    if label and offer.observed_at is not None:
-        return tr._(
-            "Synced from %(source)s · last read %(when)s",
-            source=esc(label),
-            when=slack_date(offer.observed_at, tr),
-        )
-    return None
+    if offer.observed_at is None:
+        return None
+    when = slack_date(offer.observed_at, tr)
+    written_by = offer.state_source or feed  # offers stored before state_source: their feed's
+    if written_by == "import":
+        text = tr._("Last set by `offerbot import` · %(when)s", when=when)
+    elif written_by == "push":
+        text = tr._("Last set by a pipeline (the push API) · %(when)s", when=when)
+    elif label:
+        return tr._("Synced from %(source)s · last read %(when)s", source=esc(label), when=when)
+    else:
+        return None
+    if label:  # a sync follows the offer, but its current state is someone else's
+        text += " · " + tr._("%(source)s sync's next read may replace it", source=esc(label))
+    return text
 
 
 MAX_VIEW_BLOCKS = 100

@@ -39,6 +39,7 @@ _KINDS = {
 }
 _SOURCES = {
     "import": N_("import"),
+    "push": N_("push API"),
     "Partner Center": N_("Partner Center sync"),
     "Cloud Partner Portal": N_("Cloud Partner Portal sync"),
 }

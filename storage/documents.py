@@ -262,6 +262,14 @@ class _Doc(BaseModel):
         return {k: v.strip() if isinstance(v, str) else v for k, v in data.items() if v is not None}
 
 
+def _one_line(value: Any) -> Any:
+    return safetext.one_line(value) if isinstance(value, str) else value
+
+
+OneLine = BeforeValidator(_one_line)
+"""Names and ids are stored as one line, with nothing invisible (``safetext.one_line``)."""
+
+
 class MessageDoc(_Doc):
     message_html: str = Field(alias="messageHtml", min_length=1, max_length=limits.MAX_MESSAGE_HTML)
     level: Annotated[MessageLevel, BeforeValidator(_lookup(MESSAGE_LEVELS, "unknown message level {value}"))]
@@ -269,13 +277,15 @@ class MessageDoc(_Doc):
 
 
 class StepDoc(_Doc):
-    id: str = Field(min_length=1, max_length=200)
-    step_name: str = Field(alias="stepName", min_length=1, max_length=500)
+    id: Annotated[str, OneLine] = Field(min_length=1, max_length=200)
+    step_name: Annotated[str, OneLine] = Field(alias="stepName", min_length=1, max_length=500)
     description: str = Field(default="", max_length=4000)
     status: Annotated[
         StepState, BeforeValidator(_lookup(STEP_STATES, "unknown step status {value}" + _STEP_STATES_TEXT))
     ]
-    estimated_time_frame: str = Field(default="", alias="estimatedTimeFrame", max_length=200)
+    estimated_time_frame: Annotated[str, OneLine] = Field(
+        default="", alias="estimatedTimeFrame", max_length=200
+    )
     progress_percentage: Annotated[int, BeforeValidator(_progress)] = Field(
         default=0, alias="progressPercentage"
     )
@@ -297,9 +307,9 @@ class StatusDoc(_Doc):
 
 
 class OfferDoc(_Doc):
-    publisher_id: str = Field(alias="publisherId", min_length=1, max_length=200)
-    offer_id: str = Field(alias="offerId", min_length=1, max_length=200)
-    name: str = Field(min_length=1, max_length=500)
+    publisher_id: Annotated[str, OneLine] = Field(alias="publisherId", min_length=1, max_length=200)
+    offer_id: Annotated[str, OneLine] = Field(alias="offerId", min_length=1, max_length=200)
+    name: Annotated[str, OneLine] = Field(min_length=1, max_length=500)
     offer_type: str = Field(alias="offerType", min_length=1, max_length=80)
     listing: Annotated[
         Listing, BeforeValidator(_lookup(_LISTINGS, 'expected "listed" or "delisted", got {value}'))
@@ -414,6 +424,15 @@ def _cross_checks(raw: Any, *, known_types_only: bool) -> list[str]:
     if not isinstance(raw, dict):
         return []
     problems: list[str] = []
+    for key in ("publisherId", "offerId") if known_types_only else ():
+        value = raw.get(key)
+        mixed = safetext.mixed_scripts(value) if isinstance(value, str) else None
+        if mixed is not None:
+            first, other, letter = mixed[0].title(), mixed[1].title(), mixed[2]
+            problems.append(
+                f'{key}: mixes {first} and {other} letters ("{letter}" is {other}): refused, since it could '
+                "pass for another offer's id"
+            )
     offer_type = raw.get("offerType")
     known = OFFER_TYPES.get(offer_type.strip().lower()) if isinstance(offer_type, str) else None
     if known_types_only and isinstance(offer_type, str) and offer_type.strip() and known is None:

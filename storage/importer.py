@@ -197,6 +197,23 @@ def _apply(row: Offer, data: OfferIn, digest: str, now: datetime) -> None:
     row.updated_at = now
 
 
+def synced_among(session: Session, *, team_id: str, offers: Sequence[OfferIn]) -> list[tuple[OfferIn, str]]:
+    """The offers of a document that a sync source follows, each with that source's name."""
+    wanted = {(o.publisher_id, o.offer_id): o for o in offers}
+    found: list[tuple[OfferIn, str]] = []
+    ids = sorted({o.offer_id for o in offers})
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.exec(
+            select(Offer.publisher_id, Offer.offer_id, Offer.feed).where(
+                Offer.team_id == team_id,
+                Offer.offer_id.in_(ids[start : start + _CHUNK]),  # type: ignore[attr-defined]
+                Offer.feed.is_not(None),  # type: ignore[union-attr]
+            )
+        ).all()
+        found += [(wanted[(p, o)], str(feed)) for p, o, feed in rows if (p, o) in wanted]
+    return found
+
+
 def import_offers(
     session: Session, *, team_id: str, offers: Sequence[OfferIn], now: datetime, source: str = "import"
 ) -> ImportSummary:
@@ -209,15 +226,16 @@ def import_offers(
     return record_observations(session, team_id=team_id, observations=observations, now=now, source=source)
 
 
-def _note_observation(row: Offer, seen: Observation, feed: str | None, now: datetime) -> None:
+def _note_observation(row: Offer, seen: Observation, feed: str | None, now: datetime, source: str) -> None:
     row.observed_at = seen.observed_at
+    row.state_source = source
     row.removed_at = (row.removed_at or now) if seen.removed else None
     if feed is not None:
         row.feed, row.feed_key, row.missing_passes = feed, seen.feed_key, 0
 
 
 def _new_offer(
-    team_id: str, seen: Observation, digest: str, feed: str | None, now: datetime
+    team_id: str, seen: Observation, digest: str, feed: str | None, now: datetime, source: str
 ) -> dict[str, Any]:
     """The values of a new offer's row (one multi-row insert for all of a batch's new offers)."""
     data = seen.offer
@@ -242,17 +260,23 @@ def _new_offer(
         "missing_passes": 0,
         "removed_at": now if seen.removed else None,
         "details_unread": data.details_unread,
+        "state_source": source,
     }
 
 
 def _insert_new(
-    session: Session, team_id: str, new: list[tuple[Observation, str]], feed: str | None, now: datetime
+    session: Session,
+    team_id: str,
+    new: list[tuple[Observation, str]],
+    feed: str | None,
+    now: datetime,
+    source: str,
 ) -> list[tuple[int, OfferIn, str]]:
     """Insert the new offers in one statement; their keys, data and status, in order."""
     if not new:
         return []
     t = Offer.__table__  # type: ignore[attr-defined]
-    rows = [_new_offer(team_id, seen, digest, feed, now) for seen, digest in new]
+    rows = [_new_offer(team_id, seen, digest, feed, now, source) for seen, digest in new]
     stmt = sa.insert(t).returning(t.c.id, sort_by_parameter_order=True)
     keys = [row[0] for row in session.execute(stmt, rows)]
     return [(key, seen.offer, row["status"]) for key, (seen, _), row in zip(keys, new, rows, strict=True)]
@@ -341,7 +365,7 @@ def record_observations(
         if row.observed_at is not None and seen.observed_at < row.observed_at:
             stale += 1
             continue
-        _note_observation(row, seen, feed, now)
+        _note_observation(row, seen, feed, now, source)
         if row.content_hash == digest:
             unchanged += 1
             continue
@@ -353,7 +377,7 @@ def record_observations(
         _apply(row, data, digest, now)
         changed.append((row, data))
     session.flush()
-    created = _insert_new(session, team_id, new, feed, now)
+    created = _insert_new(session, team_id, new, feed, now, source)
     changes += [_status_change(team_id, pk, None, status, now, source) for pk, _, status in created]
     replaced = [row.id for row, _ in changed]
     written = [(pk, data) for pk, data, _ in created] + [(row.id, data) for row, data in changed]

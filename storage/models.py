@@ -100,6 +100,9 @@ class Offer(SQLModel, table=True):
     removed_at: datetime | None = utc_column(nullable=True)
     """When the offer was found removed from its source (deleted, or missing from three listings).
     It is kept, with its history; it is shown as removed."""
+    state_source: str | None = Field(default=None, max_length=40)
+    """Who wrote the current state: ``import``, ``push`` or the sync source's name (migration 0020);
+    None for offers stored before it was kept."""
     details_unread: str | None = Field(default=None, max_length=300)
     """Why the last sync could not read the source's details (validations) of the offer; its status
     from the submissions stands (migration 0018). None: read, or an import."""

@@ -11,6 +11,7 @@ link, and a renderer can show it in Slack as it is, or as plain text with :func:
 from __future__ import annotations
 
 import re
+import unicodedata
 from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 
@@ -123,3 +124,45 @@ def to_plain(safe: str) -> str:
 def links(safe: str) -> list[tuple[str, str]]:
     """The (url, label) pairs of the links in safe text."""
     return [(m.group(1), unescape(m.group(2))) for m in _LINK_RE.finditer(safe)]
+
+
+# --- names and ids: one line, nothing invisible --------------------------------------------------
+
+_INVISIBLE = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
+"""Control, format (bidi overrides, zero-width characters), private-use, unassigned and line and
+paragraph separators: nothing a name needs, and what lets one forge another's line."""
+
+
+def one_line(text: str) -> str:
+    """A name or an id as it is stored: one line (any line break or tab is a space), with control,
+    bidi and zero-width characters removed, and runs of spaces made one."""
+    kept = []
+    for ch in text:
+        if ch in "\t\n\r\v\f" or unicodedata.category(ch) in ("Zl", "Zp"):
+            kept.append(" ")
+        elif unicodedata.category(ch) not in _INVISIBLE:
+            kept.append(ch)
+    return " ".join("".join(kept).split())
+
+
+def _script(ch: str) -> str | None:
+    """The script of a letter, from its Unicode name (LATIN, CYRILLIC, GREEK, ...); None otherwise."""
+    if not ch.isalpha():
+        return None
+    name = unicodedata.name(ch, "")
+    return name.split(" ", 1)[0] if name else "UNKNOWN"
+
+
+def mixed_scripts(text: str) -> tuple[str, str, str] | None:
+    """An id that mixes letters of two scripts (a Cyrillic "а" in a Latin id): the first script, the
+    other one and its first letter; None when every letter is of one script."""
+    first: str | None = None
+    for ch in text:
+        script = _script(ch)
+        if script is None:
+            continue
+        if first is None:
+            first = script
+        elif script != first:
+            return first, script, ch
+    return None

@@ -7,6 +7,7 @@ import pytest
 from storage.documents import parse_document
 from storage.errors import DocumentError
 from storage.statuses import Listing, MessageLevel, OfferStatus, OfferType, StepState
+from tests.conftest import NOW as NOW_
 from tests.conftest import samples_text
 
 
@@ -308,3 +309,32 @@ def test_a_sync_sources_offer_over_the_limits_is_kept_cut_to_them() -> None:
     assert any(t.startswith("… and ") and "later steps" in t for t in texts)
     assert offer.steps[0].messages[-1].text == "… and 51 more message(s): see the offer in Partner Center."
     assert len(offer.steps[0].name) == 500
+
+
+def test_names_and_ids_are_one_line_with_nothing_invisible_and_look_alike_ids_are_refused() -> None:
+    from bot.i18n import ENGLISH
+    from bot.render import offer_line
+    from storage.models import Offer
+
+    doc = json.loads(samples_text())
+    first = doc["offers"][0]
+    first["name"] = "Evil\n:white_check_mark: *Contoso VM* — Live\u202e\u200b\u2066 \t  end"
+    first["status"]["steps"][0]["stepName"] = "Step\r\nforged\u200d"
+    offers = parse_document(json.dumps(doc))
+    assert offers[0].name == "Evil :white_check_mark: *Contoso VM* — Live end"
+    assert offers[0].steps[0].name == "Step forged"
+    row = Offer(
+        team_id="T", publisher_id="p", offer_id="o", name=offers[0].name, offer_type="saas",
+        publish_status="failed", listing="listed", status="failed", status_changed_at=NOW_,
+        updated_at=NOW_, content_hash="x",
+    )  # fmt: skip
+    line = offer_line(row, ENGLISH)
+    assert "\n" not in line and "*Contoso VM*" not in line and ":white_check_mark:" not in line
+    doc["offers"][0]["offerId"] = "contoso-\u0430nalytics-vm"  # a Cyrillic "а"
+    with pytest.raises(
+        DocumentError, match='offerId: mixes Latin and Cyrillic letters \\("а" is Cyrillic\\)'
+    ):
+        parse_document(json.dumps(doc))
+    doc["offers"][0]["offerId"] = "\u200b\u202e"
+    with pytest.raises(DocumentError, match="offerId: must not be empty"):
+        parse_document(json.dumps(doc))

@@ -233,3 +233,74 @@ def test_a_5_mb_push_of_any_shape_costs_little_cpu_and_memory_in_its_process() -
         assert figures["above_idle_mb"] < MEMORY_TARGET_MB, figures
         assert figures["cpu"] < 4.0, figures  # 45 s before the limits; 0.0-1.4 s on this machine
     assert "more than 20 problems" in run("bad-offers", size)["answer"]
+
+
+# --- data cannot pass for something it is not (issue 18) --------------------------------------
+
+
+def _synced(api: PushApi, offer_id: str) -> None:
+    """An offer as the Partner Center sync stores it."""
+    from storage.importer import Observation, record_observations
+
+    offer = parse_document(samples_text())[0]
+    offer = type(offer)(
+        **{**offer.__dict__, "offer_id": offer_id, "notification_emails": ("owner@contoso.example",)}
+    )
+    with db.transaction(api.session_factory) as s:
+        record_observations(
+            s,
+            team_id=PIPELINE_TEAM,
+            observations=[
+                Observation(offer=offer, observed_at=NOW, feed_key="0f6c2f7e-0000-4000-8000-000000000001")
+            ],
+            now=NOW,
+            source="partner-center",
+            feed="partner-center",
+        )
+
+
+def test_a_push_for_an_offer_the_sync_owns_is_refused_with_409_and_nothing_written(
+    api_and_token: tuple[PushApi, str],
+) -> None:
+    api, token = api_and_token
+    _synced(api, "contoso-analytics-vm")
+    doc = json.loads(samples_text())
+    doc["offers"][0]["status"]["notificationEmails"] = "attacker@evil.example"
+    status, body = api.handle(_environ(token, json.dumps(doc).encode()))
+    answer = json.loads(body)
+    assert status == "409 Conflict" and answer["owned"] == ["contoso-analytics-vm"]
+    assert (
+        "contoso-analytics-vm (the partner-center sync)" in answer["error"]
+        and "Nothing was imported" in answer["error"]
+    )
+    with api.session_factory() as s:
+        offers = s.exec(select(Offer)).all()
+    assert [(o.offer_id, o.notification_emails, o.state_source) for o in offers] == [
+        ("contoso-analytics-vm", "owner@contoso.example", "partner-center")
+    ], "nothing of the push was written, not even its other offers"
+
+
+def test_an_operator_import_over_a_synced_offer_says_on_the_card_where_its_state_came_from(
+    api_and_token: tuple[PushApi, str],
+) -> None:
+    from bot.i18n import ENGLISH
+    from bot.render import render_card
+    from bot.usecases.imports import import_document
+    from storage.queries import load_card
+
+    api, _ = api_and_token
+    _synced(api, "contoso-analytics-vm")
+
+    def note() -> str:
+        with api.session_factory() as s:
+            offer = s.exec(select(Offer).where(Offer.offer_id == "contoso-analytics-vm")).one()
+            return json.dumps(render_card(load_card(s, offer=offer), tr=ENGLISH).blocks[-1])
+
+    assert "Synced from Partner Center" in note()
+    later = NOW.replace(hour=NOW.hour + 1)
+    import_document(api.session_factory, text=samples_text(), source="file", now=later, team_id=PIPELINE_TEAM)
+    text = note()
+    assert "Synced from" not in text
+    assert (
+        "Last set by `offerbot import`" in text and "Partner Center sync's next read may replace it" in text
+    )

@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.sources.auth import TokenProvider
 from bot.sources.base import HttpSource, Listing, ProductError, ProductRef, describe
 from bot.sources.http import ApiClient, ApiSpec, RetryPolicy, Transient
+from storage import safetext
 from storage.documents import fit_to_limits, parse_offer, shape_problem
 from storage.errors import DocumentError
 from storage.importer import Observation
@@ -136,7 +137,7 @@ class _Collected:
                 key=f"{publisher}/{entry.id}",
                 offer_id=entry.id,
                 publisher_id=publisher,
-                name=entry.definition.display_text or entry.id,
+                name=safetext.one_line(entry.definition.display_text or "") or entry.id,
                 offer_type=OFFER_TYPE_IDS.get(entry.offer_type_id.lower(), entry.offer_type_id[:40]),
             )
         )

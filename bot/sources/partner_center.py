@@ -25,7 +25,7 @@ from bot.sources.base import HttpSource, Listing, ProductError, ProductRef, desc
 from bot.sources.http import ApiClient, ApiSpec, NotFound, RetryPolicy, Transient
 from bot.sources.submissions import Reading, Shape, StepReading, Submission, read_submissions
 from bot.sources.validations import KNOWN_LEVELS, ResourceTree, Validation, validation_messages
-from storage import limits
+from storage import limits, safetext
 from storage.documents import MessageIn, OfferIn, StepIn, shape_problem, split_emails
 from storage.importer import Observation
 from storage.statuses import OFFER_TYPES, OfferStatus, StepState
@@ -325,12 +325,17 @@ class _Products:
         lifecycle = product.lifecycle_state
         if lifecycle is not None and lifecycle.lower() not in KNOWN_LIFECYCLES:
             name_unknown("lifecycleState", lifecycle, treated="read as available")
+        offer_id, name = safetext.one_line(product.offer_id), safetext.one_line(product.alias)
+        if not offer_id or not name:
+            self.unreadable.append(f"{product.id}: its id or name is empty once made one line")
+            self.unreadable_keys.add(product.guid)
+            return
         self.refs.append(
             ProductRef(
                 key=product.guid,
-                offer_id=product.offer_id,
+                offer_id=offer_id,
                 publisher_id=self.publisher_id,
-                name=product.alias,
+                name=name,
                 offer_type=offer_type(product.type),
                 lifecycle_state=lifecycle,
             )
