@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -162,15 +162,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     return cmd_shell(settings, args)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="offerbot", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="create or upgrade the database schema (Alembic)")
-    p = sub.add_parser("import", help="upsert offers from a JSON document (FILE, or - for stdin)")
-    p.add_argument("file", metavar="FILE")
-    p.add_argument(
-        "--team", default=None, help="the workspace (T...) to import into (default: the bound one)"
-    )
+def _add_servers(sub: Any) -> None:
     for name, text in (
         ("serve", "run the bot: Socket Mode with SLACK_APP_TOKEN, else HTTP"),
         ("up", "migrate, load the samples into an empty store, then serve or open the shell"),
@@ -184,6 +176,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=3000)
         if name == "up":
             p.add_argument("--lang", choices=[lang.value for lang in Language], help="the shell's language")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="offerbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create or upgrade the database schema (Alembic)")
+    p = sub.add_parser("import", help="upsert offers from a JSON document (FILE, or - for stdin)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--team", default=None, help="the workspace (T...) to import into (default: the bound one)"
+    )
+    _add_servers(sub)
     p = sub.add_parser("shell", help="type /offer-status commands locally, with no Slack at all")
     p.add_argument(
         "--lang",

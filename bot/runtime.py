@@ -6,8 +6,10 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.base import BaseScheduler
+from pydantic import SecretStr
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
@@ -38,6 +40,9 @@ from bot.watcher import PassReport
 from storage import db
 from storage.errors import ConfigError
 from storage.workspaces import bind_default_workspace
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 log = logging.getLogger(__name__)
 
@@ -111,29 +116,37 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
         if settings.socket_mode:
             _socket_mode(app, settings, lifecycle)
         else:
-            signing = settings.slack_signing_secret
-            secret = signing.get_secret_value() if signing else None
-            gate.open(
-                wsgi_app(
-                    app,
-                    factory,
-                    signing_secret=secret,
-                    push=push,
-                    jobs_metrics=jobs_metrics,
-                    forwarded_for=settings.offerbot_forwarded_for,
-                    metrics_token=(
-                        settings.offerbot_metrics_token.get_secret_value()
-                        if settings.offerbot_metrics_token
-                        else None
-                    ),
-                )
-            )
+            gate.open(_http_app(settings, app, factory, push=push, jobs_metrics=jobs_metrics))
             log.info("ready: answering Slack")
             lifecycle.stopping.wait()
     except ShuttingDown:
         pass
     finally:
         lifecycle.finish()
+
+
+def _http_app(
+    settings: Settings,
+    app: App,
+    factory: db.SessionFactory,
+    *,
+    push: PushApi | None,
+    jobs_metrics: Callable[[], bytes | None] | None,
+) -> WSGIApplication:
+    """HTTP mode's WSGI application, with the settings' secrets and options."""
+
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    return wsgi_app(
+        app,
+        factory,
+        signing_secret=secret(settings.slack_signing_secret),
+        push=push,
+        jobs_metrics=jobs_metrics,
+        forwarded_for=settings.offerbot_forwarded_for,
+        metrics_token=secret(settings.offerbot_metrics_token),
+    )
 
 
 def _jobs_for_serve(

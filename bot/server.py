@@ -172,46 +172,83 @@ def wsgi_app(
     forwarded_for: bool = False,
     metrics_token: str | None = None,
 ) -> WSGIApplication:
-    """``POST /slack/events`` (checked by :mod:`bot.edge`, then Bolt), ``GET /healthz`` and, when
-    given, the push API (``POST /api/offers/status``)."""
-    bolt = SlackRequestHandler(app, path=EVENTS_PATH)
-    now = unix_clock(clock)
-    health = Deadline(HEALTH_DEADLINE, workers=2)
-    outbox = OutboxCollector(session_factory, clock, health)
-    installs = install_limit or RateLimit()
-    seen = Replays(session_factory, clock)
+    """``POST /slack/events`` (checked by :mod:`bot.edge`, then Bolt), ``GET /healthz``, ``GET
+    /metrics``, the OAuth pages in multi-workspace mode and, when given, the push API
+    (``POST /api/offers/status``)."""
+    return _Http(
+        app=app,
+        session_factory=session_factory,
+        signing_secret=signing_secret,
+        clock=clock,
+        push=push,
+        jobs_metrics=jobs_metrics,
+        installs=install_limit or RateLimit(),
+        forwarded_for=forwarded_for,
+        metrics_token=metrics_token,
+    )
 
-    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO")
-        if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            return _respond(start_response, *_health(session_factory, health))
-        if path == "/metrics" and environ.get("REQUEST_METHOD") == "GET":
-            if not metrics_allowed(environ, token=metrics_token):
-                return _respond(start_response, *METRICS_REFUSED)
-            child = jobs_metrics() if jobs_metrics is not None else None
-            body = exposition(outbox, other=("jobs", child) if child else None)
-            start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
-            return [body]
-        if path in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET" and app.oauth_flow is not None:
-            wait = installs.wait(client_address(environ, forwarded=forwarded_for))
+
+class _Http:
+    """The routes of HTTP mode (see :func:`wsgi_app`)."""
+
+    def __init__(
+        self,
+        *,
+        app: App,
+        session_factory: SessionFactory,
+        signing_secret: str | None,
+        clock: Clock,
+        push: PushApi | None,
+        jobs_metrics: Callable[[], bytes | None] | None,
+        installs: RateLimit,
+        forwarded_for: bool,
+        metrics_token: str | None,
+    ) -> None:
+        self.app, self.session_factory, self.signing_secret = app, session_factory, signing_secret
+        self.push, self.jobs_metrics, self.installs = push, jobs_metrics, installs
+        self.forwarded_for, self.metrics_token = forwarded_for, metrics_token
+        self.bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+        self.now = unix_clock(clock)
+        self.health = Deadline(HEALTH_DEADLINE, workers=2)
+        self.outbox = OutboxCollector(session_factory, clock, self.health)
+        self.seen = Replays(session_factory, clock)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            return _respond(start_response, *_health(self.session_factory, self.health))
+        if path == "/metrics" and method == "GET":
+            return self.metrics(environ, start_response)
+        if path in OAUTH_PATHS and method == "GET" and self.app.oauth_flow is not None:
+            wait = self.installs.wait(client_address(environ, forwarded=self.forwarded_for))
             if wait is not None:
                 return _too_many(start_response, wait)
-            return _oauth(bolt, environ, start_response)
-        if path == PUSH_PATH and push is not None:
-            return _respond(start_response, *push.handle(environ))
+            return _oauth(self.bolt, environ, start_response)
+        if path == PUSH_PATH and self.push is not None:
+            return _respond(start_response, *self.push.handle(environ))
         if path != EVENTS_PATH:
             return _respond(start_response, "404 Not Found", b'{"ok":false,"error":"not found"}')
-        body, refusal = check_slack_request(environ, secret=signing_secret, clock=now)
+        return self.events(environ, start_response)
+
+    def metrics(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if not metrics_allowed(environ, token=self.metrics_token):
+            return _respond(start_response, *METRICS_REFUSED)
+        child = self.jobs_metrics() if self.jobs_metrics is not None else None
+        body = exposition(self.outbox, other=("jobs", child) if child else None)
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def events(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        body, refusal = check_slack_request(environ, secret=self.signing_secret, clock=self.now)
         if refusal is not None:
-            log.info("refused a request to %s: %s (%s)", path, refusal.status, refusal.error)
+            log.info("refused a request to %s: %s (%s)", EVENTS_PATH, refusal.status, refusal.error)
             return _respond(start_response, refusal.status, refusal.body())
-        if signing_secret and seen.is_replay(str(environ.get("HTTP_X_SLACK_SIGNATURE") or "")):
-            log.warning("a replayed Slack request to %s was answered without acting again", path)
+        signature = str(environ.get("HTTP_X_SLACK_SIGNATURE") or "")
+        if self.signing_secret and self.seen.is_replay(signature):
+            log.warning("a replayed Slack request to %s was answered without acting again", EVENTS_PATH)
             return _respond(start_response, "200 OK", b"")
         replay(environ, body)
-        return bolt(environ, start_response)
-
-    return application
+        return self.bolt(environ, start_response)
 
 
 class Server(Protocol):
