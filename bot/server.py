@@ -5,6 +5,9 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
 from bot.clock import Clock, utc_now
@@ -43,9 +47,12 @@ HEALTH_DEADLINE = 1.5
 
 
 def _health(session_factory: SessionFactory, deadline: Deadline) -> tuple[str, bytes]:
+    """A bounded read of a table every command reads, through the session factory the commands use:
+    ``SELECT 1`` would answer while the store's tables cannot be read (a SQLite WAL index locked)."""
+
     def ping(_: Expired) -> None:
         with session_factory() as session:
-            session.execute(text("SELECT 1"))
+            session.execute(text("SELECT team_id FROM workspace LIMIT 1"))
 
     try:
         deadline.run(ping)
@@ -129,21 +136,49 @@ def _too_many(start_response: StartResponse, wait: float) -> Iterable[bytes]:
 
 REPLAY_WINDOW = timedelta(seconds=MAX_CLOCK_SKEW * 2)
 """How long a request's signature is remembered: its timestamp may be 5 minutes either side of ours."""
-REPLAY_DEADLINE = 0.5
+REPLAY_DEADLINE = 0.2
 """Seconds the replay check may wait for the store; past it the request goes on (the command itself
 then meets the store's state and says so)."""
+REPLAY_BACKOFF = 5.0
+"""Seconds the store is not asked again after it did not answer in time (memory still answers)."""
+REPLAYS_IN_MEMORY = 100_000
 
 
 class Replays:
-    """Slack requests seen within their replay window, remembered in the store so that every process
-    knows them: a replayed request is answered without acting again."""
+    """Slack requests seen within their replay window: remembered by this process (a set, checked
+    first) and in the store, so that every process knows them; a replayed request is answered without
+    acting again. A store that does not answer costs one short wait, then is left alone a moment."""
 
-    def __init__(self, session_factory: SessionFactory, clock: Clock) -> None:
-        self.session_factory, self.clock = session_factory, clock
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        clock: Clock,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.session_factory, self.clock, self.monotonic = session_factory, clock, monotonic
         self.deadline = Deadline(REPLAY_DEADLINE, workers=4)
+        self.seen: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.store_back_at = 0.0
+
+    def _in_memory(self, digest: str) -> bool:
+        now = self.monotonic()
+        with self.lock:
+            if digest in self.seen and now - self.seen[digest] < REPLAY_WINDOW.total_seconds():
+                return True
+            self.seen[digest] = now
+            if len(self.seen) > REPLAYS_IN_MEMORY:
+                for old in list(self.seen)[: REPLAYS_IN_MEMORY // 10]:
+                    del self.seen[old]
+        return False
 
     def is_replay(self, signature: str) -> bool:
         digest = request_digest(signature)
+        if self._in_memory(digest):
+            return True
+        if self.monotonic() < self.store_back_at:
+            return False
 
         def remember(expired: Expired) -> bool:
             with db.transaction(self.session_factory) as session:
@@ -154,6 +189,7 @@ class Replays:
         try:
             return self.deadline.run(remember)
         except Exception as exc:  # the store down, hung or broken: the command meets it and says so
+            self.store_back_at = self.monotonic() + REPLAY_BACKOFF
             log.warning(
                 "the replay check could not use the store (%s): the request goes on", type(exc).__name__
             )
@@ -259,6 +295,68 @@ class Server(Protocol):
     def close(self) -> None: ...
 
 
+DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_SECONDS = 10.0
+
+
+class DrainingChannel(HTTPChannel):
+    """A connection that lingers before it closes, as production servers do: once its answer is
+    sent (a 413 for a body over the limit, say), the sending side is shut and what the client still
+    sends is read and dropped, at most :data:`DRAIN_BYTES` or :data:`DRAIN_SECONDS`, so the client
+    reads the answer instead of a "connection reset"."""
+
+    draining_since: float | None = None
+    drained = 0
+    peer_closed = False
+
+    def recv(self, buffer_size: int) -> bytes:
+        data: bytes = super().recv(buffer_size)
+        if not data:
+            self.peer_closed = True
+        return data
+
+    def handle_close(self) -> None:
+        sock = self.socket
+        if self.draining_since is None and self.connected and not self.peer_closed and sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            else:
+                self.draining_since, self.will_close = time.monotonic(), False
+                return
+        self.draining_since = None
+        super().handle_close()
+
+    def _drain_over(self) -> bool:
+        assert self.draining_since is not None
+        return self.drained > DRAIN_BYTES or time.monotonic() - self.draining_since > DRAIN_SECONDS
+
+    def readable(self) -> bool:
+        if self.draining_since is None:
+            return bool(super().readable())
+        if self._drain_over():
+            self.handle_close()
+            return False
+        return True
+
+    def writable(self) -> bool:
+        return False if self.draining_since is not None else bool(super().writable())
+
+    def handle_read(self) -> None:
+        if self.draining_since is None:
+            super().handle_read()
+            return
+        try:
+            data = self.socket.recv(65536) if self.socket is not None else b""
+        except OSError:
+            data = b""
+        self.drained += len(data)
+        if not data or self._drain_over():
+            self.peer_closed = True
+            self.handle_close()
+
+
 MAX_REQUEST_BODY = 6 * 1024 * 1024
 """waitress refuses (413) any body over this before the application runs: the largest endpoint
 limit (the push API's 5 MB) and some room."""
@@ -275,4 +373,5 @@ def make_server(application: Callable[..., Any], *, host: str, port: int, thread
         max_request_body_size=MAX_REQUEST_BODY,
         max_request_header_size=64 * 1024,
     )
+    server.channel_class = DrainingChannel  # type: ignore[union-attr]
     return cast(Server, server)

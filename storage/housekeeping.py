@@ -29,7 +29,15 @@ def first_sighting(session: Session, *, digest: str, now: datetime, window: time
     values = {"digest": digest, "expires_at": now + window}
     dialect = session.get_bind().dialect.name
     insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-    stmt = insert.values(**values).on_conflict_do_nothing(index_elements=["digest"]).returning(table.c.digest)
+    stmt = (
+        insert.values(**values)
+        .on_conflict_do_update(  # a row past its window (not yet deleted) is a first sighting again
+            index_elements=["digest"],
+            set_={"expires_at": values["expires_at"]},
+            where=table.c.expires_at < now,
+        )
+        .returning(table.c.digest)
+    )
     return session.execute(stmt).first() is not None
 
 

@@ -22,6 +22,7 @@ from storage import db
 from storage.models import Mute, Offer, SeenRequest, Subscription
 from storage.subscriptions import threading_for
 from tests.conftest import (
+    NOW,
     SIGNING_SECRET,
     RunningServer,
     action_body,
@@ -365,3 +366,17 @@ def test_a_flood_of_install_page_visits_is_rate_limited_and_cleaned_up(
     assert job() == (0, 6)
     with factory() as s:
         assert count_oauth_states(s) == 0
+
+
+def test_replays_are_known_to_every_process_through_the_store(factory: db.SessionFactory) -> None:
+    from bot.server import Replays
+
+    one, other = Replays(factory, lambda: NOW), Replays(factory, lambda: NOW)  # two processes
+    assert not one.is_replay("v0=abc")
+    assert one.is_replay("v0=abc"), "this process remembers it"
+    assert other.is_replay("v0=abc"), "another process finds it in the store"
+    assert not other.is_replay("v0=def")
+    later = Replays(factory, lambda: NOW + timedelta(minutes=11))  # a process started after the window
+    assert not later.is_replay("v0=abc"), (
+        "past its window, a signature is no replay (Slack refuses it anyway)"
+    )

@@ -304,3 +304,26 @@ def test_an_operator_import_over_a_synced_offer_says_on_the_card_where_its_state
     assert (
         "Last set by `offerbot import`" in text and "Partner Center sync's next read may replace it" in text
     )
+
+
+@pytest.mark.parametrize("megabytes", [5.5, 7, 40])
+def test_a_body_over_the_limit_gets_its_413_not_a_connection_reset(
+    push_server: tuple[RunningServer, Pushed], engine: Engine, megabytes: float
+) -> None:
+    """The client is still sending when the answer is ready: the server answers, then reads and drops
+    what comes (bounded), so urllib reads the 413 and its message instead of "connection reset"."""
+    server, _ = push_server
+    token = new_token(engine)
+    body = b" " * int(megabytes * 1024 * 1024)
+    req = urllib.request.Request(
+        server.url + "/api/offers/status",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as answered:
+        urllib.request.urlopen(req, timeout=30)
+    assert answered.value.code == 413
+    message = answered.value.read()
+    # Under 6 MB the body reaches the push API (its JSON); over it, waitress answers before.
+    assert b"over the limit" in message if megabytes < 6 else b"exceeds max_body" in message

@@ -182,3 +182,42 @@ def test_a_confirmation_slack_refuses_puts_the_subscription_back_as_it_was(
         False,
         "U0OTHER01",
     )
+
+
+def test_health_says_what_commands_see_when_the_sqlite_wal_index_is_locked(served: Served) -> None:
+    """Another process holds the WAL index's read locks: every read of a table waits and commands
+    answer "unavailable", so ``/healthz`` (a bounded read of a table, not ``SELECT 1``) answers 503
+    within 2 s, and 200 again once the store answers."""
+    import subprocess
+    import sys
+
+    if served.path is None:
+        pytest.skip("a SQLite WAL index; PostgreSQL's frozen store is tested above")
+    assert get(served.server.url + "/healthz")[0] == 200
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            f"fd = os.open({served.path + '-shm'!r}, os.O_RDWR)\n"
+            "fcntl.lockf(fd, fcntl.LOCK_EX, 5, 123, os.SEEK_SET)  # WAL_READ_LOCK(0..4)\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        status, body = get(served.server.url + "/healthz")
+        assert (status, json.loads(body)["error"]) == (503, "database unavailable")
+        assert time.monotonic() - started < 2.0
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while get(served.server.url + "/healthz")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert get(served.server.url + "/healthz")[0] == 200
