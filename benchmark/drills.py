@@ -9,7 +9,8 @@ issue asks: alerts delivered, lost (a row not sent, or marked sent with no messa
 duplicated (a message whose ``offerbot_delivery`` metadata key was posted more than once), and how
 long the bot takes to recover. The watcher runs with its default interval (15 s) everywhere.
 
-Drills (``--only``): ``kill9``, ``sigterm``, ``hang``, ``refuse``, ``slackdown``, ``twowatchers``.
+Drills (``--only``): ``kill9``, ``sigterm``, ``hang``, ``refuse``, ``slackdown``, ``twowatchers``,
+``stopanywhere`` (``--tries`` SIGTERMs at spread points of a loaded start).
 Repeats of ``kill9`` run ``--parallel`` at a time (each waits out the killed process's 30 s lease,
 idle). Progress goes to stderr; the markdown table, the targets missed and the machine to stdout.
 """
@@ -338,6 +339,8 @@ class Ctx:
     """None: PostgreSQL is unreachable and its drills are skipped."""
     repeat: int
     parallel: int
+    tries: int = 50
+    """SIGTERMs sent by the ``stopanywhere`` drill."""
 
 
 @contextlib.contextmanager
@@ -979,6 +982,94 @@ def drill_slackdown(ctx: Ctx, kind: Kind) -> list[Row]:
     return [once, served]
 
 
+# --- drill 7: SIGTERM anywhere in a loaded start --------------------------------------------------
+
+STOP_SCENARIOS = ("slack-down", "first-import", "in-flight")
+STOP_OFFERS = 400
+"""Offers of the first import: the watcher's fan-out and the jobs' first passes are busy at start."""
+
+
+def _stop_delay(i: int) -> float:
+    """Seconds from ``serve`` listening to the signal: spread over the next 4 s (the bind to the
+    workspace, or waiting for Slack; the jobs process starting, importing, migrating, its first
+    passes, the fan-out and the posts), never twice the same point. (Before it listens, Python is
+    still importing offerbot: a signal then ends the process as the signal's default does.)"""
+    return (i * 0.618034 % 1.0) * 4.0
+
+
+def _stop_once(
+    store: Store, fake: FakeSlack, scenario: str, i: int, workdir: Path
+) -> tuple[int | None, float, int]:
+    """One try: prepare ``scenario``, start ``serve``, SIGTERM it after :func:`_stop_delay`; the exit
+    code, the seconds to exit, and the processes of its group left alive."""
+    if scenario == "slack-down":
+        fake.outage("auth.test", status=503)
+    else:
+        fake.recover()
+        status = "failed" if i % 2 else "running"  # every try stores changes: a first import's fan-out
+        import_text(store, offers_doc(STOP_OFFERS if scenario == "first-import" else OFFERS, status))
+    log_path = workdir / f"stop-{i:03d}-{scenario}.log"
+    proc, _port = start_serve(bot_env(store.url, fake), log_path)  # its signal handler is in place
+    if scenario == "in-flight":  # the signal falls among the posts, each 0.2 s long
+        posted = len(fake.calls_to("chat.postMessage"))
+        poll(lambda: len(fake.calls_to("chat.postMessage")) > posted, 30)
+        pause(_stop_delay(i) / 4)
+    else:
+        pause(_stop_delay(i))
+    code, took = stop(proc, timeout=EXIT_TARGET + 5)
+    gone = poll(lambda: not _group_alive(proc.pid), 3)
+    alive = 0 if gone else len(_group_alive(proc.pid))
+    if alive:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    return code, took, alive
+
+
+def _group_alive(group: int) -> list[int]:
+    """Processes still alive in the process group ``group``."""
+    alive = []
+    for pid in PROCS.leftovers():
+        with contextlib.suppress(OSError):
+            if os.getpgid(pid) == group:
+                alive.append(pid)
+    return alive
+
+
+def drill_stopanywhere(ctx: Ctx, kind: Kind) -> Row:
+    """``serve`` stopped by SIGTERM at many points of a loaded start, each of: Slack down (it waits for
+    auth.test), a first import of 400 offers (the watcher's fan-out), deliveries in flight to a slow
+    Slack. Every try must exit 0 within 10 s, leaving no process of its group behind."""
+    row = Row("7. SIGTERM anywhere in a loaded start", kind)
+    workdir = ctx.workdir / f"stopanywhere-{kind}"
+    workdir.mkdir()
+    results: list[tuple[str, int | None, float, int]] = []
+    with open_store(ctx, kind, f"stopanywhere-{kind}") as store, fake_slack() as fake:
+        fake.latency["chat.postMessage"] = POST_LATENCY
+        subscribe_channels(store, [f"C0STOP{n:03d}" for n in range(CHANNELS)])
+        for i in range(ctx.tries):
+            scenario = STOP_SCENARIOS[i % len(STOP_SCENARIOS)]
+            code, took, alive = _stop_once(store, fake, scenario, i, workdir)
+            results.append((scenario, code, took, alive))
+            if code != 0 or took > EXIT_TARGET or alive:
+                say(
+                    f"stopanywhere [{kind}]: try {i} ({scenario}, at {_stop_delay(i):.2f} s): exit {code} in {took:.1f} s, {alive} left"
+                )
+        posts = len(fake.calls_to("chat.postMessage"))
+    good = [r for r in results if r[1] == 0 and r[2] <= EXIT_TARGET and r[3] == 0]
+    times = sorted(r[2] for r in results)
+    row.check(
+        len(good) == len(results),
+        f"all {len(results)} exit 0 within {EXIT_TARGET:.0f} s, nothing left",
+        f"{len(good)} of {len(results)} exited 0 within {EXIT_TARGET:.0f} s with nothing left",
+    )
+    row.recovery = f"exit in {statistics.median(times):.1f} s median, {times[-1]:.1f} s at most"
+    for scenario in STOP_SCENARIOS:
+        mine = [r for r in results if r[0] == scenario]
+        row.notes.append(f"{scenario}: {sum(r in good for r in mine)}/{len(mine)}")
+    row.notes.append(f"{posts} alerts posted to the slow Slack meanwhile")
+    return row
+
+
 # --- drill 6: two watchers, one channel -----------------------------------------------------------------
 
 
@@ -1048,6 +1139,7 @@ DRILLS = [
     Drill("refuse", "4. store refusing", drill_refuse, ("postgresql",)),
     Drill("slackdown", "5. Slack down at start", drill_slackdown),
     Drill("twowatchers", "6. two watchers, one channel", drill_twowatchers, ("postgresql",)),
+    Drill("stopanywhere", "7. SIGTERM anywhere in a loaded start", drill_stopanywhere),
 ]
 
 
@@ -1100,6 +1192,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the kill -9 drill (default 3)")
     parser.add_argument("--parallel", type=int, default=5, help="kill -9 runs at a time (default 5)")
+    parser.add_argument(
+        "--tries", type=int, default=50, help="SIGTERMs of the stopanywhere drill (default 50)"
+    )
     parser.add_argument("--only", choices=[d.name for d in DRILLS], help="run this drill alone")
     parser.add_argument(
         "--pg-url",
@@ -1120,7 +1215,7 @@ def main(argv: list[str] | None = None) -> int:
         pg_url = None if reason else args.pg_url
         if reason:
             say(f"PostgreSQL unreachable at {args.pg_url}: its drills are skipped ({reason})")
-    ctx = Ctx(workdir, pg_url, args.repeat, args.parallel)
+    ctx = Ctx(workdir, pg_url, args.repeat, args.parallel, args.tries)
     rows: list[Row] = []
     interrupted = False
     code_at_start = code_version()

@@ -1,15 +1,19 @@
 """Shutdown on SIGTERM and SIGINT: stop taking work, let the send in flight finish, release what is
 claimed, stop the scheduler and the server, and exit 0 within :data:`GRACE` seconds.
 
-The signal handler runs in the main thread, which is inside the server's (or the blocking
-scheduler's) loop: it sets the stop events and raises :class:`ShuttingDown` there, so the loop ends
-and the caller's ``finally`` cleans up. Worker threads still running after the grace period (a sync
-waiting on Partner Center, an answer waiting on a hung store) hold nothing that is not leased, so the
-process leaves them behind instead of waiting for them.
+The signal handler never waits on a lock: it runs in the main thread between two bytecodes of
+whatever that thread was doing (perhaps holding a lock of logging, of an Event, of the scheduler),
+so it only notes the signal and writes one byte to a pipe. A thread of its own reads the pipe and
+does the rest: it sets the stop events, which ends the main thread's wait (every process's main
+thread waits on :attr:`Lifecycle.stopping`), and the caller's ``finally`` cleans up. A second signal
+exits at once. Worker threads still running after the grace period (a sync waiting on Partner
+Center, an answer waiting on a hung store) hold nothing that is not leased, so the process leaves
+them behind instead of waiting for them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -48,18 +52,33 @@ class Lifecycle:
 
     def install(self) -> None:
         """Take SIGTERM and SIGINT (main thread only, as Python requires)."""
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, self._on_signal)
-            signal.signal(signal.SIGINT, self._on_signal)
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        threading.Thread(target=self._on_signals, name="signals", daemon=True).start()
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        if self.signalled is not None:
-            return  # already stopping
-        self.signalled = signal.Signals(signum).name
-        self.since = time.monotonic()
-        for event in self.stops:
+        """The handler: a note and a byte, nothing that can wait (see the module's docstring)."""
+        if self.signalled is None:
+            self.signalled = signal.Signals(signum).name
+            self.since = time.monotonic()
+        with contextlib.suppress(OSError):  # a full pipe already says it
+            os.write(self._write, b"\0")
+
+    def _on_signals(self) -> None:
+        """The signals' thread: the first stops everything, a second exits at once."""
+        os.read(self._read, 1)
+        self.stop()
+        os.read(self._read, 1)
+        os._exit(0)  # asked twice: the operator does not want to wait
+
+    def stop(self) -> None:
+        """Ask everything to stop: every waiting loop and the main thread's wait end."""
+        for event in list(self.stops):
             event.set()
-        raise ShuttingDown(0)
 
     def finish(self) -> None:
         """After the serving loop ended: stop what was registered, wait for the jobs' current step

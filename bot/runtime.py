@@ -164,7 +164,7 @@ def _jobs_for_serve(
         lifecycle.idles.append(child.exited)
         child.start()
         return PushApi(session_factory=factory, clock=utc_now), child.metrics
-    scheduler = _start_jobs(settings, factory, client, sources, lifecycle, background=True)
+    scheduler = _start_jobs(settings, factory, client, sources, lifecycle)
     return PushApi(session_factory=factory, clock=utc_now, on_import=lambda: wake(scheduler, JOB_ID)), None
 
 
@@ -184,7 +184,8 @@ def jobs(settings: Settings) -> None:
     lifecycle.install()
     try:
         bind_workspace(settings, factory, client, stop=lifecycle.stopping)
-        _start_jobs(settings, factory, client, sources, lifecycle, background=False)
+        _start_jobs(settings, factory, client, sources, lifecycle)
+        lifecycle.stopping.wait()  # ended by a signal (see bot.lifecycle)
     except ShuttingDown:
         pass
     finally:
@@ -209,15 +210,13 @@ def _start_jobs(
     client: WebClient,
     sources: list[OfferSource],
     lifecycle: Lifecycle,
-    *,
-    background: bool,
 ) -> BaseScheduler:
     """Schedule the watcher (and the sync); a signal stops them, waiting for the watcher's send."""
     jobs = registry(settings, factory, client=_clients(settings, factory, client), sources=sources)
     for job in jobs:
         if isinstance(job.func, WatchJob):
             lifecycle.add_job(stop=job.func.stop, idle=job.func.idle)
-    scheduler: BaseScheduler = background_scheduler(jobs) if background else blocking_scheduler(jobs)
+    scheduler: BaseScheduler = background_scheduler(jobs)  # the main thread waits on the lifecycle
     lifecycle.on_stop.append(lambda: scheduler.shutdown(wait=False))
     log.info("watcher: a pass every %s s", settings.offerbot_watch_interval)
     _log_sync(settings, sources)
@@ -238,7 +237,8 @@ def watch(settings: Settings, *, once: bool) -> PassReport | None:
             jobs = registry(settings, factory, client=_clients(settings, factory, client))
             report = next(j for j in jobs if j.id == JOB_ID).func()
             return report if isinstance(report, PassReport) else None
-        _start_jobs(settings, factory, client, [], lifecycle, background=False)
+        _start_jobs(settings, factory, client, [], lifecycle)
+        lifecycle.stopping.wait()  # ended by a signal (see bot.lifecycle)
     except ShuttingDown:
         pass
     finally:
@@ -281,4 +281,6 @@ def _socket_mode(app: App, settings: Settings, lifecycle: Lifecycle) -> None:
     log.info("starting in Socket Mode")
     handler = socket_mode_handler(app, settings)
     lifecycle.on_stop.insert(0, handler.close)
-    handler.start()  # type: ignore[no-untyped-call]
+    handler.connect()  # type: ignore[no-untyped-call]
+    log.info("ready: answering Slack (Socket Mode)")
+    lifecycle.stopping.wait()  # ended by a signal (see bot.lifecycle)

@@ -3,11 +3,14 @@ the fake Slack Web API, signed requests and a running app."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import itertools
 import json
 import os
+import signal
+import subprocess
 import threading
 import time
 import urllib.error
@@ -89,6 +92,35 @@ def factory(engine: Engine) -> db.SessionFactory:
 def load_samples(factory: db.SessionFactory, *, team: str = TEAM, text: str | None = None) -> None:
     with db.transaction(factory) as session:
         import_offers(session, team_id=team, offers=parse_document(text or samples_text()), now=NOW)
+
+
+class Processes:
+    """Every process a test starts, each in a process group of its own (``serve`` starts a jobs
+    child): whatever the test did or asserted, the fixture's finaliser kills what still runs."""
+
+    def __init__(self) -> None:
+        self.started: list[subprocess.Popen[Any]] = []
+
+    def popen(self, args: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
+        proc: subprocess.Popen[Any] = subprocess.Popen(args, start_new_session=True, **kwargs)
+        self.started.append(proc)
+        return proc
+
+    def end_all(self) -> None:
+        for proc in self.started:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the process and its children, if any still run
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+
+
+@pytest.fixture
+def processes() -> Iterator[Processes]:
+    started = Processes()
+    try:
+        yield started
+    finally:
+        started.end_all()
 
 
 @pytest.fixture(autouse=True)

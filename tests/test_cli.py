@@ -19,7 +19,7 @@ from storage import db
 from storage.models import Delivery
 from storage.queries import list_offers
 from storage.subscriptions import Target, subscribe
-from tests.conftest import NOW, SIGNING_SECRET, get, post, samples_text, sign, slash_body
+from tests.conftest import NOW, SIGNING_SECRET, Processes, get, post, samples_text, sign, slash_body
 from tests.fakeslack import TEAM_ID, FakeSlack, wait_until
 
 CLEAN_ENV = {
@@ -45,10 +45,13 @@ def offerbot(
     )
 
 
-def start_serve(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """``offerbot serve`` on a free port, its log in a file (a pipe nobody reads could fill and block it)."""
+def start_serve(
+    processes: Processes, env: dict[str, str], log_path: Path
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``offerbot serve`` on a free port, its log in a file (a pipe nobody reads could fill and block
+    it); the ``processes`` fixture ends it, whatever the test asserted."""
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(
+        proc = processes.popen(
             [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
             env={**CLEAN_ENV, **env},
             stdout=log,
@@ -62,7 +65,6 @@ def start_serve(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[b
             return proc, int(match.group(1))
         assert proc.poll() is None, log_path.read_text()
         time.sleep(0.02)
-    proc.terminate()
     raise AssertionError("serve did not report its port:\n" + log_path.read_text())
 
 
@@ -176,7 +178,9 @@ def test_postgres_store_must_be_migrated_first(database_url: str, sample_file: P
     assert result.returncode == 78 and "run `offerbot migrate` first" in result.stderr
 
 
-def test_serve_end_to_end_over_signed_http(tmp_path: Path, sample_file: Path, fake_slack: FakeSlack) -> None:
+def test_serve_end_to_end_over_signed_http(
+    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack, processes: Processes
+) -> None:
     """The issue's "done means": import, serve, a signed /offer-status answered within 3 s with 8 steps."""
     url = f"sqlite:///{tmp_path / 'offerbot.db'}"
     env = {
@@ -186,34 +190,29 @@ def test_serve_end_to_end_over_signed_http(tmp_path: Path, sample_file: Path, fa
         "SLACK_API_URL": fake_slack.url,
     }
     assert offerbot("import", str(sample_file), env={"DATABASE_URL": url}).returncode == 0
-    proc, port = start_serve(env, tmp_path / "serve.log")
-    try:
-        base = f"http://127.0.0.1:{port}"
-        assert get(base + "/healthz")[0] == 200
-        body = slash_body("contoso-analytics-vm", team=TEAM_ID)
-        started = time.perf_counter()
-        status, raw = post(base + "/slack/events", body, sign(body))
-        assert time.perf_counter() - started < 3
-        assert status == 200
-        answer = json.loads(raw)
-        steps = next(
-            b for b in answer["blocks"] if b.get("text", {}).get("text", "").startswith("*Publishing steps*")
-        )
-        assert len(steps["text"]["text"].splitlines()) == 9
-        forged = post(base + "/slack/events", body, sign(body, secret="nope"))
-        assert forged[0] == 401
-        assert fake_slack.calls_to("auth.test")
-        assert fake_slack.calls[0].headers.get("Authorization") == "Bearer xoxb-test"
-        assert "xoxb-test" not in (tmp_path / "serve.log").read_text()  # the token never reaches the log
-        proc.send_signal(signal.SIGTERM)
-        signalled = time.monotonic()
-        assert proc.wait(timeout=10) == 0, (tmp_path / "serve.log").read_text()
-        assert time.monotonic() - signalled < 10
-        assert "SIGTERM: stopped in" in (tmp_path / "serve.log").read_text()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+    proc, port = start_serve(processes, env, tmp_path / "serve.log")
+    base = f"http://127.0.0.1:{port}"
+    assert get(base + "/healthz")[0] == 200
+    body = slash_body("contoso-analytics-vm", team=TEAM_ID)
+    started = time.perf_counter()
+    status, raw = post(base + "/slack/events", body, sign(body))
+    assert time.perf_counter() - started < 3
+    assert status == 200
+    answer = json.loads(raw)
+    steps = next(
+        b for b in answer["blocks"] if b.get("text", {}).get("text", "").startswith("*Publishing steps*")
+    )
+    assert len(steps["text"]["text"].splitlines()) == 9
+    forged = post(base + "/slack/events", body, sign(body, secret="nope"))
+    assert forged[0] == 401
+    assert fake_slack.calls_to("auth.test")
+    assert fake_slack.calls[0].headers.get("Authorization") == "Bearer xoxb-test"
+    assert "xoxb-test" not in (tmp_path / "serve.log").read_text()  # the token never reaches the log
+    proc.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    assert proc.wait(timeout=10) == 0, (tmp_path / "serve.log").read_text()
+    assert time.monotonic() - signalled < 10
+    assert "SIGTERM: stopped in" in (tmp_path / "serve.log").read_text()
     # The offers imported before the bot knew its workspace now belong to it.
     with db.session_factory(db.make_engine(url))() as session:
         assert list_offers(session, team_id=TEAM_ID).total == 6
@@ -221,7 +220,7 @@ def test_serve_end_to_end_over_signed_http(tmp_path: Path, sample_file: Path, fa
 
 @pytest.mark.parametrize("jobs", ["process", "thread"])
 def test_alerts_end_to_end_with_serve(
-    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack, jobs: str
+    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack, jobs: str, processes: Processes
 ) -> None:
     """Issue 3's "done means": subscribe in a channel, import a document that fails the offer: one alert
     in the channel and one DM to the owner within 3 s with the default settings (the import is another
@@ -237,43 +236,37 @@ def test_alerts_end_to_end_with_serve(
         "OFFERBOT_JOBS": jobs,
     }
     assert offerbot("import", str(sample_file), env={"DATABASE_URL": url}).returncode == 0
-    proc, port = start_serve(env, tmp_path / "serve.log")
+    _proc, port = start_serve(processes, env, tmp_path / "serve.log")
+    body = slash_body("subscribe contoso-analytics-vm", team=TEAM_ID)
+    status, raw = post(f"http://127.0.0.1:{port}/slack/events", body, sign(body))
+    assert status == 200 and "Subscribing this channel" in json.loads(raw)["text"]
+    fake_slack.wait_for("chat.postMessage", 1)  # the public confirmation
+    doc = json.loads(sample_file.read_text())
+    doc["offers"][0]["status"]["status"] = "failed"
+    failing = tmp_path / "failing.json"
+    failing.write_text(json.dumps(doc))
+    assert offerbot("import", str(failing), env={"DATABASE_URL": url}).returncode == 0
+    imported = time.monotonic()
     try:
-        body = slash_body("subscribe contoso-analytics-vm", team=TEAM_ID)
-        status, raw = post(f"http://127.0.0.1:{port}/slack/events", body, sign(body))
-        assert status == 200 and "Subscribing this channel" in json.loads(raw)["text"]
-        fake_slack.wait_for("chat.postMessage", 1)  # the public confirmation
-        doc = json.loads(sample_file.read_text())
-        doc["offers"][0]["status"]["status"] = "failed"
-        failing = tmp_path / "failing.json"
-        failing.write_text(json.dumps(doc))
-        assert offerbot("import", str(failing), env={"DATABASE_URL": url}).returncode == 0
-        imported = time.monotonic()
-        try:
-            calls = fake_slack.wait_for("chat.postMessage", 3, timeout=1 + 2)
-        except AssertionError:
-            print((tmp_path / "serve.log").read_text())  # what the bot logged, for the failure report
-            raise
-        assert time.monotonic() - imported <= 3
-        alerts = [c.body for c in calls[1:]]
-        assert sorted(a["channel"] for a in alerts) == ["C0CHAN001", "DU0OPS0001"]
-        assert all(
-            a["text"] == "Contoso Analytics VM: Publish failed (was Publish in progress)" for a in alerts
-        )
-        assert offerbot("import", str(failing), env={"DATABASE_URL": url}).returncode == 0
-        deadline = time.monotonic() + 2.5  # more than two watcher passes
-        while time.monotonic() < deadline:
-            assert len(fake_slack.calls_to("chat.postMessage")) == 3
-            time.sleep(0.05)
-        # The watcher runs in serve's jobs process; serve's /metrics shows its deliveries too.
-        status, text = get(f"http://127.0.0.1:{port}/metrics")
-        assert status == 200
-        sent = f'offerbot_deliveries_total{{outcome="sent",process="{"jobs" if jobs == "process" else "serve"}"}} 2.0'
-        assert sent in text.decode(), text.decode()[:3000]
-        assert 'offerbot_commands_total{outcome="answered",process="serve"} 1.0' in text.decode()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        calls = fake_slack.wait_for("chat.postMessage", 3, timeout=1 + 2)
+    except AssertionError:
+        print((tmp_path / "serve.log").read_text())  # what the bot logged, for the failure report
+        raise
+    assert time.monotonic() - imported <= 3
+    alerts = [c.body for c in calls[1:]]
+    assert sorted(a["channel"] for a in alerts) == ["C0CHAN001", "DU0OPS0001"]
+    assert all(a["text"] == "Contoso Analytics VM: Publish failed (was Publish in progress)" for a in alerts)
+    assert offerbot("import", str(failing), env={"DATABASE_URL": url}).returncode == 0
+    deadline = time.monotonic() + 2.5  # more than two watcher passes
+    while time.monotonic() < deadline:
+        assert len(fake_slack.calls_to("chat.postMessage")) == 3
+        time.sleep(0.05)
+    # The watcher runs in serve's jobs process; serve's /metrics shows its deliveries too.
+    status, text = get(f"http://127.0.0.1:{port}/metrics")
+    assert status == 200
+    sent = f'offerbot_deliveries_total{{outcome="sent",process="{"jobs" if jobs == "process" else "serve"}"}} 2.0'
+    assert sent in text.decode(), text.decode()[:3000]
+    assert 'offerbot_commands_total{outcome="answered",process="serve"} 1.0' in text.decode()
 
 
 def test_watch_once_does_one_pass(tmp_path: Path, sample_file: Path, fake_slack: FakeSlack) -> None:
@@ -322,7 +315,7 @@ def test_import_into_a_named_workspace(sqlite_url: str, sample_file: Path) -> No
 
 
 def test_sigterm_stops_watch_at_once_and_releases_its_claims(
-    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack
+    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack, processes: Processes
 ) -> None:
     """Issue 10: SIGTERM lets the send in flight finish, releases the rest (no 30 s lease to wait
     out) and exits 0 within 10 s; the next process delivers the rest, none twice."""
@@ -350,21 +343,17 @@ def test_sigterm_stops_watch_at_once_and_releases_its_claims(
     env = {"DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": fake_slack.url}
     log_path = tmp_path / "watch.log"
     with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(
+        proc = processes.popen(
             [sys.executable, "-m", "bot.cli", "watch"],
             env={**CLEAN_ENV, **env, "OFFERBOT_WATCH_INTERVAL": "1"},
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    try:
-        fake_slack.wait_for("chat.postMessage", 3, timeout=20)
-        proc.send_signal(signal.SIGTERM)
-        signalled = time.monotonic()
-        assert proc.wait(timeout=10) == 0, log_path.read_text()
-        assert time.monotonic() - signalled < 10
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    fake_slack.wait_for("chat.postMessage", 3, timeout=20)
+    proc.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    assert proc.wait(timeout=10) == 0, log_path.read_text()
+    assert time.monotonic() - signalled < 10
     assert "SIGTERM: stopped in" in log_path.read_text()
     with db.session_factory(engine)() as s:
         rows = list(s.exec(select(Delivery)))
@@ -391,13 +380,13 @@ def test_sigterm_stops_watch_at_once_and_releases_its_claims(
 
 
 def test_watch_once_waits_for_slack_and_blames_the_token_only_when_slack_says_so(
-    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack
+    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack, processes: Processes
 ) -> None:
     url = f"sqlite:///{tmp_path / 'offerbot.db'}"
     assert offerbot("import", str(sample_file), env={"DATABASE_URL": url}).returncode == 0
     env = {"DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": fake_slack.url}
     fake_slack.outage("auth.test", status=503)
-    proc = subprocess.Popen(
+    proc = processes.popen(
         [sys.executable, "-m", "bot.cli", "watch", "--once"],
         env={**CLEAN_ENV, **env},
         stdout=subprocess.PIPE,
@@ -418,7 +407,7 @@ def test_watch_once_waits_for_slack_and_blames_the_token_only_when_slack_says_so
 
 
 def test_serve_answers_healthz_degraded_while_slack_is_down(
-    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack
+    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack, processes: Processes
 ) -> None:
     url = f"sqlite:///{tmp_path / 'offerbot.db'}"
     env = {
@@ -430,37 +419,33 @@ def test_serve_answers_healthz_degraded_while_slack_is_down(
     fake_slack.outage("auth.test", status=503)
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(
+        proc = processes.popen(
             [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
             env={**CLEAN_ENV, **env},
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    try:
-        port = int(
-            wait_until(
-                lambda: re.search(r"listening on http://127\.0\.0\.1:(\d+)", log_path.read_text()), 30
-            )[1]
-        )
-        wait_until(lambda: "Slack is unreachable" in log_path.read_text(), 20)
-        status, body = get(f"http://127.0.0.1:{port}/healthz")
-        assert status == 503 and json.loads(body) == {
-            "ok": False,
-            "status": "degraded",
-            "error": "Slack unreachable: service_unavailable",
-        }
-        assert proc.poll() is None  # waiting, not dead
-        fake_slack.recover()
-        wait_until(lambda: "ready: answering Slack" in log_path.read_text(), 30)
-        assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
-        assert "Traceback" not in log_path.read_text()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+    port = int(
+        wait_until(lambda: re.search(r"listening on http://127\.0\.0\.1:(\d+)", log_path.read_text()), 30)[1]
+    )
+    wait_until(lambda: "Slack is unreachable" in log_path.read_text(), 20)
+    status, body = get(f"http://127.0.0.1:{port}/healthz")
+    assert status == 503 and json.loads(body) == {
+        "ok": False,
+        "status": "degraded",
+        "error": "Slack unreachable: service_unavailable",
+    }
+    assert proc.poll() is None  # waiting, not dead
+    fake_slack.recover()
+    wait_until(lambda: "ready: answering Slack" in log_path.read_text(), 30)
+    assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+    assert "Traceback" not in log_path.read_text()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
 
 
 def test_serve_restarts_its_jobs_process_and_the_jobs_follow_serve_out(
-    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack
+    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack, processes: Processes
 ) -> None:
     url = f"sqlite:///{tmp_path / 'offerbot.db'}"
     env = {
@@ -470,7 +455,7 @@ def test_serve_restarts_its_jobs_process_and_the_jobs_follow_serve_out(
         "SLACK_API_URL": fake_slack.url,
     }
     log_path = tmp_path / "serve.log"
-    proc, _port = start_serve(env, log_path)
+    proc, _port = start_serve(processes, env, log_path)
 
     def children() -> list[int]:
         return [int(p) for p in re.findall(r"run in process (\d+)", log_path.read_text())]
@@ -483,20 +468,16 @@ def test_serve_restarts_its_jobs_process_and_the_jobs_follow_serve_out(
         status = Path(f"/proc/{pid}/stat")
         return not (status.exists() and status.read_text().split()[2] == "Z")
 
-    try:
-        (first,) = wait_until(children, 20)
-        # the jobs yield the CPU to the answers (OFFERBOT_JOBS_NICE, default 10)
-        assert wait_until(lambda: "running at nice +10" in log_path.read_text(), 20)
-        serving = os.getpriority(os.PRIO_PROCESS, proc.pid)
-        assert os.getpriority(os.PRIO_PROCESS, first) == min(19, serving + 10)
-        os.kill(first, signal.SIGKILL)
-        wait_until(lambda: len(children()) == 2, 20)  # started again
-        assert "jobs: process exited with -9; starting it again" in log_path.read_text()
-        second = children()[1]
-        assert alive(second)
-        proc.kill()  # serve dies without a word: its jobs process notices and stops
-        proc.wait(timeout=10)
-        assert wait_until(lambda: not alive(second), 10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    (first,) = wait_until(children, 20)
+    # the jobs yield the CPU to the answers (OFFERBOT_JOBS_NICE, default 10)
+    assert wait_until(lambda: "running at nice +10" in log_path.read_text(), 20)
+    serving = os.getpriority(os.PRIO_PROCESS, proc.pid)
+    assert os.getpriority(os.PRIO_PROCESS, first) == min(19, serving + 10)
+    os.kill(first, signal.SIGKILL)
+    wait_until(lambda: len(children()) == 2, 20)  # started again
+    assert "jobs: process exited with -9; starting it again" in log_path.read_text()
+    second = children()[1]
+    assert alive(second)
+    proc.kill()  # serve dies without a word: its jobs process notices and stops
+    proc.wait(timeout=10)
+    assert wait_until(lambda: not alive(second), 10)

@@ -25,7 +25,18 @@ from bot.settings import Settings
 from storage import db
 from storage.models import Subscription
 from storage.subscriptions import Target, subscribe
-from tests.conftest import NOW, SIGNING_SECRET, TEAM, RunningServer, get, load_samples, post, sign, slash_body
+from tests.conftest import (
+    NOW,
+    SIGNING_SECRET,
+    TEAM,
+    Processes,
+    RunningServer,
+    get,
+    load_samples,
+    post,
+    sign,
+    slash_body,
+)
 from tests.fakeslack import FakeSlack
 from tests.tcpproxy import TcpProxy
 
@@ -184,7 +195,9 @@ def test_a_confirmation_slack_refuses_puts_the_subscription_back_as_it_was(
     )
 
 
-def test_health_says_what_commands_see_when_the_sqlite_wal_index_is_locked(served: Served) -> None:
+def test_health_says_what_commands_see_when_the_sqlite_wal_index_is_locked(
+    served: Served, processes: Processes
+) -> None:
     """Another process holds the WAL index's read locks: every read of a table waits and commands
     answer "unavailable", so ``/healthz`` (a bounded read of a table, not ``SELECT 1``) answers 503
     within 2 s, and 200 again once the store answers."""
@@ -194,7 +207,7 @@ def test_health_says_what_commands_see_when_the_sqlite_wal_index_is_locked(serve
     if served.path is None:
         pytest.skip("a SQLite WAL index; PostgreSQL's frozen store is tested above")
     assert get(served.server.url + "/healthz")[0] == 200
-    holder = subprocess.Popen(
+    holder = processes.popen(
         [
             sys.executable,
             "-c",
@@ -208,15 +221,13 @@ def test_health_says_what_commands_see_when_the_sqlite_wal_index_is_locked(serve
         stdout=subprocess.PIPE,
         text=True,
     )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        started = time.monotonic()
-        status, body = get(served.server.url + "/healthz")
-        assert (status, json.loads(body)["error"]) == (503, "database unavailable")
-        assert time.monotonic() - started < 2.0
-    finally:
-        holder.kill()
-        holder.wait(timeout=10)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    started = time.monotonic()
+    status, body = get(served.server.url + "/healthz")
+    assert (status, json.loads(body)["error"]) == (503, "database unavailable")
+    assert time.monotonic() - started < 2.0
+    holder.kill()
+    holder.wait(timeout=10)
     deadline = time.monotonic() + 10
     while get(served.server.url + "/healthz")[0] != 200 and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SIGNING_SECRET
+from tests.conftest import SIGNING_SECRET, Processes
 from tests.fakems import CLIENT_ID, CLIENT_SECRET, PC, TENANT, FakeMicrosoft, submission
 from tests.fakeslack import FakeSlack
 from tests.test_cli import offerbot, start_serve
@@ -86,7 +86,7 @@ def test_sync_once_fails_in_one_line(fake_ms: FakeMicrosoft, tmp_path: Path) -> 
 
 
 def test_serve_syncs_partner_center_and_alerts_owners(
-    fake_ms: FakeMicrosoft, fake_slack: FakeSlack, tmp_path: Path
+    fake_ms: FakeMicrosoft, fake_slack: FakeSlack, tmp_path: Path, processes: Processes
 ) -> None:
     """The issue's "done means": four variables, ``offerbot serve``, an alert with no file written."""
     fake_slack.users_by_email["ops@contoso.example"] = OWNER
@@ -98,21 +98,17 @@ def test_serve_syncs_partner_center_and_alerts_owners(
         "SLACK_API_URL": fake_slack.url,
         "OFFERBOT_WATCH_INTERVAL": "3600",  # only the sync's wake-up can make the watcher run soon
     }
-    proc, _port = start_serve(env, tmp_path / "serve.log")
-    try:
-        deadline = time.monotonic() + 30
-        dms: list[dict[str, object]] = []
-        while time.monotonic() < deadline and not dms:
-            dms = [
-                c.body for c in fake_slack.calls_to("chat.postMessage") if c.body["channel"] == "D" + OWNER
-            ]
-            time.sleep(0.05)
-        assert dms, (tmp_path / "serve.log").read_text()
-        assert dms[0]["text"] == "Contoso Analytics: Publish failed (was new)"
-        assert "The landing page URL returned HTTP 404." in json.dumps(dms[0]["blocks"])
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    proc, _port = start_serve(processes, env, tmp_path / "serve.log")
+    deadline = time.monotonic() + 30
+    dms: list[dict[str, object]] = []
+    while time.monotonic() < deadline and not dms:
+        dms = [c.body for c in fake_slack.calls_to("chat.postMessage") if c.body["channel"] == "D" + OWNER]
+        time.sleep(0.05)
+    assert dms, (tmp_path / "serve.log").read_text()
+    assert dms[0]["text"] == "Contoso Analytics: Publish failed (was new)"
+    assert "The landing page URL returned HTTP 404." in json.dumps(dms[0]["blocks"])
+    proc.terminate()
+    proc.wait(timeout=10)
     log = (tmp_path / "serve.log").read_text()
     assert "sync: Partner Center" in log
     # A full run (serve, sync, owner look-ups, deliveries) logs no secret and no e-mail address.
