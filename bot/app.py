@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.oauth.oauth_flow import OAuthFlow
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
@@ -25,6 +26,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy.engine import Engine
 
+from bot.channels import ChannelAccess
 from bot.clients import Clients, Installed, OneWorkspace
 from bot.clock import Clock, utc_now
 from bot.guard import Deadline
@@ -41,6 +43,7 @@ from bot.settings import Settings
 from bot.usecases.access import AccessPolicy
 from storage import db
 from storage.db import SessionFactory
+from storage.workspaces import enterprise_of, remember_enterprise
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,8 @@ BOT_SCOPES = (
     "users:read",
     "users:read.email",
     "usergroups:read",
+    "channels:read",
+    "groups:read",
     "channels:history",
     "groups:history",
     "im:history",
@@ -104,6 +109,43 @@ INSTALL_PATH, REDIRECT_PATH = "/slack/install", "/slack/oauth_redirect"
 def installation_store(settings: Settings, engine: Engine) -> SQLAlchemyInstallationStore:
     """slack_sdk's installation store, in offerbot's own database (tables made by its migrations)."""
     return SQLAlchemyInstallationStore(client_id=settings.slack_client_id or "", engine=engine)
+
+
+def installed_clients(settings: Settings, engine: Engine) -> Installed:
+    """Each installed workspace's client (multi-workspace mode), Enterprise Grid organisations
+    included: a workspace's organisation is read from the store once, then remembered."""
+    store = installation_store(settings, engine)
+    factory = db.session_factory(engine)
+    known: dict[str, str] = {}
+
+    def organisation(team: str) -> str | None:
+        if team not in known:
+            with factory() as session:
+                found = enterprise_of(session, team_id=team)
+            if found is None:
+                return None
+            known[team] = found
+        return known[team]
+
+    return Installed(store, lambda token: make_client(settings, token=token), enterprise_of=organisation)
+
+
+def _remember_organisations(app: App, factory: SessionFactory) -> None:
+    """A request from an Enterprise Grid workspace says its organisation: kept (once per workspace and
+    process) so the jobs find an organisation-wide installation's token for that workspace."""
+    noted: set[tuple[str, str]] = set()
+
+    @app.middleware
+    def remember(context: BoltContext, next: Callable[[], None]) -> None:
+        team, organisation = context.team_id, context.enterprise_id
+        if team and organisation and (team, organisation) not in noted:
+            try:
+                with db.transaction(factory) as session:
+                    remember_enterprise(session, team_id=team, enterprise_id=organisation, now=utc_now())
+                noted.add((team, organisation))
+            except Exception as exc:  # the request goes on; the next one tries again
+                log.warning("could not note workspace %s's organisation: %s", team, type(exc).__name__)
+        next()
 
 
 def _oauth_app(settings: Settings, engine: Engine, client: WebClient, signing: str) -> tuple[App, Clients]:
@@ -128,7 +170,8 @@ def _oauth_app(settings: Settings, engine: Engine, client: WebClient, signing: s
         logger=logging.getLogger("bot.bolt"),
     )
     app.enable_token_revocation_listeners()  # app_uninstalled, tokens_revoked: the store forgets the tokens
-    return app, Installed(store, lambda token: make_client(settings, token=token))
+    _remember_organisations(app, db.session_factory(engine))
+    return app, installed_clients(settings, engine)
 
 
 def _app(settings: Settings, client: WebClient, *, token_verification: bool) -> App:
@@ -181,6 +224,7 @@ def create_app(
         roles=roles,
         policy=policy,
         deadline=deadline or Deadline(),
+        channels=ChannelAccess(clients),
     )
     for listener in LISTENERS:
         listener.register(app, deps)

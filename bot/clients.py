@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from slack_sdk import WebClient
-from slack_sdk.oauth.installation_store import InstallationStore
+from slack_sdk.oauth.installation_store import Bot, InstallationStore
 
 
 class Clients(Protocol):
@@ -28,15 +28,30 @@ class OneWorkspace:
 
 
 class Installed:
-    """Multi-workspace mode: each workspace's bot token, as its install stored it."""
+    """Multi-workspace mode: each workspace's bot token, as its install stored it, found as
+    slack_sdk's store finds a bot: by enterprise and team (an Enterprise Grid workspace's own
+    installation), else the organisation's installation (an org-wide install)."""
 
-    def __init__(self, store: InstallationStore, make: Callable[[str], WebClient]) -> None:
-        self.store, self.make = store, make
+    def __init__(
+        self,
+        store: InstallationStore,
+        make: Callable[[str], WebClient],
+        *,
+        enterprise_of: Callable[[str], str | None] = lambda _team: None,
+    ) -> None:
+        self.store, self.make, self.enterprise_of = store, make, enterprise_of
         self._clients: dict[str, WebClient] = {}
         self._lock = threading.Lock()
 
+    def _bot(self, team_id: str) -> Bot | None:
+        enterprise = self.enterprise_of(team_id)
+        bot = self.store.find_bot(enterprise_id=enterprise, team_id=team_id)
+        if bot is None and enterprise is not None:
+            bot = self.store.find_bot(enterprise_id=enterprise, team_id=None, is_enterprise_install=True)
+        return bot
+
     def for_team(self, team_id: str) -> WebClient | None:
-        bot = self.store.find_bot(enterprise_id=None, team_id=team_id)
+        bot = self._bot(team_id)
         token = bot.bot_token if bot is not None else None
         if not token:
             return None

@@ -31,7 +31,7 @@ from bot.usecases import alerts, offers
 from bot.usecases.access import OPEN, OPERATOR, AccessPolicy, Action, Actor, check
 from bot.usecases.alerts import AlertRequest, Unsubscribed, resolve_target
 from bot.usecases.digest import DigestSetting, digest_for, set_daily_digest
-from bot.usecases.history import HISTORY_PAGE_SIZE, history_page, offer_history
+from bot.usecases.history import EVERYTHING, HISTORY_PAGE_SIZE, Viewer, history_page, offer_history
 from bot.usecases.offers import LIST_PAGE_SIZE
 from storage.errors import UsageError
 from storage.queries import Lookup
@@ -127,6 +127,7 @@ def handle_command(
     policy: AccessPolicy = OPEN,
     announce: Callable[[ChannelChange], None] | None = None,
     time_zone: str | None = None,
+    viewer: Viewer = EVERYTHING,
 ) -> Reply:
     """Answer ``/offer-status <text>`` for a workspace. Raises :class:`UsageError` for bad arguments
     and :class:`PermissionDenied` for what ``actor`` may not do (the shell is the operator)."""
@@ -141,7 +142,7 @@ def handle_command(
         status, page = _list_args(words[1:])
         return offer_list(session, team_id=team_id, status=status, tr=tr, offset=(page - 1) * LIST_PAGE_SIZE)
     if verb == "history":
-        return history_command(session, team_id=team_id, args=words[1:], tr=tr)
+        return history_command(session, team_id=team_id, args=words[1:], tr=tr, viewer=viewer)
     if verb == "digest":
         view = digest_for(session, team_id=team_id, channel_id=channel_id, user_id=user_id, now=now)
         return render_digest(view, tr=tr)
@@ -161,19 +162,23 @@ def _page_arg(args: list[str]) -> tuple[list[str], int]:
     return args, 1
 
 
-def history_command(session: Session, *, team_id: str, args: list[str], tr: Translator) -> Reply:
+def history_command(
+    session: Session, *, team_id: str, args: list[str], tr: Translator, viewer: Viewer = EVERYTHING
+) -> Reply:
     """``history <offer> [page N]``: what happened to the offer, newest first."""
     words, page = _page_arg(args)
     if not words:
         raise UsageError(N_("`history` needs an offer: `/offer-status history contoso-analytics-vm`."))
     offset = (page - 1) * HISTORY_PAGE_SIZE
-    found = offer_history(session, team_id=team_id, query=" ".join(words), offset=offset)
+    found = offer_history(session, team_id=team_id, query=" ".join(words), offset=offset, viewer=viewer)
     if isinstance(found, Lookup):
         return render.render_lookup(found, tr=tr)
     return render_history(found, tr=tr)
 
 
-def handle_history_page(session: Session, *, team_id: str, value: str, tr: Translator) -> Reply:
+def handle_history_page(
+    session: Session, *, team_id: str, value: str, tr: Translator, viewer: Viewer = EVERYTHING
+) -> Reply:
     """The history's Previous/Next button: its value is ``{"h": offer key, "o": offset}``."""
     try:
         data = json.loads(value)
@@ -182,7 +187,8 @@ def handle_history_page(session: Session, *, team_id: str, value: str, tr: Trans
             raise ValueError
     except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
         raise UsageError(N_("that button is out of date: run `/offer-status history` again.")) from None
-    return render_history(history_page(session, team_id=team_id, offer_pk=offer_pk, offset=offset), tr=tr)
+    page = history_page(session, team_id=team_id, offer_pk=offer_pk, offset=offset, viewer=viewer)
+    return render_history(page, tr=tr)
 
 
 def offer_card(session: Session, *, team_id: str, value: str, tr: Translator) -> Reply:

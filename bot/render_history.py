@@ -47,7 +47,10 @@ _STATES = {"sent": N_("sent"), "pending": N_("waiting to be sent"), "failed": N_
 
 
 def _where(channel: str, tr: Translator) -> str:
-    """A channel as Slack shows it; a direct message (D…) is named, not linked."""
+    """A channel as Slack shows it; a direct message (D…) is named, not linked; one the reader may
+    not see ("") is "another channel"."""
+    if not channel:
+        return tr._("another channel")
     return tr._("a direct message") if channel.startswith("D") else f"<#{channel}>"
 
 
@@ -86,11 +89,12 @@ def _action_line(e: ActionEntry, tr: Translator) -> str:
 
 
 def _delivery_line(e: DeliveryEntry, tr: Translator) -> str:
-    where = (
-        f"<#{e.destination}>"
-        if e.destination_kind == "channel"
-        else tr._("<@%(user)s> by direct message", user=e.destination)
-    )
+    if e.destination_kind == "channel":
+        where = _where(e.destination, tr)
+    elif e.destination:
+        where = tr._("<@%(user)s> by direct message", user=e.destination)
+    else:
+        where = tr._("someone else by direct message")
     line = tr._(
         "%(kind)s to %(where)s: %(state)s",
         kind=tr._(_KINDS.get(e.kind, N_("Alert"))),

@@ -14,8 +14,8 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 
-from bot.app import create_app, installation_store, make_client
-from bot.clients import Clients, Installed, OneWorkspace
+from bot.app import create_app, installed_clients, make_client
+from bot.clients import Clients, OneWorkspace
 from bot.clock import utc_now
 from bot.jobs_process import PORT_FILE_ENV, JobsProcess, follow_parent
 from bot.lifecycle import Lifecycle, ShuttingDown
@@ -84,8 +84,7 @@ def _clients(settings: Settings, factory: db.SessionFactory, client: WebClient) 
     """The watcher's clients: the one token, or each installed workspace's."""
     if not settings.multi_workspace:
         return OneWorkspace(client)
-    store = installation_store(settings, db.engine_of(factory))
-    return Installed(store, lambda token: make_client(settings, token=token))
+    return installed_clients(settings, db.engine_of(factory))
 
 
 def socket_mode_handler(app: App, settings: Settings) -> SocketModeHandler:

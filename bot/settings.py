@@ -41,15 +41,16 @@ class Settings(BaseSettings):
     """How long an offer may stay failed or awaiting sign-off before a reminder (seconds, or 30m, 24h, 2d)."""
     offerbot_language: Language = Language.EN
     offerbot_allow_guests: bool = False
+    """Guests may query (and nothing else); otherwise they get a short refusal for everything."""
     offerbot_metrics_token: SecretStr | None = None
     """A scraper that is not on this machine reads ``/metrics`` with ``Authorization: Bearer <it>``."""
     offerbot_forwarded_for: bool = False
     """Behind a reverse proxy: take a client's address from the last entry of ``X-Forwarded-For``
     (the install page's rate limit is per client address)."""
-    """Guests may query (and nothing else); otherwise they get a short refusal for everything."""
     offerbot_managers: str = ""
-    """User ids (U...) and @usergroup handles, comma-separated: when set, only they and workspace
-    admins and owners may subscribe channels and change channel settings."""
+    """User ids (U...) and @usergroup handles, comma-separated, each optionally scoped to one workspace
+    (``T...:U...``, ``T...:@handle``): when set, only they and workspace admins and owners may
+    subscribe channels and change channel settings. In multi-workspace mode a handle must be scoped."""
 
     @property
     def managers(self) -> tuple[str, ...]:
@@ -208,8 +209,22 @@ class Settings(BaseSettings):
                 "(T...) its offers go to (or offerbot sync --team T...)"
             )
 
+    def require_scoped_managers(self) -> None:
+        """In multi-workspace mode an unscoped ``@handle`` would be matched in every workspace, whose
+        members can create user groups: refused at start."""
+        if not self.multi_workspace:
+            return
+        loose = [m for m in self.managers if m.startswith("@")]
+        if loose:
+            raise ConfigError(
+                f"OFFERBOT_MANAGERS: {', '.join(loose)} must name its workspace in multi-workspace mode "
+                f"(T...:{loose[0]}): a user group of that name in any workspace would make its members "
+                "managers"
+            )
+
     def require_slack(self, *, http: bool = True) -> None:
         """Stop with the name of the first missing variable: the bot token, and for HTTP mode the secret."""
+        self.require_scoped_managers()
         if self.multi_workspace:
             if http and (self.slack_signing_secret is None or self.socket_mode):
                 raise ConfigError(

@@ -406,6 +406,16 @@ class ApiToken(SQLModel, table=True):
     last_used_at: datetime | None = utc_column(nullable=True)
 
 
+class TeamEnterprise(SQLModel, table=True):
+    """The Enterprise Grid organisation a workspace belongs to, as its requests said (migration 0021)."""
+
+    __tablename__ = "team_enterprise"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    enterprise_id: str = Field(max_length=32)
+    seen_at: datetime = utc_column()
+
+
 class SeenRequest(SQLModel, table=True):
     """A Slack request handled within its replay window: the digest of its signature, kept until the
     window ends (migration 0019), so several processes answer a replay without acting twice."""

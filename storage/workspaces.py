@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.models import LOCAL_TEAM, Offer, StatusChange, Workspace
+from storage.models import LOCAL_TEAM, SLACK_BOTS, Offer, StatusChange, TeamEnterprise, Workspace
 
 
 def default_team(session: Session) -> str:
@@ -42,3 +42,27 @@ def bind_default_workspace(session: Session, *, team_id: str, now: datetime) -> 
     moved = session.execute(sa.update(Offer).where(col(Offer.team_id) == LOCAL_TEAM).values(team_id=team_id))
     session.flush()
     return int(moved.rowcount)  # type: ignore[attr-defined]
+
+
+def remember_enterprise(session: Session, *, team_id: str, enterprise_id: str, now: datetime) -> None:
+    """Note that ``team_id`` belongs to the Enterprise Grid organisation ``enterprise_id``."""
+    row = session.get(TeamEnterprise, team_id)
+    if row is None:
+        session.add(TeamEnterprise(team_id=team_id, enterprise_id=enterprise_id, seen_at=now))
+    elif row.enterprise_id != enterprise_id:
+        row.enterprise_id, row.seen_at = enterprise_id, now
+
+
+def enterprise_of(session: Session, *, team_id: str) -> str | None:
+    """The organisation of a workspace: as its requests said, else as its own installation says."""
+    known = session.get(TeamEnterprise, team_id)
+    if known is not None:
+        return known.enterprise_id
+    c = SLACK_BOTS.c
+    found = session.execute(
+        sa.select(c.enterprise_id)
+        .where(c.team_id == team_id, c.enterprise_id.is_not(None))
+        .order_by(c.installed_at.desc())
+        .limit(1)
+    ).first()
+    return str(found[0]) if found is not None else None

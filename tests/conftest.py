@@ -160,21 +160,31 @@ def trigger_id() -> str:
 
 
 def slash_body(
-    text: str, *, team: str = TEAM, response_url: str = "https://hooks.slack.com/commands/x"
+    text: str,
+    *,
+    team: str = TEAM,
+    response_url: str = "https://hooks.slack.com/commands/x",
+    enterprise: str | None = None,
+    user: str = "U0USER001",
+    channel: str = "C0CHAN001",
 ) -> bytes:
+    """A slash command as Slack posts it; ``enterprise``: from a workspace of an Enterprise Grid
+    organisation where the app is installed organisation-wide."""
+    grid = {"enterprise_id": enterprise, "enterprise_name": "Org"} if enterprise else {}
     return urlencode(
         {
+            **grid,
             "token": "legacy",
             "team_id": team,
             "team_domain": "fake",
-            "channel_id": "C0CHAN001",
+            "channel_id": channel,
             "channel_name": "marketplace",
-            "user_id": "U0USER001",
+            "user_id": user,
             "user_name": "pat",
             "command": "/offer-status",
             "text": text,
             "api_app_id": "A0APP0001",
-            "is_enterprise_install": "false",
+            "is_enterprise_install": "true" if enterprise else "false",
             "response_url": response_url,
             "trigger_id": trigger_id(),
         }

@@ -37,6 +37,37 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+EVERYONE = [
+    "U0ADMIN",
+    "U0BOB0001",
+    "U0BULK001",
+    "U0CREATOR",
+    "U0ELSEWHERE",
+    "U0EN",
+    "U0FAN0001",
+    "U0FOLLOW1",
+    "U0FR",
+    "U0FRDM",
+    "U0FUZZ",
+    "U0GUEST",
+    "U0GUEST01",
+    "U0INSTALLER",
+    "U0LISTED",
+    "U0MEMBER",
+    "U0NEWER",
+    "U0OPS0001",
+    "U0OTHER",
+    "U0OTHER01",
+    "U0OWNER",
+    "U0OWNER01",
+    "U0RELEASE",
+    "U0USECASE",
+    "U0USER001",
+    "U0USER002",
+]
+"""The members of a channel the test did not list: every user the tests click or type as."""
+
+
 class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -46,10 +77,17 @@ class FakeSlack:
         """``users.info`` flags per user id: ``is_admin``, ``is_owner``, ``is_restricted``..."""
         self.usergroups: list[dict[str, Any]] = []
         self.installs: dict[str, tuple[str, str]] = {}
+        self.organisations: dict[str, str] = {}
+        """``oauth.v2.access`` codes of Enterprise Grid installs: the organisation (E...) each is in; a
+        code whose team is "" is an organisation-wide install (no team, ``is_enterprise_install``)."""
         """``oauth.v2.access`` codes: each gives (team id, bot token) of a workspace installing the app."""
         """``usergroups.list`` answers these (``handle``, ``users``)."""
         """``users.info`` answers these locales (user id to ``fr-FR``...); anyone else is ``en-US``."""
         self.channels_without_bot: set[str] = set()
+        self.private_channels: set[str] = set()
+        """Channels ``conversations.info`` says are private."""
+        self.channel_members: dict[str, list[str]] = {}
+        """``conversations.members`` of a channel; one not listed has :data:`EVERYONE`."""
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         """What chat.postMessage posted, per channel (conversations.history and .replies read it)."""
         self.lose_answer: dict[str, int] = defaultdict(int)
@@ -200,8 +238,12 @@ class FakeSlack:
                     "id": channel,
                     "is_member": channel not in self.channels_without_bot,
                     "is_archived": False,
+                    "is_private": channel in self.private_channels,
                 },
             }
+        if method == "conversations.members":
+            members = self.channel_members.get(str(body.get("channel", "")), EVERYONE)
+            return {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}
         if method == "users.lookupByEmail":
             user = self.users_by_email.get(str(body.get("email", "")).lower())
             if user is None:
@@ -220,16 +262,17 @@ class FakeSlack:
             if install is None:
                 return {"ok": False, "error": "invalid_code"}
             team, token = install
+            organisation = self.organisations.get(str(body.get("code", "")))
             return {
                 "ok": True,
                 "access_token": token,
                 "token_type": "bot",
                 "scope": "commands,chat:write",
-                "bot_user_id": "U0BOT" + team[-4:],
+                "bot_user_id": "U0BOT" + (team or organisation or "")[-4:],
                 "app_id": "A0APP0001",
-                "team": {"id": team, "name": f"Team {team}"},
-                "enterprise": None,
-                "is_enterprise_install": False,
+                "team": {"id": team, "name": f"Team {team}"} if team else None,
+                "enterprise": {"id": organisation, "name": f"Org {organisation}"} if organisation else None,
+                "is_enterprise_install": bool(organisation and not team),
                 "authed_user": {"id": "U0INSTALLER"},
             }
         if method == "usergroups.list":

@@ -25,8 +25,8 @@ from tests.test_watcher import CHANNEL, OPS, offer_pk
 pytestmark = pytest.mark.usefixtures("alerted")
 
 
-def ask(server: Any, text: str) -> dict[str, Any]:
-    body = slash_body(text)
+def ask(server: Any, text: str, **who: str) -> dict[str, Any]:
+    body = slash_body(text, **who)
     status, raw = post(server.url + "/slack/events", body, sign(body))
     assert status == 200
     return dict(json.loads(raw))
@@ -49,10 +49,27 @@ def test_history_shows_the_timeline_who_took_it_and_where_alerts_went(
     assert "*3. Certification* — blocked · since 2026-11-24 09:05 UTC · Microsoft estimates _3 days_" in steps
     assert f"<@{PAT}> took the alert in <#{CHANNEL}>" in newest_first[0]
     assert any(f"Alert to <#{CHANNEL}>: sent" in ln for ln in newest_first)
-    assert any(f"Alert to <@{OPS}> by direct message: sent" in ln for ln in newest_first)
+    # Another person's direct message is theirs: Pat reads that one went, not to whom.
+    assert any("Alert to someone else by direct message: sent" in ln for ln in newest_first)
+    assert not any(OPS in ln for ln in newest_first)
     assert any("*Publish failed* (was Publish in progress, import)" in ln for ln in newest_first)
     assert "First seen as *Publish in progress* (import)" in newest_first[-1]
     assert answer["text"] == "History of Contoso Analytics VM: 5 entries"
+    own = blocks_to_text(ask(app_server, "history contoso-analytics-vm", user=OPS)["blocks"])
+    assert f"Alert to <@{OPS}> by direct message: sent" in own
+
+
+def test_history_names_a_private_channel_only_to_its_members(
+    app_server: Any, fake_slack: FakeSlack, factory: db.SessionFactory, alerted: dict[str, Any]
+) -> None:
+    fake_slack.private_channels.add(CHANNEL)
+    fake_slack.channel_members[CHANNEL] = [OPS]
+    outsider = blocks_to_text(ask(app_server, "history contoso-analytics-vm")["blocks"])
+    assert "Alert to another channel: sent" in outsider and CHANNEL not in outsider
+    member = blocks_to_text(ask(app_server, "history contoso-analytics-vm", user=OPS)["blocks"])
+    assert f"Alert to <#{CHANNEL}>: sent" in member
+    typed_there = blocks_to_text(ask(app_server, "history contoso-analytics-vm", channel=CHANNEL)["blocks"])
+    assert f"Alert to <#{CHANNEL}>: sent" in typed_there  # the channel one types in is seen
 
 
 def test_history_pages_by_command_and_by_button(

@@ -16,8 +16,9 @@ from bot.i18n import ENGLISH
 from bot.render_home import render_home
 from bot.usecases.home import home_of
 from storage import db
-from storage.models import EmailUser, Offer, Subscription
+from storage.models import AlertThread, EmailUser, Offer, Subscription
 from storage.subscriptions import Target, subscribe
+from storage.work import handling_of
 from tests.alerted import button, snooze_choice
 from tests.conftest import NOW, TEAM, RunningServer, post, sign, trigger_id
 from tests.fakeslack import FakeSlack
@@ -263,3 +264,25 @@ def test_an_address_inside_another_does_not_make_an_offer_yours(factory: db.Sess
         s.add(offer)
     with factory() as s:
         assert home_of(s, team_id=TEAM, user_id="U0BOB0001").publishing_total == 1
+
+
+def test_from_home_nobody_acts_on_a_private_channels_alert_without_being_in_it(
+    alerted: dict[str, Any], app_server: RunningServer, fake_slack: FakeSlack, factory: db.SessionFactory
+) -> None:
+    """A member who is not in a private channel cannot take or snooze its alert (and so stop its
+    reminders) from the Home tab; a member of it can."""
+    fake_slack.private_channels.add(CHANNEL)
+    fake_slack.channel_members[CHANNEL] = ["U0MEMBER"]
+    pk = str(offer_pk(factory, "contoso-analytics-vm"))
+    home_click(app_server, button("alert_on_it", pk), user="U0OTHER01")
+    refused = json.dumps(published(fake_slack))
+    assert "are in channels you are not a member of" in refused
+    home_click(app_server, snooze_choice(f"{pk}:1w"), user="U0OTHER01")
+    published(fake_slack, 2)
+    assert fake_slack.calls_to("chat.update") == [], "nothing changed on the channel's alert"
+    with factory() as s:
+        thread = s.exec(select(AlertThread).where(AlertThread.destination == CHANNEL)).one()
+        assert handling_of(s, thread=thread).takers == [] and thread.snoozed_until is None
+    home_click(app_server, button("alert_on_it", pk), user="U0MEMBER")
+    (update,) = fake_slack.wait_for("chat.update", 1)
+    assert update.body["channel"] == CHANNEL

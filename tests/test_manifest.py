@@ -77,7 +77,8 @@ def test_scopes_are_the_ones_the_code_needs() -> None:
         "chat_update": {"chat:write"},
         "conversations_open": {"im:write"},
         "users_lookupByEmail": {"users:read.email"},
-        "conversations_info": {"channels:read"},
+        "conversations_info": {"channels:read", "groups:read"},  # public and private channels
+        "conversations_members": {"channels:read", "groups:read"},
         "users_info": {"users:read"},
         "usergroups_list": {"usergroups:read"},
         "conversations_history": history,

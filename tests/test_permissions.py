@@ -175,3 +175,34 @@ def test_when_slack_cannot_say_who_you_are_changes_wait(
     assert "try again in a minute" in ask("settings threading off", user="U0NOBODY")["text"]
     assert time.perf_counter() - started < 2.5
     assert channel_rows(engine) == 0
+
+
+def test_managers_are_scoped_per_workspace(
+    make_server: Callable[..., Ask], fake_slack: FakeSlack, engine: Engine
+) -> None:
+    """``T...:U...`` and ``T...:@handle`` count in their workspace only: a user group of the same
+    handle in another workspace makes nobody a manager here."""
+    from bot.roles import Managers
+
+    fake_slack.usergroups = [{"id": "S0REL", "handle": "release-team", "users": ["U0RELEASE"]}]
+    ask = make_server(offerbot_managers=f"{TEAM}:U0LISTED, T0OTHER00:@release-team, T0OTHER00:U0ELSEWHERE")
+    assert "new messages" in ask("settings threading off", user="U0LISTED")["text"]
+    for outsider in ("U0RELEASE", "U0ELSEWHERE"):
+        assert "only workspace admins" in ask("settings threading off", user=outsider)["text"], outsider
+    managers = Managers.parse(("T0A:U1", "T0A:@Ops", "U2", "@all-hands", "E0GRID:U3"))
+    assert managers.users_in("T0A") == {"U1", "U2"} and managers.users_in("T0B") == {"U2"}
+    assert managers.handles_in("T0A") == {"ops", "all-hands"} and managers.handles_in("T0B") == {"all-hands"}
+    assert managers.users_in("E0GRID") == {"U2", "U3"}
+
+
+def test_an_unscoped_handle_is_refused_at_start_in_multi_workspace_mode() -> None:
+    from bot.settings import Settings
+    from storage.errors import ConfigError
+
+    multi = {"slack_client_id": "1.2", "slack_client_secret": "s", "slack_signing_secret": "x"}
+    with pytest.raises(ConfigError, match=r"OFFERBOT_MANAGERS: @release-team must name its workspace"):
+        Settings(**multi, offerbot_managers="T0A:U1, @release-team").require_slack()
+    Settings(**multi, offerbot_managers="T0A:U1, T0A:@release-team, U2").require_slack()
+    Settings(
+        slack_bot_token="xoxb-1", slack_signing_secret="x", offerbot_managers="@release-team"
+    ).require_slack()

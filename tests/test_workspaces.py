@@ -53,10 +53,15 @@ def server(settings: Settings, engine: Engine) -> Iterator[RunningServer]:
     running.close()
 
 
-def install(server: RunningServer, fake_slack: FakeSlack, team: str) -> None:
-    """A workspace admin's visit: the install page (a state in a cookie), then Slack's redirect."""
-    code = f"code-{team}"
-    fake_slack.installs[code] = (team, TOKENS[team])
+def install(
+    server: RunningServer, fake_slack: FakeSlack, team: str, *, token: str = "", organisation: str = ""
+) -> None:
+    """A workspace admin's visit: the install page (a state in a cookie), then Slack's redirect;
+    ``organisation``: in an Enterprise Grid organisation (``team`` "": installed organisation-wide)."""
+    code = f"code-{team or organisation}"
+    fake_slack.installs[code] = (team, token or TOKENS[team])
+    if organisation:
+        fake_slack.organisations[code] = organisation
     with urllib.request.urlopen(server.url + "/slack/install", timeout=10) as page:
         html = page.read().decode()
         cookie = page.headers.get("Set-Cookie", "").split(";")[0]  # a Secure cookie: sent back by hand
@@ -208,3 +213,32 @@ def test_an_install_the_store_cannot_save_answers_a_clear_page_and_logs_no_token
     # At INFO, as `serve` logs (slack_sdk's own DEBUG lines are kept off, and redacted in any case).
     assert TOKENS[A] not in caplog.text and "xoxb-" not in caplog.text
     assert installation_store(settings, engine).find_bot(enterprise_id=None, team_id=A) is None
+
+
+def test_enterprise_grid_installs_are_found_by_organisation_and_workspace(
+    server: RunningServer, fake_slack: FakeSlack, settings: Settings, engine: Engine
+) -> None:
+    """An organisation-wide install (no team) and a workspace's own install inside an organisation:
+    the jobs find each workspace's token as slack_sdk's store does, by enterprise and team."""
+    from bot.app import installed_clients
+
+    install(server, fake_slack, "", token="xoxb-org-wide", organisation="E0ORG0001")
+    install(server, fake_slack, "T0GRIDOWN", token="xoxb-grid-own", organisation="E0ORG0002")
+    factory = db.session_factory(engine)
+    import_document(factory, text=samples_text(), source="a", now=NOW, team_id="T0GRIDWS1")
+    body = slash_body("woodgrove", team="T0GRIDWS1", enterprise="E0ORG0001")
+    status, raw = post(server.url + "/slack/events", body, sign(body))
+    assert status == 200 and json.loads(raw)["text"].startswith("Woodgrove"), raw
+    clients = installed_clients(settings, engine)
+    org_client = clients.for_team("T0GRIDWS1")  # known from its request: the org-wide token
+    own_client = clients.for_team("T0GRIDOWN")  # its own installation inside the organisation
+    assert org_client is not None and org_client.token == "xoxb-org-wide"
+    assert own_client is not None and own_client.token == "xoxb-grid-own"
+    assert clients.for_team("T0NOBODY0") is None
+    # What the jobs did before: a team id alone finds neither.
+    assert (
+        Installed(installation_store(settings, engine), lambda t: make_client(settings, token=t)).for_team(
+            "T0GRIDOWN"
+        )
+        is None
+    )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import render
+from bot.channels import ChannelAccess
 from bot.clock import Clock
 from bot.guard import Deadline, Expired, StoreUnavailable
 from bot.i18n import N_, Translator, translator
@@ -16,6 +17,7 @@ from bot.people import People
 from bot.render import Reply
 from bot.roles import Roles
 from bot.usecases.access import AccessPolicy, Actor
+from bot.usecases.history import Viewer
 from storage.db import SessionFactory
 from storage.errors import OfferbotError
 
@@ -32,6 +34,9 @@ class Deps:
     deadline: Deadline = field(default_factory=Deadline)
     """Store work of commands and buttons runs under it: a store that does not answer gets "try
     again in a minute" inside Slack's 3 seconds."""
+    channels: ChannelAccess | None = None
+    """Who may see and act in a channel (Slack's ``conversations.info`` and ``.members``); None: no
+    channel but the one a request came from."""
 
 
 def ephemeral(reply: Reply) -> dict[str, Any]:
@@ -84,6 +89,19 @@ def user_of(body: dict[str, Any]) -> str:
 def actor_of(deps: Deps, body: dict[str, Any]) -> Actor:
     """Who sent the request, with the roles the access rules need."""
     return deps.roles.actor(team_id=team_of(body), user_id=user_of(body))
+
+
+def viewer_of(deps: Deps, body: dict[str, Any], *, here: str) -> Viewer:
+    """The history's reader: who sent the request, seeing the channel they are in (``here``), public
+    channels and private ones they are a member of."""
+    team, user, access = team_of(body), user_of(body), deps.channels
+
+    def sees(channel: str) -> bool:
+        if channel == here:
+            return True
+        return access is not None and access.may_see(team_id=team, user_id=user, channel=channel, here=here)
+
+    return Viewer(user_id=user, sees_channel=sees)
 
 
 def reader(deps: Deps, body: dict[str, Any]) -> Translator:

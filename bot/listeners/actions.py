@@ -3,6 +3,7 @@ and of an offer's history."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot import commands, render
 from bot.alerts import OPEN_STATUS_ACTION, PARTNER_CENTER_ACTION
 from bot.i18n import ENGLISH, N_
-from bot.listeners import Deps, answer, guarded, reader, reply_kwargs, team_of
+from bot.listeners import Deps, answer, guarded, reader, reply_kwargs, team_of, viewer_of
 from bot.render import LIST_PAGE_ACTION, Reply, card_modal
 from bot.render_history import HISTORY_PAGE_ACTION
 from bot.slack_errors import NETWORK_ERRORS, classify
@@ -89,7 +90,11 @@ def register(app: App, deps: Deps) -> None:
     @app.action({"action_id": re.compile(rf"^{HISTORY_PAGE_ACTION}(:\d+)?$")})
     def history_page_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        reply = guarded(deps, lambda _: _button_answer(deps, body, action, commands.handle_history_page))
+        here = (
+            str((body.get("channel") or {}).get("id") or "") if isinstance(body.get("channel"), dict) else ""
+        )
+        page = functools.partial(commands.handle_history_page, viewer=viewer_of(deps, body, here=here))
+        reply = guarded(deps, lambda _: _button_answer(deps, body, action, page))
         _reply(respond, reply, replace=True)
 
     @app.action({"action_id": re.compile(rf"^{LIST_PAGE_ACTION}(:\d+)?$")})

@@ -39,6 +39,7 @@ from bot.usecases.work import (
 )
 from storage import db
 from storage.errors import OfferbotError
+from storage.outbox import open_threads
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,19 @@ def _value(action: dict[str, Any]) -> tuple[object, str | None]:
     return action.get("value"), None
 
 
+def _member_channels(deps: Deps, body: dict[str, Any], offer_pk: int) -> frozenset[str]:
+    """The channels of the offer's open alerts that the clicker is a member of, asked of Slack before
+    any write transaction begins (a Home-tab click acts on those only)."""
+    team, user, access = team_of(body), user_of(body), deps.channels
+    if access is None:
+        return frozenset()
+    with deps.session_factory() as session:
+        channels = {
+            t.channel for t in open_threads(session, offer_pk=offer_pk) if t.destination_kind == "channel"
+        }
+    return frozenset(c for c in channels if access.is_member(team_id=team, user_id=user, channel=c))
+
+
 def _run(
     deps: Deps, body: dict[str, Any], action: dict[str, Any], work: Work, views: list[AlertView]
 ) -> Reply | None:
@@ -92,7 +106,13 @@ def _run(
             value, _choice = _value(action)
             channel, ts = _where(body)
             ref = parse_ref(team_of(body), value, channel=channel, ts=ts)
-            who = Clicker(actor=actor_of(deps, body), policy=deps.policy, now=deps.clock())
+            member = _member_channels(deps, body, ref.offer_pk) if not channel else frozenset()
+            who = Clicker(
+                actor=actor_of(deps, body),
+                policy=deps.policy,
+                now=deps.clock(),
+                member_of=member.__contains__,
+            )
             with db.transaction(deps.session_factory) as session:
                 result = work(session, ref, who)
                 check_not_expired(expired)

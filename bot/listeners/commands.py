@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot import commands
 from bot.guard import STORE_ERRORS, Expired, StoreUnavailable, check_not_expired
 from bot.i18n import Translator
-from bot.listeners import Deps, actor_of, answer, ephemeral, guarded, reader, reply_kwargs, team_of
+from bot.listeners import Deps, actor_of, answer, ephemeral, guarded, reader, reply_kwargs, team_of, viewer_of
 from bot.metrics import COMMAND_SECONDS, COMMANDS, timed
 from bot.render import COMMAND, Reply, render_cannot_post, render_error
 from bot.render_subscriptions import render_channel_change, render_subscription_confirmation
@@ -61,6 +61,7 @@ def _answer(
             time_zone=deps.people.time_zone(
                 team_id=team_of(command), user_id=str(command.get("user_id") or "")
             ),
+            viewer=viewer_of(deps, command, here=str(command.get("channel_id") or "")),
         )
         check_not_expired(expired)
         return reply

@@ -7,6 +7,7 @@ deleted, or whose alert is no longer tracked, gets an explanation, never an exce
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,11 +43,18 @@ class AlertRef:
     ts: str | None
 
 
+def _nowhere(_channel: str) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class Clicker:
     actor: Actor
     policy: AccessPolicy
     now: datetime
+    member_of: Callable[[str], bool] = _nowhere
+    """Whether the clicker is a member of a channel (Slack's ``conversations.members``): acting on
+    a channel's alert from the Home tab needs it. By default, of none."""
 
 
 @dataclass(frozen=True)
@@ -146,17 +154,28 @@ def snooze_alert(session: Session, *, ref: AlertRef, choice: str, who: Clicker) 
     return _view(session, card, thread, now=who.now, changed=True)
 
 
-def _open_threads(session: Session, ref: AlertRef, user_id: str) -> tuple[OfferCard, list[AlertThread]]:
-    """The offer's open alerts the clicker may act on from the Home tab: those in channels, and
-    those in their own direct messages (never someone else's)."""
+def _open_threads(session: Session, ref: AlertRef, who: Clicker) -> tuple[OfferCard, list[AlertThread]]:
+    """The offer's open alerts the clicker may act on from the Home tab: those in channels they are
+    a member of, and those in their own direct messages (never someone else's)."""
     offer = get_offer(session, team_id=ref.team_id, offer_pk=ref.offer_pk)
     if offer is None:
         raise OfferGone(GONE)
+    user_id = who.actor.user_id
+    every = open_threads(session, offer_pk=ref.offer_pk)
     threads = [
         t
-        for t in open_threads(session, offer_pk=ref.offer_pk)
-        if t.destination_kind == "channel" or t.destination == user_id
+        for t in every
+        if (t.destination_kind == "channel" and who.member_of(t.channel))
+        or (t.destination_kind == "user" and t.destination == user_id)
     ]
+    if not threads and every:
+        raise UsageError(
+            N_(
+                "The open alerts about %(offer)s are in channels you are not a member of: join one to "
+                "take or snooze its alert."
+            ),
+            offer=offer.offer_id,
+        )
     if not threads:
         raise UsageError(
             N_("No alert about %(offer)s is open: there is nothing to take or snooze."), offer=offer.offer_id
@@ -168,7 +187,7 @@ def take_offer(session: Session, *, ref: AlertRef, who: Clicker) -> list[AlertVi
     """*I'm on it* from the Home tab: the clicker takes every open alert about the offer (in each
     channel and DM it went to)."""
     check(who.actor, Action.OWN_ALERTS, who.policy)
-    card, threads = _open_threads(session, ref, who.actor.user_id)
+    card, threads = _open_threads(session, ref, who)
     changed = [take(session, thread=t, user_id=who.actor.user_id, now=who.now) for t in threads]
     return [_view(session, card, t, now=who.now, changed=c) for t, c in zip(threads, changed, strict=True)]
 
@@ -178,7 +197,7 @@ def snooze_offer(session: Session, *, ref: AlertRef, choice: str, who: Clicker) 
     check(who.actor, Action.OWN_ALERTS, who.policy)
     if choice not in SNOOZE_HOURS:
         raise UsageError(OUT_OF_DATE)
-    card, threads = _open_threads(session, ref, who.actor.user_id)
+    card, threads = _open_threads(session, ref, who)
     until = who.now + timedelta(hours=SNOOZE_HOURS[choice])
     for thread in threads:
         snooze(session, thread=thread, user_id=who.actor.user_id, until=until, now=who.now)
