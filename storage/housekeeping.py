@@ -41,6 +41,16 @@ def first_sighting(session: Session, *, digest: str, now: datetime, window: time
     return session.execute(stmt).first() is not None
 
 
+def seen_before(session: Session, *, digest: str, now: datetime) -> bool:
+    """A request whose signature is remembered and still within its window (a read: it never waits
+    for a writer)."""
+    seen = SeenRequest.__table__  # type: ignore[attr-defined]
+    found = session.execute(
+        sa.select(seen.c.digest).where(seen.c.digest == digest, seen.c.expires_at >= now).limit(1)
+    ).first()
+    return found is not None
+
+
 def _delete_some(
     session: Session, table: sa.Table, expired: sa.ColumnElement[bool], key: sa.Column[object]
 ) -> int:

@@ -310,7 +310,12 @@ def test_a_replayed_signed_request_is_answered_without_acting_again(
     assert len(posted) == 1
     with db.session_factory(engine)() as s:
         assert len(s.exec(select(Subscription)).all()) == 1
-        assert len(s.exec(select(SeenRequest)).all()) == 1
+
+    def remembered() -> int:  # written behind the answer, for the other processes
+        with db.session_factory(engine)() as s:
+            return len(s.exec(select(SeenRequest)).all())
+
+    assert wait_until(lambda: remembered() == 1)
     # The same command typed again is a new request (Slack signs each anew): it is answered.
     _, again, _ = command(server, "subscribe all")
     assert "already" in again["text"] or "Subscribing" in again["text"]
@@ -374,8 +379,10 @@ def test_replays_are_known_to_every_process_through_the_store(factory: db.Sessio
     one, other = Replays(factory, lambda: NOW), Replays(factory, lambda: NOW)  # two processes
     assert not one.is_replay("v0=abc")
     assert one.is_replay("v0=abc"), "this process remembers it"
+    assert one.settle(), "its signature is written behind the answer"
     assert other.is_replay("v0=abc"), "another process finds it in the store"
     assert not other.is_replay("v0=def")
+    assert other.settle()
     later = Replays(factory, lambda: NOW + timedelta(minutes=11))  # a process started after the window
     assert not later.is_replay("v0=abc"), (
         "past its window, a signature is no replay (Slack refuses it anyway)"
