@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
+import itertools
 import os
 import platform
 import statistics
@@ -139,6 +140,9 @@ def fill(engine: sa.Engine, n: int) -> None:
             conn.exec_driver_sql("ANALYZE")
 
 
+_TRIGGERS = itertools.count(1)
+
+
 def signed(text: str) -> BoltRequest:
     body = urlencode(
         {
@@ -149,7 +153,7 @@ def signed(text: str) -> BoltRequest:
             "command": "/offer-status",
             "text": text,
             "response_url": "https://hooks.slack.com/x",
-            "trigger_id": "1",
+            "trigger_id": f"1.{next(_TRIGGERS)}",
         }
     )
     ts = str(int(time.time()))

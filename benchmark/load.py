@@ -158,7 +158,12 @@ def pct(samples: list[float], q: float) -> float:
 # --- commands under load ------------------------------------------------------------------------
 
 
+_TRIGGERS = itertools.count(1)
+
+
 def signed_body(text: str) -> tuple[bytes, dict[str, str]]:
+    """A slash command as Slack signs it; each carries its own trigger id, as Slack's do (two
+    requests are never the same body, so none is taken for a replay)."""
     body = urlencode(
         {
             "token": "x",
@@ -168,7 +173,7 @@ def signed_body(text: str) -> tuple[bytes, dict[str, str]]:
             "command": "/offer-status",
             "text": text,
             "response_url": "https://hooks.slack.com/x",
-            "trigger_id": "1",
+            "trigger_id": f"1.{next(_TRIGGERS)}",
         }
     ).encode()
     return body, {"Content-Type": "application/x-www-form-urlencoded", **sign(body, secret=SECRET)}
