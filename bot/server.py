@@ -6,11 +6,8 @@ import hmac
 import ipaddress
 import logging
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from slack_bolt import App
@@ -20,13 +17,12 @@ from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
 from bot.clock import Clock, utc_now
-from bot.edge import MAX_CLOCK_SKEW, RateLimit, check_slack_request, client_address, replay, unix_clock
+from bot.edge import RateLimit, check_slack_request, client_address, replay, unix_clock
 from bot.guard import Deadline, Expired, StoreUnavailable
 from bot.metrics import CONTENT_TYPE, OutboxCollector, exposition
 from bot.pushapi import PUSH_PATH, PushApi
-from storage import db
+from bot.replays import Replays
 from storage.db import SessionFactory
-from storage.housekeeping import first_sighting, request_digest, seen_before
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -135,110 +131,6 @@ def _too_many(start_response: StartResponse, wait: float) -> Iterable[bytes]:
     return [TOO_MANY]
 
 
-REPLAY_WINDOW = timedelta(seconds=MAX_CLOCK_SKEW * 2)
-"""How long a request's signature is remembered: its timestamp may be 5 minutes either side of ours."""
-REPLAY_DEADLINE = 0.2
-"""Seconds the replay check may wait for the store; past it the request goes on (the command itself
-then meets the store's state and says so)."""
-REPLAY_BACKOFF = 5.0
-"""Seconds the store is not asked again after it did not answer in time (memory still answers)."""
-REPLAYS_IN_MEMORY = 100_000
-REPLAY_WRITES_QUEUED = 1_000
-"""Signatures waiting to be written to the store; past that, one is kept in this process only."""
-
-
-class Replays:
-    """Slack requests seen within their replay window: remembered by this process (a set, checked
-    first) and in the store, so that every process knows them; a replayed request is answered without
-    acting again.
-
-    The request's path only reads the store (a read never waits for SQLite's write lock); the
-    signature is written to it behind the answer, by one worker, so a command never queues behind
-    a sync's or the watcher's writes. A replay sent to another process within the few milliseconds
-    before that write lands is not caught; Slack's signatures are never replayed that fast by
-    anyone but an attacker already on the wire, and this process still catches its own. A store
-    that does not answer costs one short wait, then is left alone a moment."""
-
-    def __init__(
-        self,
-        session_factory: SessionFactory,
-        clock: Clock,
-        *,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.session_factory, self.clock, self.monotonic = session_factory, clock, monotonic
-        self.deadline = Deadline(REPLAY_DEADLINE, workers=4)
-        self.writer = ThreadPoolExecutor(1, thread_name_prefix="replays")
-        self.queued = 0
-        self.seen: dict[str, float] = {}
-        self.lock = threading.Lock()
-        self.store_back_at = 0.0
-
-    def _in_memory(self, digest: str) -> bool:
-        now = self.monotonic()
-        with self.lock:
-            if digest in self.seen and now - self.seen[digest] < REPLAY_WINDOW.total_seconds():
-                return True
-            self.seen[digest] = now
-            if len(self.seen) > REPLAYS_IN_MEMORY:
-                for old in list(self.seen)[: REPLAYS_IN_MEMORY // 10]:
-                    del self.seen[old]
-        return False
-
-    def is_replay(self, signature: str) -> bool:
-        digest = request_digest(signature)
-        if self._in_memory(digest):
-            return True
-        if self.monotonic() < self.store_back_at:
-            return False
-
-        def known(_expired: Expired) -> bool:
-            with self.session_factory() as session:
-                return seen_before(session, digest=digest, now=self.clock())
-
-        try:
-            if self.deadline.run(known):
-                return True
-        except Exception as exc:  # the store down, hung or broken: the command meets it and says so
-            self.store_back_at = self.monotonic() + REPLAY_BACKOFF
-            log.warning(
-                "the replay check could not use the store (%s): the request goes on", type(exc).__name__
-            )
-            return False
-        self._remember(digest)
-        return False
-
-    def _remember(self, digest: str) -> None:
-        with self.lock:
-            if self.queued >= REPLAY_WRITES_QUEUED:
-                log.warning("the replay check's writes are behind: a signature kept in this process only")
-                return
-            self.queued += 1
-        now = self.clock()
-
-        def write() -> None:
-            try:
-                with db.transaction(self.session_factory) as session:
-                    first_sighting(session, digest=digest, now=now, window=REPLAY_WINDOW)
-            except Exception as exc:
-                log.warning("a request's signature could not be stored (%s)", type(exc).__name__)
-            finally:
-                with self.lock:
-                    self.queued -= 1
-
-        self.writer.submit(write)
-
-    def settle(self, timeout: float = 5.0) -> bool:
-        """Wait for the signatures being written (tests); True once none is left."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if self.queued == 0:
-                    return True
-            time.sleep(0.01)
-        return False
-
-
 def wsgi_app(
     app: App,
     session_factory: SessionFactory,
@@ -308,6 +200,10 @@ class _Http:
         if path != EVENTS_PATH:
             return _respond(start_response, "404 Not Found", b'{"ok":false,"error":"not found"}')
         return self.events(environ, start_response)
+
+    def close(self) -> None:
+        """Stop what works behind the answers (the replay check's worker)."""
+        self.seen.close()
 
     def metrics(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if not metrics_allowed(environ, token=self.metrics_token):

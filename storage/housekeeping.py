@@ -5,7 +5,7 @@ are deleted once expired, in small batches that never hold a long lock."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -23,32 +23,31 @@ def request_digest(signature: str) -> str:
     return hashlib.sha256(signature.encode()).hexdigest()
 
 
-def first_sighting(session: Session, *, digest: str, now: datetime, window: timedelta) -> bool:
-    """Remember a request until its replay window ends; False when it was already seen (a replay)."""
+def remember_requests(session: Session, *, digests: list[tuple[str, datetime]], now: datetime) -> None:
+    """Remember signatures (digest, until when), one statement for them all; a row past its window
+    (not yet deleted) takes the new one."""
     table = SeenRequest.__table__  # type: ignore[attr-defined]
-    values = {"digest": digest, "expires_at": now + window}
     dialect = session.get_bind().dialect.name
     insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-    stmt = (
-        insert.values(**values)
-        .on_conflict_do_update(  # a row past its window (not yet deleted) is a first sighting again
-            index_elements=["digest"],
-            set_={"expires_at": values["expires_at"]},
-            where=table.c.expires_at < now,
-        )
-        .returning(table.c.digest)
+    unique = dict(digests)  # one row per digest in one statement
+    rows = [{"digest": d, "expires_at": until} for d, until in unique.items()]
+    stmt = insert.values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["digest"],
+        set_={"expires_at": stmt.excluded.expires_at},
+        where=table.c.expires_at < now,
     )
-    return session.execute(stmt).first() is not None
+    session.execute(stmt)
 
 
-def seen_before(session: Session, *, digest: str, now: datetime) -> bool:
-    """A request whose signature is remembered and still within its window (a read: it never waits
-    for a writer)."""
+def requests_since(session: Session, *, since: datetime, now: datetime) -> list[tuple[str, datetime]]:
+    """Signatures still within their window whose window ends after ``since`` (so those written
+    since a moment: every signature's window is as long)."""
     seen = SeenRequest.__table__  # type: ignore[attr-defined]
-    found = session.execute(
-        sa.select(seen.c.digest).where(seen.c.digest == digest, seen.c.expires_at >= now).limit(1)
-    ).first()
-    return found is not None
+    rows = session.execute(
+        sa.select(seen.c.digest, seen.c.expires_at).where(seen.c.expires_at > since, seen.c.expires_at > now)
+    ).all()
+    return [(str(r[0]), r[1].replace(tzinfo=now.tzinfo) if r[1].tzinfo is None else r[1]) for r in rows]
 
 
 def _delete_some(

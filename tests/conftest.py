@@ -313,6 +313,7 @@ class RunningServer:
     def __init__(self, application: Any) -> None:
         from bot.server import make_server
 
+        self.application = application
         self.server = make_server(application, host="127.0.0.1", port=0, threads=4)
         self.closing = False
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -333,6 +334,9 @@ class RunningServer:
         self.closing = True
         self.server.close()
         self.thread.join(timeout=5)
+        stop = getattr(self.application, "close", None)
+        if callable(stop):
+            stop()
 
 
 # The alert fixtures (an alert posted by the watcher, the app behind a server) for every test module.

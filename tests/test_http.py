@@ -374,16 +374,22 @@ def test_a_flood_of_install_page_visits_is_rate_limited_and_cleaned_up(
 
 
 def test_replays_are_known_to_every_process_through_the_store(factory: db.SessionFactory) -> None:
-    from bot.server import Replays
+    from bot.replays import Replays
 
-    one, other = Replays(factory, lambda: NOW), Replays(factory, lambda: NOW)  # two processes
+    by_hand = {"start": lambda _loop: None}  # the worker's exchanges made by the test, not a thread
+    one, other = Replays(factory, lambda: NOW, **by_hand), Replays(factory, lambda: NOW, **by_hand)
     assert not one.is_replay("v0=abc")
-    assert one.is_replay("v0=abc"), "this process remembers it"
-    assert one.settle(), "its signature is written behind the answer"
-    assert other.is_replay("v0=abc"), "another process finds it in the store"
+    assert one.is_replay("v0=abc"), "this process remembers it at once"
+    one.exchange()  # written to the store
+    other.exchange()  # and read back by another process
+    assert other.is_replay("v0=abc"), "another process finds it through the store"
     assert not other.is_replay("v0=def")
-    assert other.settle()
-    later = Replays(factory, lambda: NOW + timedelta(minutes=11))  # a process started after the window
+    other.exchange()
+    later = Replays(factory, lambda: NOW + timedelta(minutes=11), **by_hand)  # after the window
+    later.exchange()
     assert not later.is_replay("v0=abc"), (
         "past its window, a signature is no replay (Slack refuses it anyway)"
     )
+    restarted = Replays(factory, lambda: NOW + timedelta(minutes=1), **by_hand)
+    restarted.exchange()  # a process started within the window reads the last ten minutes back
+    assert restarted.is_replay("v0=def")
