@@ -985,6 +985,8 @@ def drill_slackdown(ctx: Ctx, kind: Kind) -> list[Row]:
 # --- drill 7: SIGTERM anywhere in a loaded start --------------------------------------------------
 
 STOP_SCENARIOS = ("slack-down", "first-import", "in-flight")
+EXIT_DEADLINE_S = 9.5
+"""bot.lifecycle.EXIT_DEADLINE: a process still stopping then writes its threads and exits."""
 STOP_OFFERS = 400
 """Offers of the first import: the watcher's fan-out and the jobs' first passes are busy at start."""
 
@@ -1001,7 +1003,8 @@ def _stop_once(
     store: Store, fake: FakeSlack, scenario: str, i: int, workdir: Path
 ) -> tuple[int | None, float, int]:
     """One try: prepare ``scenario``, start ``serve``, SIGTERM it after :func:`_stop_delay`; the exit
-    code, the seconds to exit, and the processes of its group left alive."""
+    code, the seconds to exit, the processes of its group left alive, and whether it needed the
+    exit deadline (``bot.lifecycle.EXIT_DEADLINE``: its threads are then in its log)."""
     if scenario == "slack-down":
         fake.outage("auth.test", status=503)
     else:
@@ -1022,7 +1025,10 @@ def _stop_once(
     if alive:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-    return code, took, alive
+    deadline = "still stopping" in log_text(log_path)
+    if deadline:
+        say(f"stopanywhere: try {i} needed the exit deadline; its threads:\n{log_text(log_path)[-6000:]}")
+    return code, took, alive, deadline
 
 
 def _group_alive(group: int) -> list[int]:
@@ -1043,13 +1049,15 @@ def drill_stopanywhere(ctx: Ctx, kind: Kind) -> Row:
     workdir = ctx.workdir / f"stopanywhere-{kind}"
     workdir.mkdir()
     results: list[tuple[str, int | None, float, int]] = []
+    deadlines = 0
     with open_store(ctx, kind, f"stopanywhere-{kind}") as store, fake_slack() as fake:
         fake.latency["chat.postMessage"] = POST_LATENCY
         subscribe_channels(store, [f"C0STOP{n:03d}" for n in range(CHANNELS)])
         for i in range(ctx.tries):
             scenario = STOP_SCENARIOS[i % len(STOP_SCENARIOS)]
-            code, took, alive = _stop_once(store, fake, scenario, i, workdir)
+            code, took, alive, deadline = _stop_once(store, fake, scenario, i, workdir)
             results.append((scenario, code, took, alive))
+            deadlines += deadline
             if code != 0 or took > EXIT_TARGET or alive:
                 say(
                     f"stopanywhere [{kind}]: try {i} ({scenario}, at {_stop_delay(i):.2f} s): exit {code} in {took:.1f} s, {alive} left"
@@ -1067,6 +1075,7 @@ def drill_stopanywhere(ctx: Ctx, kind: Kind) -> Row:
         mine = [r for r in results if r[0] == scenario]
         row.notes.append(f"{scenario}: {sum(r in good for r in mine)}/{len(mine)}")
     row.notes.append(f"{posts} alerts posted to the slow Slack meanwhile")
+    row.notes.append(f"{deadlines} needed the {EXIT_DEADLINE_S} s exit deadline")
     return row
 
 

@@ -14,8 +14,10 @@ them behind instead of waiting for them.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import logging
 import os
+import select
 import signal
 import sys
 import threading
@@ -27,6 +29,9 @@ log = logging.getLogger(__name__)
 
 GRACE = 8.0
 """Seconds the jobs get to finish their current step after a signal (exit comes within 10 s)."""
+EXIT_DEADLINE = 9.5
+"""Seconds after a signal at which the process exits whatever it is doing (the signals' thread
+writes where every thread was to standard error first: a shutdown that takes this long is a bug)."""
 
 
 class ShuttingDown(SystemExit):
@@ -69,11 +74,17 @@ class Lifecycle:
             os.write(self._write, b"\0")
 
     def _on_signals(self) -> None:
-        """The signals' thread: the first stops everything, a second exits at once."""
+        """The signals' thread: the first stops everything, a second exits at once, and so does
+        :data:`EXIT_DEADLINE` after the first (no log call here: its locks may be the ones stuck)."""
         os.read(self._read, 1)
         self.stop()
-        os.read(self._read, 1)
-        os._exit(0)  # asked twice: the operator does not want to wait
+        again, _, _ = select.select([self._read], [], [], EXIT_DEADLINE)
+        if not again:
+            note = f"offerbot: still stopping {EXIT_DEADLINE:.1f} s after the signal: exiting; its threads:\n"
+            with contextlib.suppress(OSError):
+                os.write(2, note.encode())
+                faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        os._exit(0)  # asked twice, or stopping took too long: nothing held is not leased
 
     def stop(self) -> None:
         """Ask everything to stop: every waiting loop and the main thread's wait end."""

@@ -59,3 +59,27 @@ def test_serve_stopped_anywhere_in_a_loaded_start_exits_0_within_10_s() -> None:
         out.stdout + out.stderr[-3000:]
     )
     assert "Targets missed: none" in out.stdout and "Processes still running" not in out.stdout
+
+
+STUCK_AFTER_THE_SIGNAL = """
+import os, signal, threading, time
+import bot.lifecycle as lifecycle
+from bot.lifecycle import Lifecycle
+
+lifecycle.EXIT_DEADLINE = 0.5
+life = Lifecycle()
+life.install()
+os.kill(os.getpid(), signal.SIGTERM)
+stuck = threading.Lock()
+stuck.acquire()
+stuck.acquire()  # the main thread stuck for good, as a hang would leave it
+"""
+
+
+def test_a_shutdown_stuck_past_the_deadline_exits_0_and_says_where_it_was(processes: Processes) -> None:
+    proc = processes.popen(
+        [sys.executable, "-c", STUCK_AFTER_THE_SIGNAL], cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    assert "still stopping 0.5 s after the signal: exiting" in err and "File " in err
