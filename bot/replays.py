@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 REPLAY_WINDOW = timedelta(seconds=MAX_CLOCK_SKEW * 2)
 """How long a request's signature is remembered: its timestamp may be 5 minutes either side of ours."""
-SYNC_EVERY = 0.2
+SYNC_EVERY = 1.0
 """Seconds between two exchanges with the store (this process's new signatures out, others' in)."""
 IN_MEMORY = 200_000
 """Signatures kept in memory at most (the oldest go first)."""
