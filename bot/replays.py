@@ -6,7 +6,7 @@ A request's path touches memory only: a set of the signatures this process has s
 other processes wrote to the store, read back every :data:`SYNC_EVERY` seconds by one worker, which
 also writes this process's new ones in one transaction. So a command never waits on the store for
 it (a write would queue behind the sync's and the watcher's on SQLite). A replay sent to another
-process within that fraction of a second is not caught by it; the process that saw the original
+process within that second is not caught by it; the process that saw the original
 catches every replay, and a restarted process reads the last ten minutes back at once."""
 
 from __future__ import annotations
