@@ -20,7 +20,6 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +43,11 @@ def may_have_reached_slack(exc: BaseException) -> bool:
 
 
 def posting_client(client: WebClient) -> WebClient:
-    """The same Web API, retrying only what surely did not post (429, 5xx): a connection error may
-    come after Slack received the message, so it is left to the watcher's check, not repeated blind."""
-    return WebClient(
-        token=client.token,
-        base_url=client.base_url,
-        timeout=client.timeout,
-        retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
+    """The same Web API, retrying nothing itself: the outbox is a post's one retry layer (a 429 waits
+    its ``Retry-After`` there, a 5xx backs off there, and neither holds the watcher asleep), and a
+    connection error may come after Slack received the message, so it is left to the watcher's
+    check, never repeated blind."""
+    return WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout, retry_handlers=[])
 
 
 def _carries(message: dict[str, Any], delivery_id: int) -> bool:

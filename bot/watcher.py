@@ -334,6 +334,7 @@ class Deliverer:
     ) -> tuple[str, str]:
         """Post ``post`` with its key as metadata; when an earlier attempt's outcome is unknown, first
         look for it in the channel (or thread), and take the message found instead of posting again."""
+        client = self._poster(client)  # no retry of its own: the outbox retries (Retry-After, backoff)
         channel = post.channel
         if channel is None:
             opened = self._call("conversations.open", lambda: client.conversations_open(users=post.dm_user))
@@ -349,10 +350,9 @@ class Deliverer:
                 log.info("delivery %s: the earlier attempt had posted it (%s); not posting again", key, found)
                 return channel, found
         self.pacer.wait(channel)
-        poster = self._poster(client)
         posted = self._call(
             "chat.postMessage",
-            lambda: poster.chat_postMessage(
+            lambda: client.chat_postMessage(
                 channel=target,
                 text=reply.text,
                 blocks=reply.blocks,
@@ -434,10 +434,11 @@ class Deliverer:
     def _update_root(self, thread: tuple[str, str], root: Reply, client: WebClient) -> None:
         """Show the current status on the thread's first alert: best effort, logged when it fails."""
         channel, ts = thread
+        poster = self._poster(client)
         try:
             self._call(
                 "chat.update",
-                lambda: client.chat_update(channel=channel, ts=ts, text=root.text, blocks=root.blocks),
+                lambda: poster.chat_update(channel=channel, ts=ts, text=root.text, blocks=root.blocks),
             )
         except (Transient, SlackApiError) as exc:
             log.warning("could not update the alert %s in %s: %s", ts, channel, exc)

@@ -107,7 +107,8 @@ class FakeSlack:
         handler = self._make_handler()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll: stopping the fake waits for at most one poll (serve_forever's default is 0.5 s).
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> FakeSlack:

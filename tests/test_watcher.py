@@ -453,10 +453,18 @@ def test_rate_limit_waits_retry_after_then_retries(
     load(ready, doc(contoso("failed")), clock)
     fake_slack.fail("chat.postMessage", status=429, retry_after=1)
     report = passes(ready, client, clock)[0]
-    assert report.sent == 2
+    assert (report.sent, report.retried) == (0, 1)  # the pass yields to Slack's rate limit
+    with ready() as s:
+        row = s.exec(select(Delivery).where(Delivery.attempts > 0)).one()
+        assert row.destination == CHANNEL and row.next_attempt_at == clock() + timedelta(seconds=1)
+    passes(ready, client, clock)  # the owner's DM may go; the channel waits for its Retry-After
+    assert len(posts(fake_slack, CHANNEL)) == 1
+    clock.advance(seconds=1)
+    passes(ready, client, clock)
+    with ready() as s:
+        assert outbox.counts(s).pending == 0
     calls = [c for c in fake_slack.calls_to("chat.postMessage") if c.body["channel"] == CHANNEL]
-    assert len(calls) == 2  # the 429, then the retry
-    assert calls[1].at - calls[0].at >= 1.0
+    assert len(calls) == 2  # the 429, then the retry, a Retry-After later on the outbox's clock
 
 
 def test_server_errors_keep_the_row_pending_with_backoff(
@@ -716,15 +724,36 @@ def test_retry_after_is_kept_when_slack_keeps_rate_limiting(
     ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
 ) -> None:
     load(ready, doc(contoso("failed")), clock)
-    fake_slack.fail("chat.postMessage", status=429, retry_after=1, times=3)  # more than the client retries
-    report = passes(ready, client, clock)[0]
-    assert report.retried == 1
-    with ready() as s:
-        row = s.exec(select(Delivery).where(Delivery.attempts > 0)).one()
-        assert row.next_attempt_at == clock() + timedelta(seconds=1)
-    clock.advance(seconds=1)
+    fake_slack.fail("chat.postMessage", status=429, retry_after=1, times=3)
+    for attempt in range(1, 4):  # the outbox is the one retry layer: each 429 is one attempt
+        report = passes(ready, client, clock)[0]
+        assert report.retried == 1
+        with ready() as s:
+            row = s.exec(select(Delivery).where(Delivery.attempts > 0)).one()
+            assert row.attempts == attempt
+            assert row.next_attempt_at == clock() + timedelta(seconds=1)
+        assert len(posts(fake_slack, CHANNEL)) == attempt  # the client itself did not repeat it
+        clock.advance(seconds=1)
     passes(ready, client, clock)
     assert len(posts(fake_slack, CHANNEL)) == 4  # three 429s, then the alert
+
+
+def test_a_server_error_is_retried_by_the_outbox_not_by_the_client(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    load(ready, doc(contoso("failed")), clock)
+    fake_slack.fail("chat.postMessage", status=500, times=1)
+    report = passes(ready, client, clock)[0]
+    assert (report.sent, report.retried) == (0, 1)
+    assert len(posts(fake_slack, CHANNEL)) == 1  # one request: no sleeping retry inside slack_sdk
+    with ready() as s:
+        row = s.exec(select(Delivery).where(Delivery.attempts > 0)).one()
+        assert row.state == "pending" and row.next_attempt_at > clock()  # the outbox's backoff
+    clock.advance(minutes=11)
+    passes(ready, client, clock)
+    assert len(posts(fake_slack, CHANNEL)) == 2
+    with ready() as s:
+        assert outbox.counts(s).pending == 0
 
 
 def test_upgrading_a_store_with_history_alerts_nobody(
