@@ -29,9 +29,9 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from slack_bolt import App, BoltRequest
 
-from bot.app import create_app, make_client
+from bot.alerting.watcher import WatcherConfig, run_pass
 from bot.settings import Settings
-from bot.watcher import WatcherConfig, run_pass
+from bot.slack.app import create_app, make_client
 from storage import db
 from storage.models import Offer, StatusChange, Step
 from storage.subscriptions import Target, subscribe

@@ -88,7 +88,7 @@ KILL_DELAY = (0.0, 0.1, 0.25, 0.05, 0.15)
 0.2 s to answer (the post's outcome is unknown to the bot), 0.25 after the answer came."""
 RECOVERY_TARGET, RECOVERY_LIMIT = 60.0, 150.0
 LEASE = 30.0
-"""The watcher's lease on claimed rows (bot.watcher.WatcherConfig)."""
+"""The watcher's lease on claimed rows (bot.alerting.watcher.WatcherConfig)."""
 EXIT_TARGET = 10.0
 OUTAGE = 30.0
 """Seconds the store stays hung in the ``hang`` drill."""
@@ -258,7 +258,14 @@ def top_events(lines: list[str], n: int = 2) -> str:
     return "; ".join(f"{count}× '{event}'" for event, count in events.most_common(n))
 
 
-REQUEST_LOGGERS = ("bot.listeners", "bot.guard", "bot.people", "bot.commands", "bot.server", "bot.edge")
+REQUEST_LOGGERS = (
+    "bot.slack.listeners",
+    "bot.guard",
+    "bot.slack.people",
+    "bot.slack.grammar",
+    "bot.http.server",
+    "bot.http.edge",
+)
 """Loggers that write because a request came (a drill's command or health check), not on their own."""
 
 
@@ -986,7 +993,7 @@ def drill_slackdown(ctx: Ctx, kind: Kind) -> list[Row]:
 
 STOP_SCENARIOS = ("slack-down", "first-import", "in-flight")
 EXIT_DEADLINE_S = 9.5
-"""bot.lifecycle.EXIT_DEADLINE: a process still stopping then writes its threads and exits."""
+"""bot.runtime.lifecycle.EXIT_DEADLINE: a process still stopping then writes its threads and exits."""
 STOP_OFFERS = 400
 """Offers of the first import: the watcher's fan-out and the jobs' first passes are busy at start."""
 
@@ -1004,7 +1011,7 @@ def _stop_once(
 ) -> tuple[int | None, float, int]:
     """One try: prepare ``scenario``, start ``serve``, SIGTERM it after :func:`_stop_delay`; the exit
     code, the seconds to exit, the processes of its group left alive, and whether it needed the
-    exit deadline (``bot.lifecycle.EXIT_DEADLINE``: its threads are then in its log)."""
+    exit deadline (``bot.runtime.lifecycle.EXIT_DEADLINE``: its threads are then in its log)."""
     if scenario == "slack-down":
         fake.outage("auth.test", status=503)
     else:

@@ -46,9 +46,9 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 from benchmark.bench import NOW, SECRET, WORDS, fill, machine
-from bot.app import make_client
+from bot.alerting.watcher import run_pass
 from bot.settings import Settings
-from bot.watcher import run_pass
+from bot.slack.app import make_client
 from storage import db
 from storage.documents import parse_document
 from storage.importer import import_offers

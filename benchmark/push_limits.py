@@ -127,7 +127,7 @@ def _environ(token: str, data: bytes) -> dict[str, Any]:
 
 def child(shape: str, size: int, folder: str) -> dict[str, Any]:
     """One shape in this (fresh) process; returns its figures."""
-    from bot.pushapi import PushApi
+    from bot.http.push import PushApi
     from storage import db
     from storage.tokens import create_token
     from storage.workspaces import bind_default_workspace

@@ -61,7 +61,7 @@ def child(args: argparse.Namespace) -> None:
     """One pass in this process; prints its figures as JSON."""
     from bot.settings import Settings
     from bot.sources import build_sources
-    from bot.sync import SyncConfig, sync_pass
+    from bot.usecases.sync import SyncConfig, sync_pass
     from storage import db
 
     concurrency = int(args.concurrency)

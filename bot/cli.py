@@ -15,8 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import logs
 from bot.clock import utc_now
 from bot.i18n import Language, translator
+from bot.runtime.startup import SlackUnreachable
 from bot.settings import Settings, load_settings
-from bot.startup import SlackUnreachable
 from bot.usecases.imports import import_document
 from storage import db
 from storage.errors import ConfigError, DocumentError, OfferbotError, UsageError
@@ -73,14 +73,14 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runtime import serve
+    from bot.runtime.serve import serve
 
     serve(settings, host=args.host, port=args.port)
     return 0
 
 
 def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runtime import watch
+    from bot.runtime.serve import watch
 
     report = watch(settings, once=args.once)
     if report is not None:
@@ -89,8 +89,8 @@ def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_jobs(settings: Settings, _args: argparse.Namespace) -> int:
-    from bot.jobs_process import lower_priority
-    from bot.runtime import jobs
+    from bot.runtime.jobs import lower_priority
+    from bot.runtime.serve import jobs
 
     lower_priority(settings.offerbot_jobs_nice)
     jobs(settings)
@@ -98,7 +98,7 @@ def cmd_jobs(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runtime import sync
+    from bot.runtime.serve import sync
 
     if args.team:
         settings = settings.model_copy(update={"offerbot_sync_team": args.team})
@@ -113,7 +113,7 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.shell import run_shell
+    from bot.slack.shell import run_shell
 
     engine = db.open_database(settings.database_url)
     tr = translator(getattr(args, "lang", None) or settings.offerbot_language)

@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 import pytest
 from sqlmodel import select
 
-from bot.app import create_app
-from bot.server import wsgi_app
+from bot.http.server import wsgi_app
+from bot.slack.app import create_app
 from storage import db
 from storage.models import AlertThread
 from storage.subscriptions import Target
@@ -34,8 +34,8 @@ def alert_clock() -> Clock:
 
 @pytest.fixture
 def watch_client(fake_slack: FakeSlack) -> Any:
-    from bot.app import make_client
     from bot.settings import Settings
+    from bot.slack.app import make_client
 
     fake_slack.users_by_email["marketplace-ops@contoso.example"] = OPS
     return make_client(Settings(slack_bot_token="xoxb-watch", slack_api_url=fake_slack.url))

@@ -311,7 +311,7 @@ def get(url: str, timeout: float = 10) -> tuple[int, bytes]:
 
 class RunningServer:
     def __init__(self, application: Any) -> None:
-        from bot.server import make_server
+        from bot.http.server import make_server
 
         self.application = application
         self.server = make_server(application, host="127.0.0.1", port=0, threads=4)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.watcher import WatcherConfig
+from bot.alerting.watcher import WatcherConfig
 from storage import db
 from storage.models import AlertTaker, AlertThread, Delivery, Mute, Offer, OfferAction
 from tests.alerted import PAT, SAM, button, click, first_post, snooze_choice, texts, updates

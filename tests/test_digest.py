@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot import commands
-from bot.app import make_client
-from bot.clients import OneWorkspace
-from bot.digest_job import DigestJob
 from bot.i18n import DEFAULT, ENGLISH
+from bot.jobs.digest import DigestJob
+from bot.render.textview import blocks_to_text
 from bot.settings import Settings
-from bot.textview import blocks_to_text
+from bot.slack import grammar
+from bot.slack.app import make_client
+from bot.slack.clients import OneWorkspace
 from storage import db
 from storage.errors import UsageError
 from storage.models import ChannelSettings, EmailUser
@@ -57,7 +57,7 @@ def store(factory: db.SessionFactory) -> db.SessionFactory:
 
 def digest(factory: db.SessionFactory, channel: str, user: str = "U0USER001", when: datetime = NOW) -> str:
     with factory() as s:
-        reply = commands.handle_command(
+        reply = grammar.handle_command(
             s,
             team_id=TEAM,
             text="digest",
@@ -153,7 +153,7 @@ def job(factory: db.SessionFactory, fake: FakeSlack, clock: Clock) -> DigestJob:
 
 def set_digest(factory: db.SessionFactory, text: str, channel: str = CHANNEL) -> None:
     with db.transaction(factory) as s:
-        commands.handle_command(
+        grammar.handle_command(
             s, team_id=TEAM, text=text, tr=ENGLISH, now=NOW, user_id="U1", channel_id=channel
         )
 
@@ -214,14 +214,14 @@ def test_a_quiet_day_is_skipped_a_failed_post_retried_and_a_refused_one_waits_a_
 
 def test_a_digest_time_that_is_not_a_time_is_refused(factory: db.SessionFactory) -> None:
     with factory() as s, pytest.raises(UsageError, match="settings digest HH:MM"):
-        commands.handle_command(
+        grammar.handle_command(
             s, team_id=TEAM, text="settings digest 9h", tr=ENGLISH, now=NOW, user_id="U1", channel_id=CHANNEL
         )
 
 
 def test_the_daily_digest_is_for_channels_not_direct_messages(store: db.SessionFactory) -> None:
     with store() as s, pytest.raises(UsageError, match="not a direct message"):
-        commands.handle_command(
+        grammar.handle_command(
             s,
             team_id=TEAM,
             text="settings digest 09:00",

@@ -313,7 +313,7 @@ def test_a_sync_sources_offer_over_the_limits_is_kept_cut_to_them() -> None:
 
 def test_names_and_ids_are_one_line_with_nothing_invisible_and_look_alike_ids_are_refused() -> None:
     from bot.i18n import ENGLISH
-    from bot.render import offer_line
+    from bot.render.offers import offer_line
     from storage.models import Offer
 
     doc = json.loads(samples_text())

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.app import create_app
-from bot.edge import SLACK_MAX_BODY
-from bot.server import wsgi_app
+from bot.http.edge import SLACK_MAX_BODY
+from bot.http.server import wsgi_app
 from bot.settings import Settings
+from bot.slack.app import create_app
 from storage import db
 from tests.conftest import SIGNING_SECRET, RunningServer, load_samples, post, sign, slash_body
 from tests.fakeslack import FakeSlack
@@ -173,7 +173,7 @@ def test_the_five_minute_window_exactly() -> None:
     """At the edge itself, with a fixed clock: 300 s either way is accepted, 301 s is not."""
     import io
 
-    from bot.edge import check_slack_request
+    from bot.http.edge import check_slack_request
 
     body = slash_body("woodgrove")
     now = 1_800_000_000

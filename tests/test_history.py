@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot import commands
 from bot.i18n import ENGLISH
-from bot.textview import blocks_to_text
+from bot.render.textview import blocks_to_text
+from bot.slack import grammar
 from storage import db
 from storage.errors import UsageError
 from storage.models import StatusChange
@@ -114,12 +114,12 @@ def test_history_pages_by_command_and_by_button(
 )
 def test_history_refusals_say_what_to_do(factory: db.SessionFactory, text: str, says: str) -> None:
     with factory() as session, pytest.raises(UsageError, match=re.escape(says)):
-        commands.handle_command(session, team_id=TEAM, text=text, tr=ENGLISH, now=NOW)
+        grammar.handle_command(session, team_id=TEAM, text=text, tr=ENGLISH, now=NOW)
 
 
 def test_history_of_an_offer_it_cannot_find_says_what_it_found(factory: db.SessionFactory) -> None:
     with factory() as session:
-        reply = commands.handle_command(
+        reply = grammar.handle_command(
             session, team_id=TEAM, text="history zzqq-nothing", tr=ENGLISH, now=NOW
         )
     assert "No offer matches" in reply.text
@@ -128,4 +128,4 @@ def test_history_of_an_offer_it_cannot_find_says_what_it_found(factory: db.Sessi
 @pytest.mark.parametrize("value", ['{"h":1}', '{"h":"x","o":0}', '{"h":1,"o":-4}', "[]", '{"h":0,"o":0}'])
 def test_a_forged_history_button_is_out_of_date(factory: db.SessionFactory, value: str) -> None:
     with factory() as session, pytest.raises(UsageError, match="out of date"):
-        commands.handle_history_page(session, team_id=TEAM, value=value, tr=ENGLISH)
+        grammar.handle_history_page(session, team_id=TEAM, value=value, tr=ENGLISH)

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from sqlmodel import select
 
 from bot.i18n import ENGLISH
-from bot.render_home import render_home
+from bot.render.home import render_home
 from bot.usecases.home import home_of
 from storage import db
 from storage.models import AlertThread, EmailUser, Offer, Subscription

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.app import SORRY, create_app
-from bot.render import LIST_PAGE_ACTION
-from bot.server import wsgi_app
+from bot.http.server import wsgi_app
+from bot.render.offers import LIST_PAGE_ACTION
 from bot.settings import Settings
+from bot.slack.app import SORRY, create_app
 from storage import db
 from storage.models import Mute, Offer, SeenRequest, Subscription
 from storage.subscriptions import threading_for
@@ -326,8 +326,8 @@ def test_a_flood_of_install_page_visits_is_rate_limited_and_cleaned_up(
 ) -> None:
     import io
 
-    from bot.edge import RateLimit
-    from bot.scheduling import HousekeepingJob
+    from bot.http.edge import RateLimit
+    from bot.jobs.scheduling import HousekeepingJob
     from storage.housekeeping import count_oauth_states
 
     factory = db.session_factory(engine)
@@ -374,7 +374,7 @@ def test_a_flood_of_install_page_visits_is_rate_limited_and_cleaned_up(
 
 
 def test_replays_are_known_to_every_process_through_the_store(factory: db.SessionFactory) -> None:
-    from bot.replays import Replays
+    from bot.http.replays import Replays
 
     by_hand = {"start": lambda _loop: None}  # the worker's exchanges made by the test, not a thread
     one, other = Replays(factory, lambda: NOW, **by_hand), Replays(factory, lambda: NOW, **by_hand)

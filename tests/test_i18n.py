@@ -13,8 +13,9 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 from sqlmodel import select
 
-from bot import commands
-from bot.alerts import (
+from bot.alerting.watcher import WatcherConfig, run_pass
+from bot.i18n import ENGLISH, LOCALE_DIR, Language, Translator, language_of, translator
+from bot.render.alerts import (
     render_alert,
     render_already_on_it,
     render_disabled_notice,
@@ -22,11 +23,10 @@ from bot.alerts import (
     render_reminder,
     render_stuck,
 )
-from bot.app import make_client
-from bot.clients import OneWorkspace
-from bot.i18n import ENGLISH, LOCALE_DIR, Language, Translator, language_of, translator
-from bot.people import People
-from bot.render import (
+from bot.render.digest import render_digest, render_digest_setting
+from bot.render.history import render_history
+from bot.render.home import render_done, render_home
+from bot.render.offers import (
     Reply,
     esc,
     render_cannot_post,
@@ -36,10 +36,7 @@ from bot.render import (
     render_list,
     render_lookup,
 )
-from bot.render_digest import render_digest, render_digest_setting
-from bot.render_history import render_history
-from bot.render_home import render_done, render_home
-from bot.render_subscriptions import (
+from bot.render.subscriptions import (
     render_language,
     render_muted,
     render_notify_me,
@@ -50,13 +47,16 @@ from bot.render_subscriptions import (
     render_unsubscribed,
 )
 from bot.settings import Settings
-from bot.shell import answer as shell_answer
-from bot.slack_errors import ERRORS
-from bot.usecases.alerts import About, AlertRequest, Subscriptions, SubscriptionView, Unsubscribed
+from bot.slack import grammar
+from bot.slack.app import make_client
+from bot.slack.clients import OneWorkspace
+from bot.slack.errors import ERRORS
+from bot.slack.people import People
+from bot.slack.shell import answer as shell_answer
 from bot.usecases.digest import DigestSetting, DigestView
 from bot.usecases.history import HistoryPage
 from bot.usecases.home import HomeAlert, HomeOffer, HomeView
-from bot.watcher import WatcherConfig, run_pass
+from bot.usecases.subscriptions import About, AlertRequest, Subscriptions, SubscriptionView, Unsubscribed
 from storage import db
 from storage.digest import DigestData, NeedsWhom
 from storage.errors import UsageError
@@ -174,7 +174,7 @@ def english_vocabulary() -> set[str]:
             english |= _words(re.sub(r"`[^`]*`|%\(\w+\)[sd]|\{\w+\}", " ", text))
         for text in message.string if isinstance(message.string, tuple) else (message.string,):
             french |= _words(re.sub(r"`[^`]*`|%\(\w+\)[sd]|\{\w+\}", " ", text))
-    command_words = _words(" ".join(commands.ALERT_VERBS) + " " + " ".join(FILTER_WORDS.values()))
+    command_words = _words(" ".join(grammar.ALERT_VERBS) + " " + " ".join(FILTER_WORDS.values()))
     command_words |= {"list", "help", "page", "all", "threading", "language", "signoff"}
     return english - french - command_words
 
@@ -403,12 +403,12 @@ def every_error(factory: db.SessionFactory, tr: Translator) -> list[Reply]:
     with factory() as session:
         for text in BAD_COMMANDS:
             with pytest.raises(UsageError) as caught:
-                commands.handle_command(session, team_id=TEAM, text=text, tr=tr, now=NOW)
+                grammar.handle_command(session, team_id=TEAM, text=text, tr=tr, now=NOW)
             replies.append(render_error(caught.value, tr=tr))
         for bad in (
-            lambda: commands.offer_card(session, team_id=TEAM, value="999999", tr=tr),
-            lambda: commands.offer_card(session, team_id=TEAM, value="nope", tr=tr),
-            lambda: commands.handle_page_action(session, team_id=TEAM, value="{", tr=tr),
+            lambda: grammar.offer_card(session, team_id=TEAM, value="999999", tr=tr),
+            lambda: grammar.offer_card(session, team_id=TEAM, value="nope", tr=tr),
+            lambda: grammar.handle_page_action(session, team_id=TEAM, value="{", tr=tr),
         ):
             with pytest.raises(UsageError) as caught:
                 bad()
@@ -609,8 +609,8 @@ def test_the_watcher_writes_each_destination_in_its_language(
 def test_a_french_user_gets_french_answers_over_signed_http(
     fake_slack: FakeSlack, factory: db.SessionFactory, database_url: str
 ) -> None:
-    from bot.app import create_app
-    from bot.server import wsgi_app
+    from bot.http.server import wsgi_app
+    from bot.slack.app import create_app
     from tests.conftest import RunningServer, post, sign, slash_body
 
     fake_slack.locales["U0USER001"] = "fr-FR"

@@ -11,7 +11,7 @@ from tests.conftest import ROOT, Processes
 
 HOLDING_THE_EVENTS_LOCK = """
 import os, signal, time
-from bot.lifecycle import Lifecycle
+from bot.runtime.lifecycle import Lifecycle
 
 life = Lifecycle()
 life.install()
@@ -63,8 +63,8 @@ def test_serve_stopped_anywhere_in_a_loaded_start_exits_0_within_10_s() -> None:
 
 STUCK_AFTER_THE_SIGNAL = """
 import os, signal, threading, time
-import bot.lifecycle as lifecycle
-from bot.lifecycle import Lifecycle
+import bot.runtime.lifecycle as lifecycle
+from bot.runtime.lifecycle import Lifecycle
 
 lifecycle.EXIT_DEADLINE = 0.5
 life = Lifecycle()

@@ -22,7 +22,7 @@ def restore_logging() -> Iterator[None]:
 
 def test_json_lines_carry_the_fields(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
     logs.configure("INFO", fmt="json")
-    log = logging.getLogger("bot.watcher")
+    log = logging.getLogger("bot.alerting.watcher")
     log.info("delivery %s: %s", 42, "sent", extra={"delivery": 42, "outcome": "sent"})
     log.debug("not at INFO")
     try:
@@ -33,15 +33,17 @@ def test_json_lines_carry_the_fields(restore_logging: None, capsys: pytest.Captu
     assert len(lines) == 2
     first, failure = lines
     assert first["event"] == "delivery 42: sent" and (first["delivery"], first["outcome"]) == (42, "sent")
-    assert (first["level"], first["logger"]) == ("info", "bot.watcher")
+    assert (first["level"], first["logger"]) == ("info", "bot.alerting.watcher")
     assert first["timestamp"].endswith("Z")
     assert failure["level"] == "error" and failure["exception"][0]["exc_type"] == "RuntimeError"
 
 
 def test_console_lines_are_readable(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
     logs.configure("WARNING", fmt="console")
-    logging.getLogger("bot.scheduling").info("a routine pass")
-    logging.getLogger("bot.scheduling").warning("watcher: the store is unavailable", extra={"job": "watcher"})
+    logging.getLogger("bot.jobs.scheduling").info("a routine pass")
+    logging.getLogger("bot.jobs.scheduling").warning(
+        "watcher: the store is unavailable", extra={"job": "watcher"}
+    )
     (line,) = capsys.readouterr().err.splitlines()
     assert "warning" in line and "watcher: the store is unavailable" in line and "job=watcher" in line
     assert not line.startswith("{")
@@ -81,12 +83,12 @@ def test_tokens_emails_and_configured_secrets_are_masked_whoever_logged_them(
     bearer = "eyJ0eXAiOiJKV1QiLCJhbGciOi.payload.sig"
     logging.getLogger("sqlalchemy.engine").warning("INSERT ... parameters: (%r, %r)", *SECRETS[:2])
     logging.getLogger("bot.sources.http").warning("headers: {'Authorization': 'Bearer %s'}", bearer)
-    logging.getLogger("bot.watcher").info("owner", extra={"email": SECRETS[2]})
+    logging.getLogger("bot.alerting.watcher").info("owner", extra={"email": SECRETS[2]})
     logging.getLogger("bot").info("the signing secret s3cr3t-signing-value leaked; short stays")
     try:
         raise RuntimeError(f"could not save token {SECRETS[0]} for {SECRETS[2]}")
     except RuntimeError:
-        logging.getLogger("bot.server").exception("install failed")
+        logging.getLogger("bot.http.server").exception("install failed")
     out = capsys.readouterr().err
     for secret in (*SECRETS, bearer, "s3cr3t-signing-value"):
         assert secret not in out, secret

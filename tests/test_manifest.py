@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.app import create_app
-from bot.listeners.commands import SLASH_COMMANDS
-from bot.listeners.events import BOT_EVENTS
 from bot.settings import Settings
+from bot.slack.app import create_app
+from bot.slack.listeners.commands import SLASH_COMMANDS
+from bot.slack.listeners.events import BOT_EVENTS
 from tests.conftest import ROOT, SHARED
 
 SCHEMAS = SHARED / "slack-manifest-schema"
@@ -62,7 +62,7 @@ def test_events_and_interactivity_match_the_code(tmp_path: Path) -> None:
 
 
 def test_an_install_asks_for_the_manifests_scopes() -> None:
-    from bot.app import BOT_SCOPES
+    from bot.slack.app import BOT_SCOPES
 
     assert set(BOT_SCOPES) == set(manifest()["oauth_config"]["scopes"]["bot"])
 

@@ -10,11 +10,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import Engine
 
-from bot.app import create_app, make_client
+from bot.alerting.watcher import WatcherConfig, run_pass
 from bot.clock import utc_now
-from bot.server import wsgi_app
+from bot.http.server import wsgi_app
 from bot.settings import Settings
-from bot.watcher import WatcherConfig, run_pass
+from bot.slack.app import create_app, make_client
 from storage import db
 from storage.subscriptions import Target, subscribe
 from tests.conftest import NOW, SIGNING_SECRET, TEAM, RunningServer, get, load_samples, post, sign, slash_body
@@ -103,8 +103,8 @@ def test_metrics_answer_loopback_or_a_scraper_with_the_token(
 ) -> None:
     import io
 
-    from bot.app import create_app
-    from bot.server import wsgi_app
+    from bot.http.server import wsgi_app
+    from bot.slack.app import create_app
     from storage import db
 
     factory = db.session_factory(engine)

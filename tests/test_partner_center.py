@@ -16,17 +16,17 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.app import make_client
+from bot.alerting.watcher import run_pass
 from bot.i18n import translator
-from bot.render import render_card
+from bot.render.offers import render_card
 from bot.settings import Settings
+from bot.slack.app import make_client
 from bot.sources import build_sources
 from bot.sources.base import OfferSource
 from bot.sources.http import RetryPolicy
 from bot.sources.submissions import Submission, read_submissions
 from bot.sources.validations import Validation, validation_messages
-from bot.sync import sync_pass
-from bot.watcher import run_pass
+from bot.usecases.sync import sync_pass
 from storage import db, limits
 from storage.models import Message, Offer
 from storage.queries import load_card

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.app import create_app
-from bot.server import wsgi_app
+from bot.http.server import wsgi_app
 from bot.settings import Settings
+from bot.slack.app import create_app
 from bot.usecases.access import AccessPolicy, Action, Actor, PermissionDenied, check, check_removal
 from storage import db
 from storage.models import ChannelSettings, Subscription
@@ -182,7 +182,7 @@ def test_managers_are_scoped_per_workspace(
 ) -> None:
     """``T...:U...`` and ``T...:@handle`` count in their workspace only: a user group of the same
     handle in another workspace makes nobody a manager here."""
-    from bot.roles import Managers
+    from bot.slack.roles import Managers
 
     fake_slack.usergroups = [{"id": "S0REL", "handle": "release-team", "users": ["U0RELEASE"]}]
     ask = make_server(offerbot_managers=f"{TEAM}:U0LISTED, T0OTHER00:@release-team, T0OTHER00:U0ELSEWHERE")

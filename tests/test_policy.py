@@ -8,8 +8,8 @@ import json
 import pytest
 from sqlmodel import select
 
-from bot.alerts import CONSULTING_NOTE, render_followup
 from bot.i18n import ENGLISH
+from bot.render.alerts import CONSULTING_NOTE, render_followup
 from storage import db, outbox
 from storage.documents import parse_document
 from storage.importer import import_offers

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.app import create_app
-from bot.pushapi import PUSH_MAX_BODY, PushApi
-from bot.server import wsgi_app
+from bot.http.push import PUSH_MAX_BODY, PushApi
+from bot.http.server import wsgi_app
 from bot.settings import Settings
+from bot.slack.app import create_app
 from storage import db
 from storage.documents import parse_document
 from storage.errors import DocumentError
@@ -184,7 +184,7 @@ def test_concurrent_pushes_queue_one_at_a_time_and_the_rest_are_turned_away(
 ) -> None:
     import time
 
-    from bot.pushapi import BUSY, MAX_WAITING
+    from bot.http.push import BUSY, MAX_WAITING
 
     api, token = api_and_token
     answers: list[str] = []
@@ -210,7 +210,7 @@ def test_concurrent_pushes_queue_one_at_a_time_and_the_rest_are_turned_away(
 
 
 def test_a_store_that_fails_answers_503_not_500(api_and_token: tuple[PushApi, str]) -> None:
-    from bot.pushapi import STORE_DOWN
+    from bot.http.push import STORE_DOWN
 
     _api, token = api_and_token
     refused = db.session_factory(db.make_engine("postgresql+psycopg://nobody@127.0.0.1:9/nothing"))
@@ -284,7 +284,7 @@ def test_an_operator_import_over_a_synced_offer_says_on_the_card_where_its_state
     api_and_token: tuple[PushApi, str],
 ) -> None:
     from bot.i18n import ENGLISH
-    from bot.render import render_card
+    from bot.render.offers import render_card
     from bot.usecases.imports import import_document
     from storage.queries import load_card
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.i18n import ENGLISH
-from bot.render import (
+from bot.render.offers import (
     LIST_PAGE_ACTION,
     MAX_BLOCKS,
     MAX_SECTION,
@@ -15,7 +15,7 @@ from bot.render import (
     render_list,
     render_lookup,
 )
-from bot.textview import blocks_to_text
+from bot.render.textview import blocks_to_text
 from storage.models import Message, Offer, Step
 from storage.queries import Lookup, OfferCard, OfferPage
 from storage.safetext import from_html
@@ -232,8 +232,8 @@ def test_textview_renders_for_the_shell() -> None:
 def test_worst_cases_stay_inside_slacks_limits_and_show_everything() -> None:
     """20 offers whose 120-character names are full of &<> (escaped, each grows fivefold), and 60
     subscriptions: every offer and subscription is shown, within 50 blocks and 3,000 characters."""
-    from bot.render_subscriptions import render_subscriptions
-    from bot.usecases.alerts import About, Subscriptions, SubscriptionView
+    from bot.render.subscriptions import render_subscriptions
+    from bot.usecases.subscriptions import About, Subscriptions, SubscriptionView
 
     nasty = ("&<>" * 40)[:120]
     offers = [offer(id=i, offer_id=f"offer-{i:02}", name=nasty) for i in range(20)]

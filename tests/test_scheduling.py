@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.app import make_client
-from bot.scheduling import (
+from bot.alerting.watcher import PassReport
+from bot.jobs.scheduling import (
     JOB_ID,
     PROBE_INTERVAL,
     PROBE_JOB_ID,
@@ -23,7 +23,7 @@ from bot.scheduling import (
     wake,
 )
 from bot.settings import Settings
-from bot.watcher import PassReport
+from bot.slack.app import make_client
 from storage import db
 from tests.conftest import load_samples
 from tests.fakeslack import FakeSlack
@@ -76,7 +76,7 @@ def test_an_outage_is_logged_when_it_starts_every_five_minutes_and_when_it_ends(
 ) -> None:
     now = [0.0]
     outage = Outage("watcher", monotonic=lambda: now[0])
-    with caplog.at_level(logging.INFO, logger="bot.scheduling"):
+    with caplog.at_level(logging.INFO, logger="bot.jobs.scheduling"):
         for _ in range(20):  # a pass every 15 s for 5 minutes
             outage.down("OperationalError: connection refused")
             now[0] += 15

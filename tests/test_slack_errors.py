@@ -6,7 +6,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.slack_errors import DISABLING_ERRORS, ERRORS, Fix, Kind, classify, fix_for
+from bot.slack.errors import DISABLING_ERRORS, ERRORS, Fix, Kind, classify, fix_for
 
 
 def slack_error(code: str | None, status: int = 200, headers: dict[str, str] | None = None) -> SlackApiError:

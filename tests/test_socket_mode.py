@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.app import create_app
-from bot.runtime import socket_mode_handler
+from bot.runtime.serve import socket_mode_handler
 from bot.settings import Settings
+from bot.slack.app import create_app
 from tests.fakeslack import FakeSlack
 
 

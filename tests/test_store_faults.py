@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.app import create_app
 from bot.guard import ANSWER_DEADLINE, Deadline
-from bot.server import wsgi_app
+from bot.http.server import wsgi_app
 from bot.settings import Settings
+from bot.slack.app import create_app
 from storage import db
 from storage.models import Subscription
 from storage.subscriptions import Target, subscribe

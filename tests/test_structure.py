@@ -38,7 +38,9 @@ def test_use_cases_know_nothing_of_slack_or_wording() -> None:
     for path in python_files("bot/usecases"):
         modules = imported_modules(path)
         assert not {
-            m for m in modules if m.startswith(("slack_", "bot.render", "bot.alerts", "bot.labels"))
+            m
+            for m in modules
+            if m.startswith(("slack_", "bot.render.offers", "bot.render.alerts", "bot.render.labels"))
         }, path
 
 
@@ -54,7 +56,7 @@ def test_no_function_in_bot_is_longer_than_40_lines() -> None:
 
 
 def test_the_watcher_has_no_any() -> None:
-    source = (ROOT / "bot" / "watcher.py").read_text()
+    source = (ROOT / "bot" / "alerting" / "watcher.py").read_text()
     assert "Any" not in {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
     assert "typing import Any" not in source
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot import commands
 from bot.i18n import ENGLISH
+from bot.render.offers import render_help
+from bot.slack import grammar
 from storage import db
 from storage.estimates import Estimate, add_business_days, parse_estimate, stuck_after, stuck_at
 from storage.models import Delivery, Step, Subscription
@@ -123,7 +124,7 @@ def test_an_import_keeps_when_a_step_entered_its_state(factory: db.SessionFactor
     load(factory, doc(lambda d: (done(d), d["offers"][0].update(name="Contoso VM"))), clock)
     assert certification(factory).took_seconds == 2 * 86400  # kept while it stays complete
     with factory() as s:
-        history = commands.handle_command(
+        history = grammar.handle_command(
             s, team_id=TEAM, text="history contoso-analytics-vm", tr=ENGLISH, now=NOW
         )
     assert (
@@ -134,8 +135,8 @@ def test_an_import_keeps_when_a_step_entered_its_state(factory: db.SessionFactor
 
 @pytest.fixture
 def stuck_client(fake_slack: FakeSlack) -> Any:
-    from bot.app import make_client
     from bot.settings import Settings
+    from bot.slack.app import make_client
 
     return make_client(Settings(slack_bot_token="xoxb-watch", slack_api_url=fake_slack.url))
 
@@ -196,10 +197,10 @@ def test_stuck_is_an_event_to_name_and_all_events_include_it(factory: db.Session
 
     load_samples(factory)
     with db.transaction(factory) as s:
-        commands.handle_command(
+        grammar.handle_command(
             s, team_id=TEAM, text="notify-me contoso-analytics-vm stuck", tr=ENGLISH, now=NOW, user_id="U1"
         )
-        commands.handle_command(
+        grammar.handle_command(
             s, team_id=TEAM, text="notify-me publisher:contoso", tr=ENGLISH, now=NOW, user_id="U2"
         )
     with factory() as s:
@@ -211,13 +212,13 @@ def test_stuck_is_an_event_to_name_and_all_events_include_it(factory: db.Session
         True,
         True,
     )
-    assert json.dumps(commands.render.render_help(tr=ENGLISH).text).count("[stuck]") == 1
+    assert json.dumps(render_help(tr=ENGLISH).text).count("[stuck]") == 1
 
 
 def test_a_stuck_step_needs_you_on_the_home_tab_and_shows_in_the_history(
     factory: db.SessionFactory, stuck_client: Any, fake_slack: FakeSlack
 ) -> None:
-    from bot.render_home import render_home
+    from bot.render.home import render_home
     from bot.usecases.home import home_of
 
     clock = Clock(NOW)
@@ -245,7 +246,7 @@ def test_a_stuck_step_needs_you_on_the_home_tab_and_shows_in_the_history(
     shown = json.dumps(render_home(after, tr=ENGLISH)["blocks"])
     assert "Step: Certification, stuck since" in shown
     with factory() as s:
-        history = commands.handle_command(
+        history = grammar.handle_command(
             s, team_id=TEAM, text="history contoso-analytics-vm", tr=ENGLISH, now=NOW
         )
     steps = json.dumps(history.blocks)

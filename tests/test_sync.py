@@ -16,16 +16,16 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from bot.app import make_client
+from bot.alerting.watcher import run_pass
 from bot.i18n import ENGLISH
-from bot.labels import status_label
+from bot.render.labels import status_label
 from bot.settings import Settings
+from bot.slack.app import make_client
 from bot.sources import build_sources
 from bot.sources.base import OfferSource
 from bot.sources.http import RetryPolicy, retry_after_seconds
 from bot.sources.submissions import Submission, status_of
-from bot.sync import SyncConfig, sync_pass
-from bot.watcher import run_pass
+from bot.usecases.sync import SyncConfig, sync_pass
 from storage import db
 from storage.documents import parse_document
 from storage.importer import import_offers
@@ -555,8 +555,8 @@ def test_the_scheduled_job_asks_in_progress_offers_every_5_minutes_and_wakes_the
     sources: list[OfferSource],
     clock: Clock,
 ) -> None:
-    from bot.digest_job import DIGEST_JOB_ID
-    from bot.scheduling import (
+    from bot.jobs.digest import DIGEST_JOB_ID
+    from bot.jobs.scheduling import (
         HOUSEKEEPING_JOB_ID,
         JOB_ID,
         PROBE_JOB_ID,
@@ -600,7 +600,7 @@ def test_the_scheduled_job_asks_in_progress_offers_every_5_minutes_and_wakes_the
     before = scheduler.get_job(JOB_ID).next_run_time
     scheduler.start(paused=True)
     try:
-        from bot.scheduling import wake
+        from bot.jobs.scheduling import wake
 
         scheduler.get_job(JOB_ID).modify(next_run_time=datetime.now(UTC) + timedelta(hours=1))
         wake(scheduler, JOB_ID)
@@ -617,7 +617,7 @@ def test_a_credentials_failure_waits_for_the_next_full_pass(
     clock: Clock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from bot.scheduling import SyncJob
+    from bot.jobs.scheduling import SyncJob
 
     fake_ms.secret = "rotated"
     job = SyncJob(ms_settings, bound, build_sources(ms_settings, policy=FAST), clock=clock)
@@ -763,7 +763,7 @@ def test_one_source_down_does_not_make_the_others_list_every_minute(
     sources: list[OfferSource],
     clock: Clock,
 ) -> None:
-    from bot.scheduling import SyncJob
+    from bot.jobs.scheduling import SyncJob
 
     three_products(fake_ms)
     job = SyncJob(ms_settings, bound, [*sources, DownSource()], clock=clock)  # type: ignore[list-item]
@@ -784,7 +784,7 @@ def test_a_scheduled_full_pass_skips_products_read_within_the_minute(
     sources: list[OfferSource],
     clock: Clock,
 ) -> None:
-    from bot.scheduling import SyncJob
+    from bot.jobs.scheduling import SyncJob
 
     a, _b, _c = three_products(fake_ms)
     job = SyncJob(ms_settings, bound, sources, clock=clock)
@@ -825,7 +825,7 @@ def test_a_long_pass_stores_what_it_read_every_second_not_only_at_its_end(
 
 
 def test_sync_once_honours_the_concurrency_setting(fake_ms: FakeMicrosoft, tmp_path: Path) -> None:
-    from bot.runtime import sync
+    from bot.runtime.serve import sync
 
     fake_ms.latency = 0.02
     fake_ms.page_size = 100

@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.i18n import ENGLISH
-from bot.render_subscriptions import (
+from bot.render.subscriptions import (
     render_notify_me,
     render_subscriptions,
     render_unsubscribed,
 )
-from bot.usecases import alerts
-from bot.usecases.alerts import AlertRequest
+from bot.usecases import subscriptions
+from bot.usecases.subscriptions import AlertRequest
 from storage import db
 from storage.models import Mute, Subscription
 from storage.queries import Lookup
@@ -24,24 +24,28 @@ CHANNEL, USER = "C0USECASE", "U0USECASE"
 def test_targets_resolve_to_requests_or_to_the_lookup(factory: db.SessionFactory) -> None:
     load_samples(factory)
     with factory() as s:
-        everything = alerts.resolve_target(s, team_id=TEAM, target=Target(kind="all"), query="all", events=())
+        everything = subscriptions.resolve_target(
+            s, team_id=TEAM, target=Target(kind="all"), query="all", events=()
+        )
         assert isinstance(everything, AlertRequest)
         assert (
             everything.events == ("failed", "delisted", "signoff", "stuck") and everything.about.kind == "all"
         )
-        one = alerts.resolve_target(s, team_id=TEAM, target=None, query="woodgrove", events=("signoff",))
+        one = subscriptions.resolve_target(
+            s, team_id=TEAM, target=None, query="woodgrove", events=("signoff",)
+        )
         assert isinstance(one, AlertRequest) and one.events == ("signoff",)
         assert one.about.offer_id == "woodgrove-insights-app" and not one.about.gone
-        none = alerts.resolve_target(s, team_id=TEAM, target=None, query="qqqqqq", events=())
+        none = subscriptions.resolve_target(s, team_id=TEAM, target=None, query="qqqqqq", events=())
         assert isinstance(none, Lookup) and len(none.matches) == 0
 
 
 def test_unsubscribe_notify_me_and_the_list(factory: db.SessionFactory) -> None:
     load_samples(factory)
     with db.transaction(factory) as s:
-        request = alerts.resolve_target(s, team_id=TEAM, target=None, query="woodgrove", events=())
+        request = subscriptions.resolve_target(s, team_id=TEAM, target=None, query="woodgrove", events=())
         assert isinstance(request, AlertRequest)
-        sub = alerts.save_subscription(
+        sub = subscriptions.save_subscription(
             s,
             team_id=TEAM,
             destination_kind="channel",
@@ -50,12 +54,12 @@ def test_unsubscribe_notify_me_and_the_list(factory: db.SessionFactory) -> None:
             request=request,
             now=NOW,
         )
-        alerts.mute_me(s, team_id=TEAM, user_id=USER, request=request, now=NOW)
-        alerts.notify_me(s, team_id=TEAM, user_id=USER, request=request, now=NOW)
+        subscriptions.mute_me(s, team_id=TEAM, user_id=USER, request=request, now=NOW)
+        subscriptions.notify_me(s, team_id=TEAM, user_id=USER, request=request, now=NOW)
         assert s.exec(select(Mute)).all() == [], "notify-me lifts the mute of the same target"
         disable_subscription(s, subscription_id=sub.id, reason="is_archived", now=NOW)  # type: ignore[arg-type]
     with factory() as s:
-        listed = alerts.list_subscriptions(s, team_id=TEAM, user_id=USER, channel_id=CHANNEL)
+        listed = subscriptions.list_subscriptions(s, team_id=TEAM, user_id=USER, channel_id=CHANNEL)
     assert listed.channel is not None and len(listed.channel) == 1 and len(listed.mine) == 1
     assert listed.channel[0].disabled_reason == "is_archived"
     text = render_subscriptions(listed, tr=ENGLISH).text
@@ -67,11 +71,11 @@ def test_unsubscribe_notify_me_and_the_list(factory: db.SessionFactory) -> None:
     assert "I will send you a direct message about *Woodgrove" in render_notify_me(request, tr=ENGLISH).text
     with db.transaction(factory) as s:
         failed_only = AlertRequest(target=request.target, events=("failed",), about=request.about)
-        partial = alerts.unsubscribe_channel(s, team_id=TEAM, channel=CHANNEL, request=failed_only)
+        partial = subscriptions.unsubscribe_channel(s, team_id=TEAM, channel=CHANNEL, request=failed_only)
         assert partial.found and partial.remaining == ("delisted", "signoff", "stuck")
-        gone = alerts.unsubscribe_channel(s, team_id=TEAM, channel=CHANNEL, request=request)
+        gone = subscriptions.unsubscribe_channel(s, team_id=TEAM, channel=CHANNEL, request=request)
         assert gone.found and gone.remaining is None
-        again = alerts.unsubscribe_channel(s, team_id=TEAM, channel=CHANNEL, request=request)
+        again = subscriptions.unsubscribe_channel(s, team_id=TEAM, channel=CHANNEL, request=request)
         assert not again.found
         assert s.exec(select(Subscription).where(Subscription.destination == CHANNEL)).all() == []
     assert "only when: `delisted`, `signoff`, `stuck`." in render_unsubscribed(partial, tr=ENGLISH).text

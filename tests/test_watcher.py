@@ -16,13 +16,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot.app import make_client
-from bot.clients import OneWorkspace
-from bot.clock import utc_now
-from bot.posted import metadata_for
-from bot.settings import Settings
-from bot.slack_errors import DISABLING_ERRORS
-from bot.watcher import (
+from bot.alerting.watcher import (
     Deliverer,
     Outcome,
     Pacer,
@@ -31,6 +25,12 @@ from bot.watcher import (
     resolve_owner_emails,
     run_pass,
 )
+from bot.clock import utc_now
+from bot.settings import Settings
+from bot.slack.app import make_client
+from bot.slack.clients import OneWorkspace
+from bot.slack.errors import DISABLING_ERRORS
+from bot.slack.posted import metadata_for
 from storage import db, outbox
 from storage.documents import parse_document
 from storage.importer import import_offers
@@ -1059,7 +1059,7 @@ def test_alerts_are_drawn_outside_the_write_transaction(
     writer (a push, a ``notify-me``) gets the lock at once."""
     import sqlite3
 
-    import bot.watcher as watcher
+    import bot.alerting.watcher as watcher
 
     factory = db.session_factory(db.open_database(sqlite_url))
     load(factory, doc(), clock)

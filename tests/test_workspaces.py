@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.app import create_app, installation_store, make_client
-from bot.clients import Installed
-from bot.server import wsgi_app
+from bot.alerting.watcher import WatcherConfig, run_pass
+from bot.http.server import wsgi_app
 from bot.settings import Settings
+from bot.slack.app import create_app, installation_store, make_client
+from bot.slack.clients import Installed
 from bot.usecases.imports import import_document
-from bot.watcher import WatcherConfig, run_pass
 from storage import db
 from storage.models import Offer
 from storage.subscriptions import Target, subscribe
@@ -220,7 +220,7 @@ def test_enterprise_grid_installs_are_found_by_organisation_and_workspace(
 ) -> None:
     """An organisation-wide install (no team) and a workspace's own install inside an organisation:
     the jobs find each workspace's token as slack_sdk's store does, by enterprise and team."""
-    from bot.app import installed_clients
+    from bot.slack.app import installed_clients
 
     install(server, fake_slack, "", token="xoxb-org-wide", organisation="E0ORG0001")
     install(server, fake_slack, "T0GRIDOWN", token="xoxb-grid-own", organisation="E0ORG0002")

@@ -18,7 +18,14 @@ from typing import Any
 import httpx
 from pydantic import Field, ValidationError
 
-from bot.labels import STEP_LIVE, STEP_PREVIEW, STEP_SIGNOFF, SUBMITTED_FORMAT, SYNC_FEED, SYNC_STEP_NAMES
+from bot.render.labels import (
+    STEP_LIVE,
+    STEP_PREVIEW,
+    STEP_SIGNOFF,
+    SUBMITTED_FORMAT,
+    SYNC_FEED,
+    SYNC_STEP_NAMES,
+)
 from bot.settings import Settings
 from bot.sources.auth import TokenProvider
 from bot.sources.base import HttpSource, Listing, ProductError, ProductRef, describe

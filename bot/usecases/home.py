@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import N_
 from bot.usecases.access import AccessPolicy, Action, Actor, check, check_removal
-from bot.usecases.alerts import About, about
+from bot.usecases.subscriptions import About, about
 from bot.usecases.work import OUT_OF_DATE, is_key
 from storage.errors import UsageError
 from storage.home import needs_attention, publishing, status_totals, user_alerts

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from bot.i18n import N_
 from bot.usecases.access import AccessPolicy, Action, Actor, check
-from bot.usecases.alerts import AlertRequest, about, mute_me
+from bot.usecases.subscriptions import AlertRequest, about, mute_me
 from storage.errors import UsageError
 from storage.models import AlertThread, StatusChange
 from storage.outbox import open_threads

@@ -1,0 +1,339 @@
+"""The scheduled jobs, registered in one place: the alert watcher and the Partner Center sync, each an
+APScheduler 3 job with a fixed id, coalescing missed runs, one instance at a time. A sync that finds
+status changes wakes the watcher at once instead of waiting for its next interval."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from slack_sdk import WebClient
+
+from bot.alerting.watcher import Pacer, PassReport, WatcherConfig, new_worker_id, run_pass
+from bot.clock import utc_now
+from bot.guard import STORE_ERRORS
+from bot.jobs.digest import DIGEST_JOB_ID, DIGEST_TICK, DigestJob
+from bot.metrics import PASS_SECONDS, STORE_FAILURES, timed
+from bot.settings import Settings
+from bot.slack.clients import Clients, OneWorkspace
+from bot.sources.base import OfferSource
+from bot.usecases.sync import SyncConfig, SyncReport, sync_source
+from storage import db
+from storage.db import SessionFactory
+from storage.housekeeping import BATCH, delete_expired
+from storage.outbox import latest_change_id
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "offerbot-watch"
+SYNC_JOB_ID = "offerbot-sync"
+PROBE_JOB_ID = "offerbot-probe"
+HOUSEKEEPING_JOB_ID = "offerbot-housekeeping"
+HOUSEKEEPING_INTERVAL = 60.0
+"""Seconds between two deletions of expired rows (seen requests, OAuth states)."""
+PROBE_INTERVAL = 1.0
+"""Seconds between two looks for status changes stored by another process (an import, a sync)."""
+SYNC_TICK = 60.0
+"""Seconds between two runs of the sync job: each run does a full pass when one is due, else it reads
+the offers in progress that are due (every 5 minutes); no product is asked twice within a minute."""
+
+
+STILL_DOWN_EVERY = 300.0
+"""Seconds between two "still down" lines while the store stays down."""
+
+
+class Outage:
+    """How a job reports a store that is down: one line when it goes down, one every
+    :data:`STILL_DOWN_EVERY` seconds while it stays down, one when it is back; never a traceback per
+    pass. The job itself tries again at each run, so it resumes within one interval of the return."""
+
+    def __init__(self, job: str, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.job, self.monotonic = job, monotonic
+        self.since: float | None = None
+        self.told = 0.0
+
+    def down(self, reason: str) -> None:
+        STORE_FAILURES.labels(component=self.job).inc()
+        now = self.monotonic()
+        if self.since is None:
+            self.since = self.told = now
+            log.warning("%s: the store is unavailable (%s); trying again at each run", self.job, reason)
+        elif now - self.told >= STILL_DOWN_EVERY:
+            self.told = now
+            down_for = now - self.since
+            log.warning("%s: the store is still unavailable after %.0f s (%s)", self.job, down_for, reason)
+
+    def up(self) -> None:
+        if self.since is not None:
+            log.warning("%s: the store is back after %.0f s", self.job, self.monotonic() - self.since)
+            self.since = None
+
+
+class WatchJob:
+    """One watcher pass with the real clock; errors are logged and the next pass tries again."""
+
+    def __init__(self, settings: Settings, session_factory: SessionFactory, clients: Clients) -> None:
+        self.settings, self.session_factory, self.clients = settings, session_factory, clients
+        self.config = WatcherConfig(
+            remind_after=settings.offerbot_remind_after, language=settings.offerbot_language
+        )
+        self.worker = new_worker_id()
+        self.stop = threading.Event()
+        """Set on shutdown: the pass in progress stops after its current send and releases the rest."""
+        self.idle = threading.Event()
+        self.idle.set()
+        self.again = threading.Event()
+        """Set by a wake-up that came during a pass: the job runs another pass at once."""
+        self.store = Outage("watcher")
+        # One pacer for the life of the process, so the per-channel pace holds across passes; its
+        # waits end at once on shutdown.
+        self.pacer = Pacer(
+            clock=utc_now, sleep=self._pause, interval=self.config.channel_interval, factory=session_factory
+        )
+
+    def _pause(self, seconds: float) -> None:
+        self.stop.wait(seconds)
+
+    def __call__(self) -> PassReport | None:
+        report = None
+        while not self.stop.is_set():
+            self.again.clear()
+            report = self._one_pass()
+            if not self.again.is_set():
+                break
+        return report
+
+    def _one_pass(self) -> PassReport | None:
+        self.idle.clear()
+        try:
+            with timed(PASS_SECONDS, job="watcher"):
+                report = run_pass(
+                    session_factory=self.session_factory,
+                    clients=self.clients,
+                    clock=utc_now,
+                    config=self.config,
+                    worker=self.worker,
+                    pacer=self.pacer,
+                    stop=self.stop,
+                )
+            self.store.up()
+            return report
+        except STORE_ERRORS as exc:
+            first = str(exc).splitlines()[0][:160] if str(exc) else ""
+            self.store.down(f"{type(exc).__name__}: {first}")
+            return None
+        except Exception:
+            log.exception("watcher pass failed; the next pass tries again")
+            return None
+        finally:
+            self.idle.set()
+
+
+class SyncJob:
+    """The scheduled sync: for each source, a full pass every ``OFFERBOT_SYNC_INTERVAL`` (at start,
+    then on schedule), and between them its offers in progress every 5 minutes. A source that refuses
+    the credentials is logged in one line and tried again at its next full pass; one that is down, at
+    the next run. Each source keeps its own schedule, so one failing source never makes the others
+    list everything every minute."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: SessionFactory,
+        sources: Sequence[OfferSource],
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        config: SyncConfig | None = None,
+    ) -> None:
+        self.session_factory, self.sources, self.clock = session_factory, sources, clock
+        self.interval: timedelta = settings.offerbot_sync_interval
+        self.config = config or SyncConfig(
+            concurrency=settings.offerbot_sync_concurrency, team_id=settings.sync_team
+        )
+        self.next_full: dict[str, datetime] = {}
+        self.store = Outage("sync")
+        self.on_changes: Callable[[], None] | None = None
+        """Called after a pass that stored status changes (``serve`` wakes the watcher with it)."""
+
+    def __call__(self) -> SyncReport | None:
+        with timed(PASS_SECONDS, job="sync"):
+            return self._run()
+
+    def _run(self) -> SyncReport | None:
+        report = SyncReport()
+        try:
+            for source in self.sources:
+                now = self.clock()
+                full = source.name not in self.next_full or now >= self.next_full[source.name]
+                result = sync_source(
+                    session_factory=self.session_factory,
+                    source=source,
+                    clock=self.clock,
+                    full=full,
+                    config=self.config,
+                )
+                report.sources.append(result)
+                if full and (result.error is None or result.auth_failed):
+                    self.next_full[source.name] = now + self.interval
+                if result.store_failed:
+                    self.store.down(result.error or "")
+                    continue
+                self.store.up()
+                if result.error:
+                    log.error("sync: %s", result.line(), extra=result.fields())
+                elif full or result.status_changes:
+                    log.info("sync: %s", result.line(), extra=result.fields())
+        except Exception:
+            log.exception("sync pass failed; the next run tries again")
+            return None
+        finally:
+            if report.status_changes and self.on_changes is not None:
+                self.on_changes()
+        return report
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    id: str
+    name: str
+    func: Callable[[], object]
+    seconds: float
+
+
+def registry(
+    settings: Settings,
+    session_factory: SessionFactory,
+    *,
+    client: WebClient | Clients | None,
+    sources: Sequence[OfferSource] = (),
+) -> list[ScheduledJob]:
+    """Every job this process runs: the watcher when it can reach Slack (one client, or each
+    workspace's), the sync when sources are set."""
+    jobs: list[ScheduledJob] = []
+    if client is not None:
+        clients = OneWorkspace(client) if isinstance(client, WebClient) else client
+        jobs.append(
+            ScheduledJob(
+                JOB_ID,
+                "offerbot watcher",
+                WatchJob(settings, session_factory, clients),
+                settings.offerbot_watch_interval,
+            )
+        )
+        jobs.append(ScheduledJob(PROBE_JOB_ID, "offerbot probe", ProbeJob(session_factory), PROBE_INTERVAL))
+        digest = DigestJob(session_factory, clients, language=settings.offerbot_language)
+        jobs.append(ScheduledJob(DIGEST_JOB_ID, "offerbot digest", digest, DIGEST_TICK))
+    if sources:
+        jobs.append(
+            ScheduledJob(SYNC_JOB_ID, "offerbot sync", SyncJob(settings, session_factory, sources), SYNC_TICK)
+        )
+    housekeeping = HousekeepingJob(session_factory)
+    jobs.append(
+        ScheduledJob(HOUSEKEEPING_JOB_ID, "offerbot housekeeping", housekeeping, HOUSEKEEPING_INTERVAL)
+    )
+    return jobs
+
+
+class HousekeepingJob:
+    """Deletes what only lives a while (Slack requests past their replay window, expired OAuth
+    states), a batch per transaction, so a flood of install-page visits cannot grow the store."""
+
+    MAX_BATCHES = 100
+
+    def __init__(self, session_factory: SessionFactory, clock: Callable[[], datetime] = utc_now) -> None:
+        self.session_factory, self.clock = session_factory, clock
+        self.outage = Outage("housekeeping")
+
+    def __call__(self) -> tuple[int, int]:
+        deleted = [0, 0]
+        try:
+            for _ in range(self.MAX_BATCHES):
+                with db.transaction(self.session_factory) as session:
+                    requests, states = delete_expired(session, now=self.clock())
+                deleted[0] += requests
+                deleted[1] += states
+                if requests < BATCH and states < BATCH:
+                    break
+        except STORE_ERRORS as exc:
+            self.outage.down(exc.__class__.__name__)
+            return deleted[0], deleted[1]
+        self.outage.up()
+        if any(deleted):
+            log.info("housekeeping: %d seen request(s) and %d OAuth state(s) expired and deleted", *deleted)
+        return deleted[0], deleted[1]
+
+
+class ProbeJob:
+    """Every :data:`PROBE_INTERVAL`: has another process stored a status change since the last look?
+    Then wake the watcher, so an alert goes out within seconds of an import instead of at the next
+    interval. One read of an index; a store that fails is the watcher's to report."""
+
+    def __init__(self, session_factory: SessionFactory) -> None:
+        self.session_factory = session_factory
+        self.last: int | None = None
+        self.on_changes: Callable[[], None] | None = None
+
+    def __call__(self) -> bool:
+        try:
+            with self.session_factory() as session:
+                latest = latest_change_id(session)
+        except STORE_ERRORS:
+            return False
+        seen, self.last = self.last, latest
+        if seen is None or latest <= seen:
+            return False
+        if self.on_changes is not None:
+            self.on_changes()
+        return True
+
+
+def wake(scheduler: BaseScheduler, job_id: str) -> None:
+    """Run a scheduled job now rather than at its next interval (it still never runs twice at once:
+    a watcher woken during a pass runs another pass right after it)."""
+    job = scheduler.get_job(job_id)
+    if job is None:
+        return
+    if isinstance(job.func, WatchJob):
+        job.func.again.set()
+        if not job.func.idle.is_set():
+            return
+    job.modify(next_run_time=utc_now())
+
+
+def schedule(scheduler: BaseScheduler, jobs: Sequence[ScheduledJob]) -> None:
+    for job in jobs:
+        scheduler.add_job(
+            job.func,
+            "interval",
+            seconds=job.seconds,
+            id=job.id,
+            name=job.name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(1, int(job.seconds)),
+            next_run_time=utc_now(),
+            replace_existing=True,
+        )
+    ids = {job.id for job in jobs}
+    for job in jobs:
+        if isinstance(job.func, SyncJob | ProbeJob) and JOB_ID in ids:
+            job.func.on_changes = lambda: wake(scheduler, JOB_ID)
+
+
+def background_scheduler(jobs: Sequence[ScheduledJob]) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone=UTC)
+    schedule(scheduler, jobs)
+    return scheduler
+
+
+def blocking_scheduler(jobs: Sequence[ScheduledJob]) -> BlockingScheduler:
+    scheduler = BlockingScheduler(timezone=UTC)
+    schedule(scheduler, jobs)
+    return scheduler

@@ -1,0 +1,108 @@
+"""Slack listeners, one module per Slack surface, each with ``register(app, deps)``. A listener
+parses, calls a plain function (``bot.slack.grammar``), renders, and acks; it holds no wording of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.clock import Clock
+from bot.guard import Deadline, Expired, StoreUnavailable
+from bot.i18n import N_, Translator, translator
+from bot.metrics import STORE_FAILURES
+from bot.render.offers import Reply, render_error
+from bot.slack.channels import ChannelAccess
+from bot.slack.people import People
+from bot.slack.roles import Roles
+from bot.usecases.access import AccessPolicy, Actor
+from bot.usecases.history import Viewer
+from storage.db import SessionFactory
+from storage.errors import OfferbotError
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What listeners need besides the app: the store, the clock, and who reads in which language."""
+
+    session_factory: SessionFactory
+    clock: Clock
+    people: People
+    roles: Roles
+    policy: AccessPolicy
+    deadline: Deadline = field(default_factory=Deadline)
+    """Store work of commands and buttons runs under it: a store that does not answer gets "try
+    again in a minute" inside Slack's 3 seconds."""
+    channels: ChannelAccess | None = None
+    """Who may see and act in a channel (Slack's ``conversations.info`` and ``.members``); None: no
+    channel but the one a request came from."""
+
+
+def ephemeral(reply: Reply) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "text": reply.text, "blocks": reply.blocks}
+
+
+def reply_kwargs(reply: Reply) -> dict[str, Any]:
+    return {"text": reply.text, "blocks": reply.blocks}
+
+
+def answer(compute: Callable[[], Reply], tr: Translator) -> Reply:
+    """Run a command; a user's mistake becomes a helpful answer, anything else goes to the error handler."""
+    try:
+        return compute()
+    except OfferbotError as exc:
+        return render_error(exc, tr=tr)
+
+
+def guarded(deps: Deps, work: Callable[[Expired], Reply]) -> Reply:
+    """``work``'s answer, or "the store is unavailable" (in the default language: the reader's own
+    language is in the store too) when the store does not answer within the deadline."""
+    try:
+        return deps.deadline.run(work)
+    except StoreUnavailable as exc:
+        STORE_FAILURES.labels(component="answers").inc()
+        return render_error(exc, tr=translator(deps.people.default))
+
+
+def _id(body: dict[str, Any], flat: str, nested: str) -> str:
+    """``body[flat]`` (slash commands) or ``body[nested]["id"]`` (interactions), when a string."""
+    value = body.get(flat)
+    if not value:
+        inner = body.get(nested)
+        value = inner.get("id") if isinstance(inner, dict) else None
+    return value if isinstance(value, str) and len(value) <= 32 else ""
+
+
+def team_of(body: dict[str, Any]) -> str:
+    team = _id(body, "team_id", "team") or _id(body, "enterprise_id", "enterprise")
+    if not team:
+        raise OfferbotError(N_("this request carries no workspace id"))
+    return team
+
+
+def user_of(body: dict[str, Any]) -> str:
+    """The user who typed the command or clicked the button ("" when the request does not say)."""
+    return _id(body, "user_id", "user")
+
+
+def actor_of(deps: Deps, body: dict[str, Any]) -> Actor:
+    """Who sent the request, with the roles the access rules need."""
+    return deps.roles.actor(team_id=team_of(body), user_id=user_of(body))
+
+
+def viewer_of(deps: Deps, body: dict[str, Any], *, here: str) -> Viewer:
+    """The history's reader: who sent the request, seeing the channel they are in (``here``), public
+    channels and private ones they are a member of."""
+    team, user, access = team_of(body), user_of(body), deps.channels
+
+    def sees(channel: str) -> bool:
+        if channel == here:
+            return True
+        return access is not None and access.may_see(team_id=team, user_id=user, channel=channel, here=here)
+
+    return Viewer(user_id=user, sees_channel=sees)
+
+
+def reader(deps: Deps, body: dict[str, Any]) -> Translator:
+    """The translator of whoever sent the request (their Slack locale)."""
+    return deps.people.for_user(team_id=team_of(body), user_id=user_of(body))

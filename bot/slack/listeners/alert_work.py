@@ -1,0 +1,218 @@
+"""The alerts' working buttons: *I'm on it*, the *Snooze* menu, and *Mute this offer* in DMs.
+
+Each click is acknowledged at once, then runs its use-case in one transaction; the alert is then
+updated in place for everyone who sees it (``chat.update``, in the destination's language). What only
+the clicker needs to read (an error, "you are already on it", a mute's confirmation) is an ephemeral
+answer through the ``response_url``. Every click is logged with who, what and when."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot.guard import Expired, check_not_expired
+from bot.i18n import Translator, translator
+from bot.render.alerts import MUTE_ACTION, ON_IT_ACTION, SNOOZE_ACTION, render_alert, render_already_on_it
+from bot.render.home import render_done
+from bot.render.offers import Reply
+from bot.render.subscriptions import render_muted
+from bot.slack.errors import NETWORK_ERRORS, classify
+from bot.slack.listeners import Deps, actor_of, answer, guarded, reader, reply_kwargs, team_of, user_of
+from bot.slack.listeners.home import publish_home
+from bot.usecases.work import (
+    AlertRef,
+    AlertView,
+    Clicker,
+    mute_from_alert,
+    parse_ref,
+    parse_snooze,
+    snooze_alert,
+    snooze_offer,
+    take_alert,
+    take_offer,
+)
+from storage import db
+from storage.errors import OfferbotError
+from storage.outbox import open_threads
+
+log = logging.getLogger(__name__)
+
+UPDATE_ERRORS: tuple[type[BaseException], ...] = (SlackApiError, *NETWORK_ERRORS)
+Work = Callable[[Session, AlertRef, Clicker], AlertView | list[AlertView] | Reply]
+
+
+def _field(body: dict[str, Any], key: str) -> dict[str, Any]:
+    value = body.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _short(value: object) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= 32 else None
+
+
+def _where(body: dict[str, Any]) -> tuple[str, str | None]:
+    """The clicked message's channel and its thread's root ts (the message's own for a root)."""
+    container, message = _field(body, "container"), _field(body, "message")
+    channel = _short(container.get("channel_id")) or _short(_field(body, "channel").get("id")) or ""
+    ts = _short(message.get("thread_ts")) or _short(message.get("ts")) or _short(container.get("message_ts"))
+    return channel, ts
+
+
+def _reader(deps: Deps, body: dict[str, Any]) -> Translator:
+    """The clicker's language; the default one when the request does not say who or where."""
+    try:
+        return reader(deps, body)
+    except OfferbotError:
+        return translator(deps.people.default)
+
+
+def _value(action: dict[str, Any]) -> tuple[object, str | None]:
+    """The offer key a click carries, and the snooze choice for the menu."""
+    if action.get("type") == "static_select":
+        option = action.get("selected_option")
+        pk, choice = parse_snooze(option.get("value") if isinstance(option, dict) else None)
+        return pk, choice
+    return action.get("value"), None
+
+
+def _member_channels(deps: Deps, body: dict[str, Any], offer_pk: int) -> frozenset[str]:
+    """The channels of the offer's open alerts that the clicker is a member of, asked of Slack before
+    any write transaction begins (a Home-tab click acts on those only)."""
+    team, user, access = team_of(body), user_of(body), deps.channels
+    if access is None:
+        return frozenset()
+    with deps.session_factory() as session:
+        channels = {
+            t.channel for t in open_threads(session, offer_pk=offer_pk) if t.destination_kind == "channel"
+        }
+    return frozenset(c for c in channels if access.is_member(team_id=team, user_id=user, channel=c))
+
+
+def _run(
+    deps: Deps, body: dict[str, Any], action: dict[str, Any], work: Work, views: list[AlertView]
+) -> Reply | None:
+    """The click's use-case in one transaction; the alert to update goes to ``views``, what the
+    clicker alone should read is returned."""
+    tr = _reader(deps, body)
+
+    def compute(expired: Expired) -> Reply:
+        def inner() -> Reply:
+            value, _choice = _value(action)
+            channel, ts = _where(body)
+            ref = parse_ref(team_of(body), value, channel=channel, ts=ts)
+            member = _member_channels(deps, body, ref.offer_pk) if not channel else frozenset()
+            who = Clicker(
+                actor=actor_of(deps, body),
+                policy=deps.policy,
+                now=deps.clock(),
+                member_of=member.__contains__,
+            )
+            with db.transaction(deps.session_factory) as session:
+                result = work(session, ref, who)
+                check_not_expired(expired)
+            if isinstance(result, Reply):
+                return result
+            found = [result] if isinstance(result, AlertView) else result
+            views.extend(found)
+            return render_already_on_it(tr=tr) if not any(v.changed for v in found) else Reply(text="")
+
+        return answer(inner, tr)
+
+    reply = guarded(deps, compute)
+    return reply if reply.text else None
+
+
+def _update(deps: Deps, client: WebClient, body: dict[str, Any], view: AlertView) -> None:
+    """The alert, re-rendered for everyone who sees it, in the destination's language."""
+    team = team_of(body)
+    tr: Translator = (
+        deps.people.for_user(team_id=team, user_id=view.reader)
+        if view.direct
+        else deps.people.for_channel(team_id=team, channel=view.channel)
+    )
+    alert = render_alert(
+        view.card,
+        old_status=view.old_status,
+        new_status=view.new_status,
+        current_status=view.current_status,
+        tr=tr,
+        handling=view.handling,
+        direct=view.direct,
+    )
+    try:
+        client.chat_update(channel=view.channel, ts=view.ts, **reply_kwargs(alert))
+    except UPDATE_ERRORS as exc:  # the click is saved; the message shows it next time
+        log.warning("could not update the alert %s in %s: %s", view.ts, view.channel, classify(exc).code)
+
+
+def _click(
+    deps: Deps, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond, work: Work
+) -> None:
+    views: list[AlertView] = []
+    reply = _run(deps, body, action, work, views)
+    log.info(
+        "alert button %s by %s in %s at %s: %s",
+        action.get("action_id"),
+        user_of(body),
+        _where(body)[0],
+        deps.clock().isoformat(),
+        "error" if reply is not None and not views else "done",
+    )
+    for view in views:
+        _update(deps, client, body, view)
+    if _on_home(body):  # the Home tab has no response_url: it is published again, with the outcome
+        notice = reply.text if reply is not None else render_done(views, tr=_reader(deps, body))
+        publish_home(deps, client, team=team_of(body), user=user_of(body), notice=notice)
+    elif reply is not None and respond.response_url:
+        respond(replace_original=False, response_type="ephemeral", **reply_kwargs(reply))
+
+
+def _on_home(body: dict[str, Any]) -> bool:
+    return _field(body, "container").get("type") == "view" and _field(body, "view").get("type") == "home"
+
+
+def _take(session: Session, ref: AlertRef, who: Clicker) -> AlertView | list[AlertView]:
+    if not ref.channel:
+        return take_offer(session, ref=ref, who=who)
+    return take_alert(session, ref=ref, who=who)
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.action(ON_IT_ACTION)
+    def on_it(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        _click(deps, body, action, client, respond, _take)
+
+    @app.action(SNOOZE_ACTION)
+    def snooze(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+
+        def work(session: Session, ref: AlertRef, who: Clicker) -> AlertView | list[AlertView]:
+            _pk, choice = _value(action)
+            if not ref.channel:
+                return snooze_offer(session, ref=ref, choice=choice or "", who=who)
+            return snooze_alert(session, ref=ref, choice=choice or "", who=who)
+
+        _click(deps, body, action, client, respond, work)
+
+    @app.action(MUTE_ACTION)
+    def mute(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        tr = _reader(deps, body)
+
+        def work(session: Session, ref: AlertRef, who: Clicker) -> Reply:
+            return render_muted(mute_from_alert(session, ref=ref, who=who), tr=tr)
+
+        _click(deps, body, action, client, respond, work)

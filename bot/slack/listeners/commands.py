@@ -1,0 +1,168 @@
+"""The ``/offer-status`` slash command: the whole answer in the ack, and for ``subscribe`` a lazy
+listener that saves the subscription, then posts its confirmation in the channel (proving the bot can
+post there; when it cannot, the subscription is put back as it was)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.guard import STORE_ERRORS, Expired, StoreUnavailable, check_not_expired
+from bot.i18n import Translator
+from bot.metrics import COMMAND_SECONDS, COMMANDS, timed
+from bot.render.offers import COMMAND, Reply, render_cannot_post, render_error
+from bot.render.subscriptions import render_channel_change, render_subscription_confirmation
+from bot.slack import grammar
+from bot.slack.errors import NETWORK_ERRORS, classify
+from bot.slack.listeners import (
+    Deps,
+    actor_of,
+    answer,
+    ephemeral,
+    guarded,
+    reader,
+    reply_kwargs,
+    team_of,
+    viewer_of,
+)
+from bot.usecases.subscriptions import AlertRequest, subscribe_channel, undo_subscribe
+from storage import db
+
+log = logging.getLogger(__name__)
+
+_POST_ERRORS: tuple[type[BaseException], ...] = (SlackApiError, *NETWORK_ERRORS)
+
+SLASH_COMMANDS = (COMMAND,)
+"""Every slash command the app registers; ``manifest.yml`` must declare exactly these."""
+
+
+def _answer(
+    deps: Deps,
+    command: dict[str, Any],
+    tr: Translator,
+    announce: Callable[[grammar.ChannelChange], None],
+    expired: Expired,
+) -> Reply:
+    """The command's answer. Only the verbs that write take a write transaction: on SQLite that waits
+    for the write lock, and an answer must never queue behind an import. A write whose user was
+    already told the store is unavailable rolls back."""
+    text = str(command.get("text") or "")
+    writes = grammar.first_word(text) in grammar.WRITE_VERBS
+    factory = deps.session_factory
+    actor = actor_of(deps, command)
+    with db.transaction(factory) if writes else factory() as session:
+        reply = grammar.handle_command(
+            session,
+            team_id=team_of(command),
+            text=text,
+            tr=tr,
+            user_id=str(command.get("user_id") or ""),
+            channel_id=str(command.get("channel_id") or ""),
+            now=deps.clock(),
+            actor=actor,
+            policy=deps.policy,
+            announce=announce,
+            time_zone=deps.people.time_zone(
+                team_id=team_of(command), user_id=str(command.get("user_id") or "")
+            ),
+            viewer=viewer_of(deps, command, here=str(command.get("channel_id") or "")),
+        )
+        check_not_expired(expired)
+        return reply
+
+
+def _subscribe(deps: Deps, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    """After ``subscribe`` was acked: save the subscription, then post the confirmation in the channel
+    (in the channel's language). Nothing is confirmed before it is committed: a store that fails
+    gets "try again"; a channel the bot cannot post in gets the subscription put back as it was,
+    and the user is told how to let the bot in."""
+    text = str(command.get("text") or "")
+    if grammar.first_word(text) != "subscribe" or not command.get("channel_id"):
+        return
+    team, channel, user = team_of(command), str(command["channel_id"]), str(command.get("user_id") or "")
+    tr = reader(deps, command)
+    where = grammar.Where(
+        team_id=team, user_id=user, channel_id=channel, actor=actor_of(deps, command), policy=deps.policy
+    )
+    try:
+        with deps.session_factory() as session:
+            request = grammar.subscribe_request(session, where=where, text=text, tr=tr)
+        if request is None:
+            return  # the ack already explained
+        with db.transaction(deps.session_factory) as session:
+            before = subscribe_channel(
+                session, team_id=team, channel=channel, user_id=user, request=request, now=deps.clock()
+            )
+    except STORE_ERRORS as exc:
+        log.warning("subscribe in %s: the store failed (%s); nothing saved", channel, type(exc).__name__)
+        _respond(respond, render_error(StoreUnavailable(), tr=tr))
+        return
+    error = _confirm(deps, client, team=team, channel=channel, user=user, request=request)
+    if error is None:
+        return
+    with db.transaction(deps.session_factory) as session:
+        undo_subscribe(session, team_id=team, channel=channel, request=request, before=before)
+    _respond(respond, render_cannot_post(error, tr=tr))
+
+
+def _confirm(
+    deps: Deps, client: WebClient, *, team: str, channel: str, user: str, request: AlertRequest
+) -> str | None:
+    """Post the subscription's confirmation in the channel; Slack's error code when it refuses."""
+    in_channel = deps.people.for_channel(team_id=team, channel=channel)
+    confirmation = render_subscription_confirmation(request, user_id=user, tr=in_channel)
+    try:
+        client.chat_postMessage(channel=channel, text=confirmation.text, blocks=confirmation.blocks)
+    except SlackApiError as exc:
+        log.info("subscribe in %s: Slack answered %s", channel, classify(exc).code)
+        return classify(exc).code
+    return None
+
+
+def _respond(respond: Respond, reply: Reply) -> None:
+    respond(replace_original=True, response_type="ephemeral", **reply_kwargs(reply))
+
+
+def _announce(deps: Deps, client: WebClient, team: str, change: grammar.ChannelChange) -> None:
+    """Tell the channel who changed its alerts, in the channel's language (after the answer)."""
+    tr = deps.people.for_channel(team_id=team, channel=change.channel)
+    note = render_channel_change(change.change, user_id=change.user_id, tr=tr)
+    try:
+        client.chat_postMessage(channel=change.channel, text=note.text, blocks=note.blocks)
+    except _POST_ERRORS as exc:
+        log.warning("could not announce a change in %s: %s", change.channel, classify(exc).code)
+
+
+def register(app: App, deps: Deps) -> None:
+    announcer = ThreadPoolExecutor(2, thread_name_prefix="announce")
+
+    def offer_status_ack(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        with timed(COMMAND_SECONDS):
+            _ack(ack, command, client)
+        COMMANDS.labels(outcome="answered").inc()
+
+    def _ack(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        text = str(command.get("text") or "")
+        log.info(
+            "slash command team=%s user=%s text=%r", team_of(command), command.get("user_id"), text[:200]
+        )
+        changes: list[grammar.ChannelChange] = []
+
+        def work(expired: Expired) -> Reply:
+            tr = reader(deps, command)
+            return answer(lambda: _answer(deps, command, tr, changes.append, expired), tr)
+
+        ack(**ephemeral(guarded(deps, work)))
+        for change in changes:  # committed: the answer was computed after the transaction ended
+            announcer.submit(_announce, deps, client, team_of(command), change)
+
+    def offer_status_subscribe(command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        _subscribe(deps, command, client, respond)
+
+    app.command(COMMAND)(ack=offer_status_ack, lazy=[offer_status_subscribe])
