@@ -133,3 +133,25 @@ class Listing(StrEnum):
 def effective_status(publish_status: OfferStatus, listing: Listing) -> OfferStatus:
     """The one status shown for an offer: a delisted offer is Delisted whatever its last publish did."""
     return OfferStatus.DELISTED if listing is Listing.DELISTED else publish_status
+
+
+# --- the steps the Partner Center sync builds ------------------------------------------------
+# The Product Ingestion API tells only three steps; the sync names them (in English here; the
+# renderers show their translation) and writes a step's submission time in its estimate field.
+
+SYNC_FEED = "partner-center"
+
+
+class SyncStep(StrEnum):
+    PREVIEW = "publish-preview"
+    SIGNOFF = "publisher-signoff"
+    LIVE = "publish-live"
+
+
+SYNC_STEP_NAMES = {
+    SyncStep.PREVIEW: "Publish to preview",
+    SyncStep.SIGNOFF: "Publisher sign-off",
+    SyncStep.LIVE: "Publish to live",
+}
+SUBMITTED_FORMAT = "submitted %Y-%m-%d %H:%M UTC"
+"""How the sync writes a step's submission time in its estimate field (parsed back to show it)."""

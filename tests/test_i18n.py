@@ -50,7 +50,6 @@ from bot.settings import Settings
 from bot.slack import grammar
 from bot.slack.app import make_client
 from bot.slack.clients import OneWorkspace
-from bot.slack.errors import ERRORS
 from bot.slack.people import People
 from bot.slack.shell import answer as shell_answer
 from bot.usecases.digest import DigestSetting, DigestView
@@ -63,6 +62,7 @@ from storage.errors import UsageError
 from storage.history import ActionEntry, DeliveryEntry, Entry, StatusEntry
 from storage.models import AlertTaker, Message, Offer, StatusChange, Step, Subscription
 from storage.queries import Lookup, OfferCard, OfferPage, load_card
+from storage.slack_codes import ERRORS
 from storage.statuses import FILTER_WORDS, OfferStatus
 from storage.subscriptions import Target, cached_locale, set_language, subscribe
 from storage.work import Handling

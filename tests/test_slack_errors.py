@@ -6,7 +6,8 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.slack.errors import DISABLING_ERRORS, ERRORS, Fix, Kind, classify, fix_for
+from bot.slack.errors import classify
+from storage.slack_codes import DISABLING_ERRORS, ERRORS, Fix, Kind, fix_for
 
 
 def slack_error(code: str | None, status: int = 200, headers: dict[str, str] | None = None) -> SlackApiError:

@@ -29,12 +29,12 @@ from bot.clock import utc_now
 from bot.settings import Settings
 from bot.slack.app import make_client
 from bot.slack.clients import OneWorkspace
-from bot.slack.errors import DISABLING_ERRORS
 from bot.slack.posted import metadata_for
 from storage import db, outbox
 from storage.documents import parse_document
 from storage.importer import import_offers
 from storage.models import AlertThread, Delivery, EmailUser, Offer, StatusChange, Subscription
+from storage.slack_codes import DISABLING_ERRORS
 from storage.subscriptions import Target, mute, record_lookup, set_threading, subscribe, unsubscribe
 from tests.conftest import NOW, TEAM, samples_text
 from tests.fakeslack import FakeSlack

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk.errors import SlackApiError
-
 from bot.clock import Clock, utc_now
 from bot.guard import STORE_ERRORS
 from bot.i18n import Language, translator
 from bot.render.digest import render_digest
 from bot.slack.clients import Clients
-from bot.slack.errors import NETWORK_ERRORS, classify
+from bot.slack.errors import CALL_ERRORS, classify
 from bot.slack.people import channel_language
 from bot.usecases.digest import digest_for, local_day
 from storage import db
@@ -26,7 +24,6 @@ log = logging.getLogger(__name__)
 
 DIGEST_JOB_ID = "offerbot-digest"
 DIGEST_TICK = 60.0
-POST_ERRORS: tuple[type[BaseException], ...] = (SlackApiError, *NETWORK_ERRORS)
 
 
 class DigestJob:
@@ -91,7 +88,7 @@ class DigestJob:
             return "refused"
         try:
             client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-        except POST_ERRORS as exc:
+        except CALL_ERRORS as exc:
             failure = classify(exc)
             if not failure.transient:
                 log.warning(

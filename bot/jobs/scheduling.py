@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from slack_sdk import WebClient
 
 from bot.alerting.watcher import Pacer, PassReport, WatcherConfig, new_worker_id, run_pass
 from bot.clock import utc_now
@@ -22,7 +21,7 @@ from bot.guard import STORE_ERRORS
 from bot.jobs.digest import DIGEST_JOB_ID, DIGEST_TICK, DigestJob
 from bot.metrics import PASS_SECONDS, STORE_FAILURES, timed
 from bot.settings import Settings
-from bot.slack.clients import Clients, OneWorkspace
+from bot.slack.clients import Clients, SlackClients, as_clients
 from bot.sources.base import OfferSource
 from bot.usecases.sync import SyncConfig, SyncReport, sync_source
 from storage import db
@@ -211,14 +210,14 @@ def registry(
     settings: Settings,
     session_factory: SessionFactory,
     *,
-    client: WebClient | Clients | None,
+    client: SlackClients | None,
     sources: Sequence[OfferSource] = (),
 ) -> list[ScheduledJob]:
     """Every job this process runs: the watcher when it can reach Slack (one client, or each
     workspace's), the sync when sources are set."""
     jobs: list[ScheduledJob] = []
     if client is not None:
-        clients = OneWorkspace(client) if isinstance(client, WebClient) else client
+        clients = as_clients(client)
         jobs.append(
             ScheduledJob(
                 JOB_ID,

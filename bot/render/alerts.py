@@ -25,11 +25,11 @@ from bot.render.offers import (
     unresolved,
 )
 from bot.render.subscriptions import describe
-from bot.slack.errors import Fix, fix_for
 from bot.usecases.subscriptions import About
 from storage.models import Step, Subscription
 from storage.policy import ALERT_EVENTS, may_be_normal
 from storage.queries import OfferCard
+from storage.slack_codes import Fix, fix_for
 from storage.statuses import OfferStatus, StepState
 from storage.work import Handling
 

@@ -4,7 +4,7 @@ the renderers, not in ``storage``."""
 from __future__ import annotations
 
 from bot.i18n import N_, Translator
-from storage.statuses import OfferStatus, OfferType, StepState
+from storage.statuses import OfferStatus, OfferType, StepState, SyncStep
 
 STATUS_LABELS = {
     OfferStatus.NOT_STARTED: N_("Not started"),
@@ -84,16 +84,11 @@ def offer_type_label(offer_type: str, tr: Translator) -> str:
 
 
 # --- the steps the Partner Center sync builds ------------------------------------------------
-# The Product Ingestion API tells only three steps; the sync names them, so their names are
-# offerbot's own words and are shown in the reader's language (steps of imported documents are
-# data, shown as written).
+# The sync stores their English names (storage.statuses.SYNC_STEP_NAMES); they are offerbot's own
+# words, so the card shows them in the reader's language.
 
-SYNC_FEED = "partner-center"
-STEP_PREVIEW, STEP_SIGNOFF, STEP_LIVE = "publish-preview", "publisher-signoff", "publish-live"
-SYNC_STEP_NAMES = {
-    STEP_PREVIEW: N_("Publish to preview"),
-    STEP_SIGNOFF: N_("Publisher sign-off"),
-    STEP_LIVE: N_("Publish to live"),
+SYNC_STEP_LABELS = {
+    SyncStep.PREVIEW: N_("Publish to preview"),
+    SyncStep.SIGNOFF: N_("Publisher sign-off"),
+    SyncStep.LIVE: N_("Publish to live"),
 }
-SUBMITTED_FORMAT = "submitted %Y-%m-%d %H:%M UTC"
-"""How the sync writes a step's submission time in its estimate field (parsed back to show it)."""

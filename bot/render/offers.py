@@ -16,26 +16,27 @@ from typing import Any
 
 from bot.i18n import N_, Translator
 from bot.render.labels import (
-    SUBMITTED_FORMAT,
-    SYNC_FEED,
-    SYNC_STEP_NAMES,
+    SYNC_STEP_LABELS,
     offer_type_label,
     status_emoji,
     status_label,
     step_emoji,
     step_label,
 )
-from bot.slack.errors import Fix, fix_for
 from storage import safetext
 from storage.errors import OfferbotError
 from storage.models import Message, Offer, Step
 from storage.queries import MIN_PARTIAL, Lookup, OfferCard, OfferPage
+from storage.slack_codes import Fix, fix_for
 from storage.statuses import (
     FILTER_WORDS,
+    SUBMITTED_FORMAT,
+    SYNC_FEED,
     MessageLevel,
     OfferStatus,
     OfferType,
     StepState,
+    SyncStep,
     status_filter_words,
 )
 
@@ -254,8 +255,8 @@ def links_line(offer: Offer, tr: Translator) -> str | None:
 def step_name(offer: Offer, step: Step, tr: Translator) -> str:
     """A step's name for mrkdwn: offerbot's own words (in the reader's language) for the steps the
     Partner Center sync builds, the data as written (escaped) for every other step."""
-    if offer.feed == SYNC_FEED and step.step_id in SYNC_STEP_NAMES:
-        return tr._(SYNC_STEP_NAMES[step.step_id])
+    if offer.feed == SYNC_FEED and step.step_id in SYNC_STEP_LABELS:
+        return tr._(SYNC_STEP_LABELS[SyncStep(step.step_id)])
     return esc(step.name)
 
 

@@ -20,8 +20,9 @@ from slack_sdk.web import SlackResponse
 
 from bot.metrics import SLACK_ERRORS
 from bot.runtime.lifecycle import ShuttingDown
-from bot.slack.errors import NETWORK_ERRORS, Kind, classify
+from bot.slack.errors import NETWORK_ERRORS, classify
 from storage.errors import ConfigError, TransientError
+from storage.slack_codes import Kind
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -59,3 +59,12 @@ class Installed:
             if token not in self._clients:
                 self._clients[token] = self.make(token)
             return self._clients[token]
+
+
+SlackClients = WebClient | Clients
+"""What a job is given to reach Slack: the one client of a single-workspace install, or every
+workspace's."""
+
+
+def as_clients(client: SlackClients) -> Clients:
+    return OneWorkspace(client) if isinstance(client, WebClient) else client

@@ -1,64 +1,20 @@
 """One classification of Slack Web API failures, used by every call the bot makes: what kind of
-failure it is, and what a person must do about it. Renderers word the fix; the watcher, the
-``subscribe`` confirmation and the alerts' notices read the same table."""
+failure it is, and what a person must do about it, from the table of codes in
+``storage/slack_codes.py`` (which the renderers read to word the fix)."""
 
 from __future__ import annotations
 
 import http.client
 import urllib.error
 from dataclasses import dataclass
-from enum import StrEnum
 
 from slack_sdk.errors import SlackApiError
 
-
-class Kind(StrEnum):
-    RATE_LIMITED = "rate_limited"
-    """Slack asked us to slow down: wait ``Retry-After``, then try again."""
-    TRANSIENT = "transient"
-    """Slack or the network failed in a way that passes: try again later, with backoff."""
-    DESTINATION = "destination"
-    """This channel cannot receive the bot's messages until a person acts: stop, disable the
-    subscription, tell its creator."""
-    INSTALLATION = "installation"
-    """The app's token or scopes no longer work: stop, disable, an admin must reinstall."""
-    OTHER = "other"
-    """This one call failed for good; nothing to disable."""
-
-
-class Fix(StrEnum):
-    """What a person does so that the bot can post again (renderers word it)."""
-
-    INVITE = "invite"
-    INVITE_OR_ANOTHER_CHANNEL = "invite_or_another_channel"
-    UNARCHIVED_CHANNEL = "unarchived_channel"
-    REINSTALL = "reinstall"
-    REINSTALL_FROM_MANIFEST = "reinstall_from_manifest"
-
-
-ERRORS: dict[str, tuple[Kind, Fix | None]] = {
-    "ratelimited": (Kind.RATE_LIMITED, None),
-    "internal_error": (Kind.TRANSIENT, None),
-    "fatal_error": (Kind.TRANSIENT, None),
-    "service_unavailable": (Kind.TRANSIENT, None),
-    "request_timeout": (Kind.TRANSIENT, None),
-    "not_in_channel": (Kind.DESTINATION, Fix.INVITE),
-    "channel_not_found": (Kind.DESTINATION, Fix.INVITE_OR_ANOTHER_CHANNEL),
-    "is_archived": (Kind.DESTINATION, Fix.UNARCHIVED_CHANNEL),
-    "account_inactive": (Kind.INSTALLATION, Fix.REINSTALL),
-    "token_revoked": (Kind.INSTALLATION, Fix.REINSTALL),
-    "invalid_auth": (Kind.INSTALLATION, Fix.REINSTALL),
-    "missing_scope": (Kind.INSTALLATION, Fix.REINSTALL_FROM_MANIFEST),
-}
-"""Slack's error codes that are not simply "this call failed": everything else is :attr:`Kind.OTHER`
-(or transient, when the HTTP status says so)."""
-
-DISABLING_ERRORS = frozenset(
-    code for code, (kind, _fix) in ERRORS.items() if kind in (Kind.DESTINATION, Kind.INSTALLATION)
-)
-"""Errors after which a destination cannot work until a person acts."""
+from storage.slack_codes import ERRORS, Fix, Kind
 
 NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, urllib.error.URLError, http.client.HTTPException)
+CALL_ERRORS: tuple[type[BaseException], ...] = (SlackApiError, *NETWORK_ERRORS)
+"""Every way one Web API call fails: Slack's answer, or the network."""
 
 
 @dataclass(frozen=True)
@@ -75,10 +31,6 @@ class SlackFailure:
     @property
     def disables(self) -> bool:
         return self.kind in (Kind.DESTINATION, Kind.INSTALLATION)
-
-
-def fix_for(code: str) -> Fix | None:
-    return ERRORS.get(code, (Kind.OTHER, None))[1]
 
 
 def _retry_after(exc: SlackApiError) -> float | None:

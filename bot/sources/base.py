@@ -6,17 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from pydantic import ValidationError
 
 from storage.errors import ConfigError, OfferbotError
 from storage.feed import KnownProduct
 from storage.importer import Observation
-
-if TYPE_CHECKING:  # both import this module for its errors
-    from bot.sources.auth import TokenProvider
-    from bot.sources.http import ApiClient
 
 
 class SourceAuthError(ConfigError):
@@ -83,33 +79,6 @@ class OfferSource(Protocol):
     @property
     def requests(self) -> int:
         """HTTP requests made so far (every attempt counts)."""
-
-
-class HttpSource:
-    """What the HTTP sources share: one API client and token provider, the token fetched before the
-    requests fan out, and a known product asked about again without listing."""
-
-    scope: str
-
-    def __init__(self, *, api: ApiClient, tokens: TokenProvider) -> None:
-        self.api = api
-        self.tokens = tokens
-
-    @property
-    def requests(self) -> int:
-        return self.api.requests
-
-    def prepare(self) -> None:
-        self.tokens.token(self.scope)
-
-    def ref_for(self, known: KnownProduct) -> ProductRef:
-        return ProductRef(
-            key=known.feed_key,
-            offer_id=known.offer_id,
-            publisher_id=known.publisher_id,
-            name=known.name,
-            offer_type=known.offer_type,
-        )
 
 
 def describe(exc: ValidationError, *, limit: int = 3) -> str:

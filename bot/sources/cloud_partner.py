@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.settings import Settings
 from bot.sources.auth import TokenProvider
-from bot.sources.base import HttpSource, Listing, ProductError, ProductRef, describe
-from bot.sources.http import ApiClient, ApiSpec, RetryPolicy, Transient
+from bot.sources.base import Listing, ProductError, ProductRef, describe
+from bot.sources.http import ApiClient, ApiSpec, HttpSource, RetryPolicy, Transient
 from storage import safetext
 from storage.documents import fit_to_limits, parse_offer, shape_problem
 from storage.errors import DocumentError

@@ -20,9 +20,10 @@ import stamina
 from bot.clock import utc_now
 from bot.metrics import SOURCE_ERRORS
 from bot.sources.auth import TokenProvider
-from bot.sources.base import ProductError, SourceAuthError
+from bot.sources.base import ProductError, ProductRef, SourceAuthError
 from storage.documents import load_json
 from storage.errors import DocumentError, TransientError
+from storage.feed import KnownProduct
 
 log = logging.getLogger(__name__)
 
@@ -303,3 +304,30 @@ class ApiClient:
 
 NEXT_LINKS = ("@nextLink", "nextLink", "@odata.nextLink")
 """Where Microsoft's lists name their next page (besides a ``continuationToken``)."""
+
+
+class HttpSource:
+    """What the HTTP sources share: one API client and token provider, the token fetched before the
+    requests fan out, and a known product asked about again without listing."""
+
+    scope: str
+
+    def __init__(self, *, api: ApiClient, tokens: TokenProvider) -> None:
+        self.api = api
+        self.tokens = tokens
+
+    @property
+    def requests(self) -> int:
+        return self.api.requests
+
+    def prepare(self) -> None:
+        self.tokens.token(self.scope)
+
+    def ref_for(self, known: KnownProduct) -> ProductRef:
+        return ProductRef(
+            key=known.feed_key,
+            offer_id=known.offer_id,
+            publisher_id=known.publisher_id,
+            name=known.name,
+            offer_type=known.offer_type,
+        )

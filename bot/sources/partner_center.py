@@ -18,24 +18,24 @@ from typing import Any
 import httpx
 from pydantic import Field, ValidationError
 
-from bot.render.labels import (
-    STEP_LIVE,
-    STEP_PREVIEW,
-    STEP_SIGNOFF,
-    SUBMITTED_FORMAT,
-    SYNC_FEED,
-    SYNC_STEP_NAMES,
-)
 from bot.settings import Settings
 from bot.sources.auth import TokenProvider
-from bot.sources.base import HttpSource, Listing, ProductError, ProductRef, describe
-from bot.sources.http import ApiClient, ApiSpec, NotFound, RetryPolicy, Transient
+from bot.sources.base import Listing, ProductError, ProductRef, describe
+from bot.sources.http import ApiClient, ApiSpec, HttpSource, NotFound, RetryPolicy, Transient
 from bot.sources.submissions import Reading, Shape, StepReading, Submission, read_submissions
 from bot.sources.validations import KNOWN_LEVELS, ResourceTree, Validation, validation_messages
 from storage import limits, safetext
 from storage.documents import MessageIn, OfferIn, StepIn, shape_problem, split_emails
 from storage.importer import Observation
-from storage.statuses import OFFER_TYPES, OfferStatus, StepState
+from storage.statuses import (
+    OFFER_TYPES,
+    SUBMITTED_FORMAT,
+    SYNC_FEED,
+    SYNC_STEP_NAMES,
+    OfferStatus,
+    StepState,
+    SyncStep,
+)
 from storage.statuses import Listing as ListingState
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def _step(
     return StepIn(
         position=position,
         step_id=step_id,
-        name=SYNC_STEP_NAMES[step_id],
+        name=SYNC_STEP_NAMES[SyncStep(step_id)],
         description=description,
         state=step.state,
         estimated_time=_stamp(step.at),
@@ -160,9 +160,9 @@ def steps_of(reading: Reading, messages: dict[str, tuple[MessageIn, ...]]) -> tu
     preview_text = f"Submission {preview.number} to the preview audience." if preview else ""
     live_text = f"Submission {live.number} to the marketplace." if live else ""
     return (
-        _step(0, STEP_PREVIEW, preview_text, reading.preview, messages.get("preview", ())),
-        _step(1, STEP_SIGNOFF, SIGNOFF_TEXT, reading.signoff),
-        _step(2, STEP_LIVE, live_text, reading.live, messages.get("live", ())),
+        _step(0, SyncStep.PREVIEW, preview_text, reading.preview, messages.get("preview", ())),
+        _step(1, SyncStep.SIGNOFF, SIGNOFF_TEXT, reading.signoff),
+        _step(2, SyncStep.LIVE, live_text, reading.live, messages.get("live", ())),
     )
 
 

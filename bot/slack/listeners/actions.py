@@ -11,20 +11,18 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.i18n import ENGLISH, N_
 from bot.render.alerts import OPEN_STATUS_ACTION, PARTNER_CENTER_ACTION
 from bot.render.history import HISTORY_PAGE_ACTION
 from bot.render.offers import LIST_PAGE_ACTION, Reply, card_modal, render_error
 from bot.slack import grammar
-from bot.slack.errors import NETWORK_ERRORS, classify
+from bot.slack.errors import CALL_ERRORS, classify
 from bot.slack.listeners import Deps, answer, guarded, reader, reply_kwargs, team_of, viewer_of
 from storage.errors import OfferbotError, UsageError
 
 log = logging.getLogger(__name__)
 
-MODAL_ERRORS: tuple[type[BaseException], ...] = (SlackApiError, *NETWORK_ERRORS)
 MAX_VALUE = 2000
 """Slack's own limit for a button's value: anything longer was not sent by one of our buttons."""
 
@@ -66,7 +64,7 @@ def _open_modal(client: WebClient, body: dict[str, Any], reply: Reply) -> None:
     view = card_modal(reply)
     try:
         client.views_open(trigger_id=trigger, view=view)
-    except MODAL_ERRORS as exc:
+    except CALL_ERRORS as exc:
         log.warning("could not open the offer's card: %s", classify(exc).code)
 
 

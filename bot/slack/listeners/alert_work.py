@@ -13,7 +13,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.guard import Expired, check_not_expired
@@ -22,7 +21,7 @@ from bot.render.alerts import MUTE_ACTION, ON_IT_ACTION, SNOOZE_ACTION, render_a
 from bot.render.home import render_done
 from bot.render.offers import Reply
 from bot.render.subscriptions import render_muted
-from bot.slack.errors import NETWORK_ERRORS, classify
+from bot.slack.errors import CALL_ERRORS, classify
 from bot.slack.listeners import Deps, actor_of, answer, guarded, reader, reply_kwargs, team_of, user_of
 from bot.slack.listeners.home import publish_home
 from bot.usecases.work import (
@@ -43,7 +42,6 @@ from storage.outbox import open_threads
 
 log = logging.getLogger(__name__)
 
-UPDATE_ERRORS: tuple[type[BaseException], ...] = (SlackApiError, *NETWORK_ERRORS)
 Work = Callable[[Session, AlertRef, Clicker], AlertView | list[AlertView] | Reply]
 
 
@@ -147,7 +145,7 @@ def _update(deps: Deps, client: WebClient, body: dict[str, Any], view: AlertView
     )
     try:
         client.chat_update(channel=view.channel, ts=view.ts, **reply_kwargs(alert))
-    except UPDATE_ERRORS as exc:  # the click is saved; the message shows it next time
+    except CALL_ERRORS as exc:  # the click is saved; the message shows it next time
         log.warning("could not update the alert %s in %s: %s", view.ts, view.channel, classify(exc).code)
 
 

@@ -19,7 +19,7 @@ from bot.metrics import COMMAND_SECONDS, COMMANDS, timed
 from bot.render.offers import COMMAND, Reply, render_cannot_post, render_error
 from bot.render.subscriptions import render_channel_change, render_subscription_confirmation
 from bot.slack import grammar
-from bot.slack.errors import NETWORK_ERRORS, classify
+from bot.slack.errors import CALL_ERRORS, classify
 from bot.slack.listeners import (
     Deps,
     actor_of,
@@ -36,7 +36,6 @@ from storage import db
 
 log = logging.getLogger(__name__)
 
-_POST_ERRORS: tuple[type[BaseException], ...] = (SlackApiError, *NETWORK_ERRORS)
 
 SLASH_COMMANDS = (COMMAND,)
 """Every slash command the app registers; ``manifest.yml`` must declare exactly these."""
@@ -135,7 +134,7 @@ def _announce(deps: Deps, client: WebClient, team: str, change: grammar.ChannelC
     note = render_channel_change(change.change, user_id=change.user_id, tr=tr)
     try:
         client.chat_postMessage(channel=change.channel, text=note.text, blocks=note.blocks)
-    except _POST_ERRORS as exc:
+    except CALL_ERRORS as exc:
         log.warning("could not announce a change in %s: %s", change.channel, classify(exc).code)
 
 

@@ -9,12 +9,11 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.guard import Expired, StoreUnavailable, check_not_expired
 from bot.render.home import HOME_REFRESH_ACTION, HOME_REMOVE_ACTION, render_home, render_refused
 from bot.render.offers import Reply, error_text
-from bot.slack.errors import NETWORK_ERRORS, classify
+from bot.slack.errors import CALL_ERRORS, classify
 from bot.slack.listeners import Deps, actor_of, guarded, team_of, user_of
 from bot.usecases.home import home_of, remove_alert
 from storage import db
@@ -23,7 +22,6 @@ from storage.errors import OfferbotError
 log = logging.getLogger(__name__)
 
 HOME_EVENT = "app_home_opened"
-PUBLISH_ERRORS: tuple[type[BaseException], ...] = (SlackApiError, *NETWORK_ERRORS)
 
 
 def publish_home(deps: Deps, client: WebClient, *, team: str, user: str, notice: str | None = None) -> None:
@@ -50,7 +48,7 @@ def publish_home(deps: Deps, client: WebClient, *, team: str, user: str, notice:
         return
     try:
         client.views_publish(user_id=user, view=views[0])
-    except PUBLISH_ERRORS as exc:
+    except CALL_ERRORS as exc:
         log.warning("could not publish the home tab of %s: %s", user, classify(exc).code)
 
 
