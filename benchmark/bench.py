@@ -33,8 +33,8 @@ from bot.alerting.watcher import WatcherConfig, run_pass
 from bot.settings import Settings
 from bot.slack.app import create_app, make_client
 from storage import db
+from storage.alerts.subscriptions import Target, subscribe
 from storage.models import Offer, StatusChange, Step
-from storage.subscriptions import Target, subscribe
 from tests.fakeslack import TEAM_ID, FakeSlack
 
 SECRET = "bench-secret"

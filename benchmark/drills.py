@@ -52,9 +52,9 @@ from benchmark.bench import machine
 from bot.clock import utc_now
 from bot.usecases.imports import import_document
 from storage import db
+from storage.alerts.outbox import counts
+from storage.alerts.subscriptions import Target, subscribe
 from storage.models import Delivery, Offer, Subscription
-from storage.outbox import counts
-from storage.subscriptions import Target, subscribe
 from tests.conftest import SIGNING_SECRET, get, post, samples_text, sign, slash_body
 from tests.fakeslack import TEAM_ID, FakeSlack
 from tests.tcpproxy import TcpProxy

@@ -50,11 +50,11 @@ from bot.alerting.watcher import run_pass
 from bot.settings import Settings
 from bot.slack.app import make_client
 from storage import db
-from storage.documents import parse_document
-from storage.importer import import_offers
+from storage.alerts.outbox import counts
+from storage.alerts.subscriptions import Target, subscribe
+from storage.imports.documents import parse_document
+from storage.imports.importer import import_offers
 from storage.models import StatusChange
-from storage.outbox import counts
-from storage.subscriptions import Target, subscribe
 from tests.conftest import samples_text, sign
 from tests.fakeslack import TEAM_ID, FakeSlack
 

@@ -41,7 +41,7 @@ from benchmark.load import (
     wait_until,
 )
 from storage import db
-from storage.subscriptions import Target
+from storage.alerts.subscriptions import Target
 from tests.fakems import FakeMicrosoft
 from tests.fakeslack import TEAM_ID, FakeSlack
 

@@ -20,9 +20,9 @@ from bot.settings import Settings, load_settings
 from bot.usecases.imports import import_document
 from storage import db
 from storage.errors import ConfigError, DocumentError, OfferbotError, UsageError
-from storage.importer import ImportSummary
+from storage.imports.importer import ImportSummary
 from storage.models import ApiToken
-from storage.queries import store_is_empty
+from storage.reads.offers import store_is_empty
 from storage.tokens import create_token, list_tokens, revoke_token
 from storage.workspaces import default_team
 

@@ -19,12 +19,11 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
-from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.guard import Deadline, Expired, StoreUnavailable
+from storage.alerts.outbox import oldest_pending
 from storage.db import SessionFactory
-from storage.models import Delivery
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -79,9 +78,7 @@ class OutboxCollector(Collector):
 
     def _read(self, _expired: Expired) -> tuple[int, datetime | None]:
         with self.factory() as session:
-            query = select(sa.func.count(), sa.func.min(col(Delivery.created_at)))
-            row = session.exec(query.where(Delivery.state == "pending")).one()
-        return int(row[0]), row[1]
+            return oldest_pending(session)
 
     def collect(self) -> Iterable[Metric]:
         up = GaugeMetricFamily("offerbot_store_up", "1 when the store answered this scrape in time.")

@@ -15,8 +15,8 @@ from sqlmodel import select
 from bot.http.server import wsgi_app
 from bot.slack.app import create_app
 from storage import db
+from storage.alerts.subscriptions import Target
 from storage.models import AlertThread
-from storage.subscriptions import Target
 from tests.conftest import SIGNING_SECRET, TEAM, RunningServer, post, sign, trigger_id
 from tests.fakeslack import FakeSlack
 from tests.test_http import settings_for

@@ -28,8 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from storage import db
-from storage.documents import parse_document
-from storage.importer import import_offers
+from storage.imports.documents import parse_document
+from storage.imports.importer import import_offers
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from bot.alerting.watcher import WatcherConfig
 from storage import db
+from storage.alerts import reminders
 from storage.models import AlertTaker, AlertThread, Delivery, Mute, Offer, OfferAction
 from tests.alerted import PAT, SAM, button, click, first_post, snooze_choice, texts, updates
 from tests.conftest import NOW, RunningServer
@@ -191,8 +192,7 @@ def test_a_follow_up_keeps_who_is_on_it_on_the_alert(
 def test_a_shorter_snooze_replaces_a_longer_one_and_a_taken_alert_is_never_reminded(
     alerted: dict[str, Any], factory: db.SessionFactory
 ) -> None:
-    from storage import outbox
-    from storage.work import snooze, take
+    from storage.alerts.work import snooze, take
 
     now = NOW + timedelta(hours=1)
     with db.transaction(factory) as s:
@@ -205,7 +205,7 @@ def test_a_shorter_snooze_replaces_a_longer_one_and_a_taken_alert_is_never_remin
         thread.next_reminder_at = now  # as a watcher that raced the click could leave it
         s.add(thread)
     with db.transaction(factory) as s:
-        outbox.schedule_reminders(s, now=now + timedelta(days=3), remind_after=timedelta(days=1))
+        reminders.schedule_reminders(s, now=now + timedelta(days=3), remind_after=timedelta(days=1))
     with factory() as s:
         reminded = {r.destination for r in s.exec(select(Delivery).where(Delivery.kind == "reminder")).all()}
     assert CHANNEL not in reminded and OPS in reminded

@@ -20,9 +20,9 @@ from bot.render.history import render_history
 from bot.render.offers import MAX_BLOCKS, MAX_VIEW_BLOCKS, Reply, card_modal, render_card
 from bot.usecases.history import HistoryPage
 from storage import limits, safetext
-from storage.history import StatusEntry
 from storage.models import Message, Offer, Step
-from storage.queries import OfferCard
+from storage.reads.history import StatusEntry
+from storage.reads.offers import OfferCard
 from tests.conftest import NOW, TEAM
 from tests.test_i18n import every_answer, home_answers
 

@@ -16,9 +16,9 @@ import pytest
 from sqlmodel import select
 
 from storage import db
+from storage.alerts.subscriptions import Target, subscribe
 from storage.models import Delivery
-from storage.queries import list_offers
-from storage.subscriptions import Target, subscribe
+from storage.reads.offers import list_offers
 from tests.conftest import NOW, SIGNING_SECRET, Processes, get, post, samples_text, sign, slash_body
 from tests.fakeslack import TEAM_ID, FakeSlack, wait_until
 

@@ -19,9 +19,9 @@ from bot.slack import grammar
 from bot.slack.app import make_client
 from bot.slack.clients import OneWorkspace
 from storage import db
+from storage.alerts.subscriptions import Target, subscribe
 from storage.errors import UsageError
 from storage.models import ChannelSettings, EmailUser
-from storage.subscriptions import Target, subscribe
 from tests.conftest import NOW, TEAM, RunningServer, post, sign, slash_body
 from tests.fakeslack import FakeSlack
 from tests.test_watcher import Clock, contoso, doc, load

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from storage.documents import parse_document
 from storage.errors import DocumentError
+from storage.imports.documents import parse_document
 from storage.statuses import Listing, MessageLevel, OfferStatus, OfferType, StepState
 from tests.conftest import NOW as NOW_
 from tests.conftest import samples_text
@@ -286,7 +286,7 @@ def test_validation_stops_after_twenty_problems() -> None:
 
 def test_a_sync_sources_offer_over_the_limits_is_kept_cut_to_them() -> None:
     from storage import limits
-    from storage.documents import fit_to_limits, parse_offer
+    from storage.imports.documents import fit_to_limits, parse_offer
 
     message = {"messageHtml": "m" * 30_000, "level": "error", "timestamp": "2026-11-20T10:00:00Z"}
     steps = [

@@ -16,9 +16,9 @@ from bot.i18n import ENGLISH
 from bot.render.home import render_home
 from bot.usecases.home import home_of
 from storage import db
+from storage.alerts.subscriptions import Target, subscribe
+from storage.alerts.work import handling_of
 from storage.models import AlertThread, EmailUser, Offer, Subscription
-from storage.subscriptions import Target, subscribe
-from storage.work import handling_of
 from tests.alerted import button, snooze_choice
 from tests.conftest import NOW, TEAM, RunningServer, post, sign, trigger_id
 from tests.fakeslack import FakeSlack

@@ -19,8 +19,8 @@ from bot.render.offers import LIST_PAGE_ACTION
 from bot.settings import Settings
 from bot.slack.app import SORRY, create_app
 from storage import db
+from storage.channels import threading_for
 from storage.models import Mute, Offer, SeenRequest, Subscription
-from storage.subscriptions import threading_for
 from tests.conftest import (
     NOW,
     SIGNING_SECRET,

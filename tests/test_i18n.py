@@ -57,15 +57,17 @@ from bot.usecases.history import HistoryPage
 from bot.usecases.home import HomeAlert, HomeOffer, HomeView
 from bot.usecases.subscriptions import About, AlertRequest, Subscriptions, SubscriptionView, Unsubscribed
 from storage import db
-from storage.digest import DigestData, NeedsWhom
+from storage.alerts.subscriptions import Target, subscribe
+from storage.alerts.work import Handling
+from storage.channels import set_language
 from storage.errors import UsageError
-from storage.history import ActionEntry, DeliveryEntry, Entry, StatusEntry
 from storage.models import AlertTaker, Message, Offer, StatusChange, Step, Subscription
-from storage.queries import Lookup, OfferCard, OfferPage, load_card
+from storage.people import cached_locale
+from storage.reads.digest import DigestData, NeedsWhom
+from storage.reads.history import ActionEntry, DeliveryEntry, Entry, StatusEntry
+from storage.reads.offers import Lookup, OfferCard, OfferPage, load_card
 from storage.slack_codes import ERRORS
 from storage.statuses import FILTER_WORDS, OfferStatus
-from storage.subscriptions import Target, cached_locale, set_language, subscribe
-from storage.work import Handling
 from storage.workspaces import LOCAL_TEAM
 from tests.conftest import NOW, ROOT, TEAM, load_samples
 from tests.fakeslack import FakeSlack

@@ -16,7 +16,7 @@ from bot.http.server import wsgi_app
 from bot.settings import Settings
 from bot.slack.app import create_app, make_client
 from storage import db
-from storage.subscriptions import Target, subscribe
+from storage.alerts.subscriptions import Target, subscribe
 from tests.conftest import NOW, SIGNING_SECRET, TEAM, RunningServer, get, load_samples, post, sign, slash_body
 from tests.fakeslack import FakeSlack
 

@@ -28,10 +28,10 @@ from bot.sources.submissions import Submission, read_submissions
 from bot.sources.validations import Validation, validation_messages
 from bot.usecases.sync import sync_pass
 from storage import db, limits
+from storage.alerts.subscriptions import Target, subscribe
 from storage.models import Message, Offer
-from storage.queries import load_card
+from storage.reads.offers import load_card
 from storage.statuses import MessageLevel, OfferStatus, StepState
-from storage.subscriptions import Target, subscribe
 from storage.workspaces import bind_default_workspace
 from tests.conftest import NOW, TEAM
 from tests.fakems import PC, FakeMicrosoft, Scripted, submission

@@ -18,8 +18,8 @@ from bot.settings import Settings
 from bot.slack.app import create_app
 from bot.usecases.access import AccessPolicy, Action, Actor, PermissionDenied, check, check_removal
 from storage import db
+from storage.alerts.subscriptions import Target, subscribe
 from storage.models import ChannelSettings, Subscription
-from storage.subscriptions import Target, subscribe
 from tests.conftest import NOW, SIGNING_SECRET, TEAM, RunningServer, load_samples, post, sign, slash_body
 from tests.fakeslack import FakeSlack, wait_until
 

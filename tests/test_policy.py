@@ -10,14 +10,15 @@ from sqlmodel import select
 
 from bot.i18n import ENGLISH
 from bot.render.alerts import CONSULTING_NOTE, render_followup
-from storage import db, outbox
-from storage.documents import parse_document
-from storage.importer import import_offers
+from storage import db
+from storage.alerts import fanout
+from storage.alerts.policy import ALERT_EVENTS, CLOSING, POLICY, REMINDABLE, Consulting, may_be_normal
+from storage.alerts.subscriptions import Target, subscribe
+from storage.imports.documents import parse_document
+from storage.imports.importer import import_offers
 from storage.models import Delivery, Offer
-from storage.policy import ALERT_EVENTS, CLOSING, POLICY, REMINDABLE, Consulting, may_be_normal
-from storage.queries import load_card
+from storage.reads.offers import load_card
 from storage.statuses import OfferStatus
-from storage.subscriptions import Target, subscribe
 from tests.conftest import NOW, TEAM
 
 DOCUMENT_STATUS = {
@@ -78,12 +79,12 @@ def test_every_row_decides_who_is_alerted(
             created_by="U0CREATOR",
             now=NOW,
         )
-        outbox.fan_out(s, now=NOW)
+        fanout.fan_out(s, now=NOW)
     with db.transaction(factory) as s:
         import_offers(
             s, team_id=TEAM, offers=parse_document(document(status, offer_type, explained=explained)), now=NOW
         )
-        handled = outbox.fan_out(s, now=NOW)
+        handled = fanout.fan_out(s, now=NOW)
         alerts = s.exec(select(Delivery).where(Delivery.kind == "alert")).all()
         offer = s.exec(select(Offer)).one()
     consulting = offer_type == "consulting-service"

@@ -20,8 +20,8 @@ from bot.http.server import wsgi_app
 from bot.settings import Settings
 from bot.slack.app import create_app
 from storage import db
-from storage.documents import parse_document
 from storage.errors import DocumentError
+from storage.imports.documents import parse_document
 from storage.models import ApiToken, Offer
 from storage.tokens import create_token, revoke_token
 from tests.conftest import NOW, SIGNING_SECRET, RunningServer, samples_text
@@ -240,7 +240,7 @@ def test_a_5_mb_push_of_any_shape_costs_little_cpu_and_memory_in_its_process() -
 
 def _synced(api: PushApi, offer_id: str) -> None:
     """An offer as the Partner Center sync stores it."""
-    from storage.importer import Observation, record_observations
+    from storage.imports.importer import Observation, record_observations
 
     offer = parse_document(samples_text())[0]
     offer = type(offer)(
@@ -286,7 +286,7 @@ def test_an_operator_import_over_a_synced_offer_says_on_the_card_where_its_state
     from bot.i18n import ENGLISH
     from bot.render.offers import render_card
     from bot.usecases.imports import import_document
-    from storage.queries import load_card
+    from storage.reads.offers import load_card
 
     api, _ = api_and_token
     _synced(api, "contoso-analytics-vm")

@@ -17,7 +17,7 @@ from bot.render.offers import (
 )
 from bot.render.textview import blocks_to_text
 from storage.models import Message, Offer, Step
-from storage.queries import Lookup, OfferCard, OfferPage
+from storage.reads.offers import Lookup, OfferCard, OfferPage
 from storage.safetext import from_html
 from storage.statuses import OfferStatus
 

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from storage import db
-from storage.documents import parse_document
-from storage.importer import import_offers
+from storage.imports.documents import parse_document
+from storage.imports.importer import import_offers
 from storage.models import LOCAL_TEAM, Message, Offer, StatusChange, Step, Workspace
-from storage.queries import (
+from storage.reads.offers import (
     PG_PARTIAL,
     PG_SIMILAR,
     SQLITE_PARTIAL,
@@ -337,10 +337,10 @@ def test_did_you_mean_when_even_the_rarest_trigrams_are_everywhere(
 ) -> None:
     """Past RANK_AT_MOST matches, SQLite ranks only the offers sharing the two rarest trigrams, and
     tops the candidates up, unranked, when those are too few: the answer is still the close name."""
-    import storage.queries
+    import storage.reads.offers
 
     load_samples(factory)
-    monkeypatch.setattr(storage.queries, "RANK_AT_MOST", 1)
+    monkeypatch.setattr(storage.reads.offers, "RANK_AT_MOST", 1)
     with factory() as s:
         found = find_offers(s, team_id=TEAM, query="contso analytcs").suggestions
         odd = find_offers(s, team_id=TEAM, query="woodgrov insihgts zzz").suggestions

@@ -23,8 +23,8 @@ from bot.http.server import wsgi_app
 from bot.settings import Settings
 from bot.slack.app import create_app
 from storage import db
+from storage.alerts.subscriptions import Target, subscribe
 from storage.models import Subscription
-from storage.subscriptions import Target, subscribe
 from tests.conftest import (
     NOW,
     SIGNING_SECRET,

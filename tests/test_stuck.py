@@ -15,9 +15,9 @@ from bot.i18n import ENGLISH
 from bot.render.offers import render_help
 from bot.slack import grammar
 from storage import db
+from storage.alerts.subscriptions import Target, subscribe
 from storage.estimates import Estimate, add_business_days, parse_estimate, stuck_after, stuck_at
 from storage.models import Delivery, Step, Subscription
-from storage.subscriptions import Target, subscribe
 from tests.conftest import NOW, TEAM
 from tests.fakeslack import FakeSlack
 from tests.test_watcher import CHANNEL, Clock, doc, load, offer_pk, passes, sub_channel

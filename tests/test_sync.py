@@ -27,11 +27,11 @@ from bot.sources.http import RetryPolicy, retry_after_seconds
 from bot.sources.submissions import Submission, status_of
 from bot.usecases.sync import SyncConfig, sync_pass
 from storage import db
-from storage.documents import parse_document
-from storage.importer import import_offers
+from storage.alerts.subscriptions import Target, subscribe
+from storage.imports.documents import parse_document
+from storage.imports.importer import import_offers
 from storage.models import Message, Offer, StatusChange, Step
 from storage.statuses import OfferStatus
-from storage.subscriptions import Target, subscribe
 from storage.workspaces import bind_default_workspace
 from tests.conftest import NOW, TEAM, samples_text
 from tests.fakems import CLIENT_SECRET, CPP_SCOPE, GRAPH_SCOPE, PC, FakeMicrosoft, Scripted, submission

@@ -13,9 +13,9 @@ from bot.render.subscriptions import (
 from bot.usecases import subscriptions
 from bot.usecases.subscriptions import AlertRequest
 from storage import db
+from storage.alerts.subscriptions import Target, disable_subscription
 from storage.models import Mute, Subscription
-from storage.queries import Lookup
-from storage.subscriptions import Target, disable_subscription
+from storage.reads.offers import Lookup
 from tests.conftest import NOW, TEAM, load_samples
 
 CHANNEL, USER = "C0USECASE", "U0USECASE"

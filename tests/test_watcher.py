@@ -30,12 +30,15 @@ from bot.settings import Settings
 from bot.slack.app import make_client
 from bot.slack.clients import OneWorkspace
 from bot.slack.posted import metadata_for
-from storage import db, outbox
-from storage.documents import parse_document
-from storage.importer import import_offers
+from storage import db
+from storage.alerts import fanout, outbox
+from storage.alerts.subscriptions import Target, mute, subscribe, unsubscribe
+from storage.channels import set_threading
+from storage.imports.documents import parse_document
+from storage.imports.importer import import_offers
 from storage.models import AlertThread, Delivery, EmailUser, Offer, StatusChange, Subscription
+from storage.people import record_lookup
 from storage.slack_codes import DISABLING_ERRORS
-from storage.subscriptions import Target, mute, record_lookup, set_threading, subscribe, unsubscribe
 from tests.conftest import NOW, TEAM, samples_text
 from tests.fakeslack import FakeSlack
 
@@ -308,7 +311,7 @@ def test_changes_that_must_wait_do_not_block_the_others(
     load(ready, doc(contoso("failed")), clock)
     resolve_owner_emails(session_factory=ready, clients=OneWorkspace(client), clock=clock)
     with db.transaction(ready) as s:
-        assert outbox.fan_out(s, now=clock(), limit=2) == 1  # pages past the five held failures
+        assert fanout.fan_out(s, now=clock(), limit=2) == 1  # pages past the five held failures
     passes(ready, client, clock)
     assert len(posts(fake_slack, CHANNEL)) == 1
 
@@ -375,7 +378,7 @@ def test_two_watchers_cannot_reorder_an_offers_changes(
         if holder.get_bind().dialect.name == "postgresql":
             holder.execute(sa.text("SELECT id FROM status_change WHERE id = :i FOR UPDATE"), {"i": first})
             with db.transaction(ready) as s:
-                assert outbox.fan_out(s, now=clock()) == 0  # the first is locked, the second must wait
+                assert fanout.fan_out(s, now=clock()) == 0  # the first is locked, the second must wait
         else:
             pytest.skip("SQLite serializes fan-outs with BEGIN IMMEDIATE: there is no concurrent fan-out")
     finally:
@@ -406,7 +409,7 @@ def test_a_crash_between_claiming_and_sending_loses_nothing(
     load(ready, doc(contoso("failed")), clock)
     resolve_owner_emails(session_factory=ready, clients=OneWorkspace(client), clock=clock)
     with db.transaction(ready) as s:
-        outbox.fan_out(s, now=clock())
+        fanout.fan_out(s, now=clock())
     with db.transaction(ready) as s:
         claimed = outbox.claim(s, now=clock(), worker="dead-worker", lease=timedelta(minutes=5))
     assert len(claimed) == 2  # the channel and the owner's DM; then the claimer dies
@@ -660,7 +663,7 @@ def test_a_change_imported_during_the_owner_look_ups_waits_for_its_owners(
     )  # a pass looks up owners ...
     load(ready, doc(contoso("failed")), clock)  # ... an import lands ...
     with db.transaction(ready) as s:  # ... and the same pass fans out
-        assert outbox.fan_out(s, now=clock()) == 0  # the owner is not looked up yet: the change waits
+        assert fanout.fan_out(s, now=clock()) == 0  # the owner is not looked up yet: the change waits
     passes(ready, client, clock)
     assert len(posts(fake_slack, CHANNEL)) == 1
     assert len(posts(fake_slack, "D" + OPS)) == 1
@@ -807,7 +810,7 @@ def seven_pending(factory: db.SessionFactory, client: Any, clock: Clock) -> None
     load(factory, doc(contoso("failed")), clock)
     resolve_owner_emails(session_factory=factory, clients=OneWorkspace(client), clock=clock)
     with db.transaction(factory) as s:
-        assert outbox.fan_out(s, now=clock()) == 1
+        assert fanout.fan_out(s, now=clock()) == 1
 
 
 def claim_as_other(factory: db.SessionFactory, clock: Clock) -> list[int]:
@@ -832,7 +835,7 @@ def test_a_long_batch_keeps_its_lease_and_a_dead_claimer_holds_rows_only_one_lea
     # A claimer killed mid-batch holds its rows for one lease (30 s) at most.
     load(factory, doc(contoso("running")), clock)
     with db.transaction(factory) as s:
-        outbox.fan_out(s, now=clock())
+        fanout.fan_out(s, now=clock())
     with db.transaction(factory) as s:
         held = outbox.claim(s, now=clock(), worker="killed", lease=WatcherConfig().lease)
     assert len(held) == 7
@@ -891,7 +894,7 @@ def test_two_processes_keep_one_channels_pace_together(
     load(factory, ten_vms("failed"), clock)
     resolve_owner_emails(session_factory=factory, clients=OneWorkspace(client), clock=clock)
     with db.transaction(factory) as s:
-        assert outbox.fan_out(s, now=clock()) == 10  # 10 alerts in the channel, 10 DMs to the owner
+        assert fanout.fan_out(s, now=clock()) == 10  # 10 alerts in the channel, 10 DMs to the owner
     claimed = {}
     for name in ("process-0", "process-1"):
         with db.transaction(factory) as s:
@@ -993,7 +996,7 @@ def test_a_row_left_in_flight_by_a_killed_process_is_posted_once(
     load(ready, doc(contoso("failed")), clock)
     resolve_owner_emails(session_factory=ready, clients=OneWorkspace(client), clock=clock)
     with db.transaction(ready) as s:
-        outbox.fan_out(s, now=clock())
+        fanout.fan_out(s, now=clock())
     with db.transaction(ready) as s:
         ids = outbox.claim(s, now=clock(), worker="killed", lease=timedelta(seconds=30))
         rows = [s.get(Delivery, i) for i in ids]
@@ -1021,7 +1024,7 @@ def test_one_pass_fans_out_a_whole_backlog_in_batches(
     (report,) = passes(factory, client, clock)
     assert report.changes == 450  # more than two batches of 200, in one pass
     with factory() as s:
-        assert list(outbox.unhandled_changes(s)) == []
+        assert list(fanout.unhandled_changes(s)) == []
 
 
 def test_quiet_changes_are_handled_in_bulk_but_never_swallow_a_follow_up(
@@ -1033,7 +1036,7 @@ def test_quiet_changes_are_handled_in_bulk_but_never_swallow_a_follow_up(
     clock.advance(minutes=5)
     load(ready, doc(contoso("running")), clock)
     with db.transaction(ready) as s:
-        assert outbox.handle_quiet(s, now=clock()) == 0
+        assert fanout.handle_quiet(s, now=clock()) == 0
     passes(ready, client, clock)
     texts = [p["text"] for p in posts(fake_slack, CHANNEL)]
     assert texts == [
@@ -1046,7 +1049,7 @@ def test_quiet_changes_are_handled_in_bulk_but_never_swallow_a_follow_up(
     clock.advance(minutes=5)
     load(ready, doc(contoso("succeeded")), clock)
     with db.transaction(ready) as s:
-        assert outbox.handle_quiet(s, now=clock()) == 1
+        assert fanout.handle_quiet(s, now=clock()) == 1
     fake_slack.calls.clear()
     passes(ready, client, clock)
     assert posts(fake_slack) == []

@@ -23,8 +23,8 @@ from bot.slack.app import create_app, installation_store, make_client
 from bot.slack.clients import Installed
 from bot.usecases.imports import import_document
 from storage import db
+from storage.alerts.subscriptions import Target, subscribe
 from storage.models import Offer
-from storage.subscriptions import Target, subscribe
 from tests.conftest import NOW, SIGNING_SECRET, RunningServer, post, samples_text, sign, slash_body
 from tests.fakeslack import FakeSlack
 

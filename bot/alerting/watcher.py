@@ -40,23 +40,18 @@ from bot.slack.errors import NETWORK_ERRORS, SlackFailure, classify
 from bot.slack.people import People, channel_language, user_language
 from bot.slack.posted import check_history, may_have_reached_slack, metadata_for, posting_client
 from bot.usecases.subscriptions import about
-from storage import db, outbox
+from storage import db
+from storage.alerts import fanout, outbox, reminders, threads
+from storage.alerts.policy import ALERT_EVENTS, CLOSING, REMINDABLE
+from storage.alerts.subscriptions import Target, disable_subscription
+from storage.alerts.work import handling_of, next_reminder
+from storage.channels import threading_for
 from storage.errors import TransientError
-from storage.importer import RUNNING_STEPS
+from storage.imports.importer import RUNNING_STEPS
 from storage.models import AlertThread, Delivery, Offer, StatusChange, Subscription
-from storage.policy import ALERT_EVENTS, CLOSING, REMINDABLE
-from storage.queries import OfferCard, load_card
+from storage.people import cached_users, needs_lookup, owner_emails, record_lookup
+from storage.reads.offers import OfferCard, load_card
 from storage.statuses import OfferStatus
-from storage.subscriptions import (
-    Target,
-    cached_users,
-    disable_subscription,
-    needs_lookup,
-    owner_emails,
-    record_lookup,
-    threading_for,
-)
-from storage.work import handling_of, next_reminder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -168,7 +163,7 @@ def resolve_owner_emails(*, session_factory: db.SessionFactory, clients: Clients
     now = clock()
     wanted: dict[tuple[str, str], _Wanted] = {}
     with session_factory() as session:
-        for change in outbox.unhandled_changes(session):
+        for change in fanout.unhandled_changes(session):
             if OfferStatus(change.new_status) not in ALERT_EVENTS:
                 continue
             offer = session.get(Offer, change.offer_pk)
@@ -267,7 +262,7 @@ class _Route:
 def _route(session: Session, *, row: Delivery, threading: bool) -> _Route:
     """``threading``: the destination's setting (a DM always threads)."""
     channel = row.destination if row.destination_kind == "channel" else None
-    thread = outbox.open_thread(
+    thread = threads.open_thread(
         session, offer_pk=row.offer_pk, destination_kind=row.destination_kind, destination=row.destination
     )
     threading = channel is None or threading
@@ -663,10 +658,10 @@ def _prepare(
         return
     while not stop.is_set():
         with db.transaction(session_factory) as session:
-            quiet = outbox.handle_quiet(session, now=clock())
+            quiet = fanout.handle_quiet(session, now=clock())
         report.changes += quiet
         with db.transaction(session_factory) as session:
-            handled = outbox.fan_out(session, now=clock(), limit=FAN_OUT_BATCH)
+            handled = fanout.fan_out(session, now=clock(), limit=FAN_OUT_BATCH)
         report.changes += handled
         if handled < FAN_OUT_BATCH and quiet == 0:
             return
@@ -758,12 +753,12 @@ def _queue(
         _prepare(session_factory=session_factory, clients=clients, clock=clock, report=report, stop=stop)
     if due.reminders:
         with db.transaction(session_factory) as session:
-            report.reminders = outbox.schedule_reminders(
+            report.reminders = reminders.schedule_reminders(
                 session, now=clock(), remind_after=config.remind_after
             )
     if due.stuck:
         with db.transaction(session_factory) as session:
-            report.stuck = outbox.schedule_stuck(session, now=clock())
+            report.stuck = reminders.schedule_stuck(session, now=clock())
     return due.deliveries or bool(report.changes or report.reminders or report.stuck)
 
 

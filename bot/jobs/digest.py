@@ -17,8 +17,8 @@ from bot.slack.errors import CALL_ERRORS, classify
 from bot.slack.people import channel_language
 from bot.usecases.digest import digest_for, local_day
 from storage import db
-from storage.digest import claim_digest, digest_channels, release_digest
 from storage.models import ChannelSettings
+from storage.reads.digest import claim_digest, digest_channels, release_digest
 
 log = logging.getLogger(__name__)
 

@@ -25,9 +25,9 @@ from bot.slack.clients import Clients, SlackClients, as_clients
 from bot.sources.base import OfferSource
 from bot.usecases.sync import SyncConfig, SyncReport, sync_source
 from storage import db
+from storage.alerts.fanout import latest_change_id
 from storage.db import SessionFactory
 from storage.housekeeping import BATCH, delete_expired
-from storage.outbox import latest_change_id
 
 log = logging.getLogger(__name__)
 

@@ -26,12 +26,12 @@ from bot.render.offers import (
 )
 from bot.render.subscriptions import describe
 from bot.usecases.subscriptions import About
+from storage.alerts.policy import ALERT_EVENTS, may_be_normal
+from storage.alerts.work import Handling
 from storage.models import Step, Subscription
-from storage.policy import ALERT_EVENTS, may_be_normal
-from storage.queries import OfferCard
+from storage.reads.offers import OfferCard
 from storage.slack_codes import Fix, fix_for
 from storage.statuses import OfferStatus, StepState
-from storage.work import Handling
 
 REMINDED = frozenset(s.value for s in ALERT_EVENTS)
 """Statuses whose alert people work on (*I'm on it*, *Snooze*): the ones that alert."""

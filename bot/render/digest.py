@@ -17,8 +17,8 @@ from bot.render.offers import (
     truncate,
 )
 from bot.usecases.digest import DigestSetting, DigestView
-from storage.digest import DIGEST_LIMIT, DigestData, NeedsWhom
 from storage.models import Offer, StatusChange
+from storage.reads.digest import DIGEST_LIMIT, DigestData, NeedsWhom
 from storage.statuses import OfferStatus
 
 

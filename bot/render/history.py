@@ -24,8 +24,8 @@ from bot.render.offers import (
     steps_blocks,
 )
 from bot.usecases.history import HistoryPage
-from storage.history import ActionEntry, DeliveryEntry, Entry, StatusEntry
 from storage.models import Offer, Step
+from storage.reads.history import ActionEntry, DeliveryEntry, Entry, StatusEntry
 from storage.statuses import StepState
 
 HISTORY_PAGE_ACTION = "offer_history_page"

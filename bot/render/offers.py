@@ -26,7 +26,7 @@ from bot.render.labels import (
 from storage import safetext
 from storage.errors import OfferbotError
 from storage.models import Message, Offer, Step
-from storage.queries import MIN_PARTIAL, Lookup, OfferCard, OfferPage
+from storage.reads.offers import MIN_PARTIAL, Lookup, OfferCard, OfferPage
 from storage.slack_codes import Fix, fix_for
 from storage.statuses import (
     FILTER_WORDS,

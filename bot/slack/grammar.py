@@ -32,10 +32,10 @@ from bot.usecases.digest import DigestSetting, digest_for, set_daily_digest
 from bot.usecases.history import EVERYTHING, HISTORY_PAGE_SIZE, Viewer, history_page, offer_history
 from bot.usecases.offers import LIST_PAGE_SIZE
 from bot.usecases.subscriptions import AlertRequest, Unsubscribed, resolve_target
+from storage.alerts.subscriptions import Target
 from storage.errors import UsageError
-from storage.queries import Lookup
+from storage.reads.offers import Lookup
 from storage.statuses import STATUS_FILTERS, OfferStatus, status_filter_words
-from storage.subscriptions import Target
 
 log = logging.getLogger(__name__)
 

@@ -19,14 +19,14 @@ from bot.i18n import DEFAULT, Language, Translator, language_of, translator
 from bot.slack.clients import Clients
 from bot.slack.errors import NETWORK_ERRORS, classify
 from storage import db
-from storage.subscriptions import (
+from storage.channels import language_for
+from storage.people import (
     LOCALE_TTL,
     ROLES_TTL,
     Profile,
     cached_locale,
     cached_roles,
     cached_time_zone,
-    language_for,
     record_profile,
 )
 

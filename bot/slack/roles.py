@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackClientError
 from bot.slack.errors import NETWORK_ERRORS, classify
 from bot.slack.people import People
 from bot.usecases.access import Actor
-from storage.subscriptions import ROLES_TTL
+from storage.people import ROLES_TTL
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from storage.errors import ConfigError, OfferbotError
-from storage.feed import KnownProduct
-from storage.importer import Observation
+from storage.imports.feed import KnownProduct
+from storage.imports.importer import Observation
 
 
 class SourceAuthError(ConfigError):

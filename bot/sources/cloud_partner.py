@@ -17,9 +17,9 @@ from bot.sources.auth import TokenProvider
 from bot.sources.base import Listing, ProductError, ProductRef, describe
 from bot.sources.http import ApiClient, ApiSpec, HttpSource, RetryPolicy, Transient
 from storage import safetext
-from storage.documents import fit_to_limits, parse_offer, shape_problem
 from storage.errors import DocumentError
-from storage.importer import Observation
+from storage.imports.documents import fit_to_limits, parse_offer, shape_problem
+from storage.imports.importer import Observation
 from storage.statuses import OfferType
 
 NAME = "cloud-partner-portal"

@@ -21,9 +21,9 @@ from bot.clock import utc_now
 from bot.metrics import SOURCE_ERRORS
 from bot.sources.auth import TokenProvider
 from bot.sources.base import ProductError, ProductRef, SourceAuthError
-from storage.documents import load_json
 from storage.errors import DocumentError, TransientError
-from storage.feed import KnownProduct
+from storage.imports.documents import load_json
+from storage.imports.feed import KnownProduct
 
 log = logging.getLogger(__name__)
 

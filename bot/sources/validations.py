@@ -15,7 +15,7 @@ from pydantic import BeforeValidator, Field
 
 from bot.sources.submissions import Shape
 from storage import limits, safetext
-from storage.documents import MessageIn
+from storage.imports.documents import MessageIn
 from storage.statuses import MessageLevel
 
 KNOWN_LEVELS = frozenset({"informational", "warning"})

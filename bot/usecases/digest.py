@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session
 
 from bot.i18n import N_
-from storage.digest import DigestData, channel_scope, digest_data, set_digest
 from storage.errors import UsageError
-from storage.home import user_scope
+from storage.reads.digest import DigestData, channel_scope, digest_data, set_digest
+from storage.reads.home import user_scope
 
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 

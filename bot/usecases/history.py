@@ -9,8 +9,8 @@ from sqlmodel import Session
 
 from bot.i18n import N_
 from storage.errors import UsageError
-from storage.history import ActionEntry, DeliveryEntry, Entry, history
-from storage.queries import Lookup, OfferCard, find_offers, get_offer, load_card
+from storage.reads.history import ActionEntry, DeliveryEntry, Entry, history
+from storage.reads.offers import Lookup, OfferCard, find_offers, get_offer, load_card
 
 HISTORY_PAGE_SIZE = 20
 

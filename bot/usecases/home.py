@@ -13,12 +13,12 @@ from bot.i18n import N_
 from bot.usecases.access import AccessPolicy, Action, Actor, check, check_removal
 from bot.usecases.subscriptions import About, about
 from bot.usecases.work import OUT_OF_DATE, is_key
+from storage.alerts.subscriptions import Target, events_of
 from storage.errors import UsageError
-from storage.home import needs_attention, publishing, status_totals, user_alerts
 from storage.models import Mute, Offer, Step, Subscription
-from storage.queries import get_offer
+from storage.reads.home import needs_attention, publishing, status_totals, user_alerts
+from storage.reads.offers import get_offer
 from storage.statuses import StepState
-from storage.subscriptions import Target, events_of
 
 HOME_LIMIT = 10
 """Offers shown per section; the rest is counted and pointed to (``/offer-status list <status>``)."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from storage import db
-from storage.documents import parse_document
 from storage.errors import OfferbotError
-from storage.importer import ImportSummary, import_offers, synced_among
+from storage.imports.documents import parse_document
+from storage.imports.importer import ImportSummary, import_offers, synced_among
 from storage.workspaces import default_team
 
 

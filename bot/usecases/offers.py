@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from bot.i18n import N_
 from storage.errors import UsageError
-from storage.queries import Lookup, OfferCard, OfferPage, find_offers, get_offer, list_offers, load_card
+from storage.reads.offers import Lookup, OfferCard, OfferPage, find_offers, get_offer, list_offers, load_card
 from storage.statuses import OfferStatus
 
 LIST_PAGE_SIZE = 20

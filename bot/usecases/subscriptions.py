@@ -10,21 +10,20 @@ from sqlmodel import Session
 
 from bot.i18n import Language
 from bot.usecases.access import OPEN, OPERATOR, AccessPolicy, Actor, check_removal
-from storage.models import Offer, Subscription
-from storage.policy import EVENTS
-from storage.queries import Lookup, find_offers, get_offer
-from storage.subscriptions import (
+from storage.alerts.policy import EVENTS
+from storage.alerts.subscriptions import (
     Target,
     events_of,
     find_subscription,
     mute,
-    set_language,
-    set_threading,
     subscribe,
     subscriptions_of,
     unmute,
     unsubscribe,
 )
+from storage.channels import set_language, set_threading
+from storage.models import Offer, Subscription
+from storage.reads.offers import Lookup, find_offers, get_offer
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ from bot.sources.base import (
 )
 from bot.sources.http import Transient
 from storage import db
-from storage.feed import due_in_status, mark_missing, observed_since
-from storage.importer import Observation, record_observations
+from storage.imports.feed import due_in_status, mark_missing, observed_since
+from storage.imports.importer import Observation, record_observations
 from storage.statuses import OfferStatus
 from storage.workspaces import default_team
 

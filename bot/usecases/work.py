@@ -16,12 +16,12 @@ from sqlmodel import Session
 from bot.i18n import N_
 from bot.usecases.access import AccessPolicy, Action, Actor, check
 from bot.usecases.subscriptions import AlertRequest, about, mute_me
+from storage.alerts.subscriptions import Target
+from storage.alerts.threads import open_threads
+from storage.alerts.work import MUTE, Handling, find_thread, handling_of, log_action, snooze, take
 from storage.errors import UsageError
 from storage.models import AlertThread, StatusChange
-from storage.outbox import open_threads
-from storage.queries import OfferCard, get_offer, load_card
-from storage.subscriptions import Target
-from storage.work import MUTE, Handling, find_thread, handling_of, log_action, snooze, take
+from storage.reads.offers import OfferCard, get_offer, load_card
 
 SNOOZE_HOURS = {"1h": 1, "4h": 4, "1d": 24, "1w": 168}
 OUT_OF_DATE = N_("that button is out of date: run `/offer-status` again.")

@@ -37,8 +37,8 @@ from bot.usecases.work import (
     take_offer,
 )
 from storage import db
+from storage.alerts.threads import open_threads
 from storage.errors import OfferbotError
-from storage.outbox import open_threads
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.importer import RUNNING_STEPS
+from storage.imports.importer import RUNNING_STEPS
 from storage.models import EmailUser, Mute, Offer, Step, Subscription
 from storage.statuses import OfferStatus
 

@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.home import URGENCY, covered_by
-from storage.importer import RUNNING_STEPS
+from storage.imports.importer import RUNNING_STEPS
 from storage.models import (
     AlertTaker,
     AlertThread,
@@ -22,7 +21,8 @@ from storage.models import (
     Step,
     Subscription,
 )
-from storage.subscriptions import owner_emails
+from storage.people import owner_emails
+from storage.reads.home import URGENCY, covered_by
 
 DIGEST_LIMIT = 10
 

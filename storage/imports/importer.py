@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from storage.documents import MessageIn, OfferIn
 from storage.estimates import stuck_at
+from storage.imports.documents import MessageIn, OfferIn
 from storage.models import Message, Offer, StatusChange, Step
 from storage.statuses import OfferType, StepState, effective_status
 
