@@ -29,7 +29,8 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from slack_bolt import App, BoltRequest
 
-from bot.alerting.watcher import WatcherConfig, run_pass
+from bot.alerting.outcomes import WatcherConfig
+from bot.alerting.watcher import run_pass
 from bot.settings import Settings
 from bot.slack.app import create_app, make_client
 from storage import db

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.alerting.watcher import WatcherConfig
+from bot.alerting.outcomes import WatcherConfig
 from storage import db
 from storage.alerts import reminders
 from storage.models import AlertTaker, AlertThread, Delivery, Mute, Offer, OfferAction

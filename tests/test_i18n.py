@@ -13,7 +13,8 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 from sqlmodel import select
 
-from bot.alerting.watcher import WatcherConfig, run_pass
+from bot.alerting.outcomes import WatcherConfig
+from bot.alerting.watcher import run_pass
 from bot.i18n import ENGLISH, LOCALE_DIR, Language, Translator, language_of, translator
 from bot.render.alerts import (
     render_alert,

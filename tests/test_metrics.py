@@ -10,7 +10,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import Engine
 
-from bot.alerting.watcher import WatcherConfig, run_pass
+from bot.alerting.outcomes import WatcherConfig
+from bot.alerting.watcher import run_pass
 from bot.clock import utc_now
 from bot.http.server import wsgi_app
 from bot.settings import Settings

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.alerting.watcher import PassReport
+from bot.alerting.outcomes import PassReport
 from bot.jobs.scheduling import (
     JOB_ID,
     PROBE_INTERVAL,

@@ -16,15 +16,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot.alerting.watcher import (
-    Deliverer,
-    Outcome,
-    Pacer,
-    WatcherConfig,
-    owner_ref,
-    resolve_owner_emails,
-    run_pass,
-)
+from bot.alerting.deliver import Deliverer
+from bot.alerting.outcomes import Outcome, WatcherConfig
+from bot.alerting.owners import owner_ref, resolve_owner_emails
+from bot.alerting.pacer import Pacer
+from bot.alerting.watcher import run_pass
 from bot.clock import utc_now
 from bot.settings import Settings
 from bot.slack.app import make_client
@@ -1062,7 +1058,7 @@ def test_alerts_are_drawn_outside_the_write_transaction(
     writer (a push, a ``notify-me``) gets the lock at once."""
     import sqlite3
 
-    import bot.alerting.watcher as watcher
+    import bot.alerting.plan as planning
 
     factory = db.session_factory(db.open_database(sqlite_url))
     load(factory, doc(), clock)
@@ -1071,7 +1067,7 @@ def test_alerts_are_drawn_outside_the_write_transaction(
     clock.advance(minutes=5)
     load(factory, doc(contoso("failed")), clock)
     drawn: list[str] = []
-    real = watcher.render_alert
+    real = planning.render_alert
 
     def render_while_another_writes(*args: Any, **kwargs: Any) -> Any:
         other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=0.05, isolation_level=None)
@@ -1083,7 +1079,7 @@ def test_alerts_are_drawn_outside_the_write_transaction(
             other.close()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(watcher, "render_alert", render_while_another_writes)
+    monkeypatch.setattr(planning, "render_alert", render_while_another_writes)
     passes(factory, client, clock)
     assert drawn and set(drawn) == {"free"}
     assert [c for c in fake_slack.calls_to("chat.postMessage") if c.body["channel"] == CHANNEL]

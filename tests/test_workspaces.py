@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.alerting.watcher import WatcherConfig, run_pass
+from bot.alerting.outcomes import WatcherConfig
+from bot.alerting.watcher import run_pass
 from bot.http.server import wsgi_app
 from bot.settings import Settings
 from bot.slack.app import create_app, installation_store, make_client

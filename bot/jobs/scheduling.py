@@ -15,13 +15,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot.alerting.watcher import Pacer, PassReport, WatcherConfig, new_worker_id, run_pass
+from bot.alerting.outcomes import PassReport, WatcherConfig
+from bot.alerting.pacer import Pacer
+from bot.alerting.watcher import new_worker_id, run_pass
 from bot.clock import utc_now
 from bot.guard import STORE_ERRORS
 from bot.jobs.digest import DIGEST_JOB_ID, DIGEST_TICK, DigestJob
 from bot.metrics import PASS_SECONDS, STORE_FAILURES, timed
 from bot.settings import Settings
 from bot.slack.clients import Clients, SlackClients, as_clients
+from bot.slack.people import People
 from bot.sources.base import OfferSource
 from bot.usecases.sync import SyncConfig, SyncReport, sync_source
 from storage import db
@@ -96,6 +99,9 @@ class WatchJob:
         self.pacer = Pacer(
             clock=utc_now, sleep=self._pause, interval=self.config.channel_interval, factory=session_factory
         )
+        self.people = People(
+            session_factory=session_factory, clients=clients, clock=utc_now, default=self.config.language
+        )
 
     def _pause(self, seconds: float) -> None:
         self.stop.wait(seconds)
@@ -121,6 +127,7 @@ class WatchJob:
                     worker=self.worker,
                     pacer=self.pacer,
                     stop=self.stop,
+                    people=self.people,
                 )
             self.store.up()
             return report

@@ -14,7 +14,7 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 
-from bot.alerting.watcher import PassReport
+from bot.alerting.outcomes import PassReport
 from bot.clock import utc_now
 from bot.http.push import PushApi
 from bot.http.server import make_server, wsgi_app
