@@ -36,7 +36,7 @@ from bot.slack.app import create_app, make_client
 from storage import db
 from storage.alerts.subscriptions import Target, subscribe
 from storage.models import Offer, StatusChange, Step
-from tests.fakeslack import TEAM_ID, FakeSlack
+from tests.support.fakeslack import TEAM_ID, FakeSlack
 
 SECRET = "bench-secret"
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

@@ -56,8 +56,8 @@ from storage.alerts.outbox import counts
 from storage.alerts.subscriptions import Target, subscribe
 from storage.models import Delivery, Offer, Subscription
 from tests.conftest import SIGNING_SECRET, get, post, samples_text, sign, slash_body
-from tests.fakeslack import TEAM_ID, FakeSlack
-from tests.tcpproxy import TcpProxy
+from tests.support.fakeslack import TEAM_ID, FakeSlack
+from tests.support.tcpproxy import TcpProxy
 
 T = TypeVar("T")
 Kind = Literal["sqlite", "postgresql"]

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tests.fakems import FakeMicrosoft, submission
+from tests.support.fakems import FakeMicrosoft, submission
 
 LATENCY = 0.02
 

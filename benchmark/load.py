@@ -56,7 +56,7 @@ from storage.imports.documents import parse_document
 from storage.imports.importer import import_offers
 from storage.models import StatusChange
 from tests.conftest import samples_text, sign
-from tests.fakeslack import TEAM_ID, FakeSlack
+from tests.support.fakeslack import TEAM_ID, FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN_ENV = {

@@ -2,7 +2,7 @@
 
     python -m benchmark.sync_bench [--products 2000] [--latency 0.02] [--concurrency 4,8]
 
-The fake (tests/fakems.py) answers every request after ``--latency`` seconds. Each product has three
+The fake (tests/support/fakems.py) answers every request after ``--latency`` seconds. Each product has three
 submissions (the draft, an older live one, a newer preview one that is running, failed or awaiting
 sign-off, or the live one itself: see ``SHAPES``), so a pass reads its submissions and one resource
 tree. The same pass runs in a
@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmark.bench import machine
-from tests.fakems import FakeMicrosoft, submission
+from tests.support.fakems import FakeMicrosoft, submission
 
 SHAPES = ("running", "failed", "signoff", "gone-live")
 """A quarter each: a preview running beside the live submission, a failed preview explained by an

@@ -1,7 +1,7 @@
 """The sync half of ``python -m benchmark.load --only sync``: answers while a Partner Center sync pass
 runs, and the latency from a sync's stored change to its alert.
 
-Partner Center is the tests' fake (tests/fakems.py) over HTTPS on loopback, each request answered
+Partner Center is the tests' fake (tests/support/fakems.py) over HTTPS on loopback, each request answered
 after 20 ms; each product has a draft, a live and a preview submission, so a pass reads three
 requests per product and the preview's validations when it failed.
 
@@ -42,8 +42,8 @@ from benchmark.load import (
 )
 from storage import db
 from storage.alerts.subscriptions import Target
-from tests.fakems import FakeMicrosoft
-from tests.fakeslack import TEAM_ID, FakeSlack
+from tests.support.fakems import FakeMicrosoft
+from tests.support.fakeslack import TEAM_ID, FakeSlack
 
 PAUSE = 0.025
 """Seconds between two requests (``--pause``): 40 lookups a second, far more than a workspace's slash

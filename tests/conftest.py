@@ -206,7 +206,7 @@ def _unknown_values_named_afresh() -> None:
 
 @pytest.fixture
 def fake_slack() -> Iterator[Any]:
-    from tests.fakeslack import FakeSlack
+    from tests.support.fakeslack import FakeSlack
 
     fake = FakeSlack().start()
     yield fake
@@ -340,4 +340,4 @@ class RunningServer:
 
 
 # The alert fixtures (an alert posted by the watcher, the app behind a server) for every test module.
-from tests.alerted import alert_clock, alerted, app_server, watch_client  # noqa: E402, F401
+from tests.support.alerted import alert_clock, alerted, app_server, watch_client  # noqa: E402, F401

@@ -15,10 +15,11 @@ from bot.alerting.outcomes import WatcherConfig
 from storage import db
 from storage.alerts import reminders
 from storage.models import AlertTaker, AlertThread, Delivery, Mute, Offer, OfferAction
-from tests.alerted import PAT, SAM, button, click, first_post, snooze_choice, texts, updates
 from tests.conftest import NOW, RunningServer
-from tests.fakeslack import FakeSlack
-from tests.test_watcher import CHANNEL, OPS, Clock, contoso, doc, load, offer_pk, passes
+from tests.support.alerted import PAT, SAM, button, click, first_post, snooze_choice, texts, updates
+from tests.support.alerts import CHANNEL, OPS, contoso, doc, load, offer_pk, passes
+from tests.support.clock import Clock
+from tests.support.fakeslack import FakeSlack
 
 
 def test_alerts_carry_the_working_buttons(alerted: dict[str, Any], fake_slack: FakeSlack) -> None:

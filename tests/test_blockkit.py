@@ -24,7 +24,7 @@ from storage.models import Message, Offer, Step
 from storage.reads.history import StatusEntry
 from storage.reads.offers import OfferCard
 from tests.conftest import NOW, TEAM
-from tests.test_i18n import every_answer, home_answers
+from tests.support.answers import every_answer, home_answers
 
 HOSTILE = (
     "<!channel> <@U0EVIL> *bold* `code` _it_ ~strike~ <https://evil.example|click> &amp; &lt; > "

@@ -23,8 +23,9 @@ from storage.alerts.subscriptions import Target, subscribe
 from storage.errors import UsageError
 from storage.models import ChannelSettings, EmailUser
 from tests.conftest import NOW, TEAM, RunningServer, post, sign, slash_body
-from tests.fakeslack import FakeSlack
-from tests.test_watcher import Clock, contoso, doc, load
+from tests.support.alerts import contoso, doc, load
+from tests.support.clock import Clock
+from tests.support.fakeslack import FakeSlack
 
 CHANNEL, OPS = "C0DIGEST1", "U0OPS0001"
 

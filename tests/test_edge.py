@@ -20,7 +20,8 @@ from bot.settings import Settings
 from bot.slack.app import create_app
 from storage import db
 from tests.conftest import SIGNING_SECRET, RunningServer, load_samples, post, sign, slash_body
-from tests.fakeslack import FakeSlack
+from tests.support.fakeslack import FakeSlack
+from tests.support.wire import raw_request
 
 EVENTS = "/slack/events"
 
@@ -39,20 +40,6 @@ def server(fake_slack: FakeSlack, engine: Engine, database_url: str) -> Iterator
     running = RunningServer(wsgi_app(app, factory, signing_secret=SIGNING_SECRET))
     yield running
     running.close()
-
-
-def raw_request(
-    server: RunningServer, head: bytes, body: bytes = b"", *, timeout: float = 10
-) -> tuple[int, bytes]:
-    """Send bytes as they are (headers we choose, bodies urllib would not send) and read the answer."""
-    with socket.create_connection(("127.0.0.1", server.server.effective_port), timeout=timeout) as sock:
-        sock.sendall(head + body)
-        sock.shutdown(socket.SHUT_WR)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    status = int(data.split(b" ", 2)[1])
-    return status, data.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in data else b""
 
 
 def rss_mb() -> float:

@@ -17,10 +17,10 @@ from bot.slack import grammar
 from storage import db
 from storage.errors import UsageError
 from storage.models import StatusChange
-from tests.alerted import PAT, button, click, updates
 from tests.conftest import NOW, TEAM, action_body, post, sign, slash_body
-from tests.fakeslack import FakeSlack
-from tests.test_watcher import CHANNEL, OPS, offer_pk
+from tests.support.alerted import PAT, button, click, updates
+from tests.support.alerts import CHANNEL, OPS, offer_pk
+from tests.support.fakeslack import FakeSlack
 
 pytestmark = pytest.mark.usefixtures("alerted")
 

@@ -19,10 +19,10 @@ from storage import db
 from storage.alerts.subscriptions import Target, subscribe
 from storage.alerts.work import handling_of
 from storage.models import AlertThread, EmailUser, Offer, Subscription
-from tests.alerted import button, snooze_choice
 from tests.conftest import NOW, TEAM, RunningServer, post, sign, trigger_id
-from tests.fakeslack import FakeSlack
-from tests.test_watcher import CHANNEL, OPS, offer_pk
+from tests.support.alerted import button, snooze_choice
+from tests.support.alerts import CHANNEL, OPS, offer_pk
+from tests.support.fakeslack import FakeSlack
 
 NOBODY = "U0NOBODY1"
 

@@ -25,7 +25,7 @@ from storage import db
 from storage.errors import UsageError
 from storage.models import ChannelSettings, Mute, Subscription
 from tests.conftest import NOW, SIGNING_SECRET, TEAM, load_samples, sign
-from tests.fakeslack import FakeSlack
+from tests.support.fakeslack import FakeSlack
 
 FRAGMENTS = [
     "list", "page", "subscribe", "unsubscribe", "notify-me", "mute-me", "settings", "language",

@@ -32,16 +32,8 @@ from tests.conftest import (
     sign,
     slash_body,
 )
-from tests.fakeslack import FakeSlack, wait_until
-
-
-def settings_for(fake: FakeSlack, database_url: str) -> Settings:
-    return Settings(
-        slack_bot_token="xoxb-test-token",
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=fake.url,
-        database_url=database_url,
-    )
+from tests.support.fakeslack import FakeSlack, wait_until
+from tests.support.settings import settings_for
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from bot.slack.app import create_app, make_client
 from storage import db
 from storage.alerts.subscriptions import Target, subscribe
 from tests.conftest import NOW, SIGNING_SECRET, TEAM, RunningServer, get, load_samples, post, sign, slash_body
-from tests.fakeslack import FakeSlack
+from tests.support.fakeslack import FakeSlack
 
 
 def scrape(server: RunningServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -3,7 +3,7 @@
 The status rule (``bot.sources.submissions``) is a pure table, with Microsoft's own published
 examples and the fixtures of a production publishing client in it, each written here from its
 shape and values and named beside it; then the paging shapes, the details that cannot be read and
-the validations of a failed submission, against the fake over real HTTPS (tests/fakems.py)."""
+the validations of a failed submission, against the fake over real HTTPS (tests/support/fakems.py)."""
 
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ from storage.reads.offers import load_card
 from storage.statuses import MessageLevel, OfferStatus, StepState
 from storage.workspaces import bind_default_workspace
 from tests.conftest import NOW, TEAM
-from tests.fakems import PC, FakeMicrosoft, Scripted, submission
-from tests.fakeslack import FakeSlack
+from tests.support.fakems import PC, FakeMicrosoft, Scripted, submission
+from tests.support.fakeslack import FakeSlack
 
 FAST = RetryPolicy(attempts=2, timeout=10, wait_initial=0.01, wait_max=0.02, wait_jitter=0.0)
 CHANNEL = "C0PCREAL1"
@@ -542,7 +542,7 @@ def test_end_to_end_a_live_offer_never_alerts_and_a_failed_ones_alert_carries_it
     """Modelled on Learn and cloudpub: a preview gone live (one id, both targets, the same created,
     preview listed first), a failed preview explained only by an informational validation, on the
     second page of a relative-link listing."""
-    from tests.test_sync import Clock
+    from tests.support.clock import Clock
 
     clock = Clock(NOW)
     fake_ms.paging, fake_ms.page_size = "relative", 1

@@ -21,7 +21,7 @@ from storage import db
 from storage.alerts.subscriptions import Target, subscribe
 from storage.models import ChannelSettings, Subscription
 from tests.conftest import NOW, SIGNING_SECRET, TEAM, RunningServer, load_samples, post, sign, slash_body
-from tests.fakeslack import FakeSlack, wait_until
+from tests.support.fakeslack import FakeSlack, wait_until
 
 Ask = Callable[..., dict[str, Any]]
 

@@ -25,9 +25,9 @@ from storage.imports.documents import parse_document
 from storage.models import ApiToken, Offer
 from storage.tokens import create_token, revoke_token
 from tests.conftest import NOW, SIGNING_SECRET, RunningServer, samples_text
-from tests.fakeslack import FakeSlack
-from tests.test_cli import offerbot
-from tests.test_edge import raw_request
+from tests.support.fakeslack import FakeSlack
+from tests.support.processes import offerbot
+from tests.support.wire import raw_request
 
 PIPELINE_TEAM = "T0PIPELINE"
 

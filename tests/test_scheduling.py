@@ -26,8 +26,8 @@ from bot.settings import Settings
 from bot.slack.app import make_client
 from storage import db
 from tests.conftest import load_samples
-from tests.fakeslack import FakeSlack
-from tests.tcpproxy import TcpProxy
+from tests.support.fakeslack import FakeSlack
+from tests.support.tcpproxy import TcpProxy
 
 
 def test_the_watch_job_is_registered_as_documented(

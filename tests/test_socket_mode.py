@@ -7,7 +7,7 @@ from pathlib import Path
 from bot.runtime.serve import socket_mode_handler
 from bot.settings import Settings
 from bot.slack.app import create_app
-from tests.fakeslack import FakeSlack
+from tests.support.fakeslack import FakeSlack
 
 
 def test_apps_connections_open_goes_to_slack_api_url(fake_slack: FakeSlack, tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 that was not committed, nothing saved that a user was told failed, and answers again once it is back.
 
 SQLite's "hung" is another writer holding the write lock; PostgreSQL's faults go through a local TCP
-proxy that refuses or freezes the connections (tests/tcpproxy.py).
+proxy that refuses or freezes the connections (tests/support/tcpproxy.py).
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from tests.conftest import (
     sign,
     slash_body,
 )
-from tests.fakeslack import FakeSlack
-from tests.tcpproxy import TcpProxy
+from tests.support.fakeslack import FakeSlack
+from tests.support.tcpproxy import TcpProxy
 
 UNAVAILABLE = "The offer store is unavailable right now: try again in a minute."
 

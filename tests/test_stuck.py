@@ -19,8 +19,9 @@ from storage.alerts.subscriptions import Target, subscribe
 from storage.estimates import Estimate, add_business_days, parse_estimate, stuck_after, stuck_at
 from storage.models import Delivery, Step, Subscription
 from tests.conftest import NOW, TEAM
-from tests.fakeslack import FakeSlack
-from tests.test_watcher import CHANNEL, Clock, doc, load, offer_pk, passes, sub_channel
+from tests.support.alerts import CHANNEL, doc, load, offer_pk, passes, sub_channel
+from tests.support.clock import Clock
+from tests.support.fakeslack import FakeSlack
 
 # Every estimate domain.md §2 and the issue write, with the upper bound that counts.
 ESTIMATES = [

@@ -1,5 +1,5 @@
 """The Partner Center / Cloud Partner Portal sync against a fake of Microsoft's side over real HTTPS
-(tests/fakems.py): tokens, paging, $version, retries, bad products, every row of the status mapping
+(tests/support/fakems.py): tokens, paging, $version, retries, bad products, every row of the status mapping
 through the watcher to Slack (the fake Slack), removal, and sync vs import. Store tests run on SQLite
 and, where TEST_DATABASE_URL is set, PostgreSQL."""
 
@@ -34,25 +34,23 @@ from storage.models import Message, Offer, StatusChange, Step
 from storage.statuses import OfferStatus
 from storage.workspaces import bind_default_workspace
 from tests.conftest import NOW, TEAM, samples_text
-from tests.fakems import CLIENT_SECRET, CPP_SCOPE, GRAPH_SCOPE, PC, FakeMicrosoft, Scripted, submission
-from tests.fakeslack import FakeSlack
+from tests.support.clock import Clock
+from tests.support.fakems import (
+    CLIENT_SECRET,
+    CPP_SCOPE,
+    GRAPH_SCOPE,
+    PC,
+    FakeMicrosoft,
+    Scripted,
+    submission,
+)
+from tests.support.fakeslack import FakeSlack
 
 FAST = RetryPolicy(attempts=4, timeout=20, wait_initial=0.01, wait_max=0.05, wait_jitter=0.01)
 CHANNEL = "C0SYNCED1"
 PREVIEW_AT = "2026-11-20T20:07:22.4220588Z"
 LIVE_BEFORE = "2026-10-02T07:13:06.4408032Z"
 LIVE_AFTER = "2026-11-22T10:00:00Z"
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SIGNING_SECRET, Processes
-from tests.fakems import CLIENT_ID, CLIENT_SECRET, PC, TENANT, FakeMicrosoft, submission
-from tests.fakeslack import FakeSlack
-from tests.test_cli import offerbot, start_serve
+from tests.support.fakems import CLIENT_ID, CLIENT_SECRET, PC, TENANT, FakeMicrosoft, submission
+from tests.support.fakeslack import FakeSlack
+from tests.support.processes import offerbot, start_serve
 
 OWNER = "U0OWNER01"
 

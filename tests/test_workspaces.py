@@ -27,7 +27,7 @@ from storage import db
 from storage.alerts.subscriptions import Target, subscribe
 from storage.models import Offer
 from tests.conftest import NOW, SIGNING_SECRET, RunningServer, post, samples_text, sign, slash_body
-from tests.fakeslack import FakeSlack
+from tests.support.fakeslack import FakeSlack
 
 A, B = "T0AAAAAAA", "T0BBBBBBB"
 TOKENS = {A: "xoxb-workspace-a", B: "xoxb-workspace-b"}

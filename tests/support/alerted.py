@@ -18,9 +18,10 @@ from storage import db
 from storage.alerts.subscriptions import Target
 from storage.models import AlertThread
 from tests.conftest import SIGNING_SECRET, TEAM, RunningServer, post, sign, trigger_id
-from tests.fakeslack import FakeSlack
-from tests.test_http import settings_for
-from tests.test_watcher import CHANNEL, OPS, Clock, contoso, doc, load, offer_pk, passes, sub_channel
+from tests.support.alerts import CHANNEL, OPS, contoso, doc, load, offer_pk, passes, sub_channel
+from tests.support.clock import Clock
+from tests.support.fakeslack import FakeSlack
+from tests.support.settings import settings_for
 
 PAT, SAM = "U0USER001", "U0USER002"
 
