@@ -1,7 +1,7 @@
 """SQLModel tables. Every row belongs to a Slack workspace (``team_id``) and every query filters by it.
 
 The schema itself is created and upgraded by the Alembic migrations in ``storage/migrations``;
-``tests/test_migrations.py`` checks that these models and the migrations agree.
+``tests/store/test_migrations.py`` checks that these models and the migrations agree.
 """
 
 from __future__ import annotations

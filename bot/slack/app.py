@@ -102,7 +102,7 @@ BOT_SCOPES = (
     "im:history",
     "mpim:history",
 )
-"""What an install asks for: the manifest's bot scopes (tests/test_manifest.py keeps them equal)."""
+"""What an install asks for: the manifest's bot scopes (tests/unit/test_manifest.py keeps them equal)."""
 INSTALL_PATH, REDIRECT_PATH = "/slack/install", "/slack/oauth_redirect"
 
 
