@@ -15,8 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import logs
 from bot.clock import utc_now
 from bot.i18n import Language, translator
-from bot.runtime.startup import SlackUnreachable
 from bot.settings import Settings, load_settings
+from bot.slack.identity import SlackUnreachable
 from bot.usecases.imports import import_document
 from storage import db
 from storage.errors import ConfigError, DocumentError, OfferbotError, UsageError

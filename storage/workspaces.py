@@ -66,3 +66,9 @@ def enterprise_of(session: Session, *, team_id: str) -> str | None:
         .limit(1)
     ).first()
     return str(found[0]) if found is not None else None
+
+
+def check_readable(session: Session) -> None:
+    """Read a table every command reads: ``SELECT 1`` would answer while the store's tables cannot
+    be read (a SQLite WAL index locked)."""
+    session.execute(sa.text("SELECT team_id FROM workspace LIMIT 1"))

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from sqlalchemy import text
 from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
@@ -24,6 +23,7 @@ from bot.http.push import PUSH_PATH, PushApi
 from bot.http.replays import Replays
 from bot.metrics import CONTENT_TYPE, OutboxCollector, exposition
 from storage.db import SessionFactory
+from storage.workspaces import check_readable
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -50,7 +50,7 @@ def _health(session_factory: SessionFactory, deadline: Deadline) -> tuple[str, b
 
     def ping(_: Expired) -> None:
         with session_factory() as session:
-            session.execute(text("SELECT team_id FROM workspace LIMIT 1"))
+            check_readable(session)
 
     try:
         deadline.run(ping)

@@ -12,7 +12,6 @@ from apscheduler.schedulers.base import BaseScheduler
 from pydantic import SecretStr
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_sdk import WebClient
 
 from bot.alerting.outcomes import PassReport
 from bot.clock import utc_now
@@ -30,10 +29,11 @@ from bot.jobs.scheduling import (
 from bot.metrics import serve_for_parent
 from bot.runtime.jobs import PORT_FILE_ENV, JobsProcess, follow_parent
 from bot.runtime.lifecycle import Lifecycle, ShuttingDown
-from bot.runtime.startup import Gate, whoami
+from bot.runtime.startup import Gate
 from bot.settings import Settings
 from bot.slack.app import create_app, installed_clients, make_client
-from bot.slack.clients import Clients, OneWorkspace
+from bot.slack.clients import BotClient, Clients, OneWorkspace
+from bot.slack.identity import whoami
 from bot.sources import build_sources
 from bot.sources.base import OfferSource
 from bot.usecases.sync import SyncConfig, SyncReport, sync_pass
@@ -56,7 +56,7 @@ def open_store(settings: Settings, *, http: bool) -> db.SessionFactory:
 def bind_workspace(
     settings: Settings,
     factory: db.SessionFactory,
-    client: WebClient,
+    client: BotClient,
     *,
     stop: threading.Event,
     give_up_after: float | None = None,
@@ -68,6 +68,8 @@ def bind_workspace(
         log.info("multi-workspace mode: workspaces install the app at /slack/install")
         return
     auth = whoami(client, stop=stop, give_up_after=give_up_after, on_wait=on_wait)
+    if auth is None:
+        raise ShuttingDown(0)
     team = str(auth["team_id"])
     with db.transaction(factory) as session:
         moved = bind_default_workspace(session, team_id=team, now=utc_now())
@@ -80,7 +82,7 @@ def bind_workspace(
     )
 
 
-def _clients(settings: Settings, factory: db.SessionFactory, client: WebClient) -> Clients:
+def _clients(settings: Settings, factory: db.SessionFactory, client: BotClient) -> Clients:
     """The watcher's clients: the one token, or each installed workspace's."""
     if not settings.multi_workspace:
         return OneWorkspace(client)
@@ -151,7 +153,7 @@ def _http_app(
 def _jobs_for_serve(
     settings: Settings,
     factory: db.SessionFactory,
-    client: WebClient,
+    client: BotClient,
     sources: list[OfferSource],
     lifecycle: Lifecycle,
 ) -> tuple[PushApi, Callable[[], bytes | None] | None]:
@@ -206,7 +208,7 @@ def _listen(gate: Gate, *, host: str, port: int, lifecycle: Lifecycle) -> None:
 def _start_jobs(
     settings: Settings,
     factory: db.SessionFactory,
-    client: WebClient,
+    client: BotClient,
     sources: list[OfferSource],
     lifecycle: Lifecycle,
 ) -> BaseScheduler:

@@ -12,6 +12,10 @@ from typing import Protocol
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import Bot, InstallationStore
 
+BotClient = WebClient
+"""The Web API client of one bot token, as the layers above the Slack layer name it (they import no
+slack_sdk of their own)."""
+
 
 class Clients(Protocol):
     def for_team(self, team_id: str) -> WebClient | None: ...

@@ -3,20 +3,19 @@ and the Home tab's *Remove* buttons. Typed results, no Slack, no wording."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.i18n import N_
 from bot.usecases.access import AccessPolicy, Action, Actor, check, check_removal
 from bot.usecases.subscriptions import About, about
 from bot.usecases.work import OUT_OF_DATE, is_key
-from storage.alerts.subscriptions import Target, events_of
+from storage.alerts.subscriptions import Target, delete_mute, delete_subscription, events_of
 from storage.errors import UsageError
 from storage.models import Mute, Offer, Step, Subscription
-from storage.reads.home import needs_attention, publishing, status_totals, user_alerts
+from storage.reads.home import needs_attention, publishing, status_totals, steps_of_offers, user_alerts
 from storage.reads.offers import get_offer
 from storage.statuses import StepState
 
@@ -70,12 +69,7 @@ def _focus(steps: list[Step]) -> Step | None:
 
 
 def _with_steps(session: Session, offers: list[Offer]) -> list[HomeOffer]:
-    steps: dict[int, list[Step]] = defaultdict(list)
-    ids = [o.id for o in offers]
-    if ids:
-        rows = session.exec(select(Step).where(col(Step.offer_pk).in_(ids)).order_by(col(Step.position)))
-        for step in rows:
-            steps[step.offer_pk].append(step)
+    steps = steps_of_offers(session, offer_pks=[o.id for o in offers if o.id is not None])
     return [HomeOffer(offer=o, focus=_focus(steps[o.id or 0]), since=o.status_changed_at) for o in offers]
 
 
@@ -156,7 +150,7 @@ def remove_alert(session: Session, *, team_id: str, key: object, actor: Actor, p
         mute = session.get(Mute, int(raw))
         if mute is None or mute.team_id != team_id or mute.user_id != actor.user_id:
             raise UsageError(GONE)
-        session.delete(mute)
+        delete_mute(session, mute=mute)
         return
     sub = session.get(Subscription, int(raw))
     if sub is None or sub.team_id != team_id:
@@ -166,4 +160,4 @@ def remove_alert(session: Session, *, team_id: str, key: object, actor: Actor, p
             raise UsageError(GONE)
     else:
         check_removal(actor, created_by=sub.created_by, policy=policy)
-    session.delete(sub)
+    delete_subscription(session, sub=sub)

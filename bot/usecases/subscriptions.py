@@ -13,9 +13,11 @@ from bot.usecases.access import OPEN, OPERATOR, AccessPolicy, Actor, check_remov
 from storage.alerts.policy import EVENTS
 from storage.alerts.subscriptions import (
     Target,
+    delete_subscription,
     events_of,
     find_subscription,
     mute,
+    restore_subscription,
     subscribe,
     subscriptions_of,
     unmute,
@@ -150,12 +152,16 @@ def undo_subscribe(
     if sub is None:
         return
     if not before.existed:
-        session.delete(sub)
-    else:
-        sub.on_failed, sub.on_delisted, sub.on_signoff, sub.on_stuck = before.flags
-        sub.disabled_reason, sub.disabled_at = before.disabled_reason, before.disabled_at
-        session.add(sub)
-    session.flush()
+        delete_subscription(session, sub=sub)
+        session.flush()
+        return
+    restore_subscription(
+        session,
+        sub=sub,
+        flags=before.flags,
+        disabled_reason=before.disabled_reason,
+        disabled_at=before.disabled_at,
+    )
 
 
 @dataclass(frozen=True)

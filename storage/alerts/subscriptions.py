@@ -246,3 +246,26 @@ def user_wants(session: Session, *, offer: Offer, user: str, levels: dict[str, i
 
 
 # --- e-mail lookups --------------------------------------------------------------------------
+
+
+def delete_subscription(session: Session, *, sub: Subscription) -> None:
+    session.delete(sub)
+
+
+def delete_mute(session: Session, *, mute: Mute) -> None:
+    session.delete(mute)
+
+
+def restore_subscription(
+    session: Session,
+    *,
+    sub: Subscription,
+    flags: tuple[bool, bool, bool, bool],
+    disabled_reason: str | None,
+    disabled_at: datetime | None,
+) -> None:
+    """Put ``sub`` back as it was: its events (failed, delisted, sign-off, stuck) and its disabling."""
+    sub.on_failed, sub.on_delisted, sub.on_signoff, sub.on_stuck = flags
+    sub.disabled_reason, sub.disabled_at = disabled_reason, disabled_at
+    session.add(sub)
+    session.flush()

@@ -9,6 +9,7 @@ An offer is someone's when one of the addresses Slack gave for them (``email_use
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -166,3 +167,15 @@ def user_alerts(session: Session, *, team_id: str, user_id: str) -> UserAlerts:
         .order_by(col(Subscription.id))
     ).all()
     return UserAlerts(notify=notify, mutes=mutes, channel_subscriptions=channels)
+
+
+def steps_of_offers(session: Session, *, offer_pks: list[int]) -> dict[int, list[Step]]:
+    """The steps of each of these offers, in order (one query for all)."""
+    steps: dict[int, list[Step]] = defaultdict(list)
+    if offer_pks:
+        rows = session.exec(
+            select(Step).where(col(Step.offer_pk).in_(offer_pks)).order_by(col(Step.position))
+        )
+        for step in rows:
+            steps[step.offer_pk].append(step)
+    return steps
