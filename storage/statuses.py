@@ -125,6 +125,38 @@ OFFER_TYPES: dict[str, OfferType] = {t.value: t for t in OfferType} | {
 }
 
 
+class DestinationKind(StrEnum):
+    """Where an alert or a subscription goes: a channel, or a user's direct messages."""
+
+    CHANNEL = "channel"
+    USER = "user"
+
+
+class TargetKind(StrEnum):
+    """What a subscription or a mute is about."""
+
+    OFFER = "offer"
+    PUBLISHER = "publisher"
+    ALL = "all"
+
+
+class DeliveryKind(StrEnum):
+    """What a delivery row posts: the first alert of a change, a follow-up in its thread, a reminder,
+    a stuck step's alert, or the notice to the creator of a subscription Slack disabled."""
+
+    ALERT = "alert"
+    FOLLOWUP = "followup"
+    REMINDER = "reminder"
+    STUCK = "stuck"
+    NOTICE = "notice"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class Listing(StrEnum):
     LISTED = "listed"
     DELISTED = "delisted"
