@@ -140,6 +140,17 @@ class TargetKind(StrEnum):
     ALL = "all"
 
 
+def target_key(kind: TargetKind, ref: object = None) -> str:
+    """The one spelling of a target in the store: ``all``, ``publisher:<id>``, ``offer:<pk>``."""
+    return TargetKind.ALL.value if kind is TargetKind.ALL else f"{kind.value}:{ref}"
+
+
+def parse_target_key(key: str) -> tuple[TargetKind, str]:
+    """A target key's kind and reference (``""`` for ``all``); ``ValueError`` for an unknown kind."""
+    kind, _, ref = key.partition(":")
+    return TargetKind(kind), ref
+
+
 class DeliveryKind(StrEnum):
     """What a delivery row posts: the first alert of a change, a follow-up in its thread, a reminder,
     a stuck step's alert, or the notice to the creator of a subscription Slack disabled."""

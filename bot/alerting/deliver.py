@@ -26,6 +26,7 @@ from storage import db
 from storage.alerts import outbox, threads
 from storage.alerts.subscriptions import disable_subscription
 from storage.models import Delivery
+from storage.statuses import DeliveryKind
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -211,7 +212,7 @@ class Deliverer:
             "delivery %s to %s %s failed for good: %s", row.id, row.destination_kind, row.destination, error
         )
         sub_id = row.subscription_id
-        if not failure.disables or sub_id is None or row.kind == "notice":
+        if not failure.disables or sub_id is None or row.kind == DeliveryKind.NOTICE:
             return
         sub = disable_subscription(session, subscription_id=sub_id, reason=error, now=self.clock())
         if sub is None:

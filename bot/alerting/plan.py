@@ -30,6 +30,7 @@ from storage.channels import threading_for
 from storage.imports.importer import RUNNING_STEPS
 from storage.models import AlertThread, Delivery, Offer, StatusChange, Subscription
 from storage.reads.offers import OfferCard, load_card
+from storage.statuses import DeliveryKind, DestinationKind
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class Route:
 
 def route_of(session: Session, *, row: Delivery, threading: bool) -> Route:
     """``threading``: the destination's setting (a DM always threads)."""
-    channel = row.destination if row.destination_kind == "channel" else None
+    channel = row.destination if row.destination_kind == DestinationKind.CHANNEL else None
     thread = threads.open_thread(
         session, offer_pk=row.offer_pk, destination_kind=row.destination_kind, destination=row.destination
     )
@@ -129,16 +130,16 @@ class Planner:
             return Plan()
         offer, change, card = snapshot.offer, snapshot.change, snapshot.card
         tr = self._reader(session, row)
-        if row.kind == "notice":
+        if row.kind == DeliveryKind.NOTICE:
             return self._notice(session, row, offer, tr)
         route = route_of(session, row=row, threading=self._destination(session, row)[0])
         thread = route.thread
-        direct = row.destination_kind == "user"
-        if row.kind in ("stuck", "reminder"):
+        direct = row.destination_kind == DestinationKind.USER
+        if row.kind in (DeliveryKind.STUCK, DeliveryKind.REMINDER):
             return self._nudge(row, route, snapshot, tr, direct=direct)
         old, new = change.old_status, change.new_status
         since = change.changed_at
-        if row.kind == "alert":
+        if row.kind == DeliveryKind.ALERT:
             reply = lambda: render_alert(card, old_status=old, new_status=new, tr=tr, direct=direct)  # noqa: E731
         else:
             reply = lambda: render_followup(card, old_status=old, new_status=new, since=since, tr=tr)  # noqa: E731
@@ -147,10 +148,10 @@ class Planner:
             change_id=snapshot.change_id,
             new_status=change.new_status,
             thread_id=thread.id if thread is not None else None,
-            starts_thread=row.kind == "alert" and thread is None,
+            starts_thread=row.kind == DeliveryKind.ALERT and thread is None,
             updates_root=root is not None,
         )
-        broadcast = row.kind == "alert" and thread is not None
+        broadcast = row.kind == DeliveryKind.ALERT and thread is not None
         return Plan(post=route.post(reply, broadcast=broadcast), thread=move, root=root)
 
     def _nudge(
@@ -158,7 +159,7 @@ class Planner:
     ) -> Plan:
         """A stuck step's alert or a reminder, or nothing when the offer moved on since."""
         card, thread = snapshot.card, route.thread
-        if row.kind == "stuck":
+        if row.kind == DeliveryKind.STUCK:
             step = next((s for s in card.steps if s.position == row.step_position), None)
             if step is None or step.status not in RUNNING_STEPS:
                 return Plan()  # the step moved on since: nothing to say
@@ -207,7 +208,7 @@ class Planner:
         :func:`refresh_languages`)."""
         key = (row.team_id, row.destination_kind, row.destination)
         if key not in self._destinations:
-            if row.destination_kind == "channel":
+            if row.destination_kind == DestinationKind.CHANNEL:
                 language = channel_language(
                     session, team_id=row.team_id, channel=row.destination, default=self.config.language
                 )

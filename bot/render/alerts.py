@@ -31,7 +31,7 @@ from storage.alerts.work import Handling
 from storage.models import Step, Subscription
 from storage.reads.offers import OfferCard
 from storage.slack_codes import Fix, fix_for
-from storage.statuses import OfferStatus, StepState
+from storage.statuses import DestinationKind, OfferStatus, StepState
 
 REMINDED = frozenset(s.value for s in ALERT_EVENTS)
 """Statuses whose alert people work on (*I'm on it*, *Snooze*): the ones that alert."""
@@ -324,7 +324,11 @@ _FIXES: dict[Fix | None, str] = {
 
 def render_disabled_notice(sub: Subscription, *, about: About, reason: str, tr: Translator) -> Reply:
     """The DM to whoever created a subscription that Slack made impossible to deliver."""
-    where = f"<#{sub.destination}>" if sub.destination_kind == "channel" else tr._("your direct messages")
+    where = (
+        f"<#{sub.destination}>"
+        if sub.destination_kind == DestinationKind.CHANNEL
+        else tr._("your direct messages")
+    )
     fix = tr._(_FIXES.get(fix_for(reason), CHECK_INSTALLATION))
     line = tr._(
         "I stopped posting alerts for %(what)s to %(where)s: Slack answered `%(error)s`. "

@@ -26,16 +26,16 @@ from bot.render.offers import (
 from bot.usecases.history import HistoryPage
 from storage.models import Offer, Step
 from storage.reads.history import ActionEntry, DeliveryEntry, Entry, StatusEntry
-from storage.statuses import StepState
+from storage.statuses import DeliveryKind, DeliveryState, DestinationKind, StepState
 
 HISTORY_PAGE_ACTION = "offer_history_page"
 
-_KINDS = {
-    "alert": N_("Alert"),
-    "followup": N_("Follow-up"),
-    "reminder": N_("Reminder"),
-    "notice": N_("Notice"),
-    "stuck": N_("Stuck step alert"),
+_KINDS: dict[str, str] = {
+    DeliveryKind.ALERT: N_("Alert"),
+    DeliveryKind.FOLLOWUP: N_("Follow-up"),
+    DeliveryKind.REMINDER: N_("Reminder"),
+    DeliveryKind.NOTICE: N_("Notice"),
+    DeliveryKind.STUCK: N_("Stuck step alert"),
 }
 _SOURCES = {
     "import": N_("import"),
@@ -43,7 +43,11 @@ _SOURCES = {
     "Partner Center": N_("Partner Center sync"),
     "Cloud Partner Portal": N_("Cloud Partner Portal sync"),
 }
-_STATES = {"sent": N_("sent"), "pending": N_("waiting to be sent"), "failed": N_("not delivered")}
+_STATES: dict[str, str] = {
+    DeliveryState.SENT: N_("sent"),
+    DeliveryState.PENDING: N_("waiting to be sent"),
+    DeliveryState.FAILED: N_("not delivered"),
+}
 
 
 def _where(channel: str, tr: Translator) -> str:
@@ -89,7 +93,7 @@ def _action_line(e: ActionEntry, tr: Translator) -> str:
 
 
 def _delivery_line(e: DeliveryEntry, tr: Translator) -> str:
-    if e.destination_kind == "channel":
+    if e.destination_kind == DestinationKind.CHANNEL:
         where = _where(e.destination, tr)
     elif e.destination:
         where = tr._("<@%(user)s> by direct message", user=e.destination)
@@ -101,7 +105,7 @@ def _delivery_line(e: DeliveryEntry, tr: Translator) -> str:
         where=where,
         state=tr._(_STATES.get(e.state, N_("sent"))),
     )
-    return line + (f" (`{esc(e.error)}`)" if e.state == "failed" and e.error else "")
+    return line + (f" (`{esc(e.error)}`)" if e.state == DeliveryState.FAILED and e.error else "")
 
 
 def entry_line(entry: Entry, tr: Translator) -> str:

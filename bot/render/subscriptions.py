@@ -9,12 +9,13 @@ from bot.i18n import Language, Translator
 from bot.render.offers import MAX_SECTION, Reply, cap_blocks, esc, section, sections, truncate
 from bot.usecases.digest import DigestSetting
 from bot.usecases.subscriptions import About, AlertRequest, Subscriptions, SubscriptionView, Unsubscribed
+from storage.statuses import TargetKind
 
 
 def describe(about: About, tr: Translator) -> str:
-    if about.kind == "all":
+    if about.kind == TargetKind.ALL:
         return tr._("all offers")
-    if about.kind == "publisher":
+    if about.kind == TargetKind.PUBLISHER:
         return tr._("publisher `%(publisher)s`", publisher=esc(about.publisher_id or ""))
     if about.gone:
         return tr._("an offer that no longer exists")

@@ -35,7 +35,7 @@ from bot.usecases.subscriptions import AlertRequest, Unsubscribed, resolve_targe
 from storage.alerts.subscriptions import Target
 from storage.errors import UsageError
 from storage.reads.offers import Lookup
-from storage.statuses import STATUS_FILTERS, OfferStatus, status_filter_words
+from storage.statuses import STATUS_FILTERS, OfferStatus, TargetKind, status_filter_words
 
 log = logging.getLogger(__name__)
 
@@ -259,12 +259,12 @@ def _target(words: list[str]) -> Target | None:
     """``all`` or ``publisher:<id>``; None for an offer, which the use-case looks up."""
     first = words[0]
     if len(words) == 1 and first.lower() == "all":
-        return Target(kind="all")
+        return Target(kind=TargetKind.ALL)
     if first.lower().startswith("publisher:"):
         publisher = first.split(":", 1)[1].strip()
         if not publisher or len(words) > 1:
             raise UsageError(N_("write the publisher as `publisher:<id>`, e.g. `publisher:contoso`."))
-        return Target(kind="publisher", publisher_id=publisher)
+        return Target(kind=TargetKind.PUBLISHER, publisher_id=publisher)
     return None
 
 

@@ -11,6 +11,7 @@ from bot.i18n import N_
 from storage.errors import UsageError
 from storage.reads.history import ActionEntry, DeliveryEntry, Entry, history
 from storage.reads.offers import Lookup, OfferCard, find_offers, get_offer, load_card
+from storage.statuses import DestinationKind
 
 HISTORY_PAGE_SIZE = 20
 
@@ -35,7 +36,7 @@ def _masked(entry: Entry, viewer: Viewer) -> Entry:
     if viewer is EVERYTHING:
         return entry
     if isinstance(entry, DeliveryEntry):
-        if entry.destination_kind == "user":
+        if entry.destination_kind == DestinationKind.USER:
             visible = entry.destination == viewer.user_id
         else:
             visible = viewer.sees_channel(entry.destination)

@@ -17,7 +17,7 @@ from storage.errors import UsageError
 from storage.models import Mute, Offer, Step, Subscription
 from storage.reads.home import needs_attention, publishing, status_totals, steps_of_offers, user_alerts
 from storage.reads.offers import get_offer
-from storage.statuses import StepState
+from storage.statuses import DestinationKind, StepState
 
 HOME_LIMIT = 10
 """Offers shown per section; the rest is counted and pointed to (``/offer-status list <status>``)."""
@@ -74,11 +74,10 @@ def _with_steps(session: Session, offers: list[Offer]) -> list[HomeOffer]:
 
 
 def _about(session: Session, team_id: str, target_key: str) -> About:
-    kind, _, rest = target_key.partition(":")
-    if kind == "offer":
-        offer = get_offer(session, team_id=team_id, offer_pk=int(rest))
-        return about(Target(kind="offer", offer_pk=int(rest)), offer)
-    return about(Target(kind=kind, publisher_id=rest or None), None)
+    target = Target.from_key(target_key)
+    if target.offer_pk is not None:
+        return about(target, get_offer(session, team_id=team_id, offer_pk=target.offer_pk))
+    return about(target, None)
 
 
 def _alerts(session: Session, team_id: str, user_id: str) -> list[HomeAlert]:
@@ -155,7 +154,7 @@ def remove_alert(session: Session, *, team_id: str, key: object, actor: Actor, p
     sub = session.get(Subscription, int(raw))
     if sub is None or sub.team_id != team_id:
         raise UsageError(GONE)
-    if sub.destination_kind == "user":
+    if sub.destination_kind == DestinationKind.USER:
         if sub.destination != actor.user_id:
             raise UsageError(GONE)
     else:

@@ -26,6 +26,7 @@ from storage.alerts.subscriptions import (
 from storage.channels import set_language, set_threading
 from storage.models import Offer, Subscription
 from storage.reads.offers import Lookup, find_offers, get_offer
+from storage.statuses import DestinationKind, TargetKind
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,11 @@ class About:
     @property
     def gone(self) -> bool:
         """An offer subscription whose offer is no longer stored."""
-        return self.kind == "offer" and self.offer_id is None
+        return self.kind == TargetKind.OFFER and self.offer_id is None
 
 
 def about(target: Target, offer: Offer | None) -> About:
-    if target.kind == "offer":
+    if target.kind == TargetKind.OFFER:
         return About(
             kind="offer",
             offer_name=offer.name if offer else None,
@@ -74,7 +75,7 @@ def resolve_target(
     if len(lookup.matches) != 1:
         return lookup
     offer = lookup.matches[0]
-    found = Target(kind="offer", offer_pk=offer.id)
+    found = Target(kind=TargetKind.OFFER, offer_pk=offer.id)
     return AlertRequest(target=found, events=chosen, about=about(found, offer))
 
 
@@ -118,7 +119,11 @@ def subscribe_channel(
     """Save a channel's ``subscribe`` and return what it replaced, so a confirmation that cannot be
     posted can put it back (:func:`undo_subscribe`)."""
     sub = find_subscription(
-        session, team_id=team_id, destination_kind="channel", destination=channel, target=request.target
+        session,
+        team_id=team_id,
+        destination_kind=DestinationKind.CHANNEL,
+        destination=channel,
+        target=request.target,
     )
     before = (
         Before(existed=False)
@@ -133,7 +138,7 @@ def subscribe_channel(
     save_subscription(
         session,
         team_id=team_id,
-        destination_kind="channel",
+        destination_kind=DestinationKind.CHANNEL,
         destination=channel,
         user_id=user_id,
         request=request,
@@ -147,7 +152,11 @@ def undo_subscribe(
 ) -> None:
     """Put back the channel's subscription as it was before :func:`subscribe_channel`."""
     sub = find_subscription(
-        session, team_id=team_id, destination_kind="channel", destination=channel, target=request.target
+        session,
+        team_id=team_id,
+        destination_kind=DestinationKind.CHANNEL,
+        destination=channel,
+        target=request.target,
     )
     if sub is None:
         return
@@ -184,14 +193,18 @@ def unsubscribe_channel(
     """Remove (some events of) a channel's subscription: only its creator, admins and owners, and the
     managers may (:func:`bot.usecases.access.check_removal`)."""
     existing = find_subscription(
-        session, team_id=team_id, destination_kind="channel", destination=channel, target=request.target
+        session,
+        team_id=team_id,
+        destination_kind=DestinationKind.CHANNEL,
+        destination=channel,
+        target=request.target,
     )
     if existing is not None:
         check_removal(actor, created_by=existing.created_by, policy=policy)
     found, left = unsubscribe(
         session,
         team_id=team_id,
-        destination_kind="channel",
+        destination_kind=DestinationKind.CHANNEL,
         destination=channel,
         target=request.target,
         events=request.events if len(request.events) < len(EVENTS) else (),
@@ -208,7 +221,7 @@ def notify_me(
     save_subscription(
         session,
         team_id=team_id,
-        destination_kind="user",
+        destination_kind=DestinationKind.USER,
         destination=user_id,
         user_id=user_id,
         request=request,
@@ -260,10 +273,12 @@ def _view(session: Session, team_id: str, sub: Subscription) -> SubscriptionView
 def list_subscriptions(session: Session, *, team_id: str, user_id: str, channel_id: str) -> Subscriptions:
     channel = None
     if channel_id:
-        subs = subscriptions_of(session, team_id=team_id, destination_kind="channel", destination=channel_id)
+        subs = subscriptions_of(
+            session, team_id=team_id, destination_kind=DestinationKind.CHANNEL, destination=channel_id
+        )
         channel = tuple(_view(session, team_id, sub) for sub, _offer in subs)
     mine = (
-        subscriptions_of(session, team_id=team_id, destination_kind="user", destination=user_id)
+        subscriptions_of(session, team_id=team_id, destination_kind=DestinationKind.USER, destination=user_id)
         if user_id
         else []
     )

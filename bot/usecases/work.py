@@ -22,6 +22,7 @@ from storage.alerts.work import MUTE, Handling, find_thread, handling_of, log_ac
 from storage.errors import UsageError
 from storage.models import AlertThread, StatusChange
 from storage.reads.offers import OfferCard, get_offer, load_card
+from storage.statuses import DestinationKind, TargetKind
 
 SNOOZE_HOURS = {"1h": 1, "4h": 4, "1d": 24, "1w": 168}
 OUT_OF_DATE = N_("that button is out of date: run `/offer-status` again.")
@@ -125,8 +126,8 @@ def _view(
         card=card,
         channel=thread.channel,
         ts=thread.ts,
-        direct=thread.destination_kind == "user",
-        reader=thread.destination if thread.destination_kind == "user" else "",
+        direct=thread.destination_kind == DestinationKind.USER,
+        reader=thread.destination if thread.destination_kind == DestinationKind.USER else "",
         old_status=first.old_status if first is not None else None,
         new_status=first.new_status if first is not None else thread.status,
         current_status=thread.status,
@@ -165,8 +166,8 @@ def _open_threads(session: Session, ref: AlertRef, who: Clicker) -> tuple[OfferC
     threads = [
         t
         for t in every
-        if (t.destination_kind == "channel" and who.member_of(t.channel))
-        or (t.destination_kind == "user" and t.destination == user_id)
+        if (t.destination_kind == DestinationKind.CHANNEL and who.member_of(t.channel))
+        or (t.destination_kind == DestinationKind.USER and t.destination == user_id)
     ]
     if not threads and every:
         raise UsageError(
@@ -210,7 +211,7 @@ def mute_from_alert(session: Session, *, ref: AlertRef, who: Clicker) -> AlertRe
     offer = get_offer(session, team_id=ref.team_id, offer_pk=ref.offer_pk)
     if offer is None:
         raise OfferGone(GONE)
-    target = Target(kind="offer", offer_pk=offer.id)
+    target = Target(kind=TargetKind.OFFER, offer_pk=offer.id)
     request = AlertRequest(target=target, events=(), about=about(target, offer))
     user = who.actor.user_id
     mute_me(session, team_id=ref.team_id, user_id=user, request=request, now=who.now)

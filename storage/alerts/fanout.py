@@ -26,7 +26,7 @@ from storage.alerts.subscriptions import (
 from storage.alerts.threads import open_threads
 from storage.models import AlertThread, Delivery, Message, Offer, StatusChange, Subscription
 from storage.people import cached_users, needs_lookup, owner_emails
-from storage.statuses import MessageLevel, OfferStatus
+from storage.statuses import DeliveryKind, DeliveryState, DestinationKind, MessageLevel, OfferStatus
 
 
 def has_error_message(session: Session, offer_pk: int) -> bool:
@@ -62,14 +62,14 @@ def still_wanted(
 ) -> bool:
     """Whether a destination that was alerted still wants to hear about ``offer``: a user who has not
     muted it, or a channel that still has an enabled subscription covering it."""
-    if destination_kind == "user":
+    if destination_kind == DestinationKind.USER:
         return user_wants(session, offer=offer, user=destination, levels=muted)
     return (
         session.exec(
             select(Subscription.id)
             .where(
                 Subscription.team_id == offer.team_id,
-                Subscription.destination_kind == "channel",
+                Subscription.destination_kind == DestinationKind.CHANNEL,
                 Subscription.destination == destination,
                 col(Subscription.target_key).in_(target_keys(offer)),
                 col(Subscription.disabled_reason).is_(None),
@@ -95,7 +95,7 @@ def destinations(
     muted = mute_levels(session, offer=offer)
     if event is not None:
         for sub in matching_subscriptions(session, offer=offer, event=event):
-            if sub.destination_kind == "user" and specificity(sub.target_key) <= muted.get(
+            if sub.destination_kind == DestinationKind.USER and specificity(sub.target_key) <= muted.get(
                 sub.destination, -1
             ):
                 continue  # muted at least as narrowly as this notify-me
@@ -104,7 +104,7 @@ def destinations(
         for email in owner_emails(offer):
             entry = users.get(email)
             if entry is not None and entry.user_id and entry.user_id not in muted:
-                found.setdefault(("user", entry.user_id), ("alert", None))
+                found.setdefault((DestinationKind.USER, entry.user_id), (DeliveryKind.ALERT, None))
     # Destinations that were alerted (an open thread) or are about to be (a pending row, e.g. during
     # a Slack outage) hear of every later change too, unless they muted or unsubscribed since.
     followers = {(t.destination_kind, t.destination) for t in open_threads(session, offer_pk=offer.id)}  # type: ignore[arg-type]
@@ -112,8 +112,8 @@ def destinations(
         select(Delivery.destination_kind, Delivery.destination)
         .where(
             Delivery.offer_pk == offer.id,
-            Delivery.state == "pending",
-            col(Delivery.kind).in_(("alert", "followup")),
+            Delivery.state == DeliveryState.PENDING,
+            col(Delivery.kind).in_((DeliveryKind.ALERT, DeliveryKind.FOLLOWUP)),
         )
         .distinct()
     ).all()
@@ -122,7 +122,7 @@ def destinations(
         if (dest_kind, dest) in found:
             continue
         if still_wanted(session, offer=offer, destination_kind=dest_kind, destination=dest, muted=muted):
-            found[(dest_kind, dest)] = ("followup", None)
+            found[(dest_kind, dest)] = (DeliveryKind.FOLLOWUP, None)
     return found
 
 
@@ -200,8 +200,8 @@ def handle_quiet(session: Session, *, now: datetime, limit: int = 5000) -> int:
             ~select(Delivery.id)
             .where(
                 col(Delivery.offer_pk) == sc.c.offer_pk,
-                Delivery.state == "pending",
-                col(Delivery.kind).in_(("alert", "followup")),
+                Delivery.state == DeliveryState.PENDING,
+                col(Delivery.kind).in_((DeliveryKind.ALERT, DeliveryKind.FOLLOWUP)),
             )
             .exists(),
         )

@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import AlertThread, Delivery, StatusChange, Step
+from storage.statuses import DeliveryKind, DeliveryState, DestinationKind
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def delivery_row(
         subscription_id=subscription_id,
         kind=kind,
         seq=seq,
-        state="pending",
+        state=DeliveryState.PENDING,
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -119,7 +120,9 @@ def due(session: Session, *, now: datetime) -> Due:
         .limit(1)
     )
     delivery = (
-        select(Delivery.id).where(Delivery.state == "pending", col(Delivery.next_attempt_at) <= now).limit(1)
+        select(Delivery.id)
+        .where(Delivery.state == DeliveryState.PENDING, col(Delivery.next_attempt_at) <= now)
+        .limit(1)
     )
     stuck = select(Step.id).where(col(Step.stuck_at) <= now).limit(1)
     return Due(
@@ -138,7 +141,7 @@ def claim(session: Session, *, now: datetime, worker: str, lease: timedelta, lim
         .where(
             earlier.offer_pk == Delivery.offer_pk,
             earlier.destination == Delivery.destination,
-            earlier.state == "pending",
+            earlier.state == DeliveryState.PENDING,
             col(earlier.id) < col(Delivery.id),
         )
         .exists()
@@ -146,7 +149,7 @@ def claim(session: Session, *, now: datetime, worker: str, lease: timedelta, lim
     stmt = (
         select(Delivery)
         .where(
-            Delivery.state == "pending",
+            Delivery.state == DeliveryState.PENDING,
             col(Delivery.next_attempt_at) <= now,
             sa.or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) <= now),
             ~blocked,
@@ -169,7 +172,9 @@ def user_destinations(session: Session, *, ids: Sequence[int]) -> list[Delivery]
     """The deliveries among ``ids`` that go to a user's direct messages."""
     if not ids:
         return []
-    query = select(Delivery).where(col(Delivery.id).in_(list(ids)), Delivery.destination_kind == "user")
+    query = select(Delivery).where(
+        col(Delivery.id).in_(list(ids)), Delivery.destination_kind == DestinationKind.USER
+    )
     return list(session.exec(query).all())
 
 
@@ -182,10 +187,10 @@ def add_notice(session: Session, *, row: Delivery, creator: str, subscription_id
                 team_id=row.team_id,
                 change_id=row.change_id,
                 offer_pk=row.offer_pk,
-                destination_kind="user",
+                destination_kind=DestinationKind.USER,
                 destination=creator,
                 subscription_id=subscription_id,
-                kind="notice",
+                kind=DeliveryKind.NOTICE,
                 seq=subscription_id,  # one notice per disabled subscription, even for one creator
                 now=now,
             )
@@ -195,7 +200,7 @@ def add_notice(session: Session, *, row: Delivery, creator: str, subscription_id
 
 def still_mine(row: Delivery, *, worker: str, now: datetime) -> bool:
     return (
-        row.state == "pending"
+        row.state == DeliveryState.PENDING
         and row.claimed_by == worker
         and row.lease_until is not None
         and row.lease_until > now
@@ -212,7 +217,7 @@ def mark_sending(row: Delivery, *, now: datetime) -> datetime | None:
 
 def mark_sent(row: Delivery, *, now: datetime, channel: str | None, ts: str | None) -> None:
     row.sending_at = None
-    row.state = "sent"
+    row.state = DeliveryState.SENT
     row.sent_at = now
     row.channel = channel
     row.ts = ts
@@ -221,7 +226,7 @@ def mark_sent(row: Delivery, *, now: datetime, channel: str | None, ts: str | No
 
 def mark_failed(row: Delivery, *, error: str) -> None:
     row.sending_at = None
-    row.state = "failed"
+    row.state = DeliveryState.FAILED
     row.last_error = error[:200]
     row.lease_until = None
 
@@ -257,7 +262,7 @@ def _set_lease(session: Session, *, ids: Sequence[int], worker: str, until: date
             .where(
                 col(Delivery.id).in_(list(ids)),
                 col(Delivery.claimed_by) == worker,
-                col(Delivery.state) == "pending",
+                col(Delivery.state) == DeliveryState.PENDING,
             )
             .values(lease_until=until)
         )
@@ -283,12 +288,14 @@ class OutboxCounts:
 def counts(session: Session) -> OutboxCounts:
     rows = dict(session.exec(select(Delivery.state, sa.func.count()).group_by(Delivery.state)).all())
     return OutboxCounts(
-        pending=rows.get("pending", 0), sent=rows.get("sent", 0), failed=rows.get("failed", 0)
+        pending=rows.get(DeliveryState.PENDING, 0),
+        sent=rows.get(DeliveryState.SENT, 0),
+        failed=rows.get(DeliveryState.FAILED, 0),
     )
 
 
 def oldest_pending(session: Session) -> tuple[int, datetime | None]:
     """How many deliveries wait, and when the oldest of them was created (for ``/metrics``)."""
     query = select(sa.func.count(), sa.func.min(col(Delivery.created_at)))
-    row = session.exec(query.where(Delivery.state == "pending")).one()
+    row = session.exec(query.where(Delivery.state == DeliveryState.PENDING)).one()
     return int(row[0]), row[1]

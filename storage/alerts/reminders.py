@@ -15,6 +15,7 @@ from storage.alerts.subscriptions import (
     mute_levels,
 )
 from storage.models import AlertTaker, AlertThread, Offer, StatusChange, Step
+from storage.statuses import DeliveryKind
 
 
 def schedule_reminders(session: Session, *, now: datetime, remind_after: timedelta, limit: int = 200) -> int:
@@ -54,7 +55,7 @@ def schedule_reminders(session: Session, *, now: datetime, remind_after: timedel
                     offer_pk=thread.offer_pk,
                     destination_kind=thread.destination_kind,
                     destination=thread.destination,
-                    kind="reminder",
+                    kind=DeliveryKind.REMINDER,
                     seq=seq,
                     now=now,
                 )
@@ -102,7 +103,7 @@ def schedule_stuck(session: Session, *, now: datetime, limit: int = 200) -> int:
                 destination_kind=dest_kind,
                 destination=dest,
                 subscription_id=sub_id,
-                kind="stuck",
+                kind=DeliveryKind.STUCK,
                 seq=stuck_seq(step),
                 now=now,
             )

@@ -11,28 +11,37 @@ from sqlmodel import Session, col, select
 
 from storage.alerts.policy import EVENTS
 from storage.models import Mute, Offer, Subscription
+from storage.statuses import DestinationKind, TargetKind, parse_target_key, target_key
 
 
 @dataclass(frozen=True)
 class Target:
     """What a subscription or mute is about: one offer, one publisher's offers, or all offers."""
 
-    kind: str  # offer | publisher | all
+    kind: str  # a TargetKind
     offer_pk: int | None = None
     publisher_id: str | None = None
 
     @property
     def key(self) -> str:
-        if self.kind == "offer":
-            return f"offer:{self.offer_pk}"
-        if self.kind == "publisher":
-            return f"publisher:{self.publisher_id}"
-        return "all"
+        kind = TargetKind(self.kind)
+        return target_key(kind, self.offer_pk if kind is TargetKind.OFFER else self.publisher_id)
+
+    @classmethod
+    def from_key(cls, key: str) -> Target:
+        kind, ref = parse_target_key(key)
+        if kind is TargetKind.OFFER:
+            return cls(kind=kind, offer_pk=int(ref))
+        return cls(kind=kind, publisher_id=ref or None)
 
 
 def target_keys(offer: Offer) -> list[str]:
     """Every target key that covers ``offer``."""
-    return ["all", f"publisher:{offer.publisher_id}", f"offer:{offer.id}"]
+    return [
+        target_key(TargetKind.ALL),
+        target_key(TargetKind.PUBLISHER, offer.publisher_id),
+        target_key(TargetKind.OFFER, offer.id),
+    ]
 
 
 def events_of(sub: Subscription) -> list[str]:
@@ -167,24 +176,27 @@ def matching_subscriptions(session: Session, *, offer: Offer, event: str) -> lis
 # --- mutes -----------------------------------------------------------------------------------
 
 
-def specificity(target_key: str) -> int:
+SPECIFICITY = {TargetKind.ALL: 0, TargetKind.PUBLISHER: 1, TargetKind.OFFER: 2}
+
+
+def specificity(key: str) -> int:
     """How narrow a target is: ``all`` < ``publisher:<id>`` < ``offer:<pk>``."""
-    return {"all": 0, "publisher": 1, "offer": 2}[target_key.split(":", 1)[0]]
+    return SPECIFICITY[parse_target_key(key)[0]]
 
 
 def mute(session: Session, *, team_id: str, user_id: str, target: Target, now: datetime) -> bool:
     """Mute DMs about ``target`` for the user, and drop their ``notify-me`` subscriptions that it
     covers (``all`` covers every one; a publisher covers its offers). True if the mute is new."""
     covered = [col(Subscription.target_key) == target.key]
-    if target.kind == "all":
+    if target.kind == TargetKind.ALL:
         covered = [sa.true()]
-    elif target.kind == "publisher":
+    elif target.kind == TargetKind.PUBLISHER:
         offers = select(Offer.id).where(Offer.team_id == team_id, Offer.publisher_id == target.publisher_id)
         covered.append(col(Subscription.offer_pk).in_(offers))
     session.execute(
         sa.delete(Subscription).where(
             col(Subscription.team_id) == team_id,
-            col(Subscription.destination_kind) == "user",
+            col(Subscription.destination_kind) == DestinationKind.USER,
             col(Subscription.destination) == user_id,
             sa.or_(*covered),
         )
@@ -230,7 +242,7 @@ def user_wants(session: Session, *, offer: Offer, user: str, levels: dict[str, i
     keys = session.exec(
         select(Subscription.target_key).where(
             Subscription.team_id == offer.team_id,
-            Subscription.destination_kind == "user",
+            Subscription.destination_kind == DestinationKind.USER,
             Subscription.destination == user,
             col(Subscription.target_key).in_(target_keys(offer)),
             col(Subscription.disabled_reason).is_(None),

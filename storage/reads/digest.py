@@ -23,6 +23,7 @@ from storage.models import (
 )
 from storage.people import owner_emails
 from storage.reads.home import URGENCY, covered_by
+from storage.statuses import DestinationKind
 
 DIGEST_LIMIT = 10
 
@@ -32,7 +33,7 @@ def channel_scope(session: Session, *, team_id: str, channel: str) -> sa.ColumnE
     keys = session.exec(
         select(Subscription.target_key).where(
             Subscription.team_id == team_id,
-            Subscription.destination_kind == "channel",
+            Subscription.destination_kind == DestinationKind.CHANNEL,
             Subscription.destination == channel,
             col(Subscription.disabled_reason).is_(None),
         )

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from storage.imports.importer import RUNNING_STEPS
 from storage.models import EmailUser, Mute, Offer, Step, Subscription
-from storage.statuses import OfferStatus
+from storage.statuses import DestinationKind, OfferStatus, TargetKind, parse_target_key
 
 URGENCY = (OfferStatus.FAILED, OfferStatus.SIGNOFF, OfferStatus.DELISTED)
 """Statuses that need someone, most urgent first."""
@@ -59,7 +59,7 @@ def user_scope(session: Session, *, team_id: str, user_id: str) -> sa.ColumnElem
     keys = session.exec(
         select(Subscription.target_key).where(
             Subscription.team_id == team_id,
-            Subscription.destination_kind == "user",
+            Subscription.destination_kind == DestinationKind.USER,
             Subscription.destination == user_id,
             col(Subscription.disabled_reason).is_(None),
         )
@@ -86,10 +86,11 @@ def covered_by(keys: Sequence[str]) -> sa.ColumnElement[bool] | None:
     cover, within the workspace the caller names; None when ``keys`` is empty."""
     if not keys:
         return None
-    if "all" in keys:
+    parsed = [parse_target_key(k) for k in keys]
+    if any(kind is TargetKind.ALL for kind, _ in parsed):
         return sa.true()
-    pks = [int(k.split(":", 1)[1]) for k in keys if k.startswith("offer:")]
-    publishers = [k.split(":", 1)[1] for k in keys if k.startswith("publisher:")]
+    pks = [int(ref) for kind, ref in parsed if kind is TargetKind.OFFER]
+    publishers = [ref for kind, ref in parsed if kind is TargetKind.PUBLISHER]
     return sa.or_(col(Offer.id).in_(pks), col(Offer.publisher_id).in_(publishers))
 
 
@@ -149,7 +150,7 @@ def user_alerts(session: Session, *, team_id: str, user_id: str) -> UserAlerts:
         select(Subscription)
         .where(
             Subscription.team_id == team_id,
-            Subscription.destination_kind == "user",
+            Subscription.destination_kind == DestinationKind.USER,
             Subscription.destination == user_id,
         )
         .order_by(col(Subscription.id))
@@ -161,7 +162,7 @@ def user_alerts(session: Session, *, team_id: str, user_id: str) -> UserAlerts:
         select(Subscription)
         .where(
             Subscription.team_id == team_id,
-            Subscription.destination_kind == "channel",
+            Subscription.destination_kind == DestinationKind.CHANNEL,
             Subscription.created_by == user_id,
         )
         .order_by(col(Subscription.id))

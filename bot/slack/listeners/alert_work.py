@@ -39,6 +39,7 @@ from bot.usecases.work import (
 from storage import db
 from storage.alerts.threads import open_threads
 from storage.errors import OfferbotError
+from storage.statuses import DestinationKind
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,9 @@ def _member_channels(deps: Deps, body: dict[str, Any], offer_pk: int) -> frozens
         return frozenset()
     with deps.session_factory() as session:
         channels = {
-            t.channel for t in open_threads(session, offer_pk=offer_pk) if t.destination_kind == "channel"
+            t.channel
+            for t in open_threads(session, offer_pk=offer_pk)
+            if t.destination_kind == DestinationKind.CHANNEL
         }
     return frozenset(c for c in channels if access.is_member(team_id=team, user_id=user, channel=c))
 
