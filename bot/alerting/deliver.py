@@ -13,12 +13,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
-from bot.alerting.outcomes import UNINSTALLED_RETRY, Outcome, Transient, Unknown, WatcherConfig
+from bot.alerting.outcomes import UNINSTALLED_RETRY, Outcome, SlackTransient, Unknown, WatcherConfig
 from bot.alerting.pacer import Pacer
 from bot.alerting.plan import Plan, Planner, Post
 from bot.clock import Clock, Sleep
 from bot.metrics import SLACK_ERRORS
-from bot.render.offers import Reply
+from bot.render.blocks import Reply
 from bot.slack.clients import Clients
 from bot.slack.errors import NETWORK_ERRORS, SlackFailure, classify
 from bot.slack.posted import check_history, may_have_reached_slack, metadata_for, posting_client
@@ -60,7 +60,7 @@ class Deliverer:
             self._posting[client.token] = posting_client(client)
         return self._posting[client.token]
 
-    # --- Web API calls; each raises Transient, or SlackApiError for a permanent error ---------
+    # --- Web API calls; each raises SlackTransient, or SlackApiError for a permanent error ---------
     @staticmethod
     def _call(method: str, call: Callable[[], T], *, posting: bool = False) -> T:
         try:
@@ -69,11 +69,11 @@ class Deliverer:
             failure = classify(exc)
             SLACK_ERRORS.labels(method=method, code=failure.code).inc()
             if failure.transient:
-                raise Transient(f"{method}: {failure.code}", retry_after=failure.retry_after) from exc
+                raise SlackTransient(f"{method}: {failure.code}", retry_after=failure.retry_after) from exc
             raise
         except NETWORK_ERRORS as exc:
             SLACK_ERRORS.labels(method=method, code=classify(exc).code).inc()
-            kind = Unknown if posting and may_have_reached_slack(exc) else Transient
+            kind = Unknown if posting and may_have_reached_slack(exc) else SlackTransient
             raise kind(f"{method}: {classify(exc).code}") from exc
 
     def _post(
@@ -150,7 +150,7 @@ class Deliverer:
         reply = plan.post.render()  # outside the transaction: a slow render holds no lock
         try:
             channel, ts = self._post(plan.post, reply, client, key=delivery_id, earlier=earlier)
-        except Transient as exc:
+        except SlackTransient as exc:
             return self._retry(delivery_id, exc, unknown=isinstance(exc, Unknown) or earlier is not None)
         except SlackApiError as exc:
             return self._fail(delivery_id, classify(exc))
@@ -160,7 +160,7 @@ class Deliverer:
             self._update_root(thread, root(), client)
         return Outcome.SENT
 
-    def _retry(self, delivery_id: int, exc: Transient, *, unknown: bool) -> Outcome:
+    def _retry(self, delivery_id: int, exc: SlackTransient, *, unknown: bool) -> Outcome:
         """Keep the row for later; ``unknown``: it may have been posted, so look for it first then."""
         log.warning("delivery %s: %s; will retry%s", delivery_id, exc, " (looking first)" if unknown else "")
         with db.transaction(self.factory) as session:
@@ -187,7 +187,7 @@ class Deliverer:
                 "chat.update",
                 lambda: poster.chat_update(channel=channel, ts=ts, text=root.text, blocks=root.blocks),
             )
-        except (Transient, SlackApiError) as exc:
+        except (SlackTransient, SlackApiError) as exc:
             log.warning("could not update the alert %s in %s: %s", ts, channel, exc)
 
     def _finish(

@@ -67,10 +67,10 @@ UNINSTALLED_RETRY = 3600.0
 """Seconds before a delivery to a workspace without an installation is looked at again."""
 
 
-class Transient(TransientError):
+class SlackTransient(TransientError):
     """Slack or the network failed in a way that may pass: keep the row and try later
     (after ``retry_after`` seconds when Slack said so)."""
 
 
-class Unknown(Transient):
+class Unknown(SlackTransient):
     """The post may have reached Slack, but its answer was lost: the next attempt looks for it first."""

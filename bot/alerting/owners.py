@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
-from bot.alerting.outcomes import Transient
+from bot.alerting.outcomes import SlackTransient
 from bot.clock import Clock
 from bot.slack.clients import Clients
 from bot.slack.errors import NETWORK_ERRORS, classify
@@ -36,7 +36,7 @@ class Wanted:
 
 def resolve_owner_emails(*, session_factory: db.SessionFactory, clients: Clients, clock: Clock) -> int:
     """Look up (and cache) the Slack users of the owners of offers whose pending changes alert.
-    Raises :class:`Transient` when Slack cannot answer now, so the changes wait for the owners."""
+    Raises :class:`SlackTransient` when Slack cannot answer now, so the changes wait for the owners."""
     now = clock()
     wanted: dict[tuple[str, str], Wanted] = {}
     with session_factory() as session:
@@ -62,12 +62,12 @@ def resolve_owner_emails(*, session_factory: db.SessionFactory, clients: Clients
             failure = classify(exc)
             error = failure.code
             if failure.transient:
-                raise Transient(f"users.lookupByEmail: {error}") from exc
+                raise SlackTransient(f"users.lookupByEmail: {error}") from exc
             user = None
             if not why.was_missing:  # logged when first missed
                 _log_lookup_failure(why.offer_id, email, error)
         except NETWORK_ERRORS as exc:
-            raise Transient(f"users.lookupByEmail: {classify(exc).code}") from exc
+            raise SlackTransient(f"users.lookupByEmail: {classify(exc).code}") from exc
         with db.transaction(session_factory) as session:
             record_lookup(session, team_id=team, email=email, user_id=user, now=now)
     return len(wanted)

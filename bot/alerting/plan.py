@@ -18,7 +18,7 @@ from bot.render.alerts import (
     render_reminder,
     render_stuck,
 )
-from bot.render.offers import Reply
+from bot.render.blocks import Reply
 from bot.slack.people import channel_language, user_language
 from bot.usecases.subscriptions import about
 from storage.alerts import threads

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.alerting.deliver import Deliverer
-from bot.alerting.outcomes import Outcome, PassReport, Transient, WatcherConfig
+from bot.alerting.outcomes import Outcome, PassReport, SlackTransient, WatcherConfig
 from bot.alerting.owners import resolve_owner_emails
 from bot.alerting.pacer import Pacer
 from bot.clock import Clock, Sleep
@@ -66,7 +66,7 @@ def _prepare(
     the look-ups), a batch at a time."""
     try:
         resolve_owner_emails(session_factory=session_factory, clients=clients, clock=clock)
-    except Transient as exc:
+    except SlackTransient as exc:
         report.stopped = str(exc)
         log.warning("watcher: Slack is not answering (%s); changes wait for the next pass", exc)
         return

@@ -5,22 +5,24 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.i18n import N_, Translator
-from bot.render.labels import status_emoji, status_label, step_label
-from bot.render.offers import (
+from bot.render.blocks import (
     Block,
     Reply,
     cap_blocks,
     context,
     esc,
+    mrkdwn_field,
+    section,
+    slack_date,
+    titled,
+)
+from bot.render.labels import status_emoji, status_label, step_label
+from bot.render.offers import (
     issue_line,
     links_line,
     missing_reason,
-    mrkdwn_field,
     partner_center_url,
-    section,
-    slack_date,
     step_name,
-    titled,
     type_label,
     unresolved,
 )

@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 from bot.i18n import Translator
+from bot.render.blocks import Block, Reply, context, esc, header, section, sections, slack_date, truncate
 from bot.render.labels import status_emoji, status_label
-from bot.render.offers import (
-    Block,
-    Reply,
-    context,
-    esc,
-    header,
-    section,
-    sections,
-    slack_date,
-    step_name,
-    truncate,
-)
+from bot.render.offers import step_name
 from bot.usecases.digest import DigestSetting, DigestView
 from storage.models import Offer, StatusChange
 from storage.reads.digest import DIGEST_LIMIT, DigestData, NeedsWhom

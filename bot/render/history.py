@@ -7,8 +7,7 @@ from datetime import timedelta
 
 from bot.i18n import N_, Translator
 from bot.render.alerts import duration_text
-from bot.render.labels import status_label, step_emoji, step_label
-from bot.render.offers import (
+from bot.render.blocks import (
     COMMAND,
     Block,
     Reply,
@@ -19,10 +18,9 @@ from bot.render.offers import (
     section,
     sections,
     slack_date,
-    step_estimate,
-    step_name,
-    steps_blocks,
 )
+from bot.render.labels import status_label, step_emoji, step_label
+from bot.render.offers import step_estimate, step_name, steps_blocks
 from bot.usecases.history import HistoryPage
 from storage.models import Offer, Step
 from storage.reads.history import ActionEntry, DeliveryEntry, Entry, StatusEntry

@@ -9,19 +9,9 @@ from typing import Any
 
 from bot.i18n import Translator
 from bot.render.alerts import ON_IT_ACTION, OPEN_STATUS_ACTION, snooze_menu
+from bot.render.blocks import Block, context, divider, esc, header, section, slack_date, truncate
 from bot.render.labels import status_emoji, status_label, step_label
-from bot.render.offers import (
-    Block,
-    context,
-    divider,
-    esc,
-    header,
-    section,
-    slack_date,
-    step_estimate,
-    step_name,
-    truncate,
-)
+from bot.render.offers import step_estimate, step_name
 from bot.render.subscriptions import describe, event_words
 from bot.usecases.home import HomeAlert, HomeOffer, HomeView
 from bot.usecases.work import AlertView

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.i18n import Language, Translator
-from bot.render.offers import MAX_SECTION, Reply, cap_blocks, esc, section, sections, truncate
+from bot.render.blocks import MAX_SECTION, Reply, cap_blocks, esc, section, sections, truncate
 from bot.usecases.digest import DigestSetting
 from bot.usecases.subscriptions import About, AlertRequest, Subscriptions, SubscriptionView, Unsubscribed
 from storage.statuses import TargetKind

@@ -14,9 +14,12 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.i18n import N_, Language, Translator, parse_language
+from bot.render.blocks import Reply
 from bot.render.digest import render_digest, render_digest_setting
+from bot.render.help import render_help
 from bot.render.history import render_history
-from bot.render.offers import Reply, render_card, render_help, render_list, render_lookup
+from bot.render.lists import render_list, render_lookup
+from bot.render.offers import render_card
 from bot.render.subscriptions import (
     render_language,
     render_muted,

@@ -12,7 +12,8 @@ from typing import TextIO
 
 from bot.clock import Clock, utc_now
 from bot.i18n import ENGLISH, Translator
-from bot.render.offers import COMMAND, Reply, render_error
+from bot.render.blocks import COMMAND, Reply
+from bot.render.help import render_error
 from bot.render.textview import blocks_to_text
 from bot.slack import grammar
 from storage.db import SessionFactory

@@ -18,8 +18,10 @@ from bot.sources.base import Listing, ProductError, ProductRef, describe
 from bot.sources.http import ApiClient, ApiSpec, HttpSource, RetryPolicy, Transient
 from storage import safetext
 from storage.errors import DocumentError
-from storage.imports.documents import fit_to_limits, parse_offer, shape_problem
+from storage.imports.documents import parse_offer
+from storage.imports.fitting import fit_to_limits
 from storage.imports.importer import Observation
+from storage.imports.json_edge import shape_problem
 from storage.statuses import OfferType
 
 NAME = "cloud-partner-portal"

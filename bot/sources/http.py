@@ -22,8 +22,8 @@ from bot.metrics import SOURCE_ERRORS
 from bot.sources.auth import TokenProvider
 from bot.sources.base import ProductError, ProductRef, SourceAuthError
 from storage.errors import DocumentError, TransientError
-from storage.imports.documents import load_json
 from storage.imports.feed import KnownProduct
+from storage.imports.json_edge import load_json
 
 log = logging.getLogger(__name__)
 

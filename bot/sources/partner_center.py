@@ -25,8 +25,9 @@ from bot.sources.http import ApiClient, ApiSpec, HttpSource, NotFound, RetryPoli
 from bot.sources.submissions import Reading, Shape, StepReading, Submission, read_submissions
 from bot.sources.validations import KNOWN_LEVELS, ResourceTree, Validation, validation_messages
 from storage import limits, safetext
-from storage.imports.documents import MessageIn, OfferIn, StepIn, shape_problem, split_emails
+from storage.imports.documents import MessageIn, OfferIn, StepIn, split_emails
 from storage.imports.importer import Observation
+from storage.imports.json_edge import shape_problem
 from storage.statuses import (
     OFFER_TYPES,
     SUBMITTED_FORMAT,

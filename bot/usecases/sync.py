@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from bot.clock import Clock
 from bot.sources.base import (
     Listing,
     OfferSource,
@@ -37,7 +38,6 @@ from storage.workspaces import default_team
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 
 MIN_ASK_INTERVAL = timedelta(minutes=1)
 """A scheduled pass never asks a product again sooner than this."""

@@ -28,6 +28,8 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 
 from storage import limits, safetext
 from storage.errors import DocumentError
+from storage.imports.fitting import count_problems
+from storage.imports.json_edge import load_json, shape_problem
 from storage.statuses import (
     DOCUMENT_STATUSES,
     MESSAGE_LEVELS,
@@ -41,79 +43,6 @@ from storage.statuses import (
 )
 
 MAX_ERRORS = limits.MAX_PROBLEMS
-MAX_DEPTH = 32
-"""Deeper JSON than any document of ours needs is refused before it is read further."""
-
-
-def shape_problem(value: Any, *, max_depth: int = MAX_DEPTH, nul: bool = True) -> str | None:
-    """The first thing in decoded JSON that no document may hold, with where it is: nesting deeper
-    than ``max_depth``, or a NUL character in a string (PostgreSQL cannot store one). None if clean.
-    Iterative, so a hostile document cannot exhaust the stack; only containers are stacked (a list
-    of millions of numbers costs no memory here). ``nul=False`` checks the depth only (a list whose
-    items are checked one by one later)."""
-    if isinstance(value, str):
-        return "the document: contains a NUL character" if nul and "\x00" in value else None
-    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
-    while stack:
-        item, path, depth = stack.pop()
-        if not isinstance(item, dict | list):
-            continue
-        if depth >= max_depth:
-            return f"{path or 'the document'}: nested deeper than {max_depth} levels"
-        pairs = item.items() if isinstance(item, dict) else enumerate(item)
-        for key, child in pairs:
-            if isinstance(key, str) and nul and "\x00" in key:
-                return f"{path or 'the document'}: a key contains a NUL character"
-            if isinstance(child, str):
-                if nul and "\x00" in child:
-                    return f"{_child_path(path, key)}: contains a NUL character"
-            elif isinstance(child, dict | list):
-                stack.append((child, _child_path(path, key), depth + 1))
-    return None
-
-
-def _child_path(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
-def container_problem(data: str | bytes, *, limit: int = limits.MAX_JSON_CONTAINERS) -> str | None:
-    """More objects and arrays than ``limit``, counted without decoding (``{`` and ``[`` inside
-    strings count too: an upper bound, in C speed), or None. A body of nothing but ``{}`` would cost
-    a hundred times its size in memory once decoded; it is refused before."""
-    opening = (b"{", b"[") if isinstance(data, bytes) else ("{", "[")
-    count = data.count(opening[0]) + data.count(opening[1])  # type: ignore[arg-type]
-    if count <= limit:
-        return None
-    return (
-        f"more than {limit:,} objects and arrays, over what the limits allow "
-        f"(at most {limits.MAX_OFFERS_PER_DOCUMENT:,} offers, {limits.MAX_STEPS_PER_OFFER} steps and "
-        f"{limits.MAX_MESSAGES_PER_OFFER} messages each)"
-    )
-
-
-def load_json(data: str | bytes, *, source: str, nul: bool = True) -> Any:
-    """Decode JSON and check its shape (:func:`shape_problem`); a clear :class:`DocumentError`
-    for malformed, non-UTF-8, too deep or NUL-carrying input, or for more containers than any
-    document within the limits has (checked before decoding), never a RecursionError."""
-    too_many = container_problem(data)
-    if too_many is not None:
-        raise DocumentError(f"{source}: {too_many}")
-    try:
-        doc = json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise DocumentError(
-            f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise DocumentError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except RecursionError:
-        raise DocumentError(f"{source}: nested deeper than {MAX_DEPTH} levels") from None
-    problem = shape_problem(doc, nul=nul)
-    if problem is not None:
-        raise DocumentError(f"{source}: {problem}")
-    return doc
 
 
 @dataclass(frozen=True)
@@ -381,44 +310,6 @@ def _read_offer(
     return _offer_in(doc, known.value if known else doc.offer_type[:40])
 
 
-def _items(value: Any, key: str) -> list[Any]:
-    found = value.get(key) if isinstance(value, dict) else None
-    return found if isinstance(found, list) else []
-
-
-def count_problems(raw: Any) -> list[str]:
-    """An offer's steps and messages over the limits (``storage.limits``), counted on the raw
-    document before anything is validated or built."""
-    status = raw.get("status") if isinstance(raw, dict) else None
-    steps = _items(status, "steps")
-    problems = []
-    if len(steps) > limits.MAX_STEPS_PER_OFFER:
-        problems.append(
-            f"status.steps: {len(steps):,} steps, "
-            f"more than the limit of {limits.MAX_STEPS_PER_OFFER} per offer"
-        )
-    own = _items(status, "messages")
-    if len(own) > limits.MAX_STEP_MESSAGES:
-        problems.append(
-            f"status.messages: {len(own):,} messages, more than the limit of {limits.MAX_STEP_MESSAGES}"
-        )
-    total = len(own)
-    for i, step in enumerate(steps[: limits.MAX_STEPS_PER_OFFER]):
-        count = len(_items(step, "messages"))
-        total += count
-        if count > limits.MAX_STEP_MESSAGES:
-            problems.append(
-                f"status.steps[{i}].messages: {count:,} messages, more than the limit of "
-                f"{limits.MAX_STEP_MESSAGES} per step"
-            )
-    if total > limits.MAX_MESSAGES_PER_OFFER and not problems:
-        problems.append(
-            f"status: {total:,} messages in all, "
-            f"more than the limit of {limits.MAX_MESSAGES_PER_OFFER} per offer"
-        )
-    return problems
-
-
 def _cross_checks(raw: Any, *, known_types_only: bool) -> list[str]:
     """The offer type (a known one, for imports), duplicate step ids, and every bad e-mail address."""
     if not isinstance(raw, dict):
@@ -451,77 +342,6 @@ def _cross_checks(raw: Any, *, known_types_only: bool) -> list[str]:
         if "@" not in email or " " in email or len(email) > 320:
             problems.append(f"status.notificationEmails: not an email address: {_show(email)}")
     return problems
-
-
-_STRING_LIMITS = {
-    "name": 500,
-    "stepName": 500,
-    "description": 4000,
-    "estimatedTimeFrame": 200,
-    "messageHtml": limits.MAX_MESSAGE_HTML,
-}
-
-
-def _cut(item: Any) -> Any:
-    if not isinstance(item, dict):
-        return item
-    out = dict(item)
-    for key, limit in _STRING_LIMITS.items():
-        value = out.get(key)
-        if isinstance(value, str) and len(value) > limit:
-            out[key] = value[: limit - 1] + "…"
-    return out
-
-
-def _fit_messages(messages: list[Any], room: int) -> list[Any]:
-    """The first messages that fit ``room``, and one that counts the rest."""
-    if len(messages) <= room:
-        return [_cut(m) for m in messages]
-    kept = [_cut(m) for m in messages[: max(room - 1, 0)]]
-    dropped = messages[len(kept) :]
-    stamp = next((m.get("timestamp") for m in dropped if isinstance(m, dict) and m.get("timestamp")), None)
-    note = {
-        "messageHtml": f"… and {len(dropped):,} more message(s): see the offer in Partner Center.",
-        "level": "warning",
-        "timestamp": stamp if isinstance(stamp, str) else "1970-01-01T00:00:00Z",
-    }
-    return [*kept, note]
-
-
-def fit_to_limits(raw: Any) -> Any:
-    """A sync source's offer brought within the limits instead of refused: the first steps and
-    messages kept, one message saying how many more there were, long texts cut."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("status"), dict):
-        return raw
-    status = dict(raw["status"])
-    steps = _items(status, "steps")
-    room = limits.MAX_MESSAGES_PER_OFFER
-    extra = len(steps) - limits.MAX_STEPS_PER_OFFER
-    own = _items(status, "messages")
-    if extra > 0:
-        note = f"… and {extra:,} more step(s): see the offer in Partner Center."
-        own = [*own, {"messageHtml": note, "level": "warning", "timestamp": "1970-01-01T00:00:00Z"}]
-    room -= 1  # for the note of messages no step had room for
-    status["messages"] = _fit_messages(own, min(limits.MAX_STEP_MESSAGES - 1, room))
-    room -= len(status["messages"])
-    fitted, lost = [], 0
-    for step in steps[: limits.MAX_STEPS_PER_OFFER]:
-        step = _cut(step)
-        if isinstance(step, dict) and isinstance(step.get("messages"), list):
-            if room > 0:
-                step["messages"] = _fit_messages(step["messages"], min(limits.MAX_STEP_MESSAGES, room))
-                room -= len(step["messages"])
-            else:
-                lost, step["messages"] = lost + len(step["messages"]), []
-        fitted.append(step)
-    if lost:
-        note = f"… and {lost:,} more message(s) of later steps: see the offer in Partner Center."
-        status["messages"].append(
-            {"messageHtml": note, "level": "warning", "timestamp": "1970-01-01T00:00:00Z"}
-        )
-    if "steps" in status:
-        status["steps"] = fitted
-    return {**_cut(raw), "status": status}
 
 
 def parse_offer(raw: Any, *, source: str) -> OfferIn:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.http.server import wsgi_app
-from bot.render.offers import LIST_PAGE_ACTION
+from bot.render.lists import LIST_PAGE_ACTION
 from bot.settings import Settings
 from bot.slack.app import SORRY, create_app
 from storage import db

@@ -17,7 +17,7 @@ from sqlmodel import func, select
 
 from bot.http.server import wsgi_app
 from bot.i18n import ENGLISH, Language, translator
-from bot.render.offers import MAX_BLOCKS, MAX_SECTION
+from bot.render.blocks import MAX_BLOCKS, MAX_SECTION
 from bot.settings import Settings
 from bot.slack import grammar
 from bot.slack.app import create_app

@@ -20,12 +20,9 @@ from bot.render.alerts import (
     render_alert,
     render_reminder,
 )
-from bot.render.offers import (
-    Reply,
-    esc,
-    render_card,
-    render_error,
-)
+from bot.render.blocks import Reply, esc
+from bot.render.help import render_error
+from bot.render.offers import render_card
 from bot.settings import Settings
 from bot.slack import grammar
 from bot.slack.app import make_client

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from bot.i18n import ENGLISH
-from bot.render.offers import render_help
+from bot.render.help import render_help
 from bot.slack import grammar
 from storage import db
 from storage.alerts.subscriptions import Target, subscribe

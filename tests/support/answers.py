@@ -14,17 +14,13 @@ from bot.render.alerts import (
     render_reminder,
     render_stuck,
 )
+from bot.render.blocks import Reply
 from bot.render.digest import render_digest, render_digest_setting
+from bot.render.help import render_cannot_post, render_help
 from bot.render.history import render_history
 from bot.render.home import render_done, render_home
-from bot.render.offers import (
-    Reply,
-    render_cannot_post,
-    render_card,
-    render_help,
-    render_list,
-    render_lookup,
-)
+from bot.render.lists import render_list, render_lookup
+from bot.render.offers import render_card
 from bot.render.subscriptions import (
     render_language,
     render_muted,

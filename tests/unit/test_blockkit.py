@@ -16,8 +16,9 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.i18n import Language, translator
+from bot.render.blocks import MAX_BLOCKS, MAX_VIEW_BLOCKS, Reply, card_modal
 from bot.render.history import render_history
-from bot.render.offers import MAX_BLOCKS, MAX_VIEW_BLOCKS, Reply, card_modal, render_card
+from bot.render.offers import render_card
 from bot.usecases.history import HistoryPage
 from storage import limits, safetext
 from storage.models import Message, Offer, Step

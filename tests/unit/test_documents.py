@@ -286,7 +286,8 @@ def test_validation_stops_after_twenty_problems() -> None:
 
 def test_a_sync_sources_offer_over_the_limits_is_kept_cut_to_them() -> None:
     from storage import limits
-    from storage.imports.documents import fit_to_limits, parse_offer
+    from storage.imports.documents import parse_offer
+    from storage.imports.fitting import fit_to_limits
 
     message = {"messageHtml": "m" * 30_000, "level": "error", "timestamp": "2026-11-20T10:00:00Z"}
     steps = [
@@ -313,7 +314,7 @@ def test_a_sync_sources_offer_over_the_limits_is_kept_cut_to_them() -> None:
 
 def test_names_and_ids_are_one_line_with_nothing_invisible_and_look_alike_ids_are_refused() -> None:
     from bot.i18n import ENGLISH
-    from bot.render.offers import offer_line
+    from bot.render.lists import offer_line
     from storage.models import Offer
 
     doc = json.loads(samples_text())

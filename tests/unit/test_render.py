@@ -5,16 +5,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.i18n import ENGLISH
-from bot.render.offers import (
-    LIST_PAGE_ACTION,
-    MAX_BLOCKS,
-    MAX_SECTION,
-    esc,
-    render_card,
-    render_help,
-    render_list,
-    render_lookup,
-)
+from bot.render.blocks import MAX_BLOCKS, MAX_SECTION, esc
+from bot.render.help import render_help
+from bot.render.lists import LIST_PAGE_ACTION, render_list, render_lookup
+from bot.render.offers import render_card
 from bot.render.textview import blocks_to_text
 from storage.models import Message, Offer, Step
 from storage.reads.offers import Lookup, OfferCard, OfferPage

@@ -11,7 +11,8 @@ from bot.clock import Clock
 from bot.guard import Deadline, Expired, StoreUnavailable
 from bot.i18n import N_, Translator, translator
 from bot.metrics import STORE_FAILURES
-from bot.render.offers import Reply, render_error
+from bot.render.blocks import Reply
+from bot.render.help import render_error
 from bot.slack.channels import ChannelAccess
 from bot.slack.people import People
 from bot.slack.roles import Roles

@@ -14,8 +14,10 @@ from slack_sdk import WebClient
 
 from bot.i18n import ENGLISH, N_
 from bot.render.alerts import OPEN_STATUS_ACTION, PARTNER_CENTER_ACTION
+from bot.render.blocks import Reply, card_modal
+from bot.render.help import render_error
 from bot.render.history import HISTORY_PAGE_ACTION
-from bot.render.offers import LIST_PAGE_ACTION, Reply, card_modal, render_error
+from bot.render.lists import LIST_PAGE_ACTION
 from bot.slack import grammar
 from bot.slack.errors import CALL_ERRORS, classify
 from bot.slack.listeners import Deps, answer, guarded, reader, reply_kwargs, team_of, viewer_of

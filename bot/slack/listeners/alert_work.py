@@ -18,8 +18,8 @@ from sqlmodel import Session
 from bot.guard import Expired, check_not_expired
 from bot.i18n import Translator, translator
 from bot.render.alerts import MUTE_ACTION, ON_IT_ACTION, SNOOZE_ACTION, render_alert, render_already_on_it
+from bot.render.blocks import Reply
 from bot.render.home import render_done
-from bot.render.offers import Reply
 from bot.render.subscriptions import render_muted
 from bot.slack.errors import CALL_ERRORS, classify
 from bot.slack.listeners import Deps, actor_of, answer, guarded, reader, reply_kwargs, team_of, user_of

@@ -16,7 +16,8 @@ from slack_sdk.errors import SlackApiError
 from bot.guard import STORE_ERRORS, Expired, StoreUnavailable, check_not_expired
 from bot.i18n import Translator
 from bot.metrics import COMMAND_SECONDS, COMMANDS, timed
-from bot.render.offers import COMMAND, Reply, render_cannot_post, render_error
+from bot.render.blocks import COMMAND, Reply
+from bot.render.help import render_cannot_post, render_error
 from bot.render.subscriptions import render_channel_change, render_subscription_confirmation
 from bot.slack import grammar
 from bot.slack.errors import CALL_ERRORS, classify

@@ -11,8 +11,9 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.guard import Expired, StoreUnavailable, check_not_expired
+from bot.render.blocks import Reply
+from bot.render.help import error_text
 from bot.render.home import HOME_REFRESH_ACTION, HOME_REMOVE_ACTION, render_home, render_refused
-from bot.render.offers import Reply, error_text
 from bot.slack.errors import CALL_ERRORS, classify
 from bot.slack.listeners import Deps, actor_of, guarded, team_of, user_of
 from bot.usecases.home import home_of, remove_alert
