@@ -7,9 +7,9 @@ import json
 import logging
 import shlex
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session
 
@@ -34,7 +34,7 @@ from bot.usecases.access import OPEN, OPERATOR, AccessPolicy, Action, Actor, che
 from bot.usecases.digest import DigestSetting, digest_for, set_daily_digest
 from bot.usecases.history import EVERYTHING, HISTORY_PAGE_SIZE, Viewer, history_page, offer_history
 from bot.usecases.offers import LIST_PAGE_SIZE
-from bot.usecases.subscriptions import AlertRequest, Unsubscribed, resolve_target
+from bot.usecases.subscriptions import AlertArgs, Unsubscribed
 from storage.alerts.subscriptions import Target
 from storage.errors import UsageError
 from storage.reads.offers import Lookup
@@ -116,7 +116,7 @@ def split_words(text: str) -> list[str]:
         raise UsageError(N_('a quote is not closed: write "Tailspin Flight" with both quotes.')) from None
 
 
-def handle_command(
+def answer_command(
     session: Session,
     *,
     team_id: str,
@@ -127,31 +127,37 @@ def handle_command(
     channel_id: str = "",
     actor: Actor = OPERATOR,
     policy: AccessPolicy = OPEN,
-    announce: Callable[[ChannelChange], None] | None = None,
     time_zone: str | None = None,
     viewer: Viewer = EVERYTHING,
-) -> Reply:
-    """Answer ``/offer-status <text>`` for a workspace. Raises :class:`UsageError` for bad arguments
-    and :class:`PermissionDenied` for what ``actor`` may not do (the shell is the operator)."""
+) -> Answer:
+    """Answer ``/offer-status <text>`` for a workspace: the reply and the channel changes made.
+    Raises :class:`UsageError` for bad arguments and :class:`PermissionDenied` for what ``actor``
+    may not do (the shell is the operator)."""
     check(actor, Action.QUERY, policy)
     words = split_words(_check_text(text))
+    verb = words[0].lower() if words else ""
+    if verb in ALERT_VERBS:
+        where = Where(team_id, user_id, channel_id, actor, policy, time_zone)
+        return alert_command(session, verb=verb, args=words[1:], where=where, tr=tr, now=now)
     if not words:
-        return offer_list(session, team_id=team_id, status=None, tr=tr)
-    verb = words[0].lower()
+        return Answer(offer_list(session, team_id=team_id, status=None, tr=tr))
     if verb in ("help", "-h", "--help", "?"):
-        return render_help(tr=tr)
+        return Answer(render_help(tr=tr))
     if verb in ("list", "ls"):
         status, page = _list_args(words[1:])
-        return offer_list(session, team_id=team_id, status=status, tr=tr, offset=(page - 1) * LIST_PAGE_SIZE)
+        offset = (page - 1) * LIST_PAGE_SIZE
+        return Answer(offer_list(session, team_id=team_id, status=status, tr=tr, offset=offset))
     if verb == "history":
-        return history_command(session, team_id=team_id, args=words[1:], tr=tr, viewer=viewer)
+        return Answer(history_command(session, team_id=team_id, args=words[1:], tr=tr, viewer=viewer))
     if verb == "digest":
         view = digest_for(session, team_id=team_id, channel_id=channel_id, user_id=user_id, now=now)
-        return render_digest(view, tr=tr)
-    if verb in ALERT_VERBS:
-        where = Where(team_id, user_id, channel_id, actor, policy, announce, time_zone)
-        return alert_command(session, verb=verb, args=words[1:], where=where, tr=tr, now=now)
-    return offer_status(session, team_id=team_id, query=" ".join(words), tr=tr)
+        return Answer(render_digest(view, tr=tr))
+    return Answer(offer_status(session, team_id=team_id, query=" ".join(words), tr=tr))
+
+
+def handle_command(session: Session, **kwargs: Any) -> Reply:
+    """:func:`answer_command`'s reply alone (the shell, and tests that read only the reply)."""
+    return answer_command(session, **kwargs).reply
 
 
 def _page_arg(args: list[str]) -> tuple[list[str], int]:
@@ -237,14 +243,8 @@ class Where:
     channel_id: str
     actor: Actor = OPERATOR
     policy: AccessPolicy = OPEN
-    announce: Callable[[ChannelChange], None] | None = None
     time_zone: str | None = None
     """The time zone Slack gives for the user (the daily digest's default)."""
-    """Called with each change made to the channel's alerts, for the listener to announce there."""
-
-    def changed(self, change: Unsubscribed | bool | Language | DigestSetting) -> None:
-        if self.announce is not None:
-            self.announce(ChannelChange(channel=self.channel_id, user_id=self.user_id, change=change))
 
 
 @dataclass(frozen=True)
@@ -256,6 +256,21 @@ class ChannelChange:
     change: Unsubscribed | bool | Language | DigestSetting
     """What was unsubscribed, threading on (True) or off, the alerts' new language, or the daily
     digest's new time (or off)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A command's reply, and the changes it made to a channel's alerts: data for the listener,
+    which announces them in the channel once they are committed."""
+
+    reply: Reply
+    changes: tuple[ChannelChange, ...] = ()
+
+
+def _changed(
+    where: Where, change: Unsubscribed | bool | Language | DigestSetting
+) -> tuple[ChannelChange, ...]:
+    return (ChannelChange(channel=where.channel_id, user_id=where.user_id, change=change),)
 
 
 def _target(words: list[str]) -> Target | None:
@@ -271,71 +286,54 @@ def _target(words: list[str]) -> Target | None:
     return None
 
 
-def parse_request(
-    session: Session, *, team_id: str, verb: str, args: list[str], tr: Translator
-) -> AlertRequest | Reply:
-    """``<offer | publisher:<id> | all> [failed] [delisted] [signoff] [stuck]``, or a Reply explaining
-    why not."""
+def alert_args(verb: str, args: list[str]) -> AlertArgs:
+    """``<offer | publisher:<id> | all> [failed] [delisted] [signoff] [stuck]`` as typed: nothing
+    is checked or looked up here (a malformed publisher is carried, for the use-case to raise after
+    its permission check)."""
     words = list(args)
     events: list[str] = []
     while words and words[-1].lower() in EVENT_WORDS:
         events.insert(0, EVENT_WORDS[words.pop().lower()])
-    if not words:
-        raise UsageError(
-            N_(
-                "`%(verb)s` needs an offer (its id or part of its name), `publisher:<id>` or `all`, "
-                "e.g. `/offer-status %(verb)s contoso-analytics-vm failed`."
-            ),
-            verb=verb,
-        )
-    found = resolve_target(
-        session, team_id=team_id, target=_target(words), query=" ".join(words), events=tuple(events)
-    )
-    return render_lookup(found, tr=tr) if isinstance(found, Lookup) else found
+    target, problem = None, None
+    if words:
+        try:
+            target = _target(words)
+        except UsageError as exc:
+            problem = exc
+    return AlertArgs(verb=verb, target=target, query=" ".join(words), events=tuple(events), problem=problem)
 
 
-def subscribe_request(session: Session, *, where: Where, text: str, tr: Translator) -> AlertRequest | None:
-    """The ``subscribe`` request in a command's text, parsed and checked by the very functions that
-    answered it (so what is saved is what the user was told), or None when the answer was a refusal."""
-    team_id = where.team_id
+def subscribe_args(text: str) -> AlertArgs | None:
+    """The ``subscribe`` in a command's text, parsed as the ack parsed it; None for any other text."""
     try:
-        check(where.actor, Action.QUERY, where.policy)
-        check(where.actor, Action.CHANNEL_CHANGE, where.policy)
         words = split_words(_check_text(text))
-        if not words or words[0].lower() != "subscribe":
-            return None
-        request = parse_request(session, team_id=team_id, verb="subscribe", args=words[1:], tr=tr)
     except UsageError:
         return None
-    return request if isinstance(request, AlertRequest) else None
+    if not words or words[0].lower() != "subscribe":
+        return None
+    return alert_args("subscribe", words[1:])
 
 
-def _need_channel(channel_id: str, verb: str) -> None:
-    if not channel_id:
-        raise UsageError(N_("`%(verb)s` works in a Slack channel."), verb=verb)
-
-
-def settings_command(session: Session, *, args: list[str], where: Where, tr: Translator) -> Reply:
-    """``settings threading on|off`` and ``settings language fr|en``, for the channel typed in."""
-    _need_channel(where.channel_id, "settings")
-    check(where.actor, Action.CHANNEL_CHANGE, where.policy)
-    name, value = (args[0].lower(), args[1].lower()) if len(args) == 2 else ("", "")
+def settings_command(session: Session, *, args: list[str], where: Where, tr: Translator) -> Answer:
+    """``settings threading on|off``, ``settings language fr|en`` and ``settings digest ...``, for
+    the channel typed in."""
     team, channel = where.team_id, where.channel_id
+    subscriptions.check_channel_change(
+        channel=channel, verb="settings", actor=where.actor, policy=where.policy
+    )
+    name, value = (args[0].lower(), args[1].lower()) if len(args) == 2 else ("", "")
     if args and args[0].lower() == "digest":
         setting = set_daily_digest(
             session, team_id=team, channel=channel, args=args[1:], default_tz=where.time_zone
         )
-        where.changed(setting)
-        return render_digest_setting(setting, tr=tr)
+        return Answer(render_digest_setting(setting, tr=tr), _changed(where, setting))
     if name == "threading" and value in ("on", "off"):
         on = subscriptions.set_channel_threading(session, team_id=team, channel=channel, on=value == "on")
-        where.changed(on)
-        return render_threading(on, tr=tr)
+        return Answer(render_threading(on, tr=tr), _changed(where, on))
     language = parse_language(value) if name == "language" else None
     if language is not None:
         chosen = subscriptions.set_channel_language(session, team_id=team, channel=channel, language=language)
-        where.changed(chosen)
-        return render_language(chosen, tr=tr)
+        return Answer(render_language(chosen, tr=tr), _changed(where, chosen))
     raise UsageError(
         N_(
             "use `/offer-status settings threading on|off`, `/offer-status settings language fr|en` or "
@@ -346,53 +344,67 @@ def settings_command(session: Session, *, args: list[str], where: Where, tr: Tra
 
 def alert_command(
     session: Session, *, verb: str, args: list[str], where: Where, tr: Translator, now: datetime
-) -> Reply:
-    """The answer to the alert verbs: parse, call the use-case, render. ``subscribe`` only checks its
-    arguments here: the listener then posts the confirmation in the channel and saves it."""
-    team, user = where.team_id, where.user_id
+) -> Answer:
+    """The answer to the alert verbs: parse, call the use-case (which checks who may), render.
+    ``subscribe`` is only previewed here: the listener then saves it and posts the confirmation."""
     if verb == "subscriptions":
         subs = subscriptions.list_subscriptions(
-            session, team_id=team, user_id=user, channel_id=where.channel_id
+            session, team_id=where.team_id, user_id=where.user_id, channel_id=where.channel_id
         )
-        return render_subscriptions(subs, tr=tr)
+        return Answer(render_subscriptions(subs, tr=tr))
     if verb == "settings":
         return settings_command(session, args=args, where=where, tr=tr)
-    if verb in ("notify-me", "mute-me") and not user:
-        raise UsageError(N_("`%(verb)s` works in Slack, where I know who you are."), verb=verb)
-    action = Action.CHANNEL_CHANGE if verb == "subscribe" else Action.OWN_ALERTS if user else Action.QUERY
-    if verb != "unsubscribe":  # who may remove a subscription depends on who made it: the use-case checks
-        check(where.actor, action, where.policy)
-    request = parse_request(session, team_id=team, verb=verb, args=args, tr=tr)
-    if isinstance(request, Reply):
-        return request
-    if verb in ("subscribe", "unsubscribe"):
-        _need_channel(where.channel_id, verb)
+    typed = alert_args(verb, args)
     if verb == "subscribe":
-        return render_subscribe_pending(request, tr=tr)
-    if verb == "unsubscribe":
-        result = subscriptions.unsubscribe_channel(
+        found = subscriptions.preview_subscribe(
             session,
-            team_id=team,
+            team_id=where.team_id,
             channel=where.channel_id,
-            request=request,
             actor=where.actor,
             policy=where.policy,
+            args=typed,
         )
-        if result.found:
-            where.changed(result)
-        return render_unsubscribed(result, tr=tr)
-    return _personal(session, verb=verb, request=request, where=where, tr=tr, now=now)
+        return Answer(
+            render_lookup(found, tr=tr)
+            if isinstance(found, Lookup)
+            else render_subscribe_pending(found, tr=tr)
+        )
+    if verb == "unsubscribe":
+        return _unsubscribe(session, typed, where=where, tr=tr)
+    return _personal(session, typed, where=where, tr=tr, now=now)
 
 
-def _personal(
-    session: Session, *, verb: str, request: AlertRequest, where: Where, tr: Translator, now: datetime
-) -> Reply:
-    """``notify-me`` and ``mute-me``: the person's own alerts."""
-    team, user = where.team_id, where.user_id
-    if verb == "notify-me":
-        return render_notify_me(
-            subscriptions.notify_me(session, team_id=team, user_id=user, request=request, now=now), tr=tr
-        )
-    return render_muted(
-        subscriptions.mute_me(session, team_id=team, user_id=user, request=request, now=now), tr=tr
+def _unsubscribe(session: Session, typed: AlertArgs, *, where: Where, tr: Translator) -> Answer:
+    found = subscriptions.preview_unsubscribe(
+        session, team_id=where.team_id, channel=where.channel_id, args=typed
     )
+    if isinstance(found, Lookup):
+        return Answer(render_lookup(found, tr=tr))
+    result = subscriptions.unsubscribe_channel(
+        session,
+        team_id=where.team_id,
+        channel=where.channel_id,
+        request=found,
+        actor=where.actor,
+        policy=where.policy,
+    )
+    return Answer(render_unsubscribed(result, tr=tr), _changed(where, result) if result.found else ())
+
+
+def _personal(session: Session, typed: AlertArgs, *, where: Where, tr: Translator, now: datetime) -> Answer:
+    """``notify-me`` and ``mute-me``: the person's own alerts."""
+    team, user, actor, policy = where.team_id, where.user_id, where.actor, where.policy
+    found = subscriptions.preview_personal(
+        session, team_id=team, user_id=user, actor=actor, policy=policy, args=typed
+    )
+    if isinstance(found, Lookup):
+        return Answer(render_lookup(found, tr=tr))
+    if typed.verb == "notify-me":
+        done = subscriptions.notify_me(
+            session, team_id=team, user_id=user, request=found, now=now, actor=actor, policy=policy
+        )
+        return Answer(render_notify_me(done, tr=tr))
+    done = subscriptions.mute_me(
+        session, team_id=team, user_id=user, request=found, now=now, actor=actor, policy=policy
+    )
+    return Answer(render_muted(done, tr=tr))

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.i18n import Language
-from bot.usecases.access import OPEN, OPERATOR, AccessPolicy, Actor, check_removal
+from bot.i18n import N_, Language
+from bot.usecases.access import OPEN, OPERATOR, AccessPolicy, Action, Actor, check, check_removal
 from storage.alerts.policy import EVENTS
 from storage.alerts.subscriptions import (
     Target,
@@ -19,11 +19,13 @@ from storage.alerts.subscriptions import (
     mute,
     restore_subscription,
     subscribe,
+    subscribe_replacing,
     subscriptions_of,
     unmute,
     unsubscribe,
 )
 from storage.channels import set_language, set_threading
+from storage.errors import UsageError
 from storage.models import Offer, Subscription
 from storage.reads.offers import Lookup, find_offers, get_offer
 from storage.statuses import DestinationKind, TargetKind
@@ -61,6 +63,77 @@ class AlertRequest:
     target: Target
     events: tuple[str, ...]
     about: About
+
+
+@dataclass(frozen=True)
+class AlertArgs:
+    """An alert command's arguments as typed (the grammar's output): an ``all`` or ``publisher:<id>``
+    target, else an offer to look up by ``query`` ("" when none was typed), and the events named.
+    ``problem``: the arguments could not be read; raised after the permission check."""
+
+    verb: str
+    target: Target | None
+    query: str
+    events: tuple[str, ...]
+    problem: UsageError | None = None
+
+
+def request_for(session: Session, *, team_id: str, args: AlertArgs) -> AlertRequest | Lookup:
+    """The request the arguments name, or the look-up when the offer is not found exactly once."""
+    if args.problem is not None:
+        raise args.problem
+    if args.target is None and not args.query:
+        raise UsageError(
+            N_(
+                "`%(verb)s` needs an offer (its id or part of its name), `publisher:<id>` or `all`, "
+                "e.g. `/offer-status %(verb)s contoso-analytics-vm failed`."
+            ),
+            verb=args.verb,
+        )
+    return resolve_target(session, team_id=team_id, target=args.target, query=args.query, events=args.events)
+
+
+def _in_channel(channel: str, verb: str) -> None:
+    if not channel:
+        raise UsageError(N_("`%(verb)s` works in a Slack channel."), verb=verb)
+
+
+def check_channel_change(*, channel: str, verb: str, actor: Actor, policy: AccessPolicy) -> None:
+    """Whether ``actor`` may change the alerts or settings of the channel the command was typed in."""
+    _in_channel(channel, verb)
+    check(actor, Action.CHANNEL_CHANGE, policy)
+
+
+def preview_subscribe(
+    session: Session, *, team_id: str, channel: str, actor: Actor, policy: AccessPolicy, args: AlertArgs
+) -> AlertRequest | Lookup:
+    """What ``subscribe`` would save, resolved and checked (the ack shows it); nothing is written."""
+    check(actor, Action.CHANNEL_CHANGE, policy)
+    found = request_for(session, team_id=team_id, args=args)
+    if isinstance(found, AlertRequest):
+        _in_channel(channel, "subscribe")
+    return found
+
+
+def preview_unsubscribe(
+    session: Session, *, team_id: str, channel: str, args: AlertArgs
+) -> AlertRequest | Lookup:
+    """The subscription an ``unsubscribe`` names; who may remove it depends on who made it, which
+    :func:`unsubscribe_channel` checks."""
+    found = request_for(session, team_id=team_id, args=args)
+    if isinstance(found, AlertRequest):
+        _in_channel(channel, "unsubscribe")
+    return found
+
+
+def preview_personal(
+    session: Session, *, team_id: str, user_id: str, actor: Actor, policy: AccessPolicy, args: AlertArgs
+) -> AlertRequest | Lookup:
+    """What a ``notify-me`` or ``mute-me`` is about, for a person Slack named."""
+    if not user_id:
+        raise UsageError(N_("`%(verb)s` works in Slack, where I know who you are."), verb=args.verb)
+    check(actor, Action.OWN_ALERTS, policy)
+    return request_for(session, team_id=team_id, args=args)
 
 
 def resolve_target(
@@ -114,37 +187,37 @@ class Before:
 
 
 def subscribe_channel(
-    session: Session, *, team_id: str, channel: str, user_id: str, request: AlertRequest, now: datetime
+    session: Session,
+    *,
+    team_id: str,
+    channel: str,
+    user_id: str,
+    request: AlertRequest,
+    now: datetime,
+    actor: Actor = OPERATOR,
+    policy: AccessPolicy = OPEN,
 ) -> Before:
-    """Save a channel's ``subscribe`` and return what it replaced, so a confirmation that cannot be
-    posted can put it back (:func:`undo_subscribe`)."""
-    sub = find_subscription(
+    """Save a channel's ``subscribe`` (checked again: the ack's check was another request) and return
+    what it replaced, so a confirmation that cannot be posted can put it back (:func:`undo_subscribe`)."""
+    check_channel_change(channel=channel, verb="subscribe", actor=actor, policy=policy)
+    _sub, previous = subscribe_replacing(
         session,
         team_id=team_id,
         destination_kind=DestinationKind.CHANNEL,
         destination=channel,
         target=request.target,
-    )
-    before = (
-        Before(existed=False)
-        if sub is None
-        else Before(
-            existed=True,
-            flags=(sub.on_failed, sub.on_delisted, sub.on_signoff, sub.on_stuck),
-            disabled_reason=sub.disabled_reason,
-            disabled_at=sub.disabled_at,
-        )
-    )
-    save_subscription(
-        session,
-        team_id=team_id,
-        destination_kind=DestinationKind.CHANNEL,
-        destination=channel,
-        user_id=user_id,
-        request=request,
+        events=request.events,
+        created_by=user_id,
         now=now,
     )
-    return before
+    if previous is None:
+        return Before(existed=False)
+    return Before(
+        existed=True,
+        flags=previous.flags,
+        disabled_reason=previous.disabled_reason,
+        disabled_at=previous.disabled_at,
+    )
 
 
 def undo_subscribe(
@@ -214,9 +287,17 @@ def unsubscribe_channel(
 
 
 def notify_me(
-    session: Session, *, team_id: str, user_id: str, request: AlertRequest, now: datetime
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    request: AlertRequest,
+    now: datetime,
+    actor: Actor = OPERATOR,
+    policy: AccessPolicy = OPEN,
 ) -> AlertRequest:
     """DM alerts for ``user_id``; a mute of the same target is lifted."""
+    check(actor, Action.OWN_ALERTS, policy)
     unmute(session, team_id=team_id, user_id=user_id, target=request.target)
     save_subscription(
         session,
@@ -231,8 +312,16 @@ def notify_me(
 
 
 def mute_me(
-    session: Session, *, team_id: str, user_id: str, request: AlertRequest, now: datetime
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    request: AlertRequest,
+    now: datetime,
+    actor: Actor = OPERATOR,
+    policy: AccessPolicy = OPEN,
 ) -> AlertRequest:
+    check(actor, Action.OWN_ALERTS, policy)
     mute(session, team_id=team_id, user_id=user_id, target=request.target, now=now)
     return request
 

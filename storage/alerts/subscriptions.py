@@ -66,6 +66,56 @@ def find_subscription(
     ).first()
 
 
+@dataclass(frozen=True)
+class Previous:
+    """A subscription's events and disabling before a ``subscribe`` changed them."""
+
+    flags: tuple[bool, bool, bool, bool]
+    disabled_reason: str | None
+    disabled_at: datetime | None
+
+
+def subscribe_replacing(
+    session: Session,
+    *,
+    team_id: str,
+    destination_kind: str,
+    destination: str,
+    target: Target,
+    events: Iterable[str],
+    created_by: str,
+    now: datetime,
+) -> tuple[Subscription, Previous | None]:
+    """Create the subscription, or set the events of an existing one and enable it again (read
+    once). Returns it and what it was before (None: it is new)."""
+    chosen = set(events) or set(EVENTS)
+    sub = find_subscription(
+        session, team_id=team_id, destination_kind=destination_kind, destination=destination, target=target
+    )
+    previous = None
+    if sub is None:
+        sub = Subscription(
+            team_id=team_id,
+            destination_kind=destination_kind,
+            destination=destination,
+            target_kind=target.kind,
+            target_key=target.key,
+            offer_pk=target.offer_pk,
+            publisher_id=target.publisher_id,
+            created_by=created_by,
+            created_at=now,
+        )
+    else:
+        flags = (sub.on_failed, sub.on_delisted, sub.on_signoff, sub.on_stuck)
+        previous = Previous(flags=flags, disabled_reason=sub.disabled_reason, disabled_at=sub.disabled_at)
+    sub.on_failed, sub.on_delisted, sub.on_signoff, sub.on_stuck = (e in chosen for e in EVENTS)
+    sub.disabled_reason = None
+    sub.disabled_at = None
+    session.add(sub)
+    session.flush()
+    return sub, previous
+
+
 def subscribe(
     session: Session,
     *,
@@ -79,29 +129,17 @@ def subscribe(
 ) -> tuple[Subscription, bool]:
     """Create the subscription, or set the events of an existing one and enable it again.
     Returns it and whether it is new."""
-    chosen = set(events) or set(EVENTS)
-    sub = find_subscription(
-        session, team_id=team_id, destination_kind=destination_kind, destination=destination, target=target
+    sub, previous = subscribe_replacing(
+        session,
+        team_id=team_id,
+        destination_kind=destination_kind,
+        destination=destination,
+        target=target,
+        events=events,
+        created_by=created_by,
+        now=now,
     )
-    created = sub is None
-    if sub is None:
-        sub = Subscription(
-            team_id=team_id,
-            destination_kind=destination_kind,
-            destination=destination,
-            target_kind=target.kind,
-            target_key=target.key,
-            offer_pk=target.offer_pk,
-            publisher_id=target.publisher_id,
-            created_by=created_by,
-            created_at=now,
-        )
-    sub.on_failed, sub.on_delisted, sub.on_signoff, sub.on_stuck = (e in chosen for e in EVENTS)
-    sub.disabled_reason = None
-    sub.disabled_at = None
-    session.add(sub)
-    session.flush()
-    return sub, created
+    return sub, previous is None
 
 
 def unsubscribe(

@@ -81,3 +81,69 @@ def test_unsubscribe_notify_me_and_the_list(factory: db.SessionFactory) -> None:
     assert "only when: `delisted`, `signoff`, `stuck`." in render_unsubscribed(partial, tr=ENGLISH).text
     assert "no longer gets alerts" in render_unsubscribed(gone, tr=ENGLISH).text
     assert "has no subscription for" in render_unsubscribed(again, tr=ENGLISH).text
+
+
+def test_use_cases_that_change_something_check_the_actor_themselves(factory: db.SessionFactory) -> None:
+    """Called directly, without the grammar: a guest can neither subscribe a channel nor set up their
+    own alerts, a non-manager cannot subscribe where only managers may, and nothing is written."""
+    from bot.usecases.access import AccessPolicy, Actor, PermissionDenied
+
+    load_samples(factory)
+    guest = Actor(user_id=USER, is_guest=True)
+    member = Actor(user_id=USER)
+    manager = Actor(user_id=USER, is_manager=True)
+    managers_only = AccessPolicy(managers_only=True)
+    args = subscriptions.AlertArgs(verb="subscribe", target=None, query="woodgrove", events=())
+    with db.transaction(factory) as s:
+        request = subscriptions.preview_subscribe(
+            s, team_id=TEAM, channel=CHANNEL, actor=member, policy=AccessPolicy(), args=args
+        )
+        assert isinstance(request, AlertRequest)
+        for actor, policy in ((guest, AccessPolicy(allow_guests=True)), (member, managers_only)):
+            for call in (
+                lambda: subscriptions.preview_subscribe(
+                    s, team_id=TEAM, channel=CHANNEL, actor=actor, policy=policy, args=args
+                ),
+                lambda: subscriptions.subscribe_channel(
+                    s,
+                    team_id=TEAM,
+                    channel=CHANNEL,
+                    user_id=USER,
+                    request=request,
+                    now=NOW,
+                    actor=actor,
+                    policy=policy,
+                ),
+            ):
+                try:
+                    call()
+                except PermissionDenied:
+                    pass
+                else:
+                    raise AssertionError(f"{actor} under {policy} was let through")
+        try:
+            subscriptions.notify_me(
+                s,
+                team_id=TEAM,
+                user_id=USER,
+                request=request,
+                now=NOW,
+                actor=guest,
+                policy=AccessPolicy(allow_guests=True),
+            )
+        except PermissionDenied:
+            pass
+        else:
+            raise AssertionError("a guest set up notify-me")
+        assert s.exec(select(Subscription)).all() == []
+        subscriptions.subscribe_channel(
+            s,
+            team_id=TEAM,
+            channel=CHANNEL,
+            user_id=USER,
+            request=request,
+            now=NOW,
+            actor=manager,
+            policy=managers_only,
+        )
+        assert len(s.exec(select(Subscription)).all()) == 1

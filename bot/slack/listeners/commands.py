@@ -5,7 +5,6 @@ post there; when it cannot, the subscription is put back as it was)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -32,8 +31,16 @@ from bot.slack.listeners import (
     team_of,
     viewer_of,
 )
-from bot.usecases.subscriptions import AlertRequest, subscribe_channel, undo_subscribe
+from bot.usecases.subscriptions import (
+    AlertArgs,
+    AlertRequest,
+    Before,
+    preview_subscribe,
+    subscribe_channel,
+    undo_subscribe,
+)
 from storage import db
+from storage.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +49,7 @@ SLASH_COMMANDS = (COMMAND,)
 """Every slash command the app registers; ``manifest.yml`` must declare exactly these."""
 
 
-def _answer(
-    deps: Deps,
-    command: dict[str, Any],
-    tr: Translator,
-    announce: Callable[[grammar.ChannelChange], None],
-    expired: Expired,
-) -> Reply:
+def _answer(deps: Deps, command: dict[str, Any], tr: Translator, expired: Expired) -> grammar.Answer:
     """The command's answer. Only the verbs that write take a write transaction: on SQLite that waits
     for the write lock, and an answer must never queue behind an import. A write whose user was
     already told the store is unavailable rolls back."""
@@ -57,7 +58,7 @@ def _answer(
     factory = deps.session_factory
     actor = actor_of(deps, command)
     with db.transaction(factory) if writes else factory() as session:
-        reply = grammar.handle_command(
+        answered = grammar.answer_command(
             session,
             team_id=team_of(command),
             text=text,
@@ -67,14 +68,13 @@ def _answer(
             now=deps.clock(),
             actor=actor,
             policy=deps.policy,
-            announce=announce,
             time_zone=deps.people.time_zone(
                 team_id=team_of(command), user_id=str(command.get("user_id") or "")
             ),
             viewer=viewer_of(deps, command, here=str(command.get("channel_id") or "")),
         )
         check_not_expired(expired)
-        return reply
+        return answered
 
 
 def _subscribe(deps: Deps, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
@@ -83,32 +83,55 @@ def _subscribe(deps: Deps, command: dict[str, Any], client: WebClient, respond: 
     gets "try again"; a channel the bot cannot post in gets the subscription put back as it was,
     and the user is told how to let the bot in."""
     text = str(command.get("text") or "")
-    if grammar.first_word(text) != "subscribe" or not command.get("channel_id"):
-        return
+    typed = grammar.subscribe_args(text)
+    if typed is None or not command.get("channel_id"):
+        return  # not a subscribe, or the ack already explained
     team, channel, user = team_of(command), str(command["channel_id"]), str(command.get("user_id") or "")
     tr = reader(deps, command)
-    where = grammar.Where(
-        team_id=team, user_id=user, channel_id=channel, actor=actor_of(deps, command), policy=deps.policy
-    )
     try:
-        with deps.session_factory() as session:
-            request = grammar.subscribe_request(session, where=where, text=text, tr=tr)
-        if request is None:
-            return  # the ack already explained
-        with db.transaction(deps.session_factory) as session:
-            before = subscribe_channel(
-                session, team_id=team, channel=channel, user_id=user, request=request, now=deps.clock()
-            )
+        saved = _save(deps, command, typed, team=team, channel=channel, user=user)
     except STORE_ERRORS as exc:
         log.warning("subscribe in %s: the store failed (%s); nothing saved", channel, type(exc).__name__)
         _respond(respond, render_error(StoreUnavailable(), tr=tr))
         return
+    if saved is None:
+        return
+    request, before = saved
     error = _confirm(deps, client, team=team, channel=channel, user=user, request=request)
     if error is None:
         return
     with db.transaction(deps.session_factory) as session:
         undo_subscribe(session, team_id=team, channel=channel, request=request, before=before)
     _respond(respond, render_cannot_post(error, tr=tr))
+
+
+def _save(
+    deps: Deps, command: dict[str, Any], typed: AlertArgs, *, team: str, channel: str, user: str
+) -> tuple[AlertRequest, Before] | None:
+    """Resolve and check the ``subscribe`` as the ack did, then save it (checked again); None when
+    the ack answered with a refusal or a look-up."""
+    actor = actor_of(deps, command)
+    try:
+        with deps.session_factory() as session:
+            request = preview_subscribe(
+                session, team_id=team, channel=channel, actor=actor, policy=deps.policy, args=typed
+            )
+        if not isinstance(request, AlertRequest):
+            return None
+        with db.transaction(deps.session_factory) as session:
+            before = subscribe_channel(
+                session,
+                team_id=team,
+                channel=channel,
+                user_id=user,
+                request=request,
+                now=deps.clock(),
+                actor=actor,
+                policy=deps.policy,
+            )
+    except UsageError:
+        return None
+    return request, before
 
 
 def _confirm(
@@ -156,7 +179,13 @@ def register(app: App, deps: Deps) -> None:
 
         def work(expired: Expired) -> Reply:
             tr = reader(deps, command)
-            return answer(lambda: _answer(deps, command, tr, changes.append, expired), tr)
+
+            def reply() -> Reply:
+                answered = _answer(deps, command, tr, expired)
+                changes.extend(answered.changes)  # announced once the ack is sent (committed by then)
+                return answered.reply
+
+            return answer(reply, tr)
 
         ack(**ephemeral(guarded(deps, work)))
         for change in changes:  # committed: the answer was computed after the transaction ended
