@@ -89,7 +89,7 @@ def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_jobs(settings: Settings, _args: argparse.Namespace) -> int:
-    from bot.runtime.jobs import lower_priority
+    from bot.runtime.jobs_process import lower_priority
     from bot.runtime.serve import jobs
 
     lower_priority(settings.offerbot_jobs_nice)

@@ -27,7 +27,7 @@ from bot.jobs.scheduling import (
     wake,
 )
 from bot.metrics import serve_for_parent
-from bot.runtime.jobs import PORT_FILE_ENV, JobsProcess, follow_parent
+from bot.runtime.jobs_process import PORT_FILE_ENV, JobsProcess, follow_parent
 from bot.runtime.lifecycle import Lifecycle, ShuttingDown
 from bot.runtime.startup import Gate
 from bot.settings import Settings
