@@ -1,4 +1,4 @@
-"""The Bolt app factory: it builds the app and registers the listeners of ``bot/listeners``.
+"""The Bolt app factory: it builds the app and registers the listeners of ``bot/slack/listeners``.
 
 A listener acks first with the whole answer (``process_before_response=True``: the card is
 computed during the request, so answers never depend on ``response_url`` and come back in

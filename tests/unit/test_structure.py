@@ -6,6 +6,7 @@ no text the catalogue extractor cannot see. The architecture page is checked aga
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -327,3 +328,35 @@ def test_the_kind_rule_would_catch_a_bare_string(tmp_path: Path) -> None:
         "destination_kind 'user'",
         "state 'pending'",
     ]
+
+
+# --- the architecture page -------------------------------------------------------------------
+
+PATH = re.compile(r"`?((?:bot|storage|tests)/[\w/.-]*)`?")
+
+
+def architecture_section() -> str:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("## How it is built")
+    end = readme.find("\n## ", start + 1)
+    return readme[start : end if end != -1 else None]
+
+
+def tree_modules() -> set[str]:
+    return {
+        str(p.relative_to(ROOT))
+        for folder in ("bot", "storage")
+        for p in (ROOT / folder).rglob("*.py")
+        if p.name != "__init__.py" and "versions" not in p.parts
+    }
+
+
+def test_the_architecture_section_names_every_module_and_only_what_exists() -> None:
+    section = architecture_section()
+    named = {m.rstrip(".").rstrip(",") for m in PATH.findall(section)}
+    missing = sorted(p for p in named if not (ROOT / p).exists())
+    assert not missing, f"the README's architecture names what the tree does not have: {missing}"
+    listed = set(re.findall(r"^- `([\w/.-]+\.py)`", section.split("### Every module", 1)[1], re.M))
+    assert listed == tree_modules(), (
+        f"not listed: {sorted(tree_modules() - listed)}; listed but gone: {sorted(listed - tree_modules())}"
+    )
