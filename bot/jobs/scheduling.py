@@ -28,6 +28,7 @@ from bot.slack.people import People
 from bot.sources.base import OfferSource
 from bot.usecases.sync import SyncConfig, SyncReport, sync_source
 from storage import db
+from storage.alerts import outbox
 from storage.alerts.fanout import latest_change_id
 from storage.db import SessionFactory
 from storage.housekeeping import BATCH, delete_expired
@@ -78,6 +79,10 @@ class Outage:
             self.since = None
 
 
+MIN_RETRY_WAIT = 0.2
+"""Seconds a watcher waits at least before it passes again for alerts Slack asked it to retry."""
+
+
 class WatchJob:
     """One watcher pass with the real clock; errors are logged and the next pass tries again."""
 
@@ -111,9 +116,29 @@ class WatchJob:
         while not self.stop.is_set():
             self.again.clear()
             report = self._one_pass()
-            if not self.again.is_set():
+            if not self.again.is_set() and not self._retry_soon(report):
                 break
         return report
+
+    def _retry_soon(self, report: PassReport | None) -> bool:
+        """After a pass that sent or left alerts to retry (Slack's 429 or a 5xx), wait for the next
+        alert due before the next interval, then pass again: the outbox is a post's one retry layer,
+        and a ``Retry-After: 1`` costs a second there, not a whole interval. Rows already due that
+        the pass did not take (another process holds them) are not waited for."""
+        if report is None or not (report.retried or report.sent):
+            return False
+        now = utc_now()
+        try:
+            with self.session_factory() as session:
+                due = outbox.next_attempt(session, after=now)
+        except STORE_ERRORS:
+            return False
+        if due is None:
+            return False
+        delay = (due - now).total_seconds()
+        if delay >= self.settings.offerbot_watch_interval:
+            return False
+        return not self.stop.wait(max(delay, MIN_RETRY_WAIT))
 
     def _one_pass(self) -> PassReport | None:
         self.idle.clear()

@@ -299,3 +299,11 @@ def oldest_pending(session: Session) -> tuple[int, datetime | None]:
     query = select(sa.func.count(), sa.func.min(col(Delivery.created_at)))
     row = session.exec(query.where(Delivery.state == DeliveryState.PENDING)).one()
     return int(row[0]), row[1]
+
+
+def next_attempt(session: Session, *, after: datetime) -> datetime | None:
+    """When the first pending delivery that waits past ``after`` may be tried (None: none waits)."""
+    query = select(sa.func.min(col(Delivery.next_attempt_at))).where(
+        Delivery.state == DeliveryState.PENDING, col(Delivery.next_attempt_at) > after
+    )
+    return session.exec(query).one()

@@ -382,6 +382,30 @@ def test_rate_limit_waits_retry_after_then_retries(
     assert len(calls) == 2  # the 429, then the retry, a Retry-After later on the outbox's clock
 
 
+def test_the_watch_job_passes_again_when_a_retry_after_is_due_not_a_whole_interval_later(
+    ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
+) -> None:
+    """The outbox is the one retry layer, and the job honours it: a 429 with ``Retry-After: 1``
+    costs about a second (a pass at its due time), not the 15-second interval."""
+    from bot.jobs.scheduling import WatchJob
+
+    load(ready, doc(contoso("failed")), clock)
+    fake_slack.fail("chat.postMessage", status=429, retry_after=1)
+    job = WatchJob(
+        Settings(slack_bot_token="xoxb-test", offerbot_watch_interval=15), ready, OneWorkspace(client)
+    )
+    started = time.monotonic()
+    report = job()
+    took = time.monotonic() - started
+    assert report is not None and report.retried == 0 and report.sent >= 1  # the last pass sent it
+    assert 0.9 <= took < 10, took  # it waited the Retry-After, not the interval
+    with ready() as s:
+        counts = outbox.counts(s)
+    assert counts.pending == 0
+    sent_now = len(fake_slack.calls_to("chat.postMessage")) - 1  # one was the 429
+    assert sent_now >= 2 and len(posts(fake_slack, CHANNEL)) >= 1  # the channel's alert and the owner's DM
+
+
 def test_server_errors_keep_the_row_pending_with_backoff(
     ready: db.SessionFactory, client: Any, clock: Clock, fake_slack: FakeSlack
 ) -> None:
