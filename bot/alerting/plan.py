@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session
 
@@ -25,7 +26,7 @@ from storage.alerts import threads
 from storage.alerts.policy import REMINDABLE
 from storage.alerts.subscriptions import Target
 from storage.alerts.threads import ThreadMove
-from storage.alerts.work import handling_of
+from storage.alerts.work import Handling, handling_of
 from storage.channels import threading_for
 from storage.imports.importer import RUNNING_STEPS
 from storage.models import AlertThread, Delivery, Offer, StatusChange, Subscription
@@ -73,12 +74,10 @@ class Route:
         )
 
 
-def route_of(session: Session, *, row: Delivery, threading: bool) -> Route:
-    """``threading``: the destination's setting (a DM always threads)."""
+def route_of(row: Delivery, *, thread: AlertThread | None, threading: bool) -> Route:
+    """``thread``: the open alert thread of the row's offer and destination; ``threading``: the
+    destination's setting (a DM always threads)."""
     channel = row.destination if row.destination_kind == DestinationKind.CHANNEL else None
-    thread = threads.open_thread(
-        session, offer_pk=row.offer_pk, destination_kind=row.destination_kind, destination=row.destination
-    )
     threading = channel is None or threading
     where = thread.channel if thread is not None else channel
     thread_ts = thread.ts if thread is not None and threading else None
@@ -99,14 +98,129 @@ class Snapshot:
     card: OfferCard
 
 
+@dataclass(frozen=True)
+class Facts:
+    """Everything a delivery's plan depends on, read in one transaction: the change, its offer and
+    card, the destination's threading and language, the open alert thread (with its first change and
+    who is on it), the disabled subscription a notice is about, and the time."""
+
+    snapshot: Snapshot
+    threading: bool
+    tr: Translator
+    now: datetime
+    thread: AlertThread | None = None
+    first: StatusChange | None = None
+    handling: Handling | None = None
+    subscription: Subscription | None = None
+
+
+def decide(row: Delivery, facts: Facts) -> Plan:
+    """What ``row`` does, from the facts alone (no session, no Slack): a pure function."""
+    if row.kind == DeliveryKind.NOTICE:
+        return _notice(row, facts)
+    route = route_of(row, thread=facts.thread, threading=facts.threading)
+    direct = row.destination_kind == DestinationKind.USER
+    if row.kind in (DeliveryKind.STUCK, DeliveryKind.REMINDER):
+        return _nudge(row, route, facts, direct=direct)
+    card, change, tr, thread = facts.snapshot.card, facts.snapshot.change, facts.tr, facts.thread
+    old, new, since = change.old_status, change.new_status, change.changed_at
+    if row.kind == DeliveryKind.ALERT:
+        reply = lambda: render_alert(card, old_status=old, new_status=new, tr=tr, direct=direct)  # noqa: E731
+    else:
+        reply = lambda: render_followup(card, old_status=old, new_status=new, since=since, tr=tr)  # noqa: E731
+    root = _root(facts, current=new, direct=direct)
+    move = ThreadMove(
+        change_id=facts.snapshot.change_id,
+        new_status=change.new_status,
+        thread_id=thread.id if thread is not None else None,
+        starts_thread=row.kind == DeliveryKind.ALERT and thread is None,
+        updates_root=root is not None,
+    )
+    broadcast = row.kind == DeliveryKind.ALERT and thread is not None
+    return Plan(post=route.post(reply, broadcast=broadcast), thread=move, root=root)
+
+
+def _nudge(row: Delivery, route: Route, facts: Facts, *, direct: bool) -> Plan:
+    """A stuck step's alert or a reminder, or nothing when the offer moved on since."""
+    card, thread, tr, now = facts.snapshot.card, route.thread, facts.tr, facts.now
+    if row.kind == DeliveryKind.STUCK:
+        step = next((s for s in card.steps if s.position == row.step_position), None)
+        if step is None or step.status not in RUNNING_STEPS:
+            return Plan()  # the step moved on since: nothing to say
+        return Plan(post=route.post(lambda: render_stuck(card, step, now=now, tr=tr, direct=direct)))
+    if thread is None or thread.status not in REMINDABLE:
+        return Plan()  # it moved on: nothing to remind of
+    status, since = thread.status, facts.snapshot.change.changed_at
+    return Plan(
+        post=route.post(lambda: render_reminder(card, status=status, since=since, tr=tr, direct=direct))
+    )
+
+
+def _root(facts: Facts, *, current: str, direct: bool) -> Callable[[], Reply] | None:
+    """The thread's first alert as it should now read (the current status, who is on it), drawn
+    later."""
+    first, card, tr, handling = facts.first, facts.snapshot.card, facts.tr, facts.handling
+    if first is None or facts.thread is None:
+        return None
+    old, new = first.old_status, first.new_status
+    return lambda: render_alert(
+        card,
+        old_status=old,
+        new_status=new,
+        current_status=current,
+        tr=tr,
+        handling=handling,
+        direct=direct,
+    )
+
+
+def _notice(row: Delivery, facts: Facts) -> Plan:
+    """The DM to the creator of a subscription that Slack made impossible to deliver."""
+    sub, tr = facts.subscription, facts.tr
+    if sub is None:
+        return Plan()
+    target = Target(kind=sub.target_kind, offer_pk=sub.offer_pk, publisher_id=sub.publisher_id)
+    seen, reason = about(target, facts.snapshot.offer), sub.disabled_reason or "error"
+    return Plan(
+        post=Post(
+            lambda: render_disabled_notice(sub, about=seen, reason=reason, tr=tr),
+            channel=None,
+            dm_user=row.destination,
+        )
+    )
+
+
 class Planner:
-    """Plans deliveries for one pass, keeping what several deliveries share: a change's offer and
-    card (one read for all of its destinations) and each destination's threading and language."""
+    """Reads the facts of each delivery for one pass, keeping what several deliveries share: a
+    change's offer and card (one read for all of its destinations) and each destination's threading
+    and language; :func:`decide` then plans from them."""
 
     def __init__(self, *, clock: Clock, config: WatcherConfig) -> None:
         self.clock, self.config = clock, config
         self._snapshots: dict[int, Snapshot | None] = {}
         self._destinations: dict[tuple[str, str, str], tuple[bool, Translator]] = {}
+
+    def plan(self, session: Session, row: Delivery) -> Plan:
+        """What ``row`` does now: its facts read in the caller's transaction, then decided."""
+        facts = self.read(session, row)
+        return Plan() if facts is None else decide(row, facts)
+
+    def read(self, session: Session, row: Delivery) -> Facts | None:
+        """The facts of ``row`` (None: its change or offer is gone), every read here."""
+        snapshot = self._snapshot(session, row)
+        if snapshot is None:
+            return None
+        threading, tr = self._destination(session, row)
+        now = self.clock()
+        if row.kind == DeliveryKind.NOTICE:
+            sub = session.get(Subscription, row.subscription_id) if row.subscription_id else None
+            return Facts(snapshot, threading, tr, now, subscription=sub)
+        thread = threads.open_thread(
+            session, offer_pk=row.offer_pk, destination_kind=row.destination_kind, destination=row.destination
+        )
+        first = session.get(StatusChange, thread.first_change_id) if thread is not None else None
+        handling = handling_of(session, thread=thread).shown(now) if thread is not None and first else None
+        return Facts(snapshot, threading, tr, now, thread=thread, first=first, handling=handling)
 
     def _snapshot(self, session: Session, row: Delivery) -> Snapshot | None:
         """The change, its offer and the offer's card, read once per pass for all the destinations of
@@ -122,85 +236,6 @@ class Planner:
                 else None
             )
         return self._snapshots[row.change_id]
-
-    def plan(self, session: Session, row: Delivery) -> Plan:
-        """What ``row`` does now, read in the caller's transaction; nothing is drawn yet."""
-        snapshot = self._snapshot(session, row)
-        if snapshot is None:
-            return Plan()
-        offer, change, card = snapshot.offer, snapshot.change, snapshot.card
-        tr = self._reader(session, row)
-        if row.kind == DeliveryKind.NOTICE:
-            return self._notice(session, row, offer, tr)
-        route = route_of(session, row=row, threading=self._destination(session, row)[0])
-        thread = route.thread
-        direct = row.destination_kind == DestinationKind.USER
-        if row.kind in (DeliveryKind.STUCK, DeliveryKind.REMINDER):
-            return self._nudge(row, route, snapshot, tr, direct=direct)
-        old, new = change.old_status, change.new_status
-        since = change.changed_at
-        if row.kind == DeliveryKind.ALERT:
-            reply = lambda: render_alert(card, old_status=old, new_status=new, tr=tr, direct=direct)  # noqa: E731
-        else:
-            reply = lambda: render_followup(card, old_status=old, new_status=new, since=since, tr=tr)  # noqa: E731
-        root = self._root(session, thread, card, current=new, tr=tr, direct=direct)
-        move = ThreadMove(
-            change_id=snapshot.change_id,
-            new_status=change.new_status,
-            thread_id=thread.id if thread is not None else None,
-            starts_thread=row.kind == DeliveryKind.ALERT and thread is None,
-            updates_root=root is not None,
-        )
-        broadcast = row.kind == DeliveryKind.ALERT and thread is not None
-        return Plan(post=route.post(reply, broadcast=broadcast), thread=move, root=root)
-
-    def _nudge(
-        self, row: Delivery, route: Route, snapshot: Snapshot, tr: Translator, *, direct: bool
-    ) -> Plan:
-        """A stuck step's alert or a reminder, or nothing when the offer moved on since."""
-        card, thread = snapshot.card, route.thread
-        if row.kind == DeliveryKind.STUCK:
-            step = next((s for s in card.steps if s.position == row.step_position), None)
-            if step is None or step.status not in RUNNING_STEPS:
-                return Plan()  # the step moved on since: nothing to say
-            now = self.clock()
-            return Plan(post=route.post(lambda: render_stuck(card, step, now=now, tr=tr, direct=direct)))
-        if thread is None or thread.status not in REMINDABLE:
-            return Plan()  # it moved on: nothing to remind of
-        status, since = thread.status, snapshot.change.changed_at
-        return Plan(
-            post=route.post(lambda: render_reminder(card, status=status, since=since, tr=tr, direct=direct))
-        )
-
-    def _root(
-        self,
-        session: Session,
-        thread: AlertThread | None,
-        card: OfferCard,
-        *,
-        current: str,
-        tr: Translator,
-        direct: bool,
-    ) -> Callable[[], Reply] | None:
-        """The thread's first alert as it should now read (the current status, who is on it), read
-        here and drawn later."""
-        first = session.get(StatusChange, thread.first_change_id) if thread is not None else None
-        if first is None or thread is None:
-            return None
-        handling = handling_of(session, thread=thread).shown(self.clock())
-        old, new = first.old_status, first.new_status
-        return lambda: render_alert(
-            card,
-            old_status=old,
-            new_status=new,
-            current_status=current,
-            tr=tr,
-            handling=handling,
-            direct=direct,
-        )
-
-    def _reader(self, session: Session, row: Delivery) -> Translator:
-        return self._destination(session, row)[1]
 
     def _destination(self, session: Session, row: Delivery) -> tuple[bool, Translator]:
         """A destination's threading and language, read once per pass: the channel's settings, or
@@ -219,19 +254,3 @@ class Planner:
                 threading = True
             self._destinations[key] = (threading, translator(language))
         return self._destinations[key]
-
-    @staticmethod
-    def _notice(session: Session, row: Delivery, offer: Offer, tr: Translator) -> Plan:
-        """The DM to the creator of a subscription that Slack made impossible to deliver."""
-        sub = session.get(Subscription, row.subscription_id) if row.subscription_id else None
-        if sub is None:
-            return Plan()
-        target = Target(kind=sub.target_kind, offer_pk=sub.offer_pk, publisher_id=sub.publisher_id)
-        seen, reason = about(target, offer), sub.disabled_reason or "error"
-        return Plan(
-            post=Post(
-                lambda: render_disabled_notice(sub, about=seen, reason=reason, tr=tr),
-                channel=None,
-                dm_user=row.destination,
-            )
-        )
