@@ -134,25 +134,23 @@ def answer_command(
     Raises :class:`UsageError` for bad arguments and :class:`PermissionDenied` for what ``actor``
     may not do (the shell is the operator)."""
     check(actor, Action.QUERY, policy)
-    words = split_words(_check_text(text))
-    verb = words[0].lower() if words else ""
+    command = parse(text)
+    verb, args = command.verb, list(command.args)
     if verb in ALERT_VERBS:
         where = Where(team_id, user_id, channel_id, actor, policy, time_zone)
-        return alert_command(session, verb=verb, args=words[1:], where=where, tr=tr, now=now)
-    if not words:
-        return Answer(offer_list(session, team_id=team_id, status=None, tr=tr))
-    if verb in ("help", "-h", "--help", "?"):
+        return alert_command(session, verb=verb, args=args, where=where, tr=tr, now=now)
+    if verb == "help":
         return Answer(render_help(tr=tr))
-    if verb in ("list", "ls"):
-        status, page = _list_args(words[1:])
+    if verb == "list":
+        status, page = _list_args(args)
         offset = (page - 1) * LIST_PAGE_SIZE
         return Answer(offer_list(session, team_id=team_id, status=status, tr=tr, offset=offset))
     if verb == "history":
-        return Answer(history_command(session, team_id=team_id, args=words[1:], tr=tr, viewer=viewer))
+        return Answer(history_command(session, team_id=team_id, args=args, tr=tr, viewer=viewer))
     if verb == "digest":
         view = digest_for(session, team_id=team_id, channel_id=channel_id, user_id=user_id, now=now)
         return Answer(render_digest(view, tr=tr))
-    return Answer(offer_status(session, team_id=team_id, query=" ".join(words), tr=tr))
+    return Answer(offer_status(session, team_id=team_id, query=" ".join(args), tr=tr))
 
 
 def handle_command(session: Session, **kwargs: Any) -> Reply:
@@ -174,11 +172,9 @@ def history_command(
     session: Session, *, team_id: str, args: list[str], tr: Translator, viewer: Viewer = EVERYTHING
 ) -> Reply:
     """``history <offer> [page N]``: what happened to the offer, newest first."""
-    words, page = _page_arg(args)
-    if not words:
-        raise UsageError(N_("`history` needs an offer: `/offer-status history contoso-analytics-vm`."))
+    query, page = history_args(args)
     offset = (page - 1) * HISTORY_PAGE_SIZE
-    found = offer_history(session, team_id=team_id, query=" ".join(words), offset=offset, viewer=viewer)
+    found = offer_history(session, team_id=team_id, query=query, offset=offset, viewer=viewer)
     if isinstance(found, Lookup):
         return render_lookup(found, tr=tr)
     return render_history(found, tr=tr)
@@ -188,6 +184,60 @@ def handle_history_page(
     session: Session, *, team_id: str, value: str, tr: Translator, viewer: Viewer = EVERYTHING
 ) -> Reply:
     """The history's Previous/Next button: its value is ``{"h": offer key, "o": offset}``."""
+    offer_pk, offset = history_page_value(value)
+    page = history_page(session, team_id=team_id, offer_pk=offer_pk, offset=offset, viewer=viewer)
+    return render_history(page, tr=tr)
+
+
+def offer_card(session: Session, *, team_id: str, value: str, tr: Translator) -> Reply:
+    """The alert's *Show status* button: its value is the offer's key."""
+    return render_card(offers.card_of(session, team_id=team_id, offer_pk=card_value(value)), tr=tr)
+
+
+def handle_page_action(session: Session, *, team_id: str, value: str, tr: Translator) -> Reply:
+    """A list's Previous/Next button: its value is ``{"s": status or null, "o": offset}``."""
+    status, offset = list_page_value(value)
+    return offer_list(session, team_id=team_id, status=status, tr=tr, offset=offset)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command's text, typed: its verb (``list`` for an empty text, ``help``, ``history``,
+    ``digest``, an alert verb, or ``lookup`` for an offer's id or name) and its words after it."""
+
+    verb: str
+    args: tuple[str, ...] = ()
+
+
+HELP_WORDS = ("help", "-h", "--help", "?")
+
+
+def parse(text: str) -> Command:
+    """``/offer-status <text>`` as a :class:`Command`; a :class:`UsageError` for text no command
+    reads (too long, control characters, an unclosed quote)."""
+    words = split_words(_check_text(text))
+    if not words:
+        return Command("list")
+    verb = words[0].lower()
+    if verb in HELP_WORDS:
+        return Command("help")
+    if verb in ("list", "ls"):
+        return Command("list", tuple(words[1:]))
+    if verb in ("history", "digest", *ALERT_VERBS):
+        return Command(verb, tuple(words[1:]))
+    return Command("lookup", tuple(words))
+
+
+def history_args(args: list[str]) -> tuple[str, int]:
+    """``history <offer> [page N]``: the offer's words and the page."""
+    words, page = _page_arg(args)
+    if not words:
+        raise UsageError(N_("`history` needs an offer: `/offer-status history contoso-analytics-vm`."))
+    return " ".join(words), page
+
+
+def history_page_value(value: str) -> tuple[int, int]:
+    """The history's Previous/Next button value, ``{"h": offer key, "o": offset}``."""
     try:
         data = json.loads(value)
         offer_pk, offset = int(data["h"]), int(data["o"])
@@ -195,26 +245,25 @@ def handle_history_page(
             raise ValueError
     except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
         raise UsageError(N_("that button is out of date: run `/offer-status history` again.")) from None
-    page = history_page(session, team_id=team_id, offer_pk=offer_pk, offset=offset, viewer=viewer)
-    return render_history(page, tr=tr)
+    return offer_pk, offset
 
 
-def offer_card(session: Session, *, team_id: str, value: str, tr: Translator) -> Reply:
-    """The alert's *Show status* button: its value is the offer's key."""
+def card_value(value: str) -> int:
+    """The alert's *Show status* button value: the offer's key."""
     if not (value.isascii() and value.isdigit() and len(value) < 19):
         raise UsageError(N_("that button is out of date: run `/offer-status list` again."))
-    return render_card(offers.card_of(session, team_id=team_id, offer_pk=int(value)), tr=tr)
+    return int(value)
 
 
-def handle_page_action(session: Session, *, team_id: str, value: str, tr: Translator) -> Reply:
-    """A list's Previous/Next button: its value is ``{"s": status or null, "o": offset}``."""
+def list_page_value(value: str) -> tuple[OfferStatus | None, int]:
+    """A list's Previous/Next button value, ``{"s": status or null, "o": offset}``."""
     try:
         data = json.loads(value)
         status = OfferStatus(data["s"]) if data.get("s") else None
         offset = int(data["o"])
     except (ValueError, KeyError, TypeError, AttributeError):
         raise UsageError(N_("that button is out of date: run `/offer-status list` again.")) from None
-    return offer_list(session, team_id=team_id, status=status, tr=tr, offset=offset)
+    return status, offset
 
 
 # --- alerts: subscribe, unsubscribe, subscriptions, notify-me, mute-me, settings ---------------
