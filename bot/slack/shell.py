@@ -15,7 +15,7 @@ from bot.i18n import ENGLISH, Translator
 from bot.render.blocks import COMMAND, Reply
 from bot.render.help import render_error
 from bot.render.textview import blocks_to_text
-from bot.slack import grammar
+from bot.slack import answers
 from storage.db import SessionFactory
 from storage.errors import OfferbotError
 from storage.workspaces import default_team
@@ -38,7 +38,7 @@ def answer(
     try:
         with session_factory() as session:
             team = default_team(session)
-            reply = grammar.handle_command(session, team_id=team, text=text, tr=tr, now=clock())
+            reply = answers.handle_command(session, team_id=team, text=text, tr=tr, now=clock())
     except OfferbotError as exc:
         reply = render_error(exc, tr=tr)
     return render_reply(reply, tr)

@@ -3,7 +3,7 @@
 import pytest
 
 from bot.i18n import ENGLISH
-from bot.slack.grammar import handle_command, handle_page_action
+from bot.slack.answers import handle_command, handle_page_action
 from storage import db
 from storage.errors import UsageError
 from tests.conftest import NOW, TEAM, load_samples

@@ -15,7 +15,7 @@ from bot.i18n import DEFAULT, ENGLISH
 from bot.jobs.digest import DigestJob
 from bot.render.textview import blocks_to_text
 from bot.settings import Settings
-from bot.slack import grammar
+from bot.slack import answers
 from bot.slack.app import make_client
 from bot.slack.clients import OneWorkspace
 from storage import db
@@ -58,7 +58,7 @@ def store(factory: db.SessionFactory) -> db.SessionFactory:
 
 def digest(factory: db.SessionFactory, channel: str, user: str = "U0USER001", when: datetime = NOW) -> str:
     with factory() as s:
-        reply = grammar.handle_command(
+        reply = answers.handle_command(
             s,
             team_id=TEAM,
             text="digest",
@@ -154,7 +154,7 @@ def job(factory: db.SessionFactory, fake: FakeSlack, clock: Clock) -> DigestJob:
 
 def set_digest(factory: db.SessionFactory, text: str, channel: str = CHANNEL) -> None:
     with db.transaction(factory) as s:
-        grammar.handle_command(
+        answers.handle_command(
             s, team_id=TEAM, text=text, tr=ENGLISH, now=NOW, user_id="U1", channel_id=channel
         )
 
@@ -215,14 +215,14 @@ def test_a_quiet_day_is_skipped_a_failed_post_retried_and_a_refused_one_waits_a_
 
 def test_a_digest_time_that_is_not_a_time_is_refused(factory: db.SessionFactory) -> None:
     with factory() as s, pytest.raises(UsageError, match="settings digest HH:MM"):
-        grammar.handle_command(
+        answers.handle_command(
             s, team_id=TEAM, text="settings digest 9h", tr=ENGLISH, now=NOW, user_id="U1", channel_id=CHANNEL
         )
 
 
 def test_the_daily_digest_is_for_channels_not_direct_messages(store: db.SessionFactory) -> None:
     with store() as s, pytest.raises(UsageError, match="not a direct message"):
-        grammar.handle_command(
+        answers.handle_command(
             s,
             team_id=TEAM,
             text="settings digest 09:00",

@@ -13,7 +13,7 @@ import pytest
 
 from bot.i18n import ENGLISH
 from bot.render.textview import blocks_to_text
-from bot.slack import grammar
+from bot.slack import answers
 from storage import db
 from storage.errors import UsageError
 from storage.models import StatusChange
@@ -114,12 +114,12 @@ def test_history_pages_by_command_and_by_button(
 )
 def test_history_refusals_say_what_to_do(factory: db.SessionFactory, text: str, says: str) -> None:
     with factory() as session, pytest.raises(UsageError, match=re.escape(says)):
-        grammar.handle_command(session, team_id=TEAM, text=text, tr=ENGLISH, now=NOW)
+        answers.handle_command(session, team_id=TEAM, text=text, tr=ENGLISH, now=NOW)
 
 
 def test_history_of_an_offer_it_cannot_find_says_what_it_found(factory: db.SessionFactory) -> None:
     with factory() as session:
-        reply = grammar.handle_command(
+        reply = answers.handle_command(
             session, team_id=TEAM, text="history zzqq-nothing", tr=ENGLISH, now=NOW
         )
     assert "No offer matches" in reply.text
@@ -128,4 +128,4 @@ def test_history_of_an_offer_it_cannot_find_says_what_it_found(factory: db.Sessi
 @pytest.mark.parametrize("value", ['{"h":1}', '{"h":"x","o":0}', '{"h":1,"o":-4}', "[]", '{"h":0,"o":0}'])
 def test_a_forged_history_button_is_out_of_date(factory: db.SessionFactory, value: str) -> None:
     with factory() as session, pytest.raises(UsageError, match="out of date"):
-        grammar.handle_history_page(session, team_id=TEAM, value=value, tr=ENGLISH)
+        answers.handle_history_page(session, team_id=TEAM, value=value, tr=ENGLISH)

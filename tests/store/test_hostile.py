@@ -19,7 +19,7 @@ from bot.http.server import wsgi_app
 from bot.i18n import ENGLISH, Language, translator
 from bot.render.blocks import MAX_BLOCKS, MAX_SECTION
 from bot.settings import Settings
-from bot.slack import grammar
+from bot.slack import answers
 from bot.slack.app import create_app
 from storage import db
 from storage.errors import UsageError
@@ -69,7 +69,7 @@ def test_arbitrary_command_texts(factory: db.SessionFactory) -> None:
             before = counts(session)
             started = time.perf_counter()
             try:
-                reply = grammar.handle_command(
+                reply = answers.handle_command(
                     session, team_id=TEAM, text=text, tr=tr, now=NOW, user_id="U0FUZZ", channel_id="C0FUZZ"
                 )
             except UsageError:
@@ -93,7 +93,7 @@ def test_a_long_text_is_refused_before_it_is_split(factory: db.SessionFactory) -
     with factory() as session:
         started = time.perf_counter()
         with pytest.raises(UsageError, match="1000000 characters"):
-            grammar.handle_command(session, team_id=TEAM, text="a " * 500_000, tr=ENGLISH, now=NOW)
+            answers.handle_command(session, team_id=TEAM, text="a " * 500_000, tr=ENGLISH, now=NOW)
         assert time.perf_counter() - started < 0.1
 
 
@@ -107,7 +107,7 @@ def test_the_refusals_name_the_fault(factory: db.SessionFactory) -> None:
             ("list page 99999999999999999999", "page number"),
         ):
             with pytest.raises(UsageError, match=words):
-                grammar.handle_command(session, team_id=TEAM, text=text, tr=ENGLISH, now=NOW)
+                answers.handle_command(session, team_id=TEAM, text=text, tr=ENGLISH, now=NOW)
 
 
 # --- button payloads ----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from bot.render.blocks import Reply, esc
 from bot.render.help import render_error
 from bot.render.offers import render_card
 from bot.settings import Settings
-from bot.slack import grammar
+from bot.slack import answers, grammar
 from bot.slack.app import make_client
 from bot.slack.clients import OneWorkspace
 from bot.slack.people import People
@@ -206,12 +206,12 @@ def every_error(factory: db.SessionFactory, tr: Translator) -> list[Reply]:
     with factory() as session:
         for text in BAD_COMMANDS:
             with pytest.raises(UsageError) as caught:
-                grammar.handle_command(session, team_id=TEAM, text=text, tr=tr, now=NOW)
+                answers.handle_command(session, team_id=TEAM, text=text, tr=tr, now=NOW)
             replies.append(render_error(caught.value, tr=tr))
         for bad in (
-            lambda: grammar.offer_card(session, team_id=TEAM, value="999999", tr=tr),
-            lambda: grammar.offer_card(session, team_id=TEAM, value="nope", tr=tr),
-            lambda: grammar.handle_page_action(session, team_id=TEAM, value="{", tr=tr),
+            lambda: answers.offer_card(session, team_id=TEAM, value="999999", tr=tr),
+            lambda: answers.offer_card(session, team_id=TEAM, value="nope", tr=tr),
+            lambda: answers.handle_page_action(session, team_id=TEAM, value="{", tr=tr),
         ):
             with pytest.raises(UsageError) as caught:
                 bad()

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.i18n import ENGLISH
 from bot.render.help import render_help
-from bot.slack import grammar
+from bot.slack import answers
 from storage import db
 from storage.alerts.subscriptions import Target, subscribe
 from storage.models import Delivery, Step, Subscription
@@ -52,7 +52,7 @@ def test_an_import_keeps_when_a_step_entered_its_state(factory: db.SessionFactor
     load(factory, doc(lambda d: (done(d), d["offers"][0].update(name="Contoso VM"))), clock)
     assert certification(factory).took_seconds == 2 * 86400  # kept while it stays complete
     with factory() as s:
-        history = grammar.handle_command(
+        history = answers.handle_command(
             s, team_id=TEAM, text="history contoso-analytics-vm", tr=ENGLISH, now=NOW
         )
     assert (
@@ -125,10 +125,10 @@ def test_stuck_is_an_event_to_name_and_all_events_include_it(factory: db.Session
 
     load_samples(factory)
     with db.transaction(factory) as s:
-        grammar.handle_command(
+        answers.handle_command(
             s, team_id=TEAM, text="notify-me contoso-analytics-vm stuck", tr=ENGLISH, now=NOW, user_id="U1"
         )
-        grammar.handle_command(
+        answers.handle_command(
             s, team_id=TEAM, text="notify-me publisher:contoso", tr=ENGLISH, now=NOW, user_id="U2"
         )
     with factory() as s:
@@ -174,7 +174,7 @@ def test_a_stuck_step_needs_you_on_the_home_tab_and_shows_in_the_history(
     shown = json.dumps(render_home(after, tr=ENGLISH)["blocks"])
     assert "Step: Certification, stuck since" in shown
     with factory() as s:
-        history = grammar.handle_command(
+        history = answers.handle_command(
             s, team_id=TEAM, text="history contoso-analytics-vm", tr=ENGLISH, now=NOW
         )
     steps = json.dumps(history.blocks)

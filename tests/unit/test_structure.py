@@ -6,6 +6,7 @@ no text the catalogue extractor cannot see. The architecture page is checked aga
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 from pathlib import Path
 
@@ -360,3 +361,12 @@ def test_the_architecture_section_names_every_module_and_only_what_exists() -> N
     assert listed == tree_modules(), (
         f"not listed: {sorted(tree_modules() - listed)}; listed but gone: {sorted(listed - tree_modules())}"
     )
+
+
+def test_the_module_list_is_what_docs_architecture_generates() -> None:
+    spec = importlib.util.spec_from_file_location("architecture", ROOT / "docs" / "architecture.py")
+    assert spec is not None and spec.loader is not None
+    architecture = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(architecture)
+    readme = (ROOT / "README.md").read_text()
+    assert architecture.regenerated(readme) == readme, "run python docs/architecture.py"

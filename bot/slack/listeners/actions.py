@@ -18,7 +18,7 @@ from bot.render.blocks import Reply, card_modal
 from bot.render.help import render_error
 from bot.render.history import HISTORY_PAGE_ACTION
 from bot.render.lists import LIST_PAGE_ACTION
-from bot.slack import grammar
+from bot.slack import answers
 from bot.slack.errors import CALL_ERRORS, classify
 from bot.slack.listeners import Deps, answer, guarded, reader, reply_kwargs, team_of, viewer_of
 from storage.errors import OfferbotError, UsageError
@@ -77,7 +77,7 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient
     ) -> None:
         ack()
-        reply = guarded(deps, lambda _: _button_answer(deps, body, action, grammar.offer_card))
+        reply = guarded(deps, lambda _: _button_answer(deps, body, action, answers.offer_card))
         if respond.response_url:
             _reply(respond, reply, replace=False)
         else:  # the Home tab: the card opens in a modal
@@ -93,12 +93,12 @@ def register(app: App, deps: Deps) -> None:
         here = (
             str((body.get("channel") or {}).get("id") or "") if isinstance(body.get("channel"), dict) else ""
         )
-        page = functools.partial(grammar.handle_history_page, viewer=viewer_of(deps, body, here=here))
+        page = functools.partial(answers.handle_history_page, viewer=viewer_of(deps, body, here=here))
         reply = guarded(deps, lambda _: _button_answer(deps, body, action, page))
         _reply(respond, reply, replace=True)
 
     @app.action({"action_id": re.compile(rf"^{LIST_PAGE_ACTION}(:\d+)?$")})
     def list_page_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        reply = guarded(deps, lambda _: _button_answer(deps, body, action, grammar.handle_page_action))
+        reply = guarded(deps, lambda _: _button_answer(deps, body, action, answers.handle_page_action))
         _reply(respond, reply, replace=True)

@@ -18,7 +18,7 @@ from bot.metrics import COMMAND_SECONDS, COMMANDS, timed
 from bot.render.blocks import COMMAND, Reply
 from bot.render.help import render_cannot_post, render_error
 from bot.render.subscriptions import render_channel_change, render_subscription_confirmation
-from bot.slack import grammar
+from bot.slack import answers, grammar
 from bot.slack.errors import CALL_ERRORS, classify
 from bot.slack.listeners import (
     Deps,
@@ -49,7 +49,7 @@ SLASH_COMMANDS = (COMMAND,)
 """Every slash command the app registers; ``manifest.yml`` must declare exactly these."""
 
 
-def _answer(deps: Deps, command: dict[str, Any], tr: Translator, expired: Expired) -> grammar.Answer:
+def _answer(deps: Deps, command: dict[str, Any], tr: Translator, expired: Expired) -> answers.Answer:
     """The command's answer. Only the verbs that write take a write transaction: on SQLite that waits
     for the write lock, and an answer must never queue behind an import. A write whose user was
     already told the store is unavailable rolls back."""
@@ -58,7 +58,7 @@ def _answer(deps: Deps, command: dict[str, Any], tr: Translator, expired: Expire
     factory = deps.session_factory
     actor = actor_of(deps, command)
     with db.transaction(factory) if writes else factory() as session:
-        answered = grammar.answer_command(
+        answered = answers.answer_command(
             session,
             team_id=team_of(command),
             text=text,
@@ -152,7 +152,7 @@ def _respond(respond: Respond, reply: Reply) -> None:
     respond(replace_original=True, response_type="ephemeral", **reply_kwargs(reply))
 
 
-def _announce(deps: Deps, client: WebClient, team: str, change: grammar.ChannelChange) -> None:
+def _announce(deps: Deps, client: WebClient, team: str, change: answers.ChannelChange) -> None:
     """Tell the channel who changed its alerts, in the channel's language (after the answer)."""
     tr = deps.people.for_channel(team_id=team, channel=change.channel)
     note = render_channel_change(change.change, user_id=change.user_id, tr=tr)
@@ -175,7 +175,7 @@ def register(app: App, deps: Deps) -> None:
         log.info(
             "slash command team=%s user=%s text=%r", team_of(command), command.get("user_id"), text[:200]
         )
-        changes: list[grammar.ChannelChange] = []
+        changes: list[answers.ChannelChange] = []
 
         def work(expired: Expired) -> Reply:
             tr = reader(deps, command)
