@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -21,10 +22,10 @@ from bot.usecases.imports import import_document
 from storage import db
 from storage.errors import ConfigError, DocumentError, OfferbotError, UsageError
 from storage.imports.importer import ImportSummary
-from storage.models import ApiToken
+from storage.models import LOCAL_TEAM, ApiToken
 from storage.reads.offers import store_is_empty
 from storage.tokens import create_token, list_tokens, revoke_token
-from storage.workspaces import default_team
+from storage.workspaces import default_team, remove_offers
 
 log = logging.getLogger(__name__)
 
@@ -147,25 +148,54 @@ def _token_line(row: ApiToken) -> str:
     return f"{row.team_id}  {row.name}  created {row.created_at:%Y-%m-%d %H:%M} UTC  {state}  {used}"
 
 
-def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
-    """Migrate, import the sample offers into an empty store, then serve (tokens set) or open the shell."""
-    engine = db.open_database(settings.database_url)
-    factory = db.session_factory(engine)
+def sample_keys() -> list[tuple[str, str]]:
+    """The ``(publisher id, offer id)`` of every bundled sample offer."""
+    offers = json.loads(SAMPLES.read_text())["offers"]
+    return [(str(o["publisherId"]), str(o["offerId"])) for o in offers]
+
+
+def prepare_up(settings: Settings) -> str | None:
+    """The store ``up`` starts on: with no Slack token, an empty store gets the sample offers (for the
+    local shell); with a token, sample data is never written, and samples an earlier shell left in
+    the local store are removed before the workspace binding could move them into Slack."""
+    factory = db.session_factory(db.open_database(settings.database_url))
+    if settings.has_slack:
+        with db.transaction(factory) as session:
+            removed = remove_offers(session, keys=sample_keys(), team_id=LOCAL_TEAM)
+        return f"removed {removed} sample offer(s) the local shell had loaded" if removed else None
     with factory() as session:
         empty = store_is_empty(session)
-    if empty:
-        summary = import_file(settings, str(SAMPLES), stdin=sys.stdin)
-        print(f"imported the sample offers: {summary.line()}")
+    if not empty:
+        return None
+    summary = import_file(settings, str(SAMPLES), stdin=sys.stdin)
+    return f"imported the sample offers: {summary.line()}"
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    """Migrate, then serve (tokens set; never with sample data) or open the shell (the sample offers
+    loaded into an empty store)."""
+    said = prepare_up(settings)
+    if said:
+        print(said)
     if settings.has_slack:
         return cmd_serve(settings, args)
     print("No SLACK_BOT_TOKEN set: starting the local shell (see README for connecting to Slack).")
     return cmd_shell(settings, args)
 
 
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """``demo reset``: remove the sample offers from the store, in every workspace, and say how many."""
+    factory = db.session_factory(db.open_database(settings.database_url))
+    with db.transaction(factory) as session:
+        removed = remove_offers(session, keys=sample_keys())
+    print(f"removed {removed} sample offer(s)" if removed else "no sample offers in this store")
+    return 0
+
+
 def _add_servers(sub: Any) -> None:
     for name, text in (
         ("serve", "run the bot: Socket Mode with SLACK_APP_TOKEN, else HTTP"),
-        ("up", "migrate, load the samples into an empty store, then serve or open the shell"),
+        ("up", "migrate, then serve (Slack tokens set) or open the shell with the sample offers"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument(
@@ -200,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", dest="name_option", default=None, help="the token's name")
     p.add_argument("--team", default=None, help="the workspace (default: the store's default workspace)")
     sub.add_parser("jobs", help="the watcher and the sync together, as serve runs them in a child process")
+    p = sub.add_parser("demo", help="the sample offers: `demo reset` removes them from the store")
+    p.add_argument("action", choices=["reset"])
     p = sub.add_parser("watch", help="run the alert watcher alone (serve runs it too)")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
     p = sub.add_parser(
@@ -222,6 +254,7 @@ COMMANDS = {
     "watch": cmd_watch,
     "jobs": cmd_jobs,
     "sync": cmd_sync,
+    "demo": cmd_demo,
 }
 
 

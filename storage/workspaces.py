@@ -8,6 +8,7 @@ it and records it as the default, and later imports go straight to it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -72,3 +73,17 @@ def check_readable(session: Session) -> None:
     """Read a table every command reads: ``SELECT 1`` would answer while the store's tables cannot
     be read (a SQLite WAL index locked)."""
     session.execute(sa.text("SELECT team_id FROM workspace LIMIT 1"))
+
+
+def remove_offers(session: Session, *, keys: Sequence[tuple[str, str]], team_id: str | None = None) -> int:
+    """Delete the offers of these ``(publisher id, offer id)`` keys (in ``team_id`` only, or in
+    every workspace), with everything that hangs off them (steps, messages, status changes, alerts,
+    subscriptions to them). Returns how many offers went."""
+    if not keys:
+        return 0
+    query = sa.delete(Offer).where(sa.tuple_(Offer.publisher_id, Offer.offer_id).in_(list(keys)))
+    if team_id is not None:
+        query = query.where(col(Offer.team_id) == team_id)
+    removed = session.execute(query)
+    session.flush()
+    return int(removed.rowcount)  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from bot.render.blocks import Block, context, divider, esc, header, section, sla
 from bot.render.labels import status_emoji, status_label, step_label
 from bot.render.offers import step_estimate, step_name
 from bot.render.subscriptions import describe, event_words
-from bot.usecases.home import HomeAlert, HomeOffer, HomeView
+from bot.usecases.home import HomeAlert, HomeAlertKind, HomeOffer, HomeView
 from bot.usecases.work import AlertView
 from storage.statuses import OfferStatus
 
@@ -97,9 +97,9 @@ def _more(shown: int, total: int, command: str, tr: Translator) -> list[Block]:
 
 def _alert_text(alert: HomeAlert, tr: Translator) -> str:
     what = describe(alert.about, tr)
-    if alert.kind == "mute":
+    if alert.kind == HomeAlertKind.MUTE:
         text = tr._("No direct messages about %(what)s (`mute-me`)", what=what)
-    elif alert.kind == "notify":
+    elif alert.kind == HomeAlertKind.NOTIFY:
         text = tr._(
             "Direct messages about %(what)s on %(events)s", what=what, events=event_words(alert.events)
         )

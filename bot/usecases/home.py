@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlmodel import Session
 
@@ -31,9 +32,18 @@ class HomeOffer:
     since: datetime
 
 
+class HomeAlertKind(StrEnum):
+    """A row of the Home tab's *Your alerts*: your ``notify-me``, your mute, or a channel's
+    subscription you may manage."""
+
+    NOTIFY = "notify"
+    MUTE = "mute"
+    CHANNEL = "channel"
+
+
 @dataclass(frozen=True)
 class HomeAlert:
-    kind: str  # notify | mute | channel
+    kind: HomeAlertKind
     key: str
     """What the *Remove* button carries: ``sub:<id>`` or ``mute:<id>``."""
     about: About
@@ -84,7 +94,7 @@ def _alerts(session: Session, team_id: str, user_id: str) -> list[HomeAlert]:
     mine = user_alerts(session, team_id=team_id, user_id=user_id)
     out = [
         HomeAlert(
-            kind="notify",
+            kind=HomeAlertKind.NOTIFY,
             key=f"sub:{s.id}",
             about=_about(session, team_id, s.target_key),
             events=tuple(events_of(s)),
@@ -93,12 +103,12 @@ def _alerts(session: Session, team_id: str, user_id: str) -> list[HomeAlert]:
         for s in mine.notify
     ]
     out += [
-        HomeAlert(kind="mute", key=f"mute:{m.id}", about=_about(session, team_id, m.target_key))
+        HomeAlert(kind=HomeAlertKind.MUTE, key=f"mute:{m.id}", about=_about(session, team_id, m.target_key))
         for m in mine.mutes
     ]
     out += [
         HomeAlert(
-            kind="channel",
+            kind=HomeAlertKind.CHANNEL,
             key=f"sub:{s.id}",
             about=_about(session, team_id, s.target_key),
             channel=s.destination,

@@ -35,7 +35,7 @@ from storage.statuses import DestinationKind, TargetKind
 class About:
     """What a subscription is about, as an answer shows it."""
 
-    kind: str  # offer | publisher | all
+    kind: str  # a TargetKind
     publisher_id: str | None = None
     offer_name: str | None = None
     offer_id: str | None = None
@@ -49,7 +49,7 @@ class About:
 def about(target: Target, offer: Offer | None) -> About:
     if target.kind == TargetKind.OFFER:
         return About(
-            kind="offer",
+            kind=TargetKind.OFFER,
             offer_name=offer.name if offer else None,
             offer_id=offer.offer_id if offer else None,
         )

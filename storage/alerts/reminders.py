@@ -109,7 +109,7 @@ def schedule_stuck(session: Session, *, now: datetime, limit: int = 200) -> int:
             )
             | {"step_position": step.position}
             for (dest_kind, dest), (kind, sub_id) in destinations(session, offer, change, STUCK).items()
-            if kind == "alert"
+            if kind == DeliveryKind.ALERT
         ]
         insert_ignore(session, rows)
         alerted += 1

@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from storage import db
 from storage.alerts.subscriptions import Target, subscribe
-from storage.models import Delivery
+from storage.models import Delivery, Offer
 from storage.reads.offers import list_offers
 from tests.conftest import NOW, SIGNING_SECRET, Processes, get, post, samples_text, sign, slash_body
 from tests.support.fakeslack import TEAM_ID, FakeSlack, wait_until
@@ -125,6 +125,52 @@ def test_up_loads_the_samples_and_opens_the_shell(tmp_path: Path) -> None:
     assert (tmp_path / "offerbot.db").exists()
     again = offerbot("up", env={}, stdin="", cwd=tmp_path)
     assert "imported the sample offers" not in again.stdout
+
+
+def test_up_with_slack_tokens_never_writes_sample_data(tmp_path: Path) -> None:
+    """A store the shell filled with the samples is emptied of them before ``up`` serves a real
+    workspace (the binding would otherwise move them into Slack), and an empty store stays empty."""
+    from bot.cli import prepare_up
+    from bot.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'offerbot.db'}"
+    local = Settings(database_url=url)
+    assert (prepare_up(local) or "").startswith("imported the sample offers: 6 offer(s) created")
+    real = Settings(database_url=url, slack_bot_token="xoxb-test", slack_signing_secret=SIGNING_SECRET)
+    assert prepare_up(real) == "removed 6 sample offer(s) the local shell had loaded"
+    assert prepare_up(real) is None
+    factory = db.session_factory(db.open_database(url))
+    with factory() as session:
+        assert session.exec(select(Offer)).all() == []
+
+
+def test_demo_reset_removes_the_sample_offers_wherever_they_are(tmp_path: Path, sample_file: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'offerbot.db'}"}
+    assert offerbot("import", str(sample_file), "--team", "T0REAL0001", env=env).returncode == 0
+    mine = tmp_path / "mine.json"
+    mine.write_text(
+        json.dumps(
+            {
+                "offers": [
+                    {
+                        "publisherId": "acme",
+                        "offerId": "acme-vm",
+                        "name": "Acme VM",
+                        "offerType": "virtual-machine",
+                        "status": {"status": "running", "steps": [], "messages": []},
+                    }
+                ]
+            }
+        )
+    )
+    assert offerbot("import", str(mine), "--team", "T0REAL0001", env=env).returncode == 0
+    reset = offerbot("demo", "reset", env=env)
+    assert reset.returncode == 0 and reset.stdout.strip() == "removed 6 sample offer(s)", reset.stderr
+    again = offerbot("demo", "reset", env=env)
+    assert again.stdout.strip() == "no sample offers in this store"
+    factory = db.session_factory(db.open_database(env["DATABASE_URL"]))
+    with factory() as session:  # the workspace's own offer stays
+        assert [o.offer_id for o in session.exec(select(Offer)).all()] == ["acme-vm"]
 
 
 def test_postgres_store_must_be_migrated_first(database_url: str, sample_file: Path) -> None:

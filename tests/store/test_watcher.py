@@ -860,9 +860,11 @@ def test_two_processes_keep_one_channels_pace_together(
     assert len(in_channel) == 10
     times = sorted(c.at for c in in_channel)
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    # Each post has its own slot, one interval after the last: a post that leaves late (a busy CPU)
-    # can shorten one gap, never the pace (per-process pacing posts two at once: gaps of ~5 ms).
-    assert min(gaps) >= interval * 0.5, gaps
+    # Each post has its own slot, one interval after the last: a post that leaves late (a busy CPU,
+    # the suite's other workers) shortens the gap after it, never the pace; per-process pacing would
+    # post two at once again and again (gaps of ~5 ms).
+    short = [g for g in gaps if g < interval * 0.5]
+    assert len(short) <= 2 and min(gaps) >= 0.02, gaps
     assert times[-1] - times[0] >= 9 * interval * 0.95, gaps
     with factory() as s:
         rows = list(s.exec(select(Delivery).where(Delivery.destination == CHANNEL)))
