@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -203,17 +204,35 @@ def _add_servers(sub: Any) -> None:
             default="127.0.0.1",
             help="address to listen on (default 127.0.0.1; --host 0.0.0.0 where Slack must reach the bot)",
         )
-        p.add_argument("--port", type=int, default=3000)
+        p.add_argument("--port", type=int, default=3000, help="port to listen on in HTTP mode (default 3000)")
         if name == "up":
             p.add_argument("--lang", choices=[lang.value for lang in Language], help="the shell's language")
 
 
+DESCRIPTION = "offerbot: Partner Center publishing status in Slack."
+EPILOG = """\
+The environment that matters (or a .env file beside the process; see .env.example, and NAME_FILE
+for a secret in a file):
+  SLACK_BOT_TOKEN, SLACK_APP_TOKEN    Socket Mode (no public URL needed)
+  SLACK_SIGNING_SECRET                HTTP mode, with SLACK_BOT_TOKEN
+  DATABASE_URL                        default sqlite:///offerbot.db; postgresql+psycopg://... to share it
+  AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, PARTNER_CENTER_PUBLISHER_ID
+                                      read offers from Partner Center (see the README)
+Start with `offerbot up`: the local shell with the sample offers, or the bot once Slack tokens are set."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="offerbot", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="offerbot",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"offerbot {package_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("migrate", help="create or upgrade the database schema (Alembic)")
     p = sub.add_parser("import", help="upsert offers from a JSON document (FILE, or - for stdin)")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the status document (JSON); - reads standard input")
     p.add_argument(
         "--team", default=None, help="the workspace (T...) to import into (default: the bound one)"
     )
@@ -225,13 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer in this language (default: OFFERBOT_LANGUAGE, else en)",
     )
     p = sub.add_parser("token", help="push API tokens: create (printed once), list, revoke")
-    p.add_argument("action", choices=["create", "list", "revoke"])
+    p.add_argument("action", choices=["create", "list", "revoke"], help="what to do with the tokens")
     p.add_argument("name", nargs="?", default="", help="the token's name (create, revoke)")
     p.add_argument("--name", dest="name_option", default=None, help="the token's name")
     p.add_argument("--team", default=None, help="the workspace (default: the store's default workspace)")
     sub.add_parser("jobs", help="the watcher and the sync together, as serve runs them in a child process")
     p = sub.add_parser("demo", help="the sample offers: `demo reset` removes them from the store")
-    p.add_argument("action", choices=["reset"])
+    p.add_argument("action", choices=["reset"], help="reset: remove the sample offers, in every workspace")
     p = sub.add_parser("watch", help="run the alert watcher alone (serve runs it too)")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
     p = sub.add_parser(
@@ -258,8 +277,19 @@ COMMANDS = {
 }
 
 
+def package_version() -> str:
+    try:
+        return metadata.version("offerbot")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # ``offerbot`` alone: the help, not a usage error
+        parser.print_help()
+        return 0
     try:
         settings = load_settings()
         logs.configure(settings.log_level, fmt=settings.offerbot_log_format, secrets=settings.secret_values())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal, cast
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,7 +18,16 @@ DEFAULT_DATABASE_URL = "sqlite:///offerbot.db"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(
+        env_prefix="",
+        extra="ignore",
+        case_sensitive=False,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+    )
+    """The environment first, then a ``.env`` file in the working directory (``.env.example``
+    lists every variable); an empty value is unset."""
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -243,9 +254,45 @@ class Settings(BaseSettings):
             )
 
 
-def load_settings() -> Settings:
+SECRET_FILES = (
+    "slack_bot_token",
+    "slack_signing_secret",
+    "slack_app_token",
+    "slack_client_secret",
+    "azure_client_secret",
+    "offerbot_metrics_token",
+    "database_url",
+)
+"""Settings that may be read from a file named by ``<NAME>_FILE`` (as containers pass secrets)."""
+MAX_SECRET_FILE = 64 * 1024
+
+
+def secrets_from_files(environ: Mapping[str, str]) -> dict[str, str]:
+    """``SLACK_BOT_TOKEN_FILE=/run/secrets/slack`` and the like: each file's content, stripped, for
+    the settings the environment does not set itself. A missing or oversized file is a ConfigError."""
+    found: dict[str, str] = {}
+    upper = {k.upper(): v for k, v in environ.items()}
+    for name in SECRET_FILES:
+        path = upper.get(f"{name.upper()}_FILE")
+        if not path or upper.get(name.upper()):
+            continue
+        try:
+            with open(path, "rb") as file:
+                data = file.read(MAX_SECRET_FILE + 1)
+        except OSError as exc:
+            raise ConfigError(f"{name.upper()}_FILE: cannot read {path} ({exc.strerror})") from None
+        if len(data) > MAX_SECRET_FILE:
+            raise ConfigError(f"{name.upper()}_FILE: {path} is over {MAX_SECRET_FILE} bytes")
+        found[name] = data.decode("utf-8", errors="replace").strip()
+    return found
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     try:
-        return Settings()
+        files = secrets_from_files(os.environ if environ is None else environ)
+        # Passed as init values; secrets_from_files only fills what the environment leaves unset.
+        settings: Settings = cast(Any, Settings)(**files)
+        return settings
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
