@@ -19,9 +19,9 @@ RUN groupadd --system --gid 10001 offerbot \
 COPY --from=build /opt/offerbot /opt/offerbot
 ENV PATH=/opt/offerbot/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    DATABASE_URL=sqlite:////data/offerbot.db
+    OFFERBOT_DATA_DIR=/data
 VOLUME ["/data"]
-WORKDIR /data
+WORKDIR /opt/offerbot
 USER 10001:10001
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

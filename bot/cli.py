@@ -12,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
+import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import logs
@@ -215,7 +216,8 @@ The environment that matters (or a .env file beside the process; see .env.exampl
 for a secret in a file):
   SLACK_BOT_TOKEN, SLACK_APP_TOKEN    Socket Mode (no public URL needed)
   SLACK_SIGNING_SECRET                HTTP mode, with SLACK_BOT_TOKEN
-  DATABASE_URL                        default sqlite:///offerbot.db; postgresql+psycopg://... to share it
+  DATABASE_URL                        postgresql+psycopg://... to share one store; unset: the
+                                      embedded SQLite store in OFFERBOT_DATA_DIR
   AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, PARTNER_CENTER_PUBLISHER_ID
                                       read offers from Partner Center (see the README)
 Start with `offerbot up`: the local shell with the sample offers, or the bot once Slack tokens are set."""
@@ -277,6 +279,27 @@ COMMANDS = {
 }
 
 
+SAYS_STORE = frozenset({"migrate", "import", "up", "shell", "token", "demo"})
+"""Commands a person reads: they print the store on standard error. The long-running ones (serve,
+jobs, watch, sync) log it instead; ``sync --once`` and ``watch --once`` keep their one-line
+outputs."""
+
+
+def say_store(settings: Settings, args: argparse.Namespace) -> None:
+    """Which store this command opens (a password never shown)."""
+    shown = sa.make_url(settings.database_url).render_as_string(hide_password=True)
+    if args.command in SAYS_STORE:
+        print(f"offerbot: store {shown}", file=sys.stderr)
+    elif not getattr(args, "once", False):
+        log.info("store %s", shown, extra={"store": shown})
+    if settings.legacy_store:
+        print(
+            "offerbot: using ./offerbot.db from an earlier version; set OFFERBOT_DATA_DIR or DATABASE_URL "
+            "to keep the store elsewhere",
+            file=sys.stderr,
+        )
+
+
 def package_version() -> str:
     try:
         return metadata.version("offerbot")
@@ -293,6 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         logs.configure(settings.log_level, fmt=settings.offerbot_log_format, secrets=settings.secret_values())
+        say_store(settings, args)
         return COMMANDS[args.command](settings, args)
     except ConfigError as exc:
         print(f"offerbot: configuration: {exc}", file=sys.stderr)

@@ -6,18 +6,36 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Literal, cast
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.i18n import Language
 from storage.errors import ConfigError
 
-DEFAULT_DATABASE_URL = "sqlite:///offerbot.db"
+LEGACY_STORE = Path("offerbot.db")
+"""Where the embedded store lived before ``OFFERBOT_DATA_DIR``: kept when it exists, so an upgrade
+never opens an empty store."""
+
+
+def default_data_dir() -> Path:
+    """A per-user data folder: ``$XDG_DATA_HOME/offerbot``, else ``~/.local/share/offerbot``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "offerbot"
+
+
+def default_store(data_dir: Path | None) -> tuple[str, bool]:
+    """The embedded store's URL, and whether it is the legacy ``./offerbot.db``."""
+    if LEGACY_STORE.is_file():
+        return f"sqlite:///{LEGACY_STORE}", True
+    folder = data_dir or default_data_dir()
+    return f"sqlite:///{(folder / 'offerbot.db').absolute()}", False
 
 
 class Settings(BaseSettings):
+    _legacy_store: bool = PrivateAttr(default=False)
     model_config = SettingsConfigDict(
         env_prefix="",
         extra="ignore",
@@ -36,7 +54,11 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     """With the client id: multi-workspace mode, installed through Slack's OAuth flow."""
     slack_api_url: str = "https://slack.com/api/"
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = ""
+    """The store; unset: the embedded SQLite store in ``OFFERBOT_DATA_DIR`` (or ``./offerbot.db``
+    where one exists from before)."""
+    offerbot_data_dir: Path | None = None
+    """Where the embedded store lives (default: a per-user data folder; ``/data`` in the image)."""
     log_level: str = "INFO"
     offerbot_jobs: Literal["process", "thread"] = "process"
     """Where ``serve`` runs the watcher and the sync: a child process (answers never wait behind
@@ -129,6 +151,17 @@ class Settings(BaseSettings):
         if not value.lower().startswith("https://"):
             raise ValueError("must be an https:// URL (a bearer token goes with every request)")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _the_default_store(self) -> Settings:
+        if not self.database_url:
+            self.database_url, self._legacy_store = default_store(self.offerbot_data_dir)
+        return self
+
+    @property
+    def legacy_store(self) -> bool:
+        """The store is the ``./offerbot.db`` of an earlier version, kept rather than an empty one."""
+        return self._legacy_store
 
     @field_validator("slack_api_url")
     @classmethod

@@ -153,6 +153,9 @@ def open_database(url: str, *, auto_migrate: bool = True) -> Engine:
     """The engine for ``url``. The embedded SQLite store upgrades its own schema; a shared
     PostgreSQL store is upgraded once by ``offerbot migrate``, so processes never race a migration."""
     engine = make_engine(url)
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)  # the data folder, on first use
     if engine.dialect.name == "sqlite" and auto_migrate:
         migrate(engine)
     else:

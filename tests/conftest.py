@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
@@ -39,6 +40,8 @@ TEAM = "T0FAKE001"
 SIGNING_SECRET = "test-signing-secret"
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+# Settings built in a test never default to the user's own data folder (the store of `offerbot up`).
+os.environ.setdefault("OFFERBOT_DATA_DIR", tempfile.mkdtemp(prefix="offerbot-tests-"))
 
 
 def samples_text() -> str:

@@ -173,6 +173,20 @@ def test_demo_reset_removes_the_sample_offers_wherever_they_are(tmp_path: Path, 
         assert [o.offer_id for o in session.exec(select(Offer)).all()] == ["acme-vm"]
 
 
+def test_every_command_says_which_store_it_opened_and_keeps_an_old_one(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    fresh = offerbot("demo", "reset", env={"OFFERBOT_DATA_DIR": str(data)}, cwd=tmp_path)
+    assert f"offerbot: store sqlite:///{data / 'offerbot.db'}" in fresh.stderr
+    assert (data / "offerbot.db").exists()  # the folder was made on first use
+    (data / "offerbot.db").rename(tmp_path / "offerbot.db")  # as an earlier version left it
+    old = offerbot("demo", "reset", env={"OFFERBOT_DATA_DIR": str(data)}, cwd=tmp_path)
+    assert "offerbot: store sqlite:///offerbot.db" in old.stderr
+    assert "using ./offerbot.db from an earlier version" in old.stderr
+    hidden = offerbot("demo", "reset", env={"DATABASE_URL": "postgresql+psycopg://u:s3cret@127.0.0.1:1/x"})
+    assert "offerbot: store postgresql+psycopg://u:***@127.0.0.1:1/x" in hidden.stderr
+    assert "s3cret" not in hidden.stderr + hidden.stdout
+
+
 def test_postgres_store_must_be_migrated_first(database_url: str, sample_file: Path) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("the embedded SQLite store migrates itself")

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,12 +24,14 @@ CLEAN_ENV = {
 def offerbot(
     *args: str, env: dict[str, str], stdin: str | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
+    # The embedded store's folder is the test's own (never the user's data folder).
+    data = {"OFFERBOT_DATA_DIR": str(cwd) if cwd is not None else tempfile.mkdtemp(prefix="offerbot-data-")}
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        env={**CLEAN_ENV, **env},
+        env={**CLEAN_ENV, **data, **env},
         timeout=60,
         cwd=cwd,
     )

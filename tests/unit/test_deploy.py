@@ -50,7 +50,7 @@ def test_the_dockerfile_passes_hadolint_and_runs_as_a_user_with_a_health_check()
     assert re.search(r"^USER [1-9][0-9]*:[1-9][0-9]*$", dockerfile, re.M)  # numeric, not root
     assert "/healthz" in dockerfile.split("HEALTHCHECK", 1)[1].split("\n\n", 1)[0]
     assert 'ENTRYPOINT ["offerbot"]' in dockerfile and '"--host", "0.0.0.0"' in dockerfile
-    assert 'VOLUME ["/data"]' in dockerfile and "sqlite:////data/offerbot.db" in dockerfile
+    assert 'VOLUME ["/data"]' in dockerfile and "OFFERBOT_DATA_DIR=/data" in dockerfile
 
 
 def test_hadolint_would_catch_a_bad_dockerfile(tmp_path: Path) -> None:

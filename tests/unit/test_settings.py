@@ -61,3 +61,26 @@ def test_a_missing_or_oversized_secret_file_names_its_variable(clean: Path) -> N
     big.write_bytes(b"x" * (MAX_SECRET_FILE + 1))
     with pytest.raises(ConfigError, match=r"SLACK_SIGNING_SECRET_FILE: .* is over"):
         secrets_from_files({"SLACK_SIGNING_SECRET_FILE": str(big)})
+
+
+def test_the_embedded_store_lives_in_the_data_folder_unless_an_old_one_is_here(
+    clean: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = clean / "data"
+    monkeypatch.setenv("OFFERBOT_DATA_DIR", str(data))
+    settings = load_settings()
+    assert settings.database_url == f"sqlite:///{data / 'offerbot.db'}" and not settings.legacy_store
+    (clean / "offerbot.db").write_bytes(b"")  # a store from before OFFERBOT_DATA_DIR
+    old = load_settings()
+    assert old.database_url == "sqlite:///offerbot.db" and old.legacy_store
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://u:p@h/db")
+    assert load_settings().database_url == "postgresql+psycopg://u:p@h/db"
+
+
+def test_the_default_data_folder_is_per_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from bot.settings import default_data_dir
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_data_dir() == tmp_path / "offerbot"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    assert default_data_dir() == Path.home() / ".local" / "share" / "offerbot"
