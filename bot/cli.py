@@ -185,6 +185,13 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     return cmd_shell(settings, args)
 
 
+def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
+    """``doctor``: check the setup, one line a check with its fix."""
+    from bot.runtime.doctor import doctor
+
+    return doctor(settings)
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """``demo reset``: remove the sample offers from the store, in every workspace, and say how many."""
     factory = db.session_factory(db.open_database(settings.database_url))
@@ -223,6 +230,27 @@ for a secret in a file):
 Start with `offerbot up`: the local shell with the sample offers, or the bot once Slack tokens are set."""
 
 
+def _add_operations(sub: Any) -> None:
+    p = sub.add_parser("token", help="push API tokens: create (printed once), list, revoke")
+    p.add_argument("action", choices=["create", "list", "revoke"], help="what to do with the tokens")
+    p.add_argument("name", nargs="?", default="", help="the token's name (create, revoke)")
+    p.add_argument("--name", dest="name_option", default=None, help="the token's name")
+    p.add_argument("--team", default=None, help="the workspace (default: the store's default workspace)")
+    sub.add_parser("jobs", help="the watcher and the sync together, as serve runs them in a child process")
+    sub.add_parser("doctor", help="check Slack, the store and Partner Center, each with its fix")
+    p = sub.add_parser("demo", help="the sample offers: `demo reset` removes them from the store")
+    p.add_argument("action", choices=["reset"], help="reset: remove the sample offers, in every workspace")
+    p = sub.add_parser("watch", help="run the alert watcher alone (serve runs it too)")
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p = sub.add_parser(
+        "sync", help="read offers from Partner Center / the Cloud Partner Portal on a schedule"
+    )
+    p.add_argument("--once", action="store_true", help="one full pass that asks every product, then exit")
+    p.add_argument(
+        "--team", default=None, help="the workspace (T...) the offers go to (default: the bound one)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="offerbot",
@@ -245,23 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[lang.value for lang in Language],
         help="answer in this language (default: OFFERBOT_LANGUAGE, else en)",
     )
-    p = sub.add_parser("token", help="push API tokens: create (printed once), list, revoke")
-    p.add_argument("action", choices=["create", "list", "revoke"], help="what to do with the tokens")
-    p.add_argument("name", nargs="?", default="", help="the token's name (create, revoke)")
-    p.add_argument("--name", dest="name_option", default=None, help="the token's name")
-    p.add_argument("--team", default=None, help="the workspace (default: the store's default workspace)")
-    sub.add_parser("jobs", help="the watcher and the sync together, as serve runs them in a child process")
-    p = sub.add_parser("demo", help="the sample offers: `demo reset` removes them from the store")
-    p.add_argument("action", choices=["reset"], help="reset: remove the sample offers, in every workspace")
-    p = sub.add_parser("watch", help="run the alert watcher alone (serve runs it too)")
-    p.add_argument("--once", action="store_true", help="one pass, then exit")
-    p = sub.add_parser(
-        "sync", help="read offers from Partner Center / the Cloud Partner Portal on a schedule"
-    )
-    p.add_argument("--once", action="store_true", help="one full pass that asks every product, then exit")
-    p.add_argument(
-        "--team", default=None, help="the workspace (T...) the offers go to (default: the bound one)"
-    )
+    _add_operations(sub)
     return parser
 
 
@@ -276,10 +288,11 @@ COMMANDS = {
     "jobs": cmd_jobs,
     "sync": cmd_sync,
     "demo": cmd_demo,
+    "doctor": cmd_doctor,
 }
 
 
-SAYS_STORE = frozenset({"migrate", "import", "up", "shell", "token", "demo"})
+SAYS_STORE = frozenset({"migrate", "import", "up", "shell", "token", "demo", "doctor"})
 """Commands a person reads: they print the store on standard error. The long-running ones (serve,
 jobs, watch, sync) log it instead; ``sync --once`` and ``watch --once`` keep their one-line
 outputs."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +162,31 @@ def open_database(url: str, *, auto_migrate: bool = True) -> Engine:
     else:
         require_current_schema(engine)
     return engine
+
+
+@dataclass(frozen=True)
+class StoreProblem:
+    found: str
+    fix: str
+
+
+def store_problem(engine: Engine) -> StoreProblem | None:
+    """What keeps the store from serving (for ``offerbot doctor``): not reachable raises; not
+    migrated, or PostgreSQL without ``pg_trgm``, is a problem with its fix; None: it is ready."""
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+        if engine.dialect.name == "postgresql":
+            available = connection.exec_driver_sql(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'"
+            ).first()
+            if available is None:
+                return StoreProblem(
+                    "the pg_trgm extension is not available", "install PostgreSQL's contrib package"
+                )
+    if engine.dialect.name == "sqlite" and not schema_is_current(engine):
+        return StoreProblem(
+            "not migrated yet", "any offerbot command migrates the embedded store"
+        )  # an old one
+    if not schema_is_current(engine):
+        return StoreProblem("not migrated", "run `offerbot migrate`")
+    return None

@@ -319,3 +319,17 @@ def restore_subscription(
     sub.disabled_reason, sub.disabled_at = disabled_reason, disabled_at
     session.add(sub)
     session.flush()
+
+
+def subscribed_channels(session: Session) -> list[tuple[str, str]]:
+    """``(team, channel)`` of every channel with a subscription still enabled."""
+    query = (
+        select(Subscription.team_id, Subscription.destination)
+        .where(
+            Subscription.destination_kind == DestinationKind.CHANNEL,
+            col(Subscription.disabled_at).is_(None),
+        )
+        .distinct()
+        .order_by(col(Subscription.team_id), col(Subscription.destination))
+    )
+    return [(str(team), str(channel)) for team, channel in session.exec(query).all()]

@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from bot.slack.app import BOT_SCOPES
+
 TEAM_ID = "T0FAKE001"
 BOT_USER = "U0BOT0001"
 
@@ -83,6 +85,8 @@ class FakeSlack:
         """``oauth.v2.access`` codes: each gives (team id, bot token) of a workspace installing the app."""
         """``usergroups.list`` answers these (``handle``, ``users``)."""
         """``users.info`` answers these locales (user id to ``fr-FR``...); anyone else is ``en-US``."""
+        self.scopes: list[str] = list(BOT_SCOPES)
+        """The scopes auth.test says the token was granted."""
         self.channels_without_bot: set[str] = set()
         self.private_channels: set[str] = set()
         """Channels ``conversations.info`` says are private."""
@@ -315,6 +319,10 @@ class FakeSlack:
                     scripted = fake._pace(str(body.get("channel", "")))
                 if scripted is None:
                     scripted = Scripted(body=fake.answer(method, body))
+                    if method == "auth.test":  # as Slack does: the token's scopes in a header
+                        scripted = Scripted(
+                            body=scripted.body, headers={"x-oauth-scopes": ",".join(fake.scopes)}
+                        )
                 with fake._lock:
                     lose = fake.lose_answer[method] > 0
                     fake.lose_answer[method] -= 1 if lose else 0
