@@ -16,22 +16,45 @@ from bot.slack.listeners.commands import SLASH_COMMANDS
 from bot.slack.listeners.events import BOT_EVENTS
 from tests.conftest import ROOT, SHARED
 
-SCHEMAS = SHARED / "slack-manifest-schema"
+SCHEMAS = ROOT / "tests" / "support" / "slack-manifest-schema"
+"""Slack's manifest schemas, copied into the tests (see its README and LICENSE)."""
 
 
-def manifest() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+def manifest(name: str = "manifest.yml") -> dict[str, Any]:
+    return yaml.safe_load((ROOT / name).read_text())
 
 
-def test_manifest_validates_against_slacks_schema() -> None:
-    if not SCHEMAS.exists():
-        pytest.skip(f"Slack's manifest schemas are not at {SCHEMAS}")
+@pytest.mark.parametrize("name", ["manifest.yml", "manifest.http.yml"])
+def test_manifest_validates_against_slacks_schema(name: str) -> None:
     import jsonschema
 
-    data = manifest()
+    data = manifest(name)
     major = int(data.get("_metadata", {}).get("major_version", 1))
     schema = json.loads((SCHEMAS / f"manifest.schema.{major}.0.0.json").read_text())
     jsonschema.validate(data, schema)
+
+
+def test_the_copied_schemas_are_slacks_as_shared() -> None:
+    shared = SHARED / "slack-manifest-schema"
+    if not shared.exists():
+        pytest.skip(f"no shared copy at {shared} to compare with (the tests' own copy is used)")
+    for name in ("manifest.schema.1.0.0.json", "manifest.schema.2.0.0.json", "LICENSE"):
+        assert (SCHEMAS / name).read_bytes() == (shared / name).read_bytes(), name
+
+
+def test_the_http_manifest_is_the_same_app_with_every_request_url() -> None:
+    socket, http = manifest(), manifest("manifest.http.yml")
+    url = "https://YOUR-HOST/slack/events"
+    assert http["settings"]["socket_mode_enabled"] is False and socket["settings"]["socket_mode_enabled"]
+    assert [c["url"] for c in http["features"]["slash_commands"]] == [url]
+    assert http["settings"]["interactivity"]["request_url"] == url
+    assert http["settings"]["event_subscriptions"]["request_url"] == url
+    for c in http["features"]["slash_commands"]:
+        c.pop("url")
+    http["settings"]["interactivity"].pop("request_url")
+    http["settings"]["event_subscriptions"].pop("request_url")
+    http["settings"]["socket_mode_enabled"] = True
+    assert http == socket  # nothing else differs, so the two cannot drift
 
 
 def test_slash_commands_match_the_code() -> None:
