@@ -30,6 +30,7 @@ from bot.slack.grammar import (
     ALERT_VERBS,
     alert_args,
     card_value,
+    close_verb,
     history_args,
     history_page_value,
     list_args,
@@ -95,7 +96,24 @@ def answer_command(
     if verb == "digest":
         view = digest_for(session, team_id=team_id, channel_id=channel_id, user_id=user_id, now=now)
         return Answer(render_digest(view, tr=tr))
-    return Answer(offer_status(session, team_id=team_id, query=" ".join(args), tr=tr))
+    return Answer(_lookup(session, team_id=team_id, args=args, tr=tr))
+
+
+def _lookup(session: Session, *, team_id: str, args: list[str], tr: Translator) -> Reply:
+    """An offer by its id or name; when none is found and the first word looks like a mistyped
+    command (``subscibe woodgrove``), the command is suggested rather than offers."""
+    found = offers.look_up(session, team_id=team_id, query=" ".join(args))
+    if not isinstance(found, Lookup):
+        return render_card(found, tr=tr)
+    suggestion = close_verb(args[0])
+    if suggestion is not None and not found.matches:
+        typed = " ".join([suggestion, *args[1:]])[:200]
+        raise UsageError(
+            N_("`%(word)s` is not a command: did you mean `/offer-status %(typed)s`? (`help` lists them.)"),
+            word=args[0][:40],
+            typed=typed,
+        )
+    return render_lookup(found, tr=tr)
 
 
 def handle_command(session: Session, **kwargs: Any) -> Reply:

@@ -4,6 +4,7 @@ cannot be read is a :class:`UsageError` naming what to type. ``bot/slack/answers
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import shlex
@@ -98,6 +99,7 @@ class Command:
 
 
 HELP_WORDS = ("help", "-h", "--help", "?")
+ALERT_VERBS_WORDS = ("subscribe", "unsubscribe", "subscriptions", "notify-me", "mute-me", "settings")
 
 
 def parse(text: str) -> Command:
@@ -114,6 +116,15 @@ def parse(text: str) -> Command:
     if verb in ("history", "digest", *ALERT_VERBS):
         return Command(verb, tuple(words[1:]))
     return Command("lookup", tuple(words))
+
+
+VERBS = ("help", "list", "history", "digest", *ALERT_VERBS_WORDS)
+
+
+def close_verb(word: str) -> str | None:
+    """The command ``word`` is a likely typo of (``hlep`` -> ``help``, ``subscibe`` -> ``subscribe``)."""
+    found = difflib.get_close_matches(word.lower(), VERBS, n=1, cutoff=0.75)
+    return found[0] if found and len(word) >= 3 else None
 
 
 def history_args(args: list[str]) -> tuple[str, int]:
@@ -156,7 +167,7 @@ def list_page_value(value: str) -> tuple[OfferStatus | None, int]:
 
 # --- alerts: subscribe, unsubscribe, subscriptions, notify-me, mute-me, settings ---------------
 
-ALERT_VERBS = ("subscribe", "unsubscribe", "subscriptions", "notify-me", "mute-me", "settings")
+ALERT_VERBS = ALERT_VERBS_WORDS
 WRITE_VERBS = ("unsubscribe", "notify-me", "mute-me", "settings")
 """The verbs whose answer writes to the store (``subscribe`` saves later, in its lazy listener)."""
 EVENT_WORDS = {

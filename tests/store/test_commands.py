@@ -1,5 +1,7 @@
 """Parsing of /offer-status text, on a real SQLite store."""
 
+import re
+
 import pytest
 
 from bot.i18n import ENGLISH
@@ -103,3 +105,17 @@ def _usage(session, verb: str, ctx: dict[str, str]) -> str:  # type: ignore[no-u
     with pytest.raises(UsageError) as info:
         handle_command(session, tr=ENGLISH, now=NOW, text=verb, **ctx)
     return str(info.value)
+
+
+def test_a_mistyped_command_is_suggested_not_an_offer(factory: db.SessionFactory) -> None:
+    load_samples(factory)
+    for typed, suggested in (
+        ("hlep", "help"),
+        ("subscibe woodgrove", "subscribe woodgrove"),
+        ("lsit", "list"),
+    ):
+        with factory() as session, pytest.raises(UsageError, match=re.escape(f"`/offer-status {suggested}`")):
+            handle_command(session, team_id=TEAM, text=typed, tr=ENGLISH, now=NOW)
+    with factory() as session:  # an offer's own name still finds it, even close to a verb
+        card = handle_command(session, team_id=TEAM, text="woodgrove", tr=ENGLISH, now=NOW)
+    assert "Woodgrove" in card.text
