@@ -1,11 +1,16 @@
 """Shutdown on SIGTERM and SIGINT: stop taking work, let the send in flight finish, release what is
 claimed, stop the scheduler and the server, and exit 0 within :data:`GRACE` seconds.
 
-The signal handler never waits on a lock: it runs in the main thread between two bytecodes of
-whatever that thread was doing (perhaps holding a lock of logging, of an Event, of the scheduler),
-so it only notes the signal and writes one byte to a pipe. A thread of its own reads the pipe and
-does the rest: it sets the stop events, which ends the main thread's wait (every process's main
-thread waits on :attr:`Lifecycle.stopping`), and the caller's ``finally`` cleans up. A second signal
+The signal reaches a thread of its own through Python's wakeup fd (``signal.set_wakeup_fd``): the
+interpreter's C-level handler writes the signal's number to a pipe the moment the signal arrives,
+whichever thread the kernel delivered it to. (A Python-level handler alone runs only when the main
+thread next executes bytecode: a signal delivered to another thread while the main thread sleeps
+in a wait without timeout was never handled, and the process did not stop; one start in about
+twenty under a busy machine.) The Python-level handler only notes the signal: it runs in the main
+thread between two bytecodes of whatever that thread was doing, so it never waits on a lock. The
+signals' thread reads the pipe and does the rest: it sets the stop events, which ends the main
+thread's wait (every process's main thread waits on :attr:`Lifecycle.stopping`), and the
+caller's ``finally`` cleans up. A second signal
 exits at once. Worker threads still running after the grace period (a sync waiting on Partner
 Center, an answer waiting on a hung store) hold nothing that is not leased, so the process leaves
 them behind instead of waiting for them.
@@ -64,19 +69,25 @@ class Lifecycle:
         threading.Thread(target=self._on_signals, name="signals", daemon=True).start()
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        # One byte per signal, written by the interpreter's C handler whatever thread got it.
+        signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        """The handler: a note and a byte, nothing that can wait (see the module's docstring)."""
+        """The Python-level handler: a note, nothing that can wait (see the module's docstring);
+        the signal's byte is already in the pipe."""
+        self._note(signum)
+
+    def _note(self, signum: int) -> None:
         if self.signalled is None:
-            self.signalled = signal.Signals(signum).name
+            with contextlib.suppress(ValueError):
+                self.signalled = signal.Signals(signum).name
             self.since = time.monotonic()
-        with contextlib.suppress(OSError):  # a full pipe already says it
-            os.write(self._write, b"\0")
 
     def _on_signals(self) -> None:
         """The signals' thread: the first stops everything, a second exits at once, and so does
         :data:`EXIT_DEADLINE` after the first (no log call here: its locks may be the ones stuck)."""
-        os.read(self._read, 1)
+        first = os.read(self._read, 1)
+        self._note(first[0] if first else signal.SIGTERM)
         self.stop()
         again, _, _ = select.select([self._read], [], [], EXIT_DEADLINE)
         if not again:
