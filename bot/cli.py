@@ -127,9 +127,9 @@ def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     """``token create|list|revoke``: the push API's tokens (an operator's action, not Slack's)."""
     factory = db.session_factory(db.open_database(settings.database_url))
-    name = args.name_option or args.name
+    name = args.name
     if args.action in ("create", "revoke") and not name:
-        raise UsageError(f"token {args.action} needs a name: offerbot token {args.action} --name NAME")
+        raise UsageError(f"token {args.action} needs a name: offerbot token {args.action} NAME")
     with db.transaction(factory) as session:
         if args.action == "create":
             team = args.team or default_team(session)
@@ -234,7 +234,6 @@ def _add_operations(sub: Any) -> None:
     p = sub.add_parser("token", help="push API tokens: create (printed once), list, revoke")
     p.add_argument("action", choices=["create", "list", "revoke"], help="what to do with the tokens")
     p.add_argument("name", nargs="?", default="", help="the token's name (create, revoke)")
-    p.add_argument("--name", dest="name_option", default=None, help="the token's name")
     p.add_argument("--team", default=None, help="the workspace (default: the store's default workspace)")
     sub.add_parser("jobs", help="the watcher and the sync together, as serve runs them in a child process")
     sub.add_parser("doctor", help="check Slack, the store and Partner Center, each with its fix")

@@ -142,12 +142,12 @@ def test_a_body_over_5_mb_is_refused_before_it_is_read(
 
 def test_tokens_from_the_cli(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'offerbot.db'}"}
-    created = offerbot("token", "create", "--team", PIPELINE_TEAM, "--name", "release-pipeline", env=env)
+    created = offerbot("token", "create", "release-pipeline", "--team", PIPELINE_TEAM, env=env)
     assert created.returncode == 0, created.stderr
     (token,) = re.findall(r"ofb_[A-Za-z0-9_-]{43}", created.stdout)
     listed = offerbot("token", "list", env=env)
     assert "release-pipeline" in listed.stdout and "active" in listed.stdout and token not in listed.stdout
-    again = offerbot("token", "create", "--team", PIPELINE_TEAM, "--name", "release-pipeline", env=env)
+    again = offerbot("token", "create", "release-pipeline", "--team", PIPELINE_TEAM, env=env)
     assert again.returncode == 1 and "already has a token" in again.stderr
     revoked = offerbot("token", "revoke", "release-pipeline", env=env)
     assert revoked.returncode == 0 and "revoked" in revoked.stdout
