@@ -99,6 +99,8 @@ class Command:
 
 
 HELP_WORDS = ("help", "-h", "--help", "?")
+TAKE_NOTHING = ("help", "digest", "subscriptions")
+"""Verbs with no arguments: a word after them is refused, as ``list`` refuses a second status."""
 ALERT_VERBS_WORDS = ("subscribe", "unsubscribe", "subscriptions", "notify-me", "mute-me", "settings")
 
 
@@ -109,6 +111,11 @@ def parse(text: str) -> Command:
     if not words:
         return Command("list")
     verb = words[0].lower()
+    name = "help" if verb in HELP_WORDS else verb
+    if name in TAKE_NOTHING and len(words) > 1:
+        raise UsageError(
+            N_("`%(verb)s` takes nothing after it, got: %(args)s"), verb=name, args=" ".join(words[1:])[:200]
+        )
     if verb in HELP_WORDS:
         return Command("help")
     if verb in ("list", "ls"):

@@ -119,3 +119,14 @@ def test_a_mistyped_command_is_suggested_not_an_offer(factory: db.SessionFactory
     with factory() as session:  # an offer's own name still finds it, even close to a verb
         card = handle_command(session, team_id=TEAM, text="woodgrove", tr=ENGLISH, now=NOW)
     assert "Woodgrove" in card.text
+
+
+@pytest.mark.parametrize("text", ["help me", "digest today", "subscriptions all", "-h please"])
+def test_verbs_without_arguments_refuse_extra_words_like_list_does(
+    text: str, factory: db.SessionFactory
+) -> None:
+    load_samples(factory)
+    with factory() as session, pytest.raises(UsageError, match="takes nothing after it, got: "):
+        handle_command(session, team_id=TEAM, text=text, tr=ENGLISH, now=NOW)
+    with factory() as session, pytest.raises(UsageError, match="takes one status and a page at most"):
+        handle_command(session, team_id=TEAM, text="list failed live", tr=ENGLISH, now=NOW)
