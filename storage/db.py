@@ -183,10 +183,8 @@ def store_problem(engine: Engine) -> StoreProblem | None:
                 return StoreProblem(
                     "the pg_trgm extension is not available", "install PostgreSQL's contrib package"
                 )
-    if engine.dialect.name == "sqlite" and not schema_is_current(engine):
-        return StoreProblem(
-            "not migrated yet", "any offerbot command migrates the embedded store"
-        )  # an old one
-    if not schema_is_current(engine):
-        return StoreProblem("not migrated", "run `offerbot migrate`")
-    return None
+    if schema_is_current(engine):
+        return None
+    if engine.dialect.name == "sqlite":  # an embedded store from an older version
+        return StoreProblem("not migrated yet", "any offerbot command migrates the embedded store")
+    return StoreProblem("not migrated", "run `offerbot migrate`")

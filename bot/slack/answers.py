@@ -55,13 +55,6 @@ def offer_list(
     return render_list(page, status, tr=tr)
 
 
-def offer_status(session: Session, *, team_id: str, query: str, tr: Translator) -> Reply:
-    found = offers.look_up(session, team_id=team_id, query=query)
-    if isinstance(found, Lookup):
-        return render_lookup(found, tr=tr)
-    return render_card(found, tr=tr)
-
-
 def answer_command(
     session: Session,
     *,

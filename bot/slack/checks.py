@@ -36,7 +36,8 @@ def check_token(settings: Settings) -> tuple[Check, WebClient | None]:
             "slack token", Verdict.FAIL, f"Slack unreachable ({classify(exc).code})", "try again"
         ), None
     who = f"{answer.get('team')} ({answer.get('team_id')}) as {answer.get('user')}"
-    granted = _granted(answer.headers.get("x-oauth-scopes") or answer.headers.get("X-OAuth-Scopes"))
+    header = next((v for k, v in (answer.headers or {}).items() if k.lower() == "x-oauth-scopes"), None)
+    granted = _granted(header)  # HTTP header names are case-insensitive; Slack sends x-oauth-scopes
     missing = [scope for scope in BOT_SCOPES if granted is not None and scope not in granted]
     if missing:
         return Check(

@@ -101,7 +101,7 @@ class Command:
 HELP_WORDS = ("help", "-h", "--help", "?")
 TAKE_NOTHING = ("help", "digest", "subscriptions")
 """Verbs with no arguments: a word after them is refused, as ``list`` refuses a second status."""
-ALERT_VERBS_WORDS = ("subscribe", "unsubscribe", "subscriptions", "notify-me", "mute-me", "settings")
+ALERT_VERBS = ("subscribe", "unsubscribe", "subscriptions", "notify-me", "mute-me", "settings")
 
 
 def parse(text: str) -> Command:
@@ -125,7 +125,7 @@ def parse(text: str) -> Command:
     return Command("lookup", tuple(words))
 
 
-VERBS = ("help", "list", "history", "digest", *ALERT_VERBS_WORDS)
+VERBS = ("help", "list", "history", "digest", *ALERT_VERBS)
 
 
 def close_verb(word: str) -> str | None:
@@ -174,7 +174,6 @@ def list_page_value(value: str) -> tuple[OfferStatus | None, int]:
 
 # --- alerts: subscribe, unsubscribe, subscriptions, notify-me, mute-me, settings ---------------
 
-ALERT_VERBS = ALERT_VERBS_WORDS
 WRITE_VERBS = ("unsubscribe", "notify-me", "mute-me", "settings")
 """The verbs whose answer writes to the store (``subscribe`` saves later, in its lazy listener)."""
 EVENT_WORDS = {

@@ -12,6 +12,7 @@ from bot.i18n import N_, Language
 from bot.usecases.access import OPEN, OPERATOR, AccessPolicy, Action, Actor, check, check_removal
 from storage.alerts.policy import EVENTS
 from storage.alerts.subscriptions import (
+    Previous,
     Target,
     delete_subscription,
     events_of,
@@ -176,16 +177,6 @@ def save_subscription(
     return sub
 
 
-@dataclass(frozen=True)
-class Before:
-    """A subscription as it was before a ``subscribe`` changed it (None fields: it did not exist)."""
-
-    existed: bool
-    flags: tuple[bool, bool, bool, bool] = (True, True, True, True)
-    disabled_reason: str | None = None
-    disabled_at: datetime | None = None
-
-
 def subscribe_channel(
     session: Session,
     *,
@@ -196,9 +187,10 @@ def subscribe_channel(
     now: datetime,
     actor: Actor = OPERATOR,
     policy: AccessPolicy = OPEN,
-) -> Before:
+) -> Previous | None:
     """Save a channel's ``subscribe`` (checked again: the ack's check was another request) and return
-    what it replaced, so a confirmation that cannot be posted can put it back (:func:`undo_subscribe`)."""
+    what it replaced (None: it is new), so a confirmation that cannot be posted can put it back
+    (:func:`undo_subscribe`)."""
     check_channel_change(channel=channel, verb="subscribe", actor=actor, policy=policy)
     _sub, previous = subscribe_replacing(
         session,
@@ -210,18 +202,11 @@ def subscribe_channel(
         created_by=user_id,
         now=now,
     )
-    if previous is None:
-        return Before(existed=False)
-    return Before(
-        existed=True,
-        flags=previous.flags,
-        disabled_reason=previous.disabled_reason,
-        disabled_at=previous.disabled_at,
-    )
+    return previous
 
 
 def undo_subscribe(
-    session: Session, *, team_id: str, channel: str, request: AlertRequest, before: Before
+    session: Session, *, team_id: str, channel: str, request: AlertRequest, before: Previous | None
 ) -> None:
     """Put back the channel's subscription as it was before :func:`subscribe_channel`."""
     sub = find_subscription(
@@ -233,17 +218,11 @@ def undo_subscribe(
     )
     if sub is None:
         return
-    if not before.existed:
+    if before is None:
         delete_subscription(session, sub=sub)
         session.flush()
         return
-    restore_subscription(
-        session,
-        sub=sub,
-        flags=before.flags,
-        disabled_reason=before.disabled_reason,
-        disabled_at=before.disabled_at,
-    )
+    restore_subscription(session, sub=sub, previous=before)
 
 
 @dataclass(frozen=True)

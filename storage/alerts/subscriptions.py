@@ -306,17 +306,10 @@ def delete_mute(session: Session, *, mute: Mute) -> None:
     session.delete(mute)
 
 
-def restore_subscription(
-    session: Session,
-    *,
-    sub: Subscription,
-    flags: tuple[bool, bool, bool, bool],
-    disabled_reason: str | None,
-    disabled_at: datetime | None,
-) -> None:
+def restore_subscription(session: Session, *, sub: Subscription, previous: Previous) -> None:
     """Put ``sub`` back as it was: its events (failed, delisted, sign-off, stuck) and its disabling."""
-    sub.on_failed, sub.on_delisted, sub.on_signoff, sub.on_stuck = flags
-    sub.disabled_reason, sub.disabled_at = disabled_reason, disabled_at
+    sub.on_failed, sub.on_delisted, sub.on_signoff, sub.on_stuck = previous.flags
+    sub.disabled_reason, sub.disabled_at = previous.disabled_reason, previous.disabled_at
     session.add(sub)
     session.flush()
 

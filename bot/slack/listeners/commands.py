@@ -34,12 +34,12 @@ from bot.slack.listeners import (
 from bot.usecases.subscriptions import (
     AlertArgs,
     AlertRequest,
-    Before,
     preview_subscribe,
     subscribe_channel,
     undo_subscribe,
 )
 from storage import db
+from storage.alerts.subscriptions import Previous
 from storage.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def _subscribe(deps: Deps, command: dict[str, Any], client: WebClient, respond: 
 
 def _save(
     deps: Deps, command: dict[str, Any], typed: AlertArgs, *, team: str, channel: str, user: str
-) -> tuple[AlertRequest, Before] | None:
+) -> tuple[AlertRequest, Previous | None] | None:
     """Resolve and check the ``subscribe`` as the ack did, then save it (checked again); None when
     the ack answered with a refusal or a look-up."""
     actor = actor_of(deps, command)
