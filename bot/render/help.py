@@ -20,8 +20,9 @@ def help_lines(tr: Translator) -> list[str]:
             "Give the offer id or part of its id or name."
         ),
         tr._(
-            "`/offer-status list [status]`: every offer with its status, like Partner Center's All offers "
-            "page (`/offer-status` alone does the same). Statuses: %(filters)s.",
+            "`/offer-status list [status] [publisher:<id>]`: every offer with its status, like Partner "
+            "Center's All offers page (`/offer-status` alone does the same), or one publisher's. "
+            "Statuses: %(filters)s.",
             filters=filters,
         ),
         tr._(

@@ -31,26 +31,44 @@ def offer_line(offer: Offer, tr: Translator) -> str:
     )
 
 
-def page_value(status: OfferStatus | None, offset: int) -> str:
-    return json.dumps({"s": status.value if status else None, "o": offset}, separators=(",", ":"))
+def page_value(page: OfferPage, offset: int) -> str:
+    value: dict[str, object] = {"s": page.status.value if page.status else None, "o": offset}
+    if page.publisher is not None:
+        value["p"] = page.publisher
+    return json.dumps(value, separators=(",", ":"))
 
 
-def _page_button(label: str, status: OfferStatus | None, offset: int) -> Block:
+def _page_button(label: str, page: OfferPage, offset: int) -> Block:
     return {
         "type": "button",
         "text": {"type": "plain_text", "text": label},
         "action_id": f"{LIST_PAGE_ACTION}:{offset}",
-        "value": page_value(status, offset),
+        "value": page_value(page, offset),
     }
 
 
-def _filter_word(status: OfferStatus | None) -> str:
-    if status is None:
-        return ""
-    return FILTER_WORDS[status] + " "
+def _filter_words(page: OfferPage) -> str:
+    words = [f"publisher:{page.publisher}"] if page.publisher is not None else []
+    if page.status is not None:
+        words.append(FILTER_WORDS[page.status])
+    return "".join(w + " " for w in words)
 
 
-def _empty_list(status: OfferStatus | None, tr: Translator) -> str:
+def _empty_list(page: OfferPage, tr: Translator) -> str:
+    status = page.status
+    if page.publisher is not None:
+        publisher = esc(truncate(page.publisher, 100))
+        if status is None:
+            return tr._(
+                "No offer of the publisher `%(publisher)s` is stored: publisher ids are case-sensitive, "
+                "and an offer's card (`/offer-status <offer>`) shows its publisher.",
+                publisher=publisher,
+            )
+        return tr._(
+            "No offer of the publisher `%(publisher)s` has the status *%(status)s*.",
+            publisher=publisher,
+            status=status_label(status, tr),
+        )
     if status is None:
         return tr._("No offers are stored yet: import some with `offerbot import FILE`.")
     if status is OfferStatus.NOT_STARTED:
@@ -58,31 +76,43 @@ def _empty_list(status: OfferStatus | None, tr: Translator) -> str:
     return tr._("No offer has the status *%(status)s*.", status=status_label(status, tr))
 
 
-def _page_buttons(page: OfferPage, status: OfferStatus | None, tr: Translator) -> list[Block]:
+def _page_buttons(page: OfferPage, tr: Translator) -> list[Block]:
     last = page.offset + len(page.offers)
     buttons = []
     if page.offset > 0:
-        buttons.append(_page_button(tr._("Previous"), status, max(0, page.offset - page.limit)))
+        buttons.append(_page_button(tr._("Previous"), page, max(0, page.offset - page.limit)))
     if last < page.total:
-        buttons.append(_page_button(tr._("Next"), status, last))
+        buttons.append(_page_button(tr._("Next"), page, last))
     return [{"type": "actions", "elements": buttons}] if buttons else []
 
 
-def _where_in_list(page: OfferPage, status: OfferStatus | None, tr: Translator) -> str:
+def _where_in_list(page: OfferPage, tr: Translator) -> str:
     first, last = page.offset + 1, page.offset + len(page.offers)
     where = tr._("%(first)d–%(last)d of %(total)d", first=first, last=last, total=page.total)
     pages = -(-page.total // page.limit)
     if pages > 1:
-        cmd = f"{COMMAND} list {_filter_word(status)}page N".replace("  ", " ")
+        cmd = truncate(f"{COMMAND} list {_filter_words(page)}page N", 300)
         number = page.offset // page.limit + 1
         where += " " + tr._("(page %(page)d of %(pages)d: `%(cmd)s`)", page=number, pages=pages, cmd=cmd)
     return where
 
 
-def render_list(page: OfferPage, status: OfferStatus | None, *, tr: Translator) -> Reply:
-    title = tr._("Offers") if status is None else tr._("Offers: %(status)s", status=status_label(status, tr))
+def _list_title(page: OfferPage, tr: Translator) -> str:
+    status = page.status
+    if page.publisher is None:
+        return (
+            tr._("Offers") if status is None else tr._("Offers: %(status)s", status=status_label(status, tr))
+        )
+    publisher = truncate(page.publisher, 100)
+    if status is None:
+        return tr._("Offers of %(publisher)s", publisher=publisher)
+    return tr._("Offers of %(publisher)s: %(status)s", publisher=publisher, status=status_label(status, tr))
+
+
+def render_list(page: OfferPage, *, tr: Translator) -> Reply:
+    title = _list_title(page, tr)
     if page.total == 0:
-        what = _empty_list(status, tr)
+        what = _empty_list(page, tr)
         return Reply(text=what, blocks=[section(what)])
     if not page.offers:
         what = tr.ngettext(
@@ -93,9 +123,9 @@ def render_list(page: OfferPage, status: OfferStatus | None, *, tr: Translator) 
         return Reply(text=what, blocks=[section(what)])
     blocks: list[Block] = [header(title)]
     blocks += sections("", [offer_line(o, tr) for o in page.offers])  # as many sections as the text needs
-    where = _where_in_list(page, status, tr)
+    where = _where_in_list(page, tr)
     blocks.append(context(where + " · " + tr._("`/offer-status <offer>` shows one offer")))
-    blocks += _page_buttons(page, status, tr)
+    blocks += _page_buttons(page, tr)
     first, last = page.offset + 1, page.offset + len(page.offers)
     where = tr._("%(first)d–%(last)d of %(total)d", first=first, last=last, total=page.total)
     text = tr._("%(label)s: %(text)s", label=title, text=where)

@@ -28,6 +28,7 @@ from bot.render.subscriptions import (
 )
 from bot.slack.grammar import (
     ALERT_VERBS,
+    ListArgs,
     alert_args,
     card_value,
     close_verb,
@@ -45,14 +46,13 @@ from bot.usecases.offers import LIST_PAGE_SIZE
 from bot.usecases.subscriptions import AlertArgs, Unsubscribed
 from storage.errors import UsageError
 from storage.reads.offers import Lookup
-from storage.statuses import OfferStatus
 
 
-def offer_list(
-    session: Session, *, team_id: str, status: OfferStatus | None, tr: Translator, offset: int = 0
-) -> Reply:
-    page = offers.list_page(session, team_id=team_id, status=status, offset=offset)
-    return render_list(page, status, tr=tr)
+def offer_list(session: Session, *, team_id: str, typed: ListArgs, tr: Translator, offset: int = 0) -> Reply:
+    page = offers.list_page(
+        session, team_id=team_id, status=typed.status, publisher=typed.publisher, offset=offset
+    )
+    return render_list(page, tr=tr)
 
 
 def answer_command(
@@ -81,9 +81,9 @@ def answer_command(
     if verb == "help":
         return Answer(render_help(tr=tr))
     if verb == "list":
-        status, page = list_args(args)
-        offset = (page - 1) * LIST_PAGE_SIZE
-        return Answer(offer_list(session, team_id=team_id, status=status, tr=tr, offset=offset))
+        typed = list_args(args)
+        offset = (typed.page - 1) * LIST_PAGE_SIZE
+        return Answer(offer_list(session, team_id=team_id, typed=typed, tr=tr, offset=offset))
     if verb == "history":
         return Answer(history_command(session, team_id=team_id, args=args, tr=tr, viewer=viewer))
     if verb == "digest":
@@ -142,8 +142,8 @@ def offer_card(session: Session, *, team_id: str, value: str, tr: Translator) ->
 
 def handle_page_action(session: Session, *, team_id: str, value: str, tr: Translator) -> Reply:
     """A list's Previous/Next button: its value is ``{"s": status or null, "o": offset}``."""
-    status, offset = list_page_value(value)
-    return offer_list(session, team_id=team_id, status=status, tr=tr, offset=offset)
+    typed, offset = list_page_value(value)
+    return offer_list(session, team_id=team_id, typed=typed, tr=tr, offset=offset)
 
 
 @dataclass(frozen=True)

@@ -52,17 +52,42 @@ def _status_filter(word: str) -> OfferStatus:
     return status
 
 
-def list_args(args: list[str]) -> tuple[OfferStatus | None, int]:
-    """``[status] [page N]``."""
+@dataclass(frozen=True)
+class ListArgs:
+    """``list [status] [publisher:<id>] [page N]``, typed."""
+
     status: OfferStatus | None = None
+    publisher: str | None = None
+    page: int = 1
+
+
+def _publisher_word(word: str) -> str | None:
+    """The id in ``publisher:<id>``; None for another word; a UsageError for ``publisher:`` alone."""
+    if not word.lower().startswith("publisher:"):
+        return None
+    publisher = word.split(":", 1)[1].strip()
+    if not publisher or len(publisher) > 200:
+        raise UsageError(N_("write the publisher as `publisher:<id>`, e.g. `publisher:contoso`."))
+    return publisher
+
+
+def list_args(args: list[str]) -> ListArgs:
+    """``[status] [publisher:<id>] [page N]``, the status and the publisher in either order."""
     rest, page = _page_arg(list(args))
-    if len(rest) > 1:
+    statuses, publishers = [], []
+    for word in rest:
+        publisher = _publisher_word(word)
+        if publisher is None:
+            statuses.append(word)
+        else:
+            publishers.append(publisher)
+    if len(statuses) > 1 or len(publishers) > 1:
         raise UsageError(
-            N_("`list` takes one status and a page at most, got: %(args)s"), args=" ".join(args)[:200]
+            N_("`list` takes one status, one `publisher:<id>` and a page at most, got: %(args)s"),
+            args=" ".join(args)[:200],
         )
-    if rest:
-        status = _status_filter(rest[0])
-    return status, page
+    status = _status_filter(statuses[0]) if statuses else None
+    return ListArgs(status=status, publisher=publishers[0] if publishers else None, page=page)
 
 
 def first_word(text: str) -> str:
@@ -161,15 +186,19 @@ def card_value(value: str) -> int:
     return int(value)
 
 
-def list_page_value(value: str) -> tuple[OfferStatus | None, int]:
-    """A list's Previous/Next button value, ``{"s": status or null, "o": offset}``."""
+def list_page_value(value: str) -> tuple[ListArgs, int]:
+    """A list's Previous/Next button value, ``{"s": status or null, "o": offset, "p": publisher}``
+    (``p`` absent on buttons posted before lists took a publisher): the filters and the offset."""
     try:
         data = json.loads(value)
         status = OfferStatus(data["s"]) if data.get("s") else None
         offset = int(data["o"])
+        publisher = data.get("p")
+        if publisher is not None and not (isinstance(publisher, str) and 0 < len(publisher) <= 200):
+            raise ValueError
     except (ValueError, KeyError, TypeError, AttributeError):
         raise UsageError(N_("that button is out of date: run `/offer-status list` again.")) from None
-    return status, offset
+    return ListArgs(status=status, publisher=publisher), offset
 
 
 # --- alerts: subscribe, unsubscribe, subscriptions, notify-me, mute-me, settings ---------------
@@ -193,12 +222,12 @@ def _target(words: list[str]) -> Target | None:
     first = words[0]
     if len(words) == 1 and first.lower() == "all":
         return Target(kind=TargetKind.ALL)
-    if first.lower().startswith("publisher:"):
-        publisher = first.split(":", 1)[1].strip()
-        if not publisher or len(words) > 1:
-            raise UsageError(N_("write the publisher as `publisher:<id>`, e.g. `publisher:contoso`."))
-        return Target(kind=TargetKind.PUBLISHER, publisher_id=publisher)
-    return None
+    publisher = _publisher_word(first)
+    if publisher is None:
+        return None
+    if len(words) > 1:
+        raise UsageError(N_("write the publisher as `publisher:<id>`, e.g. `publisher:contoso`."))
+    return Target(kind=TargetKind.PUBLISHER, publisher_id=publisher)
 
 
 def alert_args(verb: str, args: list[str]) -> AlertArgs:

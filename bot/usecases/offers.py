@@ -25,11 +25,14 @@ def list_page(
     *,
     team_id: str,
     status: OfferStatus | None,
+    publisher: str | None = None,
     offset: int = 0,
     limit: int = LIST_PAGE_SIZE,
 ) -> OfferPage:
-    """One page of the workspace's offers, optionally of one status."""
-    return list_offers(session, team_id=team_id, status=status, offset=max(0, offset), limit=limit)
+    """One page of the workspace's offers, optionally of one status and of one publisher."""
+    return list_offers(
+        session, team_id=team_id, status=status, publisher=publisher, offset=max(0, offset), limit=limit
+    )
 
 
 def card_of(session: Session, *, team_id: str, offer_pk: int) -> OfferCard:

@@ -87,6 +87,9 @@ class OfferPage:
     total: int
     offset: int
     limit: int
+    status: OfferStatus | None = None
+    publisher: str | None = None
+    """The filters the page was read with (``None``: every status, every publisher)."""
 
 
 def load_card(session: Session, *, offer: Offer) -> OfferCard:
@@ -220,17 +223,27 @@ def find_offers(session: Session, *, team_id: str, query: str, limit: int = 10) 
 
 
 def list_offers(
-    session: Session, *, team_id: str, status: OfferStatus | None = None, offset: int = 0, limit: int = 20
+    session: Session,
+    *,
+    team_id: str,
+    status: OfferStatus | None = None,
+    publisher: str | None = None,
+    offset: int = 0,
+    limit: int = 20,
 ) -> OfferPage:
-    """One page of the workspace's offers, by name, optionally of one status."""
+    """One page of the workspace's offers, by name, optionally of one status and one publisher."""
     where = [Offer.team_id == team_id]
     if status is not None:
         where.append(Offer.status == status.value)
+    if publisher is not None:
+        where.append(Offer.publisher_id == publisher)
     total = session.exec(select(sa.func.count()).select_from(Offer).where(*where)).one()
     rows = session.exec(
         select(Offer).where(*where).order_by(col(Offer.name), col(Offer.id)).offset(offset).limit(limit)
     ).all()
-    return OfferPage(offers=list(rows), total=int(total), offset=offset, limit=limit)
+    return OfferPage(
+        offers=list(rows), total=int(total), offset=offset, limit=limit, status=status, publisher=publisher
+    )
 
 
 def get_offer(session: Session, *, team_id: str, offer_pk: int) -> Offer | None:

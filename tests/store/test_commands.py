@@ -51,7 +51,9 @@ def test_verbs(session) -> None:  # type: ignore[no-untyped-def]
     ("text", "message"),
     [
         ("list bogus", 'unknown status "bogus"'),
-        ("list failed live", "`list` takes one status and a page at most"),
+        ("list failed live", "`list` takes one status, one `publisher:<id>` and a page at most"),
+        ("list publisher:a publisher:b", "`list` takes one status, one `publisher:<id>` and a page at most"),
+        ("list publisher:", "write the publisher as `publisher:<id>`"),
         ("list page zero", '"page" takes a page number from 1, got "zero"'),
         ("subscribe all", "`subscribe` works in a Slack channel"),
         ("notify-me all", "`notify-me` works in Slack"),
@@ -63,6 +65,24 @@ def test_verbs(session) -> None:  # type: ignore[no-untyped-def]
 def test_bad_arguments_raise_usage_errors(session, text: str, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UsageError, match=message):
         handle_command(session, tr=ENGLISH, now=NOW, team_id=TEAM, text=text)
+
+
+def test_list_keeps_one_publisher_alone_or_with_a_status_in_either_order(session) -> None:  # type: ignore[no-untyped-def]
+    def answer(text: str) -> str:
+        return str(handle_command(session, tr=ENGLISH, now=NOW, team_id=TEAM, text=text).text)
+
+    assert answer("list publisher:woodgrove") == "Offers of woodgrove: 1\u20131 of 1"
+    assert answer("list failed publisher:woodgrove") == "Offers of woodgrove: Publish failed: 1\u20131 of 1"
+    assert answer("list publisher:woodgrove failed page 1") == answer("list failed publisher:woodgrove")
+    assert "No offer of the publisher `woodgrove` has the status *Live*" in answer(
+        "list publisher:woodgrove live"
+    )
+    assert "No offer of the publisher `Woodgrove` is stored" in answer("list publisher:Woodgrove")
+    # A Next button of a publisher's list stays on that publisher.
+    paged = handle_page_action(session, tr=ENGLISH, team_id=TEAM, value='{"s":null,"o":0,"p":"contoso"}')
+    assert paged.text == "Offers of contoso: 1\u20131 of 1"
+    with pytest.raises(UsageError, match="out of date"):
+        handle_page_action(session, tr=ENGLISH, team_id=TEAM, value='{"s":null,"o":0,"p":7}')
 
 
 def test_page_action_value(session) -> None:  # type: ignore[no-untyped-def]
@@ -128,5 +148,5 @@ def test_verbs_without_arguments_refuse_extra_words_like_list_does(
     load_samples(factory)
     with factory() as session, pytest.raises(UsageError, match="takes nothing after it, got: "):
         handle_command(session, team_id=TEAM, text=text, tr=ENGLISH, now=NOW)
-    with factory() as session, pytest.raises(UsageError, match="takes one status and a page at most"):
+    with factory() as session, pytest.raises(UsageError, match="takes one status, one `publisher:<id>`"):
         handle_command(session, team_id=TEAM, text="list failed live", tr=ENGLISH, now=NOW)

@@ -165,11 +165,14 @@ def every_answer(cards: list[OfferCard], tr: Translator) -> list[Reply]:
     for total, offset, shown in ((0, 0, []), (len(entries), 0, entries), (45, 60, []), (45, 20, entries[:3])):
         page = HistoryPage(card=cards[0], entries=shown, total=total, offset=offset, limit=20)
         replies.append(render_history(page, tr=tr))
-    for status in (None, *OfferStatus):
+    for status, publisher in [(s, None) for s in (None, *OfferStatus)] + [
+        (None, "p" * 200),
+        *[(s, "contoso") for s in OfferStatus],
+    ]:
         replies += [
-            render_list(OfferPage(offers=offers, total=45, offset=20, limit=20), status, tr=tr),
-            render_list(OfferPage(offers=[], total=0, offset=0, limit=20), status, tr=tr),
-            render_list(OfferPage(offers=[], total=3, offset=40, limit=20), status, tr=tr),
+            render_list(OfferPage(offers, 45, 20, 20, status=status, publisher=publisher), tr=tr),
+            render_list(OfferPage([], 0, 0, 20, status=status, publisher=publisher), tr=tr),
+            render_list(OfferPage([], 3, 40, 20, status=status, publisher=publisher), tr=tr),
         ]
     replies += [
         render_lookup(Lookup(query="ab", too_short=True), tr=tr),

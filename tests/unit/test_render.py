@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.i18n import ENGLISH
+from bot.i18n import ENGLISH, Language, translator
 from bot.render.blocks import MAX_BLOCKS, MAX_SECTION, esc
 from bot.render.help import render_help
 from bot.render.lists import LIST_PAGE_ACTION, render_list, render_lookup
@@ -14,6 +14,8 @@ from storage.models import Message, Offer, Step
 from storage.reads.offers import Lookup, OfferCard, OfferPage
 from storage.safetext import from_html
 from storage.statuses import OfferStatus
+
+FRENCH = translator(Language.FR)
 
 WHEN = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
 
@@ -169,7 +171,7 @@ def test_consulting_service_without_steps_says_why() -> None:
 def test_list_pages_with_buttons() -> None:
     offers = [offer(id=i, name=f"Offer {i:03}", offer_id=f"o{i}") for i in range(20)]
     reply = render_list(
-        OfferPage(offers=offers, total=45, offset=20, limit=20), OfferStatus.FAILED, tr=ENGLISH
+        OfferPage(offers=offers, total=45, offset=20, limit=20, status=OfferStatus.FAILED), tr=ENGLISH
     )
     check_limits(reply.blocks)
     text = all_text(reply.blocks)
@@ -184,12 +186,29 @@ def test_list_pages_with_buttons() -> None:
     assert reply.text == "Offers: Publish failed: 21\u201340 of 45"
 
 
+def test_a_publishers_list_keeps_its_publisher_on_its_buttons_and_in_its_hint() -> None:
+    offers = [offer(id=i, name=f"Offer {i:03}", offer_id=f"o{i}") for i in range(20)]
+    page = OfferPage(offers=offers, total=45, offset=0, limit=20, publisher="contoso")
+    reply = render_list(page, tr=ENGLISH)
+    text = all_text(reply.blocks)
+    assert reply.blocks[0]["text"]["text"] == "Offers of contoso"
+    assert "/offer-status list publisher:contoso page N" in text
+    assert json.loads(reply.blocks[-1]["elements"][0]["value"]) == {"s": None, "o": 20, "p": "contoso"}
+    both = render_list(
+        OfferPage(offers, 45, 0, 20, status=OfferStatus.FAILED, publisher="contoso"), tr=FRENCH
+    )
+    assert both.blocks[0]["text"]["text"] == "Offres de contoso\u00a0: Échec de la publication"
+    assert "/offer-status list publisher:contoso failed page N" in all_text(both.blocks)
+
+
 def test_empty_lists_say_so() -> None:
-    assert "No offers are stored yet" in render_list(OfferPage([], 0, 0, 20), None, tr=ENGLISH).text
+    assert "No offers are stored yet" in render_list(OfferPage([], 0, 0, 20), tr=ENGLISH).text
     assert (
         "No offer has the status *Publish failed*."
-        in render_list(OfferPage([], 0, 0, 20), OfferStatus.FAILED, tr=ENGLISH).text
+        in render_list(OfferPage([], 0, 0, 20, status=OfferStatus.FAILED), tr=ENGLISH).text
     )
+    none = render_list(OfferPage([], 0, 0, 20, publisher="Contoso"), tr=ENGLISH).text
+    assert "No offer of the publisher `Contoso` is stored" in none and "case-sensitive" in none
 
 
 def test_lookup_answers() -> None:
@@ -231,7 +250,7 @@ def test_worst_cases_stay_inside_slacks_limits_and_show_everything() -> None:
 
     nasty = ("&<>" * 40)[:120]
     offers = [offer(id=i, offer_id=f"offer-{i:02}", name=nasty) for i in range(20)]
-    page = render_list(OfferPage(offers=offers, total=20, offset=0, limit=20), None, tr=ENGLISH)
+    page = render_list(OfferPage(offers=offers, total=20, offset=0, limit=20), tr=ENGLISH)
     check_limits(page.blocks)
     shown = all_text(page.blocks)
     assert all(f"offer-{i:02}" in shown for i in range(20))
