@@ -201,6 +201,19 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alert(settings: Settings, args: argparse.Namespace) -> int:
+    """``alert test --channel C…``: queue a test alert, then wait for the watcher to send it."""
+    from bot.runtime.alerttest import queue, wait_for
+
+    factory = db.session_factory(db.open_database(settings.database_url))
+    key, queued = queue(factory, channel=args.channel, offer=args.offer, team=args.team)
+    print(queued)
+    outcome = wait_for(factory, delivery_id=key, seconds=max(0.0, args.wait))
+    for line in outcome.lines:
+        print(line)
+    return outcome.status
+
+
 def _add_servers(sub: Any) -> None:
     for name, text in (
         ("serve", "run the bot: Socket Mode with SLACK_APP_TOKEN, else HTTP"),
@@ -239,6 +252,21 @@ def _add_operations(sub: Any) -> None:
     sub.add_parser("doctor", help="check Slack, the store and Partner Center, each with its fix")
     p = sub.add_parser("demo", help="the sample offers: `demo reset` removes them from the store")
     p.add_argument("action", choices=["reset"], help="reset: remove the sample offers, in every workspace")
+    p = sub.add_parser("alert", help="alerts: `alert test --channel C...` sends a test alert to a channel")
+    p.add_argument("action", choices=["test"], help="test: a test alert, sent by the watcher as a real one")
+    p.add_argument("--channel", required=True, help="the channel id (C...) to post the test alert in")
+    p.add_argument(
+        "--offer",
+        default="",
+        help="the offer it shows (id or part of its name; default: one the channel follows)",
+    )
+    p.add_argument("--team", default=None, help="the workspace (default: the store's default workspace)")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        help="seconds to wait for the watcher to send it (default 30; 0: none)",
+    )
     p = sub.add_parser("watch", help="run the alert watcher alone (serve runs it too)")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
     p = sub.add_parser(
@@ -288,10 +316,11 @@ COMMANDS = {
     "sync": cmd_sync,
     "demo": cmd_demo,
     "doctor": cmd_doctor,
+    "alert": cmd_alert,
 }
 
 
-SAYS_STORE = frozenset({"migrate", "import", "up", "shell", "token", "demo", "doctor"})
+SAYS_STORE = frozenset({"migrate", "import", "up", "shell", "token", "demo", "doctor", "alert"})
 """Commands a person reads: they print the store on standard error. The long-running ones (serve,
 jobs, watch, sync) log it instead; ``sync --once`` and ``watch --once`` keep their one-line
 outputs."""

@@ -153,13 +153,16 @@ def parse_target_key(key: str) -> tuple[TargetKind, str]:
 
 class DeliveryKind(StrEnum):
     """What a delivery row posts: the first alert of a change, a follow-up in its thread, a reminder,
-    a stuck step's alert, or the notice to the creator of a subscription Slack disabled."""
+    a stuck step's alert, the notice to the creator of a subscription Slack disabled, or a test alert
+    someone asked for (``/offer-status test-alert``: an offer's alert as it is now, marked as a test,
+    which starts no thread and no reminder)."""
 
     ALERT = "alert"
     FOLLOWUP = "followup"
     REMINDER = "reminder"
     STUCK = "stuck"
     NOTICE = "notice"
+    TEST = "test"
 
 
 class DeliveryState(StrEnum):

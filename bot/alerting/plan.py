@@ -18,6 +18,7 @@ from bot.render.alerts import (
     render_followup,
     render_reminder,
     render_stuck,
+    render_test_alert,
 )
 from bot.render.blocks import Reply
 from bot.slack.people import channel_language, user_language
@@ -118,6 +119,11 @@ def decide(row: Delivery, facts: Facts) -> Plan:
     """What ``row`` does, from the facts alone (no session, no Slack): a pure function."""
     if row.kind == DeliveryKind.NOTICE:
         return _notice(row, facts)
+    if row.kind == DeliveryKind.TEST:  # no thread: it starts none, continues none, reminds of nothing
+        card, old, tr = facts.snapshot.card, facts.snapshot.change.old_status, facts.tr
+        return Plan(
+            post=Post(lambda: render_test_alert(card, old_status=old, tr=tr), channel=row.destination)
+        )
     route = route_of(row, thread=facts.thread, threading=facts.threading)
     direct = row.destination_kind == DestinationKind.USER
     if row.kind in (DeliveryKind.STUCK, DeliveryKind.REMINDER):
@@ -215,6 +221,8 @@ class Planner:
         if row.kind == DeliveryKind.NOTICE:
             sub = session.get(Subscription, row.subscription_id) if row.subscription_id else None
             return Facts(snapshot, threading, tr, now, subscription=sub)
+        if row.kind == DeliveryKind.TEST:
+            return Facts(snapshot, threading, tr, now)
         thread = threads.open_thread(
             session, offer_pk=row.offer_pk, destination_kind=row.destination_kind, destination=row.destination
         )

@@ -28,6 +28,7 @@ from bot.render.offers import (
 )
 from bot.render.subscriptions import describe
 from bot.usecases.subscriptions import About
+from bot.usecases.testalert import TEST_VALUE_PREFIX
 from storage.alerts.policy import ALERT_EVENTS, may_be_normal
 from storage.alerts.work import Handling
 from storage.models import Step, Subscription
@@ -104,21 +105,24 @@ def _button(text: str, action_id: str, value: str) -> Block:
     }
 
 
-def snooze_menu(pk: str, tr: Translator) -> Block:
+def snooze_menu(pk: str, tr: Translator, *, prefix: str = "") -> Block:
     return {
         "type": "static_select",
         "action_id": SNOOZE_ACTION,
         "placeholder": {"type": "plain_text", "text": tr._("Snooze")},
         "options": [
-            {"text": {"type": "plain_text", "text": tr._(label)}, "value": f"{pk}:{key}"}
+            {"text": {"type": "plain_text", "text": tr._(label)}, "value": f"{prefix}{pk}:{key}"}
             for key, (_hours, label) in SNOOZE_CHOICES.items()
         ],
     }
 
 
-def _buttons(card: OfferCard, tr: Translator, *, work: bool = True, direct: bool = False) -> Block:
+def _buttons(
+    card: OfferCard, tr: Translator, *, work: bool = True, direct: bool = False, test: bool = False
+) -> Block:
     """*Show status*, *Open Partner Center*; on alerts and reminders also *I'm on it* and *Snooze*,
-    and in a direct message *Mute this offer*."""
+    and in a direct message *Mute this offer*. ``test``: the work buttons carry the test prefix (a
+    click says what it would do, and records nothing)."""
     pk = str(card.offer.id)
     elements: list[Block] = [
         _button(tr._("Show status"), OPEN_STATUS_ACTION, pk),
@@ -129,8 +133,12 @@ def _buttons(card: OfferCard, tr: Translator, *, work: bool = True, direct: bool
             "url": partner_center_url(card.offer),
         },
     ]
+    prefix = TEST_VALUE_PREFIX if test else ""
     if work:
-        elements += [_button(tr._("I'm on it"), ON_IT_ACTION, pk), snooze_menu(pk, tr)]
+        elements += [
+            _button(tr._("I'm on it"), ON_IT_ACTION, prefix + pk),
+            snooze_menu(pk, tr, prefix=prefix),
+        ]
     if direct:
         elements.append(_button(tr._("Mute this offer"), MUTE_ACTION, pk))
     return {"type": "actions", "elements": elements}
@@ -244,6 +252,48 @@ def render_alert(
         "%(offer)s: %(status)s (was %(was)s)", offer=esc(offer.name), status=status_label(status, tr), was=was
     )
     return Reply(text=text, blocks=cap_blocks(blocks, tr._("More in Partner Center.")))
+
+
+def render_test_alert(card: OfferCard, *, old_status: str | None, tr: Translator) -> Reply:
+    """A test alert (``/offer-status test-alert``): the offer's alert as it would read now, marked as
+    a test at its top and in its notification text, with every button."""
+    offer = card.offer
+    status = OfferStatus(offer.status)
+    banner = tr._(
+        ":test_tube: *Test alert*, asked for with `/offer-status test-alert`: this is how offerbot alerts "
+        "this channel. Nothing happened to this offer; *I'm on it* and *Snooze* only say what they do."
+    )
+    title = tr._("*%(offer)s*: %(status)s", offer=esc(offer.name), status=status_label(status, tr))
+    links = links_line(offer, tr)
+    blocks: list[Block] = [
+        context(banner),
+        section(f"{status_emoji(status)} {title}"),
+        _alert_fields(card, status, _label(old_status, tr), tr),
+        *_issues_block(card, tr, titled=True),
+        _next_block(card, offer.status, tr),
+        *([context(links)] if links else []),
+        _buttons(card, tr, test=True),
+    ]
+    text = tr._("Test alert: %(offer)s: %(status)s", offer=esc(offer.name), status=status_label(status, tr))
+    return Reply(text=text, blocks=cap_blocks(blocks, tr._("More in Partner Center.")))
+
+
+TEST_CLICKS = {
+    ON_IT_ACTION: N_(
+        "This is a test alert, so nothing was recorded. On a real alert, *I'm on it* shows everyone "
+        "in the channel that you took it, and stops its reminders."
+    ),
+    SNOOZE_ACTION: N_(
+        "This is a test alert, so nothing was recorded. On a real alert, *Snooze* holds its reminders "
+        "until the time you pick, and shows who snoozed it."
+    ),
+}
+
+
+def render_test_click(action_id: str, *, tr: Translator) -> Reply:
+    """The answer to *I'm on it* or *Snooze* on a test alert (only the clicker sees it)."""
+    line = tr._(TEST_CLICKS.get(action_id, TEST_CLICKS[ON_IT_ACTION]))
+    return Reply(text=line, blocks=[section(line)])
 
 
 def render_followup(

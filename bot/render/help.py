@@ -66,6 +66,10 @@ def _alert_help_lines(tr: Translator) -> list[str]:
             "`/offer-status digest`: a summary of this channel's offers (of yours in a direct message); "
             "`/offer-status settings digest HH:MM [time zone] | off` posts it here every day."
         ),
+        tr._(
+            "`/offer-status test-alert [offer]`: a test alert in this channel, sent as a real one would "
+            "be, to see what alerts look like before one matters."
+        ),
     ]
 
 

@@ -34,6 +34,7 @@ _KINDS: dict[str, str] = {
     DeliveryKind.REMINDER: N_("Reminder"),
     DeliveryKind.NOTICE: N_("Notice"),
     DeliveryKind.STUCK: N_("Stuck step alert"),
+    DeliveryKind.TEST: N_("Test alert"),
 }
 _SOURCES = {
     "import": N_("import"),

@@ -9,6 +9,7 @@ from bot.i18n import Language, Translator
 from bot.render.blocks import MAX_SECTION, Reply, cap_blocks, esc, section, sections, truncate
 from bot.usecases.digest import DigestSetting
 from bot.usecases.subscriptions import About, AlertRequest, Subscriptions, SubscriptionView, Unsubscribed
+from bot.usecases.testalert import QueuedTestAlert
 from storage.statuses import TargetKind
 
 
@@ -55,6 +56,18 @@ def render_subscription_confirmation(request: AlertRequest, *, user_id: str, tr:
             events=event_words(request.events),
         )
     )
+
+
+def render_test_queued(queued: QueuedTestAlert, *, tr: Translator) -> Reply:
+    """The answer to ``test-alert``: it is queued, and what to do if it does not arrive."""
+    line = tr._(
+        "A test alert about *%(offer)s* (`%(id)s`) is on its way to this channel: the watcher sends "
+        "it as it sends a real alert, within a few seconds. If it does not arrive, invite me with "
+        "`/invite @offerbot`, or ask whoever runs offerbot to run `offerbot doctor`.",
+        offer=esc(truncate(queued.offer_name, 200)),
+        id=esc(truncate(queued.offer_id, 200)),
+    )
+    return Reply(text=line, blocks=[section(line)])
 
 
 def render_unsubscribed(result: Unsubscribed, *, tr: Translator) -> Reply:

@@ -23,11 +23,13 @@ from bot.render.subscriptions import (
     render_notify_me,
     render_subscribe_pending,
     render_subscriptions,
+    render_test_queued,
     render_threading,
     render_unsubscribed,
 )
 from bot.slack.grammar import (
     ALERT_VERBS,
+    TEST_ALERT,
     ListArgs,
     alert_args,
     card_value,
@@ -38,7 +40,7 @@ from bot.slack.grammar import (
     list_page_value,
     parse,
 )
-from bot.usecases import offers, subscriptions
+from bot.usecases import offers, subscriptions, testalert
 from bot.usecases.access import OPEN, OPERATOR, AccessPolicy, Action, Actor, check
 from bot.usecases.digest import DigestSetting, digest_for, set_daily_digest
 from bot.usecases.history import EVERYTHING, HISTORY_PAGE_SIZE, Viewer, history_page, offer_history
@@ -78,6 +80,9 @@ def answer_command(
     if verb in ALERT_VERBS:
         where = Where(team_id, user_id, channel_id, actor, policy, time_zone)
         return alert_command(session, verb=verb, args=args, where=where, tr=tr, now=now)
+    if verb == TEST_ALERT:
+        where = Where(team_id, user_id, channel_id, actor, policy, time_zone)
+        return Answer(test_alert_command(session, query=" ".join(args), where=where, tr=tr, now=now))
     if verb == "help":
         return Answer(render_help(tr=tr))
     if verb == "list":
@@ -90,6 +95,20 @@ def answer_command(
         view = digest_for(session, team_id=team_id, channel_id=channel_id, user_id=user_id, now=now)
         return Answer(render_digest(view, tr=tr))
     return Answer(_lookup(session, team_id=team_id, args=args, tr=tr))
+
+
+def test_alert_command(session: Session, *, query: str, where: Where, tr: Translator, now: datetime) -> Reply:
+    """``test-alert [offer]``: queue the test alert (the watcher posts it), or ask which offer."""
+    queued = testalert.queue_test_alert(
+        session,
+        team_id=where.team_id,
+        channel=where.channel_id,
+        query=query,
+        actor=where.actor,
+        policy=where.policy,
+        now=now,
+    )
+    return render_lookup(queued, tr=tr) if isinstance(queued, Lookup) else render_test_queued(queued, tr=tr)
 
 
 def _lookup(session: Session, *, team_id: str, args: list[str], tr: Translator) -> Reply:

@@ -127,6 +127,8 @@ HELP_WORDS = ("help", "-h", "--help", "?")
 TAKE_NOTHING = ("help", "digest", "subscriptions")
 """Verbs with no arguments: a word after them is refused, as ``list`` refuses a second status."""
 ALERT_VERBS = ("subscribe", "unsubscribe", "subscriptions", "notify-me", "mute-me", "settings")
+TEST_ALERT = "test-alert"
+"""``test-alert [offer]``: a test alert in this channel."""
 
 
 def parse(text: str) -> Command:
@@ -145,12 +147,12 @@ def parse(text: str) -> Command:
         return Command("help")
     if verb in ("list", "ls"):
         return Command("list", tuple(words[1:]))
-    if verb in ("history", "digest", *ALERT_VERBS):
+    if verb in ("history", "digest", TEST_ALERT, *ALERT_VERBS):
         return Command(verb, tuple(words[1:]))
     return Command("lookup", tuple(words))
 
 
-VERBS = ("help", "list", "history", "digest", *ALERT_VERBS)
+VERBS = ("help", "list", "history", "digest", TEST_ALERT, *ALERT_VERBS)
 
 
 def close_verb(word: str) -> str | None:
@@ -203,7 +205,7 @@ def list_page_value(value: str) -> tuple[ListArgs, int]:
 
 # --- alerts: subscribe, unsubscribe, subscriptions, notify-me, mute-me, settings ---------------
 
-WRITE_VERBS = ("unsubscribe", "notify-me", "mute-me", "settings")
+WRITE_VERBS = ("unsubscribe", "notify-me", "mute-me", "settings", TEST_ALERT)
 """The verbs whose answer writes to the store (``subscribe`` saves later, in its lazy listener)."""
 EVENT_WORDS = {
     "failed": "failed",

@@ -198,6 +198,44 @@ def add_notice(session: Session, *, row: Delivery, creator: str, subscription_id
     )
 
 
+def add_test_alert(session: Session, *, team_id: str, offer_pk: int, channel: str, now: datetime) -> int:
+    """Queue a test alert about ``offer_pk`` to ``channel`` (its latest status change is the row's
+    change: every stored offer has one). Each request is a new row (``seq`` counts them), sent by
+    the watcher like any alert. Returns the row's key."""
+    change_id = session.exec(
+        select(sa.func.max(StatusChange.id)).where(StatusChange.offer_pk == offer_pk)
+    ).one()
+    if change_id is None:
+        raise LookupError(f"offer {offer_pk} has no status change")
+    where = (
+        Delivery.change_id == change_id,
+        Delivery.destination == channel,
+        Delivery.kind == DeliveryKind.TEST,
+    )
+    seq = session.exec(select(sa.func.coalesce(sa.func.max(Delivery.seq), 0)).where(*where)).one() + 1
+    row = Delivery(
+        **delivery_row(
+            team_id=team_id,
+            change_id=change_id,
+            offer_pk=offer_pk,
+            destination_kind=DestinationKind.CHANNEL,
+            destination=channel,
+            kind=DeliveryKind.TEST,
+            seq=seq,
+            now=now,
+        )
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return row.id
+
+
+def delivery_state(session: Session, *, delivery_id: int) -> Delivery | None:
+    """A delivery row as it is now (the CLI waits on a test alert's)."""
+    return session.get(Delivery, delivery_id)
+
+
 def still_mine(row: Delivery, *, worker: str, now: datetime) -> bool:
     return (
         row.state == DeliveryState.PENDING

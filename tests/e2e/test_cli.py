@@ -306,6 +306,38 @@ def test_watch_once_does_one_pass(tmp_path: Path, sample_file: Path, fake_slack:
     assert bad.returncode == 78 and "OFFERBOT_WATCH_INTERVAL: Value error, must be a positive" in bad.stderr
 
 
+def test_alert_test_queues_a_test_alert_that_the_watcher_posts(
+    tmp_path: Path, sample_file: Path, fake_slack: FakeSlack
+) -> None:
+    url = f"sqlite:///{tmp_path / 'offerbot.db'}"
+    assert offerbot("import", str(sample_file), env={"DATABASE_URL": url}).returncode == 0
+    queued = offerbot(
+        "alert",
+        "test",
+        "--channel",
+        "C0CHAN001",
+        "--offer",
+        "tailspin",
+        "--wait",
+        "0",
+        env={"DATABASE_URL": url},
+    )
+    assert queued.returncode == 0, queued.stderr
+    assert (
+        "test alert about Tailspin Flight Ops SaaS (tailspin-flight-ops) queued for C0CHAN001"
+        in queued.stdout
+    )
+    assert "not sent yet" in queued.stdout
+    env = {"DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": fake_slack.url}
+    assert offerbot("watch", "--once", env=env).returncode == 0
+    tests = [
+        c.body for c in fake_slack.calls_to("chat.postMessage") if c.body["text"].startswith("Test alert")
+    ]
+    assert [t["channel"] for t in tests] == ["C0CHAN001"]
+    bad = offerbot("alert", "test", "--channel", "general", env={"DATABASE_URL": url})
+    assert bad.returncode == 1 and "--channel takes a channel id" in bad.stderr
+
+
 def test_an_import_too_large_is_refused_before_it_is_read(sqlite_url: str, tmp_path: Path) -> None:
     big = tmp_path / "big.json"
     with big.open("wb") as f:  # sparse: the size is there, the bytes are not

@@ -13,6 +13,8 @@ from bot.render.alerts import (
     render_followup,
     render_reminder,
     render_stuck,
+    render_test_alert,
+    render_test_click,
 )
 from bot.render.blocks import Reply
 from bot.render.digest import render_digest, render_digest_setting
@@ -28,6 +30,7 @@ from bot.render.subscriptions import (
     render_subscribe_pending,
     render_subscription_confirmation,
     render_subscriptions,
+    render_test_queued,
     render_threading,
     render_unsubscribed,
 )
@@ -35,6 +38,7 @@ from bot.usecases.digest import DigestSetting, DigestView
 from bot.usecases.history import HistoryPage
 from bot.usecases.home import HomeAlert, HomeOffer, HomeView
 from bot.usecases.subscriptions import About, AlertRequest, Subscriptions, SubscriptionView, Unsubscribed
+from bot.usecases.testalert import QueuedTestAlert
 from storage.alerts.subscriptions import Target
 from storage.alerts.work import Handling
 from storage.models import AlertTaker, StatusChange, Step, Subscription
@@ -138,6 +142,12 @@ def every_answer(cards: list[OfferCard], tr: Translator) -> list[Reply]:
             render_alert(card, old_status=None, new_status="failed", tr=tr, handling=taken, direct=True)
         )
     replies.append(render_already_on_it(tr=tr))
+    replies += [render_test_alert(card, old_status="in_progress", tr=tr) for card in cards]
+    replies += [render_test_click(a, tr=tr) for a in ("alert_on_it", "alert_snooze")]
+    queued = QueuedTestAlert(
+        offer_name=offers[0].name, offer_id=offers[0].offer_id, channel="C1", delivery_id=1
+    )
+    replies.append(render_test_queued(queued, tr=tr))
     for card in cards:
         for step in card.steps:
             for status in ("inProgress", "waitingForApproval"):

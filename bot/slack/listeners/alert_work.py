@@ -17,13 +17,21 @@ from sqlmodel import Session
 
 from bot.guard import Expired, check_not_expired
 from bot.i18n import Translator, translator
-from bot.render.alerts import MUTE_ACTION, ON_IT_ACTION, SNOOZE_ACTION, render_alert, render_already_on_it
+from bot.render.alerts import (
+    MUTE_ACTION,
+    ON_IT_ACTION,
+    SNOOZE_ACTION,
+    render_alert,
+    render_already_on_it,
+    render_test_click,
+)
 from bot.render.blocks import Reply
 from bot.render.home import render_done
 from bot.render.subscriptions import render_muted
 from bot.slack.errors import CALL_ERRORS, classify
 from bot.slack.listeners import Deps, actor_of, answer, guarded, reader, reply_kwargs, team_of, user_of
 from bot.slack.listeners.home import publish_home
+from bot.usecases.testalert import is_test_value
 from bot.usecases.work import (
     AlertRef,
     AlertView,
@@ -105,6 +113,8 @@ def _run(
     def compute(expired: Expired) -> Reply:
         def inner() -> Reply:
             value, _choice = _value(action)
+            if is_test_value(value):  # a test alert's button: it says what it does, records nothing
+                return render_test_click(str(action.get("action_id")), tr=tr)
             channel, ts = _where(body)
             ref = parse_ref(team_of(body), value, channel=channel, ts=ts)
             member = _member_channels(deps, body, ref.offer_pk) if not channel else frozenset()
