@@ -116,11 +116,18 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.slack.shell import run_shell
+    from bot.runtime.console import DEFAULT_CHANNEL, DEFAULT_USER, Console, run_console
 
     engine = db.open_database(settings.database_url)
     tr = translator(getattr(args, "lang", None) or settings.offerbot_language)
-    run_shell(db.session_factory(engine), stdin=sys.stdin, stdout=sys.stdout, tr=tr)
+    console = Console(
+        db.session_factory(engine),
+        import_file=lambda path: import_file(settings, path, stdin=sys.stdin),
+        tr=tr,
+        user=getattr(args, "user", None) or DEFAULT_USER,
+        channel=getattr(args, "channel", None) or DEFAULT_CHANNEL,
+    )
+    run_console(console, stdin=sys.stdin, stdout=sys.stdout)
     return 0
 
 
@@ -214,6 +221,11 @@ def cmd_alert(settings: Settings, args: argparse.Namespace) -> int:
     return outcome.status
 
 
+def _add_shell_identity(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", default=None, help="the shell's local Slack user id (default U0SHELL01)")
+    p.add_argument("--channel", default=None, help="the shell's local channel id (default C0SHELL01)")
+
+
 def _add_servers(sub: Any) -> None:
     for name, text in (
         ("serve", "run the bot: Socket Mode with SLACK_APP_TOKEN, else HTTP"),
@@ -228,6 +240,7 @@ def _add_servers(sub: Any) -> None:
         p.add_argument("--port", type=int, default=3000, help="port to listen on in HTTP mode (default 3000)")
         if name == "up":
             p.add_argument("--lang", choices=[lang.value for lang in Language], help="the shell's language")
+            _add_shell_identity(p)
 
 
 DESCRIPTION = "offerbot: Partner Center publishing status in Slack."
@@ -300,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[lang.value for lang in Language],
         help="answer in this language (default: OFFERBOT_LANGUAGE, else en)",
     )
+    _add_shell_identity(p)
     _add_operations(sub)
     return parser
 
@@ -341,6 +355,13 @@ def say_store(settings: Settings, args: argparse.Namespace) -> None:
         )
 
 
+def _log_level(settings: Settings, args: argparse.Namespace) -> str:
+    """``LOG_LEVEL``; the local shell, whose watcher would log each post it prints, logs only
+    warnings unless ``LOG_LEVEL`` is set."""
+    shell = args.command == "shell" or (args.command == "up" and not settings.has_slack)
+    return "WARNING" if shell and "log_level" not in settings.model_fields_set else settings.log_level
+
+
 def package_version() -> str:
     try:
         return metadata.version("offerbot")
@@ -356,7 +377,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         settings = load_settings()
-        logs.configure(settings.log_level, fmt=settings.offerbot_log_format, secrets=settings.secret_values())
+        logs.configure(
+            _log_level(settings, args), fmt=settings.offerbot_log_format, secrets=settings.secret_values()
+        )
         say_store(settings, args)
         return COMMANDS[args.command](settings, args)
     except ConfigError as exc:

@@ -41,7 +41,10 @@ RETRY_FAILED_AFTER = timedelta(minutes=10)
 
 def quick_client(client: WebClient) -> WebClient:
     """The same Web API with a short timeout and no retries at all (slack_sdk's default retries a
-    connection error once), so a look-up never holds an answer past Slack's 3 seconds."""
+    connection error once), so a look-up never holds an answer past Slack's 3 seconds. The shell's
+    in-process client is its own."""
+    if getattr(client, "in_process", False):
+        return client
     return WebClient(token=client.token, base_url=client.base_url, timeout=LOOKUP_TIMEOUT, retry_handlers=[])
 
 

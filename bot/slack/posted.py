@@ -46,7 +46,9 @@ def posting_client(client: WebClient) -> WebClient:
     """The same Web API, retrying nothing itself: the outbox is a post's one retry layer (a 429 waits
     its ``Retry-After`` there, a 5xx backs off there, and neither holds the watcher asleep), and a
     connection error may come after Slack received the message, so it is left to the watcher's
-    check, never repeated blind."""
+    check, never repeated blind. The shell's in-process client is its own posting client."""
+    if getattr(client, "in_process", False):
+        return client
     return WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout, retry_handlers=[])
 
 

@@ -1,14 +1,8 @@
-"""``offerbot shell``: a local console in the spirit of Hubot's shell adapter.
-
-Type ``/offer-status ...`` (or just what follows it) and read the answer as text, on the local
-store, with no Slack at all. The shell answers for the default workspace, in the language it was
-started with (``--lang fr``).
-"""
+"""``offerbot shell``'s answers: one typed line, ``/offer-status ...`` or just what follows it,
+answered as text on the local store, with no Slack at all (``bot/runtime/console.py`` runs the
+prompt, the local user and channel, and the watcher)."""
 
 from __future__ import annotations
-
-import logging
-from typing import TextIO
 
 from bot.clock import Clock, utc_now
 from bot.i18n import ENGLISH, Translator
@@ -20,21 +14,24 @@ from storage.db import SessionFactory
 from storage.errors import OfferbotError
 from storage.workspaces import default_team
 
-log = logging.getLogger(__name__)
 
-PROMPT = "offerbot> "
+def command_text(line: str, *, tr: Translator = ENGLISH) -> str | None:
+    """What follows ``/offer-status`` (the whole line when it does not start with ``/``); None for
+    another slash command."""
+    text = line.strip()
+    if not text.startswith("/"):
+        return text
+    verb, _, rest = text.partition(" ")
+    return rest if verb == COMMAND else None
 
 
 def answer(
     session_factory: SessionFactory, line: str, *, tr: Translator = ENGLISH, clock: Clock = utc_now
 ) -> str:
-    """The text the shell prints for one input line."""
-    text = line.strip()
-    if text.startswith("/"):
-        verb, _, rest = text.partition(" ")
-        if verb != COMMAND:
-            return tr._("Unknown command %(verb)s: this bot has `/offer-status`.", verb=verb)
-        text = rest
+    """The text the shell prints for one input line, as the operator with no channel."""
+    text = command_text(line, tr=tr)
+    if text is None:
+        return tr._("Unknown command %(verb)s: this bot has `/offer-status`.", verb=line.split()[0])
     try:
         with session_factory() as session:
             team = default_team(session)
@@ -46,25 +43,3 @@ def answer(
 
 def render_reply(reply: Reply, tr: Translator = ENGLISH) -> str:
     return blocks_to_text(reply.blocks, tr) if reply.blocks else reply.text
-
-
-def run_shell(
-    session_factory: SessionFactory, *, stdin: TextIO, stdout: TextIO, tr: Translator = ENGLISH
-) -> None:
-    interactive = stdin.isatty()
-    if interactive:
-        print(tr._("offerbot shell: type `/offer-status help`, or `exit` to leave."), file=stdout)
-    while True:
-        if interactive:
-            stdout.write(PROMPT)
-            stdout.flush()
-        line = stdin.readline()
-        if not line:
-            break
-        if line.strip().lower() in ("exit", "quit", r"\q"):
-            break
-        if not line.strip():
-            continue
-        print(answer(session_factory, line, tr=tr), file=stdout)
-        print(file=stdout)
-        stdout.flush()

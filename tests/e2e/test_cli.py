@@ -117,6 +117,29 @@ def test_shell_answers_without_slack(sqlite_url: str, sample_file: Path) -> None
     assert 'unknown status "nope"' in out
 
 
+def test_the_shell_prints_the_alerts_an_import_at_its_prompt_causes(
+    sqlite_url: str, sample_file: Path, tmp_path: Path
+) -> None:
+    env = {"DATABASE_URL": sqlite_url}
+    offerbot("import", str(sample_file), env=env)
+    doc = json.loads(sample_file.read_text())
+    doc["offers"][0]["status"]["status"] = "failed"
+    failing = tmp_path / "failing.json"
+    failing.write_text(json.dumps(doc))
+    lines = f"subscribe contoso-analytics-vm\nimport {failing}\nexit\nlist\n"
+    result = offerbot("shell", "--user", "U0ME00001", "--channel", "C0HERE001", env=env, stdin=lines)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "--- #C0HERE001 ---\n🔔 <@U0ME00001> subscribed this channel" in out
+    assert "import: 0 offer(s) created, 1 updated, 5 unchanged, 1 status change(s)" in out
+    assert (
+        "--- direct message to marketplace-ops@contoso.example ---\n✗ *Contoso Analytics VM*: Publish failed"
+        in out
+    )
+    assert "Offers: " not in out  # exit ended the session
+    assert "Slack API server" not in result.stderr and "info" not in result.stderr  # nothing left the process
+
+
 def test_up_loads_the_samples_and_opens_the_shell(tmp_path: Path) -> None:
     result = offerbot("up", env={}, stdin="woodgrove\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -1,0 +1,100 @@
+"""``offerbot shell`` with alerts: the console as a local user in a local channel, the real watcher
+run after each line against the in-process Slack, and ``import FILE`` at the prompt. On a real
+store; the clock is the tests' own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import import_file
+from bot.i18n import Language, translator
+from bot.runtime.console import Console
+from bot.settings import Settings
+from storage import db
+from storage.errors import DocumentError
+from storage.imports.importer import ImportSummary
+from storage.models import LOCAL_TEAM
+from tests.conftest import NOW, load_samples, samples_text
+from tests.support.clock import Clock
+
+
+def _failing(tmp_path: Path, offer_id: str = "contoso-analytics-vm") -> Path:
+    doc = json.loads(samples_text())
+    (offer,) = [o for o in doc["offers"] if o["offerId"] == offer_id]
+    offer["status"]["status"] = "failed"
+    path = tmp_path / "failing.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.fixture
+def console(factory: db.SessionFactory, database_url: str) -> Console:
+    load_samples(factory, team=LOCAL_TEAM)
+    settings = Settings(database_url=database_url)
+
+    def importer(path: str) -> ImportSummary:
+        import sys
+
+        return import_file(settings, path, stdin=sys.stdin)
+
+    shell = Console(factory, import_file=importer, user="U0ME00001", channel="C0HERE001", clock=Clock(NOW))
+    shell.start()
+    return shell
+
+
+def test_alerts_and_dms_a_change_causes_are_printed_as_they_would_be_posted(
+    console: Console, tmp_path: Path
+) -> None:
+    said = console.run_line("/offer-status subscribe contoso-analytics-vm failed")
+    assert "Subscribing this channel to *Contoso Analytics VM*" in said
+    assert "--- #C0HERE001 ---\n🔔 <@U0ME00001> subscribed this channel" in said
+    assert "I will send you a direct message" in console.run_line("notify-me contoso-analytics-vm")
+    imported = console.run_line(f"import {_failing(tmp_path)}")
+    assert imported.startswith("import: 0 offer(s) created, 1 updated, 5 unchanged, 1 status change(s)")
+    posts = imported.split("\n--- ")[1:]
+    heads = sorted(p.split(" ---", 1)[0] for p in posts)
+    assert heads == [
+        "#C0HERE001",
+        "direct message to marketplace-ops@contoso.example",
+        "direct message to you",
+    ]
+    assert all("*Contoso Analytics VM*: Publish failed" in p for p in posts)
+    assert "[I'm on it]" in posts[0]
+    # Nothing is posted twice: the next line's pass finds nothing new.
+    assert "--- " not in console.run_line("list")
+
+
+def test_settings_test_alert_and_mute_work_for_the_local_user(console: Console) -> None:
+    changed = console.run_line("settings language fr")
+    assert "--- #C0HERE001 ---" in changed  # announced in the channel, as in Slack
+    tested = console.run_line("test-alert tailspin")
+    assert "A test alert about *Tailspin Flight Ops SaaS*" in tested
+    assert "--- #C0HERE001 ---\n:test_tube: *Alerte de test*" in tested  # the channel's language
+    assert console.run_line("mute-me all").startswith("No more direct messages to you about all offers")
+
+
+def test_bad_lines_are_answered_and_change_nothing(console: Console, tmp_path: Path) -> None:
+    assert "Type `import FILE`" in console.run_line("import")
+    assert "no such file" in console.run_line(f"import {tmp_path / 'nope.json'}")
+    (tmp_path / "bad.json").write_text("{")
+    assert "import" not in console.run_line(f"import {tmp_path / 'bad.json'}").split("\n")[0][:7]
+    assert "Unknown command /other" in console.run_line("/other thing")
+    assert "`subscibe` is not a command" in console.run_line("subscibe woodgrove")
+
+
+def test_the_console_speaks_french(factory: db.SessionFactory, database_url: str, tmp_path: Path) -> None:
+    load_samples(factory, team=LOCAL_TEAM)
+
+    def importer(path: str) -> ImportSummary:
+        raise DocumentError(f"{path}: no such file")
+
+    shell = Console(factory, import_file=importer, tr=translator(Language.FR), clock=Clock(NOW))
+    shell.start()
+    assert shell.run_line("import").startswith("Tapez `import FICHIER`")
+    subscribed = shell.run_line("subscribe all")
+    assert "--- #C0SHELL01 ---\n🔔 <@U0SHELL01> a abonné ce canal" in subscribed, subscribed
+    dm = shell.run_line("test-alert")
+    assert "Alerte de test" in dm
