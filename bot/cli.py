@@ -237,7 +237,13 @@ def _add_servers(sub: Any) -> None:
             default="127.0.0.1",
             help="address to listen on (default 127.0.0.1; --host 0.0.0.0 where Slack must reach the bot)",
         )
-        p.add_argument("--port", type=int, default=3000, help="port to listen on in HTTP mode (default 3000)")
+        p.add_argument(
+            "--port",
+            type=int,
+            default=None,
+            help="port to listen on (default 3000 in HTTP mode; Socket Mode listens only when it is given, "
+            "for /healthz, /metrics and the push API)",
+        )
         if name == "up":
             p.add_argument("--lang", choices=[lang.value for lang in Language], help="the shell's language")
             _add_shell_identity(p)

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     """Seconds between two watcher passes."""
     offerbot_remind_after: timedelta = timedelta(hours=24)
     """How long an offer may stay failed or awaiting sign-off before a reminder (seconds, or 30m, 24h, 2d)."""
+    offerbot_keep_days: int = Field(default=400, ge=30, le=36500)
+    """Days the store keeps sent alerts, clicks on them and status history (an offer's current
+    status is always kept); older rows are pruned by the housekeeping job."""
     offerbot_language: Language = Language.EN
     offerbot_allow_guests: bool = False
     """Guests may query (and nothing else); otherwise they get a short refusal for everything."""

@@ -167,6 +167,7 @@ class StatusChange(SQLModel, table=True):
             sqlite_where=sa.text("handled_at IS NULL"),
             postgresql_where=sa.text("handled_at IS NULL"),
         ),
+        sa.Index("ix_status_change_changed_at", "changed_at"),  # pruning (migration 0022)
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -291,7 +292,11 @@ class AlertThread(SQLModel, table=True):
     """The first alert about an offer in one destination: follow-ups reply to it and update it."""
 
     __tablename__ = "alert_thread"
-    __table_args__ = (sa.Index("ix_alert_thread_offer_pk_destination", "offer_pk", "destination"),)
+    __table_args__ = (
+        sa.Index("ix_alert_thread_offer_pk_destination", "offer_pk", "destination"),
+        sa.Index("ix_alert_thread_first_change_id", "first_change_id"),  # pruning (migration 0022)
+        sa.Index("ix_alert_thread_last_change_id", "last_change_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
@@ -330,7 +335,10 @@ class OfferAction(SQLModel, table=True):
     who, where and when: ``/offer-status history`` shows it."""
 
     __tablename__ = "offer_action"
-    __table_args__ = (sa.Index("ix_offer_action_offer_pk_at", "offer_pk", "at"),)
+    __table_args__ = (
+        sa.Index("ix_offer_action_offer_pk_at", "offer_pk", "at"),
+        sa.Index("ix_offer_action_at", "at"),  # pruning (migration 0022)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)

@@ -143,10 +143,14 @@ def wsgi_app(
     install_limit: RateLimit | None = None,
     forwarded_for: bool = False,
     metrics_token: str | None = None,
+    slack_events: bool = True,
+    connected: Callable[[], bool] | None = None,
 ) -> WSGIApplication:
     """``POST /slack/events`` (checked by :mod:`bot.http.edge`, then Bolt), ``GET /healthz``, ``GET
     /metrics``, the OAuth pages in multi-workspace mode and, when given, the push API
-    (``POST /api/offers/status``)."""
+    (``POST /api/offers/status``). ``slack_events=False`` (Socket Mode, where Slack's requests come
+    over the socket): ``/slack/events`` answers 404 and says so; ``connected`` (Socket Mode's
+    connection) makes ``/healthz`` answer 503 while the socket is not connected."""
     return _Http(
         app=app,
         session_factory=session_factory,
@@ -157,7 +161,15 @@ def wsgi_app(
         installs=install_limit or RateLimit(),
         forwarded_for=forwarded_for,
         metrics_token=metrics_token,
+        slack_events=slack_events,
+        connected=connected,
     )
+
+
+NOT_CONNECTED = ("503 Service Unavailable", b'{"ok":false,"error":"Socket Mode: not connected to Slack"}')
+SOCKET_MODE_EVENTS = (
+    b'{"ok":false,"error":"Socket Mode: Slack\'s requests come over the socket, not to this URL"}'
+)
 
 
 class _Http:
@@ -175,7 +187,10 @@ class _Http:
         installs: RateLimit,
         forwarded_for: bool,
         metrics_token: str | None,
+        slack_events: bool = True,
+        connected: Callable[[], bool] | None = None,
     ) -> None:
+        self.slack_events, self.connected = slack_events, connected
         self.app, self.session_factory, self.signing_secret = app, session_factory, signing_secret
         self.push, self.jobs_metrics, self.installs = push, jobs_metrics, installs
         self.forwarded_for, self.metrics_token = forwarded_for, metrics_token
@@ -188,6 +203,8 @@ class _Http:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
         if path == "/healthz" and method in ("GET", "HEAD"):
+            if self.connected is not None and not self.connected():
+                return _respond(start_response, *NOT_CONNECTED)
             return _respond(start_response, *_health(self.session_factory, self.health))
         if path == "/metrics" and method == "GET":
             return self.metrics(environ, start_response)
@@ -200,6 +217,8 @@ class _Http:
             return _respond(start_response, *self.push.handle(environ))
         if path != EVENTS_PATH:
             return _respond(start_response, "404 Not Found", b'{"ok":false,"error":"not found"}')
+        if not self.slack_events:
+            return _respond(start_response, "404 Not Found", SOCKET_MODE_EVENTS)
         return self.events(environ, start_response)
 
     def close(self) -> None:

@@ -32,6 +32,7 @@ from storage.alerts import outbox
 from storage.alerts.fanout import latest_change_id
 from storage.db import SessionFactory
 from storage.housekeeping import BATCH, delete_expired
+from storage.pruning import Pruned, prune_once
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +266,7 @@ def registry(
         jobs.append(
             ScheduledJob(SYNC_JOB_ID, "offerbot sync", SyncJob(settings, session_factory, sources), SYNC_TICK)
         )
-    housekeeping = HousekeepingJob(session_factory)
+    housekeeping = HousekeepingJob(session_factory, keep=timedelta(days=settings.offerbot_keep_days))
     jobs.append(
         ScheduledJob(HOUSEKEEPING_JOB_ID, "offerbot housekeeping", housekeeping, HOUSEKEEPING_INTERVAL)
     )
@@ -274,13 +275,22 @@ def registry(
 
 class HousekeepingJob:
     """Deletes what only lives a while (Slack requests past their replay window, expired OAuth
-    states), a batch per transaction, so a flood of install-page visits cannot grow the store."""
+    states), a batch per transaction, so a flood of install-page visits cannot grow the store; and
+    once every :attr:`PRUNE_EVERY`, what is older than ``keep`` (``OFFERBOT_KEEP_DAYS``: sent alerts,
+    clicks, status history, old cached look-ups), also a batch per transaction."""
 
     MAX_BATCHES = 100
+    PRUNE_EVERY = timedelta(hours=1)
 
-    def __init__(self, session_factory: SessionFactory, clock: Callable[[], datetime] = utc_now) -> None:
-        self.session_factory, self.clock = session_factory, clock
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        clock: Callable[[], datetime] = utc_now,
+        keep: timedelta = timedelta(days=400),
+    ) -> None:
+        self.session_factory, self.clock, self.keep = session_factory, clock, keep
         self.outage = Outage("housekeeping")
+        self.pruned_at: datetime | None = None
 
     def __call__(self) -> tuple[int, int]:
         deleted = [0, 0]
@@ -292,6 +302,7 @@ class HousekeepingJob:
                 deleted[1] += states
                 if requests < BATCH and states < BATCH:
                     break
+            self.prune()
         except STORE_ERRORS as exc:
             self.outage.down(exc.__class__.__name__)
             return deleted[0], deleted[1]
@@ -299,6 +310,34 @@ class HousekeepingJob:
         if any(deleted):
             log.info("housekeeping: %d seen request(s) and %d OAuth state(s) expired and deleted", *deleted)
         return deleted[0], deleted[1]
+
+    def prune(self, *, force: bool = False) -> Pruned:
+        """What is older than ``keep``, a batch of each kind per transaction, until none is full
+        (at most :attr:`MAX_BATCHES` transactions; the rest waits for the next run)."""
+        total = Pruned()
+        now = self.clock()
+        if not force and self.pruned_at is not None and now - self.pruned_at < self.PRUNE_EVERY:
+            return total
+        for _ in range(self.MAX_BATCHES):
+            with db.transaction(self.session_factory) as session:
+                batch = prune_once(session, now=self.clock(), keep=self.keep)
+            total.add(batch)
+            if not batch.full():
+                break
+        self.pruned_at = now
+        if total.total:
+            log.info(
+                "housekeeping: pruned %d delivery(ies), %d thread(s), %d click(s), %d status change(s) "
+                "and %d cached look-up(s) older than %d days",
+                total.deliveries,
+                total.threads,
+                total.actions,
+                total.changes,
+                total.cached,
+                self.keep.days,
+                extra={"pruned": total.total},
+            )
+        return total
 
 
 class ProbeJob:

@@ -96,10 +96,12 @@ def socket_mode_handler(app: App, settings: Settings) -> SocketModeHandler:
     return SocketModeHandler(app, settings.slack_app_token.get_secret_value(), web_client=app.client)
 
 
-def serve(settings: Settings, *, host: str, port: int) -> None:
+def serve(settings: Settings, *, host: str, port: int | None) -> None:
     """The bot and, in the same process, the watcher (and the sync, when a source is set) on a
-    BackgroundScheduler; in HTTP mode, the push API too. The HTTP server listens from the start:
-    while Slack is unreachable, ``/healthz`` says so (503, degraded) and the bot waits for it."""
+    BackgroundScheduler, and the push API. The HTTP server listens from the start: while Slack is
+    unreachable, ``/healthz`` says so (503, degraded) and the bot waits for it. In HTTP mode it
+    listens on ``port`` (default :data:`HTTP_PORT`); in Socket Mode only when a port is given, for
+    ``/healthz`` (a container's health check), ``/metrics`` and the push API."""
     sources = build_sources(settings) if settings.sync_configured else []
     if sources:
         settings.require_sync_team()
@@ -107,17 +109,23 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     lifecycle = Lifecycle()
     lifecycle.install()
     gate = Gate()
-    if not settings.socket_mode:
-        _listen(gate, host=host, port=port, lifecycle=lifecycle)
+    listens = not settings.socket_mode or port is not None
+    if listens:
+        _listen(gate, host=host, port=HTTP_PORT if port is None else port, lifecycle=lifecycle)
     try:
         client = make_client(settings)
         bind_workspace(settings, factory, client, stop=lifecycle.stopping, on_wait=gate.degrade)
         app = create_app(settings, session_factory=factory, client=client)
         push, jobs_metrics = _jobs_for_serve(settings, factory, client, sources, lifecycle)
-        if settings.socket_mode:
-            _socket_mode(app, settings, lifecycle)
+        handler = socket_mode_handler(app, settings) if settings.socket_mode else None
+        if listens:
+            connected = handler.client.is_connected if handler is not None else None
+            gate.open(
+                _http_app(settings, app, factory, push=push, jobs_metrics=jobs_metrics, connected=connected)
+            )
+        if handler is not None:
+            _socket_mode(handler, lifecycle)
         else:
-            gate.open(_http_app(settings, app, factory, push=push, jobs_metrics=jobs_metrics))
             log.info("ready: answering Slack")
             lifecycle.stopping.wait()
     except ShuttingDown:
@@ -133,8 +141,10 @@ def _http_app(
     *,
     push: PushApi | None,
     jobs_metrics: Callable[[], bytes | None] | None,
+    connected: Callable[[], bool] | None = None,
 ) -> WSGIApplication:
-    """HTTP mode's WSGI application, with the settings' secrets and options."""
+    """The WSGI application, with the settings' secrets and options (in Socket Mode: no
+    ``/slack/events``, and ``/healthz`` follows the socket's connection)."""
 
     def secret(value: SecretStr | None) -> str | None:
         return value.get_secret_value() if value is not None else None
@@ -147,6 +157,8 @@ def _http_app(
         jobs_metrics=jobs_metrics,
         forwarded_for=settings.offerbot_forwarded_for,
         metrics_token=secret(settings.offerbot_metrics_token),
+        slack_events=not settings.socket_mode,
+        connected=connected,
     )
 
 
@@ -193,13 +205,17 @@ def jobs(settings: Settings) -> None:
         lifecycle.finish()
 
 
+HTTP_PORT = 3000
+"""HTTP mode's port when ``--port`` is not given."""
+
+
 def _listen(gate: Gate, *, host: str, port: int, lifecycle: Lifecycle) -> None:
     """Serve HTTP on a thread (the main thread keeps the signals): the gate until the bot is ready."""
     server = make_server(gate, host=host, port=port)
     lifecycle.on_stop.insert(0, server.close)  # no new requests; one in flight is left to end
     threading.Thread(target=server.run, name="http", daemon=True).start()
     log.info(
-        "HTTP mode: listening on http://%s:%s (POST /slack/events, POST /api/offers/status, GET /healthz)",
+        "listening on http://%s:%s (POST /slack/events in HTTP mode, POST /api/offers/status, GET /healthz)",
         host,
         server.effective_port,
     )
@@ -278,9 +294,8 @@ def sync(settings: Settings, *, once: bool) -> SyncReport | None:
     return None
 
 
-def _socket_mode(app: App, settings: Settings, lifecycle: Lifecycle) -> None:
+def _socket_mode(handler: SocketModeHandler, lifecycle: Lifecycle) -> None:
     log.info("starting in Socket Mode")
-    handler = socket_mode_handler(app, settings)
     lifecycle.on_stop.insert(0, handler.close)
     handler.connect()  # type: ignore[no-untyped-call]
     log.info("ready: answering Slack (Socket Mode)")

@@ -1,0 +1,132 @@
+"""Pruning what is older than OFFERBOT_KEEP_DAYS, on a real store (SQLite and, where
+TEST_DATABASE_URL is set, PostgreSQL): alerts really sent by the watcher into the fake Slack, then
+the clock moved on past the keep period and the housekeeping job's prune run."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.jobs.scheduling import HousekeepingJob
+from storage import db, pruning
+from storage.alerts.subscriptions import Target
+from storage.alerts.work import log_action
+from storage.models import AlertThread, Delivery, EmailUser, Offer, OfferAction, SlackUser, StatusChange
+from tests.conftest import TEAM
+from tests.support.alerts import CHANNEL, contoso, doc, load, offer_pk, passes, sub_channel
+from tests.support.clock import Clock
+
+KEEP = timedelta(days=400)
+
+
+def _rows(factory: db.SessionFactory, model: type) -> list[Any]:
+    with factory() as s:
+        return list(s.exec(select(model)).all())  # type: ignore[call-overload]
+
+
+@pytest.fixture
+def history(factory: db.SessionFactory, watch_client: Any, alert_clock: Clock) -> int:
+    """contoso failed (alerted in CHANNEL and by DM to its owner), was taken, then went live (both
+    threads closed)."""
+    load(factory, doc(), alert_clock)
+    passes(factory, watch_client, alert_clock)
+    pk = offer_pk(factory, "contoso-analytics-vm")
+    sub_channel(factory, Target(kind="all"), alert_clock)
+    alert_clock.advance(minutes=5)
+    load(factory, doc(contoso("failed")), alert_clock)
+    passes(factory, watch_client, alert_clock)
+    with db.transaction(factory) as s:
+        log_action(
+            s,
+            team_id=TEAM,
+            offer_pk=pk,
+            user_id="U0USER001",
+            action="on_it",
+            channel=CHANNEL,
+            now=alert_clock(),
+        )
+    alert_clock.advance(minutes=5)
+    load(factory, doc(contoso("succeeded")), alert_clock)
+    passes(factory, watch_client, alert_clock)
+    return pk
+
+
+def test_what_is_older_than_the_keep_period_goes_and_what_is_still_needed_stays(
+    history: int, factory: db.SessionFactory, alert_clock: Clock
+) -> None:
+    before = {m: len(_rows(factory, m)) for m in (Delivery, AlertThread, OfferAction, StatusChange)}
+    assert before[Delivery] >= 4 and before[OfferAction] == 1 and before[StatusChange] == 8
+    with db.transaction(factory) as s:  # the DM's thread as if it were still open (a failed offer)
+        dm = s.exec(select(AlertThread).where(AlertThread.destination != CHANNEL)).one()
+        dm.closed = False
+        s.add(dm)
+    job = HousekeepingJob(factory, clock=alert_clock, keep=KEEP)
+    alert_clock.advance(days=399)
+    early = job.prune(force=True)
+    assert early.total == early.cached == 7  # only the cached look-ups of a year ago are old enough
+    alert_clock.advance(days=2)
+    pruned = job.prune(force=True)
+    assert pruned.deliveries == before[Delivery] and pruned.actions == 1
+    assert _rows(factory, Delivery) == [] and _rows(factory, OfferAction) == []
+    threads = _rows(factory, AlertThread)
+    assert [t.id for t in threads] == [dm.id]  # the closed one went, the open one stays
+    changes = _rows(factory, StatusChange)
+    offers = _rows(factory, Offer)
+    latest = {o.id: max(c.id for c in changes if c.offer_pk == o.id) for o in offers}
+    assert set(latest) == {o.id for o in offers}  # every offer keeps its current change
+    named = {t.first_change_id for t in threads} | {t.last_change_id for t in threads}
+    assert {c.id for c in changes} == set(latest.values()) | named
+    assert pruned.changes == before[StatusChange] - len(changes) > 0
+    assert job.prune(force=True).total == 0  # done: a second run finds nothing
+
+
+def test_a_pending_delivery_keeps_its_change_and_is_never_pruned(
+    history: int, factory: db.SessionFactory, alert_clock: Clock
+) -> None:
+    with db.transaction(factory) as s:
+        row = s.exec(select(Delivery).where(Delivery.destination == CHANNEL)).first()
+        assert row is not None
+        row.state, change_id = "pending", row.change_id  # as a workspace that uninstalled leaves it
+        s.add(row)
+    alert_clock.advance(days=401)
+    HousekeepingJob(factory, clock=alert_clock, keep=KEEP).prune(force=True)
+    assert [d.state for d in _rows(factory, Delivery)] == ["pending"]
+    assert change_id in {c.id for c in _rows(factory, StatusChange)}
+
+
+def test_pruning_goes_a_batch_at_a_time(
+    history: int, factory: db.SessionFactory, alert_clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pruning, "BATCH", 2)
+    alert_clock.advance(days=401)
+    with db.transaction(factory) as s:
+        first = pruning.prune_once(s, now=alert_clock(), keep=KEEP)
+    assert first.deliveries == 2 and first.full()  # one statement deletes one batch, no more
+    job = HousekeepingJob(factory, clock=alert_clock, keep=KEEP)
+    job.prune(force=True)  # the job goes on, batch after batch, until none is full
+    assert _rows(factory, Delivery) == []
+    assert job.prune().total == 0 and job.pruned_at == alert_clock()  # hourly, not every minute
+
+
+def test_cached_look_ups_unused_for_a_month_go(factory: db.SessionFactory, alert_clock: Clock) -> None:
+    now = alert_clock()
+    with db.transaction(factory) as s:
+        s.add(
+            SlackUser(
+                team_id=TEAM, user_id="U0OLD0001", locale="fr-FR", looked_up_at=now - timedelta(days=31)
+            )
+        )
+        s.add(
+            SlackUser(team_id=TEAM, user_id="U0NEW0001", locale="fr-FR", looked_up_at=now - timedelta(days=2))
+        )
+        s.add(
+            EmailUser(
+                team_id=TEAM, email="old@example.com", user_id=None, looked_up_at=now - timedelta(days=40)
+            )
+        )
+    HousekeepingJob(factory, clock=alert_clock, keep=KEEP).prune(force=True)
+    assert [u.user_id for u in _rows(factory, SlackUser)] == ["U0NEW0001"]
+    assert _rows(factory, EmailUser) == []
