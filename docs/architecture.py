@@ -1,8 +1,8 @@
-"""Regenerate the README's module list (``### Every module`` under *How it is built*) from each
-module's docstring, so the architecture section cannot drift from the tree:
+"""Regenerate the module list of the architecture page (``## Every module`` in
+``docs/architecture.md``) from each module's docstring, so the page cannot drift from the tree:
 
-    python docs/architecture.py          # rewrite README.md in place
-    python docs/architecture.py --check  # exit 1 when README.md is out of date
+    python docs/architecture.py          # rewrite docs/architecture.md in place
+    python docs/architecture.py --check  # exit 1 when docs/architecture.md is out of date
 
 ``tests/unit/test_structure.py`` runs the check."""
 
@@ -33,7 +33,7 @@ PACKAGES = [
     "bot/sources",
     "storage",
 ]
-START = "### Every module\n"
+START = "## Every module\n"
 END = "The fakes: tests run a fake Slack Web API"
 MAX_LINE = 230
 
@@ -69,21 +69,23 @@ def module_list() -> str:
     return "\n".join(lines) + "\n"
 
 
-def regenerated(readme: str) -> str:
-    start, end = readme.index(START), readme.index(END)
-    return readme[:start] + module_list() + readme[end:]
+PAGE = ROOT / "docs" / "architecture.md"
+
+
+def regenerated(page: str) -> str:
+    start, end = page.index(START), page.index(END)
+    return page[:start] + module_list() + page[end:]
 
 
 def main(argv: list[str]) -> int:
-    path = ROOT / "README.md"
-    readme = path.read_text()
-    fresh = regenerated(readme)
+    page = PAGE.read_text()
+    fresh = regenerated(page)
     if "--check" in argv:
-        if fresh != readme:
-            print("README.md's module list is out of date: run python docs/architecture.py", file=sys.stderr)
+        if fresh != page:
+            print("docs/architecture.md is out of date: run python docs/architecture.py", file=sys.stderr)
             return 1
         return 0
-    path.write_text(fresh)
+    PAGE.write_text(fresh)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Microsoft's step estimates (``estimatedTimeFrame``), read as the longest time they allow, and when a
 step that runs longer than twice that counts as stuck.
 
-The formats are the ones the publishing pages use (domain.md §2): ``< 15 min``, ``15 min``,
+The formats are the ones the publishing pages use : ``< 15 min``, ``15 min``,
 ``~2-3 days``, ``7 - 14 days``, ``7–14 days``, ``< 1 day``, ``2 hours``, ``2 h``, ``< 2 h``, ``4 days``,
 ``< 1 hour``, ``1 week``, ``1–2 weeks``, ``2 weeks``, and the totals' wording (``up to 10 business
 days``, ``7 to 14 days``, ``less than 1 day``). The upper bound counts ("7–14 days" is 14 days).

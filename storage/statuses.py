@@ -1,6 +1,7 @@
 """Offer statuses, step states and offer types, and how the status document's values map to them.
 
-See ``shared/domain.md`` §1-§3. Document values are compared case-insensitively.
+The status document is the Cloud Partner Portal's (docs/partner-center.md). Document values are
+compared case-insensitively.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ class OfferStatus(StrEnum):
     DELISTED = "delisted"
 
 
-# The status document's ``status`` values (domain.md §3), lower-cased.
+# The status document's ``status`` values , lower-cased.
 DOCUMENT_STATUSES: dict[str, OfferStatus] = {
     "neverpublished": OfferStatus.NOT_STARTED,
     "notstarted": OfferStatus.NOT_STARTED,

@@ -1,4 +1,4 @@
-"""The Cloud Partner Portal API (api-version 2017-10-31; ``shared/partner-center.md`` §4), for
+"""The Cloud Partner Portal API (api-version 2017-10-31; docs/partner-center.md), for
 products integrated before Partner Center: each configured publisher's offers, then each offer's
 status document, which is the document ``offerbot import`` reads and is validated the same way."""
 

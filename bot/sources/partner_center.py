@@ -1,4 +1,4 @@
-"""Partner Center's Product Ingestion API (``shared/partner-center.md`` §2-§3): products, their
+"""Partner Center's Product Ingestion API (docs/partner-center.md): products, their
 submissions, and the validations of the target that decides the status, mapped to an offer.
 
 Requests per product and pass: one for its submissions (more if they page), and one for the

@@ -139,7 +139,7 @@ def fan_out(session: Session, *, now: datetime, limit: int = 200) -> int:
     A change waits (stays unhandled) while an earlier change of the same offer is unhandled, so two
     watchers never reorder an offer's changes; while an owner address has not been looked up yet;
     and, for a consulting service's failure with no error explaining it, until an error message
-    arrives or the offer moves on (domain.md §4).
+    arrives or the offer moves on.
     """
     earlier = aliased(StatusChange)
     waits = (

@@ -1,7 +1,8 @@
 """The alert policy, in one table: for each offer status, which alert event entering it is, whether an
 offer still in it gets reminders, whether it ends an alert thread, and how a consulting service
-(domain.md §4) treats it. The outbox (who hears of a change, when a thread closes, what reminds) and
-the renderers (the note that a state may be normal) read it; ``tests/store/test_policy.py`` goes over
+(which Microsoft edits itself) treats it. The outbox (who hears of a change, when a thread closes,
+what reminds) and the renderers (the note that a state may be normal) read it;
+``tests/store/test_policy.py`` goes over
 every row."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ is written.
 
     {"offers": [{"publisherId": "...", "offerId": "...", "name": "...", "offerType": "...",
                  "listing": "listed" | "delisted",            (optional, default listed)
-                 "status": <the CPP status document, domain.md §3>}]}
+                 "status": <the Cloud Partner Portal status document>}]}
 
 Every problem is reported with where it is, e.g.
 ``offers[2] (woodgrove-insights-app): status.steps[4].status: unknown step status "done"``.

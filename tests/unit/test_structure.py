@@ -337,10 +337,7 @@ PATH = re.compile(r"`?((?:bot|storage|tests)/[\w/.-]*)`?")
 
 
 def architecture_section() -> str:
-    readme = (ROOT / "README.md").read_text()
-    start = readme.index("## How it is built")
-    end = readme.find("\n## ", start + 1)
-    return readme[start : end if end != -1 else None]
+    return (ROOT / "docs" / "architecture.md").read_text()
 
 
 def tree_modules() -> set[str]:
@@ -356,8 +353,8 @@ def test_the_architecture_section_names_every_module_and_only_what_exists() -> N
     section = architecture_section()
     named = {m.rstrip(".").rstrip(",") for m in PATH.findall(section)}
     missing = sorted(p for p in named if not (ROOT / p).exists())
-    assert not missing, f"the README's architecture names what the tree does not have: {missing}"
-    listed = set(re.findall(r"^- `([\w/.-]+\.py)`", section.split("### Every module", 1)[1], re.M))
+    assert not missing, f"the architecture page names what the tree does not have: {missing}"
+    listed = set(re.findall(r"^- `([\w/.-]+\.py)`", section.split("## Every module", 1)[1], re.M))
     assert listed == tree_modules(), (
         f"not listed: {sorted(tree_modules() - listed)}; listed but gone: {sorted(listed - tree_modules())}"
     )
@@ -368,5 +365,5 @@ def test_the_module_list_is_what_docs_architecture_generates() -> None:
     assert spec is not None and spec.loader is not None
     architecture = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(architecture)
-    readme = (ROOT / "README.md").read_text()
-    assert architecture.regenerated(readme) == readme, "run python docs/architecture.py"
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    assert architecture.regenerated(page) == page, "run python docs/architecture.py"
