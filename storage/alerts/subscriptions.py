@@ -330,22 +330,14 @@ def subscribed_channels(session: Session) -> list[tuple[str, str]]:
 
 def first_followed_offer(session: Session, *, team_id: str, channel: str) -> Offer | None:
     """The first offer this channel's subscriptions cover (an offer, then a publisher's, then any)."""
-    subs = session.exec(
-        select(Subscription)
-        .where(
-            Subscription.team_id == team_id,
-            Subscription.destination_kind == DestinationKind.CHANNEL,
-            Subscription.destination == channel,
-        )
-        .order_by(col(Subscription.id))
-    ).all()
-    for sub in subs:
-        if sub.target_kind == TargetKind.OFFER and sub.offer_pk is not None:
-            offer = session.get(Offer, sub.offer_pk)
-            if offer is not None:
-                return offer
+    subs = subscriptions_of(
+        session, team_id=team_id, destination_kind=DestinationKind.CHANNEL, destination=channel
+    )
+    for sub, offer in subs:
+        if sub.target_kind == TargetKind.OFFER and offer is not None:
+            return offer
     by_name = select(Offer).where(Offer.team_id == team_id).order_by(col(Offer.name), col(Offer.id))
-    for sub in subs:
+    for sub, _ in subs:
         if sub.target_kind == TargetKind.PUBLISHER:
             offer = session.exec(by_name.where(Offer.publisher_id == sub.publisher_id).limit(1)).first()
             if offer is not None:
