@@ -6,7 +6,7 @@
 A temporary store gets the sample offers, a channel subscription and one failure; the real
 renderers draw an offer's card, the failure's alert, the Home tab and the digest; each is turned
 into a small Slack-like HTML page (mrkdwn, fields, context, buttons and menus) and shot with
-headless Chromium (Debian's ``chromium`` package), then cropped to its content. The PNGs land in
+headless Chromium (Debian's ``chromium`` and ``fonts-noto-color-emoji`` packages), then cropped to its content. The PNGs land in
 ``docs/pictures/`` and are committed: CI does not need Chromium.
 """
 
@@ -30,7 +30,13 @@ sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "docs" / "pictures"
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-EMOJI = {":test_tube:": "🧪", ":information_source:": "ℹ️", ":gear:": "⚙️", ":bell:": "🔔", ":warning:": "⚠️"}
+EMOJI = {
+    ":alarm_clock:": "⏰", ":bell:": "🔔", ":gear:": "⚙️", ":grey_question:": "❔", ":hourglass:": "⌛",
+    ":hourglass_flowing_sand:": "⏳", ":information_source:": "ℹ️", ":large_blue_circle:": "🔵",
+    ":no_entry:": "⛔", ":no_entry_sign:": "🚫", ":raised_hand:": "✋", ":raising_hand:": "🙋",
+    ":red_circle:": "🔴", ":test_tube:": "🧪", ":warning:": "⚠️", ":wastebasket:": "🗑️",
+    ":white_check_mark:": "✅", ":white_circle:": "⚪", ":x:": "❌", ":zzz:": "💤",
+}  # fmt: skip
 WIDTH = 760
 
 # --- mrkdwn and blocks as HTML -------------------------------------------------------------
