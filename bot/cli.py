@@ -126,6 +126,7 @@ def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
         tr=tr,
         user=getattr(args, "user", None) or DEFAULT_USER,
         channel=getattr(args, "channel", None) or DEFAULT_CHANNEL,
+        slack_configured=settings.has_slack,
     )
     run_console(console, stdin=sys.stdin, stdout=sys.stdout)
     return 0

@@ -23,6 +23,18 @@ def default_team(session: Session) -> str:
     return team or LOCAL_TEAM
 
 
+def is_local_store(session: Session) -> bool:
+    """True when nothing in the store belongs to a Slack workspace: no workspace bound, no
+    installation, no offer of another team. Only on such a store may the shell run the watcher (its
+    posts go to the in-process Slack and would mark a real workspace's alerts sent)."""
+    if session.exec(select(Workspace.team_id).limit(1)).first() is not None:
+        return False
+    if session.execute(sa.select(SLACK_BOTS.c.id).limit(1)).first() is not None:
+        return False
+    other = select(Offer.id).where(Offer.team_id != LOCAL_TEAM).limit(1)
+    return session.exec(other).first() is None
+
+
 def bind_default_workspace(session: Session, *, team_id: str, now: datetime) -> int:
     """Make ``team_id`` the default workspace and move the ``local`` rows to it. Returns offers moved."""
     session.execute(sa.update(Workspace).where(col(Workspace.team_id) != team_id).values(is_default=False))

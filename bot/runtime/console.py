@@ -28,7 +28,7 @@ from bot.usecases.subscriptions import AlertArgs, AlertRequest, preview_subscrib
 from storage import db
 from storage.errors import OfferbotError
 from storage.imports.importer import ImportSummary
-from storage.workspaces import default_team
+from storage.workspaces import default_team, is_local_store
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +48,14 @@ class Console:
     user: str = DEFAULT_USER
     channel: str = DEFAULT_CHANNEL
     clock: Clock = utc_now
+    slack_configured: bool = False
+    """Slack tokens are set: the store serves a real workspace, so the shell only reads it."""
     _printed: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         with self.factory() as session:
             self.team = default_team(session)
+            self.alerts = not self.slack_configured and is_local_store(session)
         self.slack = LocalSlack(out=self._printed.append, team_id=self.team, user_id=self.user, tr=self.tr)
         self.actor = Actor(user_id=self.user, is_manager=True)  # the operator, as a local user
 
@@ -86,8 +89,15 @@ class Console:
         text = command_text(line, tr=self.tr)
         if text is None:
             return self.tr._("Unknown command %(verb)s: this bot has `/offer-status`.", verb=line.split()[0])
+        verb = grammar.first_word(text)
+        writes = verb in grammar.WRITE_VERBS
+        if not self.alerts and (writes or grammar.subscribe_args(text) is not None):
+            return self.tr._(
+                "The shell only reads this store: it belongs to a Slack workspace, where alerts are "
+                "sent for real. Use `/offer-status %(verb)s` in Slack.",
+                verb=verb,
+            )
         try:
-            writes = grammar.first_word(text) in grammar.WRITE_VERBS
             with db.transaction(self.factory) if writes else self.factory() as session:
                 answered = answers.answer_command(
                     session,
@@ -133,7 +143,10 @@ class Console:
         self.slack.chat_postMessage(channel=self.channel, text=confirmation.text, blocks=confirmation.blocks)
 
     def _watch(self) -> None:
-        """One watcher pass against the shell's Slack (no pacing: nothing is rate limited here)."""
+        """One watcher pass against the shell's Slack (no pacing: nothing is rate limited here), on a
+        local store only: a workspace's alerts are the service's to send."""
+        if not self.alerts:
+            return
         config = WatcherConfig(channel_interval=0.0, language=self.tr.language)
         report = run_pass(session_factory=self.factory, client=self.slack, clock=self.clock, config=config)
         if report.errors:
@@ -149,6 +162,14 @@ def run_console(console: Console, *, stdin: TextIO, stdout: TextIO) -> None:
                 "(%(n)d message about what the store held before the shell opened was posted, not shown.)",
                 "(%(n)d messages about what the store held before the shell opened were posted, not shown.)",
                 earlier,
+            ),
+            file=stdout,
+        )
+    if not console.alerts:
+        print(
+            console.tr._(
+                "(This store belongs to a Slack workspace: the shell answers commands but runs no alerts "
+                "and changes no subscription or setting; the service does that.)"
             ),
             file=stdout,
         )

@@ -117,7 +117,7 @@ class LocalSlack(WebClient):
                     "team_id": self.team_id,
                     "locale": locale,
                     "tz": "UTC",
-                    "is_admin": True,
+                    "is_admin": False,  # the shell's user acts as a manager, not as a workspace admin
                 },
             }
         if method in ("conversations.history", "conversations.replies"):

@@ -8,16 +8,20 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from bot.cli import import_file
 from bot.i18n import Language, translator
 from bot.runtime.console import Console
 from bot.settings import Settings
 from storage import db
+from storage.alerts.subscriptions import Target
 from storage.errors import DocumentError
 from storage.imports.importer import ImportSummary
-from storage.models import LOCAL_TEAM
-from tests.conftest import NOW, load_samples, samples_text
+from storage.models import LOCAL_TEAM, AlertThread, Delivery, EmailUser, SlackUser, StatusChange, Subscription
+from storage.workspaces import bind_default_workspace
+from tests.conftest import NOW, TEAM, load_samples, samples_text
+from tests.support.alerts import contoso, doc, load, offer_pk, sub_channel
 from tests.support.clock import Clock
 
 
@@ -98,3 +102,54 @@ def test_the_console_speaks_french(factory: db.SessionFactory, database_url: str
     assert "--- #C0SHELL01 ---\n🔔 <@U0SHELL01> a abonné ce canal" in subscribed, subscribed
     dm = shell.run_line("test-alert")
     assert "Alerte de test" in dm
+
+
+def _quiet_importer(path: str) -> ImportSummary:
+    raise DocumentError(f"{path}: not imported in this test")
+
+
+def _counts(factory: db.SessionFactory) -> dict[str, int]:
+    tables = (Delivery, Subscription, SlackUser, EmailUser, AlertThread)
+    with factory() as session:
+        return {t.__name__: len(session.exec(select(t)).all()) for t in tables}
+
+
+def test_on_a_store_that_serves_a_workspace_the_shell_runs_no_alerts_and_writes_nothing(
+    factory: db.SessionFactory,
+) -> None:
+    """A real workspace's pending alert is the service's to send: the shell must not mark it sent to
+    its in-process Slack, open a thread with a made-up ts, or cache made-up users."""
+    clock = Clock(NOW)
+    load_samples(factory, team=TEAM)
+    with db.transaction(factory) as session:
+        bind_default_workspace(session, team_id=TEAM, now=NOW)
+    sub_channel(factory, Target(kind="offer", offer_pk=offer_pk(factory, "contoso-analytics-vm")), clock)
+    load(factory, doc(contoso("failed")), clock)  # a change the service has not fanned out yet
+    before = _counts(factory)
+    shell = Console(factory, import_file=_quiet_importer, clock=clock)
+    assert not shell.alerts
+    assert shell.start() == 0
+    assert "Publish failed" in shell.run_line("contoso-analytics-vm")  # reads still answer
+    for line in ("subscribe all", "test-alert", "notify-me all", "settings language fr", "unsubscribe all"):
+        assert "The shell only reads this store" in shell.run_line(line), line
+    assert _counts(factory) == before
+    with factory() as session:
+        assert session.exec(select(StatusChange).where(StatusChange.handled_at.is_not(None))).all() == []  # type: ignore[union-attr]
+
+
+def test_with_slack_tokens_set_the_shell_runs_no_alerts_even_on_a_local_store(
+    factory: db.SessionFactory,
+) -> None:
+    load_samples(factory, team=LOCAL_TEAM)
+    shell = Console(factory, import_file=_quiet_importer, clock=Clock(NOW), slack_configured=True)
+    assert not shell.alerts
+    assert "The shell only reads this store" in shell.run_line("subscribe all")
+    with factory() as session:
+        assert session.exec(select(Subscription)).all() == []
+
+
+def test_the_shells_local_user_is_no_workspace_admin(console: Console) -> None:
+    console.run_line("/offer-status subscribe contoso-analytics-vm failed")
+    console.run_line("notify-me contoso-analytics-vm")
+    with console.factory() as session:
+        assert all(not u.is_admin for u in session.exec(select(SlackUser)).all())
