@@ -8,8 +8,9 @@ caller's short transaction, so the store does not grow forever and no prune hold
 - status changes older than the cutoff that nothing needs any more: handled, not their offer's
   latest (every offer keeps its current change, so its history and a test alert still have one),
   named by no remaining delivery and by no alert thread;
-- cached Slack look-ups (users' languages and roles, owners' e-mails) unused for
-  :data:`CACHE_KEEP`, long past their time to live.
+- cached Slack look-ups unused for :data:`CACHE_KEEP`, long past their time to live: users'
+  languages and roles, and e-mails that no Slack user has (an owner's e-mail that names a Slack
+  user stays: the Home tab and the digest read it).
 
 Each function deletes at most one batch and says how many rows it deleted; the housekeeping job
 calls them until a batch comes back short. Indexes of migration 0022 keep each batch a range scan."""
@@ -29,7 +30,8 @@ from storage.statuses import DeliveryState
 BATCH = 500
 """Rows deleted per statement."""
 CACHE_KEEP = timedelta(days=30)
-"""A cached look-up older than this is deleted: every cache here lives a day or a week at most."""
+"""A cached look-up older than this is deleted (those that are asked again when needed: a user's
+locale lives a day, roles ten minutes, an e-mail with no Slack user a week)."""
 
 
 @dataclass
@@ -114,17 +116,24 @@ def prune_changes(session: Session, *, before: datetime) -> int:
 
 
 def prune_caches(session: Session, *, now: datetime) -> int:
-    """Cached look-ups older than :data:`CACHE_KEEP` (two small tables, keyed by team and user or
-    e-mail: one statement each)."""
+    """Cached look-ups older than :data:`CACHE_KEEP` that are asked again when needed: users'
+    languages and roles, and e-mails no Slack user has. An e-mail's Slack user stays (the Home tab
+    and the digest read it to know whose offers a user owns, with no time to live; one row per owner
+    address). Two small tables keyed by team and user or e-mail: one statement each."""
     before = now - CACHE_KEEP
+    slack_user: sa.Table = SlackUser.__table__  # type: ignore[attr-defined]
+    email_user: sa.Table = EmailUser.__table__  # type: ignore[attr-defined]
+    doomed = [
+        (slack_user, slack_user.c.looked_up_at < before),
+        (email_user, sa.and_(email_user.c.looked_up_at < before, email_user.c.user_id.is_(None))),
+    ]
     deleted = 0
-    tables: list[sa.Table] = [SlackUser.__table__, EmailUser.__table__]  # type: ignore[attr-defined]
-    for table in tables:
+    for table, old in doomed:
         keys = [c for c in table.primary_key.columns]
-        doomed = sa.select(*keys).where(table.c.looked_up_at < before).limit(BATCH).correlate(None).subquery()
-        match = sa.and_(*[k == doomed.c[k.name] for k in keys])
+        batch = sa.select(*keys).where(old).limit(BATCH).correlate(None).subquery()
+        match = sa.and_(*[k == batch.c[k.name] for k in keys])
         result = session.execute(
-            sa.delete(table).where(sa.exists(sa.select(1).select_from(doomed).where(match)))
+            sa.delete(table).where(sa.exists(sa.select(1).select_from(batch).where(match)))
         )
         deleted += int(getattr(result, "rowcount", 0) or 0)
     return deleted

@@ -15,6 +15,7 @@ from storage import db, pruning
 from storage.alerts.subscriptions import Target
 from storage.alerts.work import log_action
 from storage.models import AlertThread, Delivery, EmailUser, Offer, OfferAction, SlackUser, StatusChange
+from storage.reads.home import user_scope
 from tests.conftest import TEAM
 from tests.support.alerts import CHANNEL, contoso, doc, load, offer_pk, passes, sub_channel
 from tests.support.clock import Clock
@@ -66,7 +67,9 @@ def test_what_is_older_than_the_keep_period_goes_and_what_is_still_needed_stays(
     job = HousekeepingJob(factory, clock=alert_clock, keep=KEEP)
     alert_clock.advance(days=399)
     early = job.prune(force=True)
-    assert early.total == early.cached == 7  # only the cached look-ups of a year ago are old enough
+    # Only the cached look-ups of a year ago are old enough, not the owner's e-mail that names a user.
+    assert early.total == early.cached == 6
+    assert [e.user_id for e in _rows(factory, EmailUser)] == ["U0OPS0001"]
     alert_clock.advance(days=2)
     pruned = job.prune(force=True)
     assert pruned.deliveries == before[Delivery] and pruned.actions == 1
@@ -111,7 +114,11 @@ def test_pruning_goes_a_batch_at_a_time(
     assert job.prune().total == 0 and job.pruned_at == alert_clock()  # hourly, not every minute
 
 
-def test_cached_look_ups_unused_for_a_month_go(factory: db.SessionFactory, alert_clock: Clock) -> None:
+def test_cached_look_ups_unused_for_a_month_go_but_an_owners_slack_user_stays(
+    factory: db.SessionFactory, alert_clock: Clock
+) -> None:
+    """An e-mail that names a Slack user is how the Home tab and the digest know whose offers a user
+    owns (read with no time to live): pruning it would empty *Your offers* for a quiet offer."""
     now = alert_clock()
     with db.transaction(factory) as s:
         s.add(
@@ -127,6 +134,17 @@ def test_cached_look_ups_unused_for_a_month_go(factory: db.SessionFactory, alert
                 team_id=TEAM, email="old@example.com", user_id=None, looked_up_at=now - timedelta(days=40)
             )
         )
+        s.add(
+            EmailUser(
+                team_id=TEAM,
+                email="marketplace-ops@contoso.example",
+                user_id="U0OPS0001",
+                looked_up_at=now - timedelta(days=90),
+            )
+        )
     HousekeepingJob(factory, clock=alert_clock, keep=KEEP).prune(force=True)
     assert [u.user_id for u in _rows(factory, SlackUser)] == ["U0NEW0001"]
-    assert _rows(factory, EmailUser) == []
+    assert [e.email for e in _rows(factory, EmailUser)] == ["marketplace-ops@contoso.example"]
+    load(factory, doc(), alert_clock)
+    with factory() as s:
+        assert user_scope(s, team_id=TEAM, user_id="U0OPS0001") is not None  # still their offers
