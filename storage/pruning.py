@@ -17,7 +17,7 @@ calls them until a batch comes back short. Indexes of migration 0022 keep each b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -34,27 +34,40 @@ CACHE_KEEP = timedelta(days=30)
 locale lives a day, roles ten minutes, an e-mail with no Slack user a week)."""
 
 
+COUNTED = ("deliveries", "threads", "actions", "changes", "cached")
+
+
 @dataclass
 class Pruned:
-    """Rows deleted, by kind."""
+    """Rows deleted, by kind; ``more``: a batch stopped short of the end (there may be more)."""
 
     deliveries: int = 0
     threads: int = 0
     actions: int = 0
     changes: int = 0
     cached: int = 0
+    more: bool = False
 
     def add(self, other: Pruned) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for name in COUNTED:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
     def total(self) -> int:
-        return sum(getattr(self, f.name) for f in fields(self))
+        return sum(getattr(self, name) for name in COUNTED)
 
     def full(self) -> bool:
-        """Whether any kind came back a full batch (there may be more of it)."""
-        return any(getattr(self, f.name) >= BATCH for f in fields(self))
+        """Whether any kind came back a full batch or stopped short of the end."""
+        return self.more or any(getattr(self, name) >= BATCH for name in COUNTED)
+
+
+@dataclass
+class ChangeCursor:
+    """How far one run's scan of old status changes got: the rows it kept (an offer's latest change,
+    one a thread names) are read once per run, not once per batch."""
+
+    after: int = 0
+    done: bool = False
 
 
 def _delete_ids(session: Session, model: type, ids: sa.Select[tuple[int]]) -> int:
@@ -76,10 +89,15 @@ def prune_deliveries(session: Session, *, before: datetime) -> int:
 
 
 def prune_threads(session: Session, *, before: datetime) -> int:
-    old_changes = select(StatusChange.id).where(col(StatusChange.changed_at) < before)
+    """Closed threads whose closing change was handled before the cutoff: a thread closes only when
+    the watcher applies the change that ends it (its ``last_change_id``, never moved after), so that
+    change's ``handled_at`` is when it closed, give or take the delivery's retries."""
+    closing = select(StatusChange.id).where(
+        col(StatusChange.changed_at) < before, col(StatusChange.handled_at) < before
+    )
     ids = (
         select(AlertThread.id)
-        .where(col(AlertThread.closed).is_(True), col(AlertThread.last_change_id).in_(old_changes))
+        .where(col(AlertThread.closed).is_(True), col(AlertThread.last_change_id).in_(closing))
         .limit(BATCH)
     )
     return _delete_ids(session, AlertThread, ids)  # type: ignore[arg-type]
@@ -90,7 +108,48 @@ def prune_actions(session: Session, *, before: datetime) -> int:
     return _delete_ids(session, OfferAction, ids)  # type: ignore[arg-type]
 
 
-def prune_changes(session: Session, *, before: datetime) -> int:
+def _old_changes(session: Session, *, before: datetime, cursor: ChangeCursor) -> list[int]:
+    """The next batch of status change ids older than the cutoff, after the cursor, in id order,
+    below the newest old change (one seek on ``changed_at``), so the last batch never reads the
+    recent rows."""
+    newest_old = session.exec(
+        select(StatusChange.id)
+        .where(col(StatusChange.changed_at) < before)
+        .order_by(col(StatusChange.changed_at).desc())
+        .limit(1)
+    ).first()
+    if newest_old is None:
+        return []
+    batch = (
+        select(StatusChange.id)
+        .where(
+            col(StatusChange.id) > cursor.after,
+            col(StatusChange.id) <= newest_old,
+            col(StatusChange.changed_at) < before,
+        )
+        .order_by(col(StatusChange.id))
+        .limit(BATCH)
+    )
+    return [int(i) for i in session.exec(batch).all() if i is not None]
+
+
+def prune_changes(session: Session, *, before: datetime, cursor: ChangeCursor | None = None) -> int:
+    """One batch of old status changes looked at (from ``cursor`` on, which it moves), and those of
+    them that nothing needs deleted."""
+    cursor = cursor or ChangeCursor()
+    if cursor.done:
+        return 0
+    batch = _old_changes(session, before=before, cursor=cursor)
+    cursor.done = len(batch) < BATCH
+    if not batch:
+        return 0
+    cursor.after = batch[-1]
+    # Lock the batch first and test what names it in a later statement (a fresh snapshot on
+    # PostgreSQL): a delivery queued meanwhile on one of these changes (a test alert, a stuck
+    # alert) either committed before, and is seen, or still holds its key-share lock, and the
+    # change is skipped; the DELETE's cascade never takes a new delivery. SQLite has one writer.
+    locked = select(StatusChange.id).where(col(StatusChange.id).in_(batch)).with_for_update(skip_locked=True)
+    batch = [int(i) for i in session.exec(locked).all() if i is not None]
     newer = aliased(StatusChange)
     has_newer = (
         select(newer.id)
@@ -100,17 +159,13 @@ def prune_changes(session: Session, *, before: datetime) -> int:
     delivered = select(Delivery.id).where(Delivery.change_id == StatusChange.id).exists()
     starts = select(AlertThread.id).where(AlertThread.first_change_id == StatusChange.id).exists()
     ends = select(AlertThread.id).where(AlertThread.last_change_id == StatusChange.id).exists()
-    ids = (
-        select(StatusChange.id)
-        .where(
-            col(StatusChange.changed_at) < before,
-            col(StatusChange.handled_at).is_not(None),
-            has_newer,
-            ~delivered,
-            ~starts,
-            ~ends,
-        )
-        .limit(BATCH)
+    ids = select(StatusChange.id).where(
+        col(StatusChange.id).in_(batch),
+        col(StatusChange.handled_at).is_not(None),
+        has_newer,
+        ~delivered,
+        ~starts,
+        ~ends,
     )
     return _delete_ids(session, StatusChange, ids)  # type: ignore[arg-type]
 
@@ -139,14 +194,21 @@ def prune_caches(session: Session, *, now: datetime) -> int:
     return deleted
 
 
-def prune_once(session: Session, *, now: datetime, keep: timedelta) -> Pruned:
-    """One batch of each kind, in the order that frees the next: deliveries and threads first, so
-    the changes they named can go in a later batch."""
+def prune_once(
+    session: Session, *, now: datetime, keep: timedelta, cursor: ChangeCursor | None = None
+) -> Pruned:
+    """One batch of each kind. Status changes only once deliveries and threads are done, so that
+    none the cursor passes is freed later in the same run; ``cursor``: one per run (a call without
+    starts from the oldest change)."""
     before = now - keep
-    return Pruned(
+    cursor = cursor or ChangeCursor()
+    pruned = Pruned(
         deliveries=prune_deliveries(session, before=before),
         threads=prune_threads(session, before=before),
         actions=prune_actions(session, before=before),
-        changes=prune_changes(session, before=before),
         cached=prune_caches(session, now=now),
     )
+    if pruned.deliveries < BATCH and pruned.threads < BATCH:
+        pruned.changes = prune_changes(session, before=before, cursor=cursor)
+    pruned.more = not cursor.done
+    return pruned

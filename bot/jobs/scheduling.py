@@ -32,7 +32,7 @@ from storage.alerts import outbox
 from storage.alerts.fanout import latest_change_id
 from storage.db import SessionFactory
 from storage.housekeeping import BATCH, delete_expired
-from storage.pruning import Pruned, prune_once
+from storage.pruning import ChangeCursor, Pruned, prune_once
 
 log = logging.getLogger(__name__)
 
@@ -318,9 +318,10 @@ class HousekeepingJob:
         now = self.clock()
         if not force and self.pruned_at is not None and now - self.pruned_at < self.PRUNE_EVERY:
             return total
+        cursor = ChangeCursor()
         for _ in range(self.MAX_BATCHES):
             with db.transaction(self.session_factory) as session:
-                batch = prune_once(session, now=self.clock(), keep=self.keep)
+                batch = prune_once(session, now=self.clock(), keep=self.keep, cursor=cursor)
             total.add(batch)
             if not batch.full():
                 break

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from bot.jobs.scheduling import HousekeepingJob
@@ -148,3 +149,92 @@ def test_cached_look_ups_unused_for_a_month_go_but_an_owners_slack_user_stays(
     load(factory, doc(), alert_clock)
     with factory() as s:
         assert user_scope(s, team_id=TEAM, user_id="U0OPS0001") is not None  # still their offers
+
+
+def test_a_thread_is_aged_by_when_it_closed_not_by_when_its_change_was_imported(
+    history: int, factory: db.SessionFactory, alert_clock: Clock
+) -> None:
+    with db.transaction(factory) as s:  # the watcher took the closing change three days late
+        for thread in s.exec(select(AlertThread)).all():
+            change = s.get(StatusChange, thread.last_change_id)
+            assert change is not None and thread.closed
+            change.handled_at = change.changed_at + timedelta(days=3)
+            s.add(change)
+    job = HousekeepingJob(factory, clock=alert_clock, keep=KEEP)
+    alert_clock.advance(days=401)
+    job.prune(force=True)
+    assert len(_rows(factory, AlertThread)) == 2  # imported 401 days ago, closed 398 days ago
+    alert_clock.advance(days=3)
+    job.prune(force=True)
+    assert _rows(factory, AlertThread) == []
+
+
+def test_one_run_reads_each_old_change_once_whatever_it_keeps(
+    factory: db.SessionFactory, watch_client: Any, alert_clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every offer keeps its latest change, however old: a run must not read those again in each
+    batch (the cursor moves past them), and still delete every change nothing needs."""
+    load(factory, doc(), alert_clock)
+    for status in ("failed", "succeeded", "failed", "succeeded"):
+        alert_clock.advance(minutes=5)
+        load(factory, doc(contoso(status)), alert_clock)
+    passes(factory, watch_client, alert_clock)  # handled; no subscription, so no delivery or thread
+    old = sorted(c.id for c in _rows(factory, StatusChange))
+    monkeypatch.setattr(pruning, "BATCH", 2)
+    read: list[list[int]] = []
+    scan = pruning._old_changes
+
+    def recording(session: Any, **kw: Any) -> list[int]:
+        batch = scan(session, **kw)
+        read.append(batch)
+        return batch
+
+    monkeypatch.setattr(pruning, "_old_changes", recording)
+    alert_clock.advance(days=401)
+    pruned = HousekeepingJob(factory, clock=alert_clock, keep=KEEP).prune(force=True)
+    assert [i for batch in read for i in batch] == old  # each once, in order
+    offers = _rows(factory, Offer)
+    assert pruned.changes == len(old) - len(offers) == 4
+    assert len(_rows(factory, StatusChange)) == len(offers)  # each offer's latest stays
+
+
+def test_a_delivery_queued_on_an_old_change_while_pruning_runs_is_never_cascaded(
+    factory: db.SessionFactory, watch_client: Any, alert_clock: Clock, database_url: str
+) -> None:
+    """PostgreSQL, two sessions: one queues a delivery on an old change and has not committed yet
+    (a test alert or a stuck alert on it); the prune skips that change instead of waiting on it and
+    then deleting it with the new delivery by cascade."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer: a prune and a queued delivery never overlap")
+    load(factory, doc(), alert_clock)
+    alert_clock.advance(minutes=5)
+    load(factory, doc(contoso("failed")), alert_clock)
+    passes(factory, watch_client, alert_clock)
+    pk = offer_pk(factory, "contoso-analytics-vm")
+    first = min(c.id for c in _rows(factory, StatusChange) if c.offer_pk == pk)
+    alert_clock.advance(days=401)
+    queuing = factory()
+    queuing.add(
+        Delivery(
+            team_id=TEAM,
+            change_id=first,
+            offer_pk=pk,
+            destination_kind="channel",
+            destination=CHANNEL,
+            kind="test",
+            next_attempt_at=alert_clock(),
+            created_at=alert_clock(),
+        )
+    )
+    queuing.flush()  # holds its key-share lock on the change
+    try:
+        with db.transaction(factory) as s:
+            s.execute(sa.text("SET LOCAL lock_timeout = '5s'"))  # a wait would fail, not hang
+            pruned = pruning.prune_once(s, now=alert_clock(), keep=KEEP)
+        assert pruned.changes == 0
+        queuing.commit()
+    finally:
+        queuing.close()
+    assert [d.change_id for d in _rows(factory, Delivery) if d.kind == "test"] == [first]
+    HousekeepingJob(factory, clock=alert_clock, keep=KEEP).prune(force=True)
+    assert first in {c.id for c in _rows(factory, StatusChange)}  # named by a delivery now: kept
