@@ -31,7 +31,7 @@ BATCH = 500
 """Rows deleted per statement."""
 CACHE_KEEP = timedelta(days=30)
 """A cached look-up older than this is deleted (those that are asked again when needed: a user's
-locale lives a day, roles ten minutes, an e-mail with no Slack user a week)."""
+locale lives a day, roles ten minutes, an e-mail with no Slack user a day)."""
 
 
 COUNTED = ("deliveries", "threads", "actions", "changes", "cached")

@@ -153,8 +153,8 @@ class Console:
             log.warning("shell watcher pass: %s", "; ".join(report.errors))
 
 
-def run_console(console: Console, *, stdin: TextIO, stdout: TextIO) -> None:
-    interactive = stdin.isatty()
+def _greet(console: Console, *, stdout: TextIO, interactive: bool) -> None:
+    """What the shell says before its first prompt: what the first pass posted, and what it does."""
     earlier = console.start()
     if earlier:
         print(
@@ -183,6 +183,11 @@ def run_console(console: Console, *, stdin: TextIO, stdout: TextIO) -> None:
             ),
             file=stdout,
         )
+
+
+def run_console(console: Console, *, stdin: TextIO, stdout: TextIO) -> None:
+    interactive = stdin.isatty()
+    _greet(console, stdout=stdout, interactive=interactive)
     while True:
         if interactive:
             stdout.write(PROMPT)

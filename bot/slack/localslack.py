@@ -30,9 +30,6 @@ class LocalSlack(WebClient):
     """Answers every Web API call in process; posts and updates are printed through ``out``. It
     retries nothing (there is nothing to retry), so the watcher uses it as its posting client."""
 
-    in_process = True
-    """Read by ``posting_client`` and ``quick_client``: this client is used as it is, not copied."""
-
     def __init__(
         self, *, out: Callable[[str], None], team_id: str, user_id: str, tr: Translator = ENGLISH
     ) -> None:

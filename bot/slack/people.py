@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.i18n import DEFAULT, Language, Translator, language_of, translator
 from bot.slack.clients import Clients
 from bot.slack.errors import NETWORK_ERRORS, classify
+from bot.slack.localslack import LocalSlack
 from storage import db
 from storage.channels import language_for
 from storage.people import (
@@ -43,7 +44,7 @@ def quick_client(client: WebClient) -> WebClient:
     """The same Web API with a short timeout and no retries at all (slack_sdk's default retries a
     connection error once), so a look-up never holds an answer past Slack's 3 seconds. The shell's
     in-process client is its own."""
-    if getattr(client, "in_process", False):
+    if isinstance(client, LocalSlack):
         return client
     return WebClient(token=client.token, base_url=client.base_url, timeout=LOOKUP_TIMEOUT, retry_handlers=[])
 

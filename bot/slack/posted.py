@@ -21,6 +21,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.slack.localslack import LocalSlack
+
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "offerbot_delivery"
@@ -47,7 +49,7 @@ def posting_client(client: WebClient) -> WebClient:
     its ``Retry-After`` there, a 5xx backs off there, and neither holds the watcher asleep), and a
     connection error may come after Slack received the message, so it is left to the watcher's
     check, never repeated blind. The shell's in-process client is its own posting client."""
-    if getattr(client, "in_process", False):
+    if isinstance(client, LocalSlack):
         return client
     return WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout, retry_handlers=[])
 

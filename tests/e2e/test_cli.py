@@ -117,6 +117,17 @@ def test_shell_answers_without_slack(sqlite_url: str, sample_file: Path) -> None
     assert 'unknown status "nope"' in out
 
 
+def test_with_a_slack_token_set_the_shell_only_reads(sqlite_url: str, sample_file: Path) -> None:
+    """The store then serves a real workspace: the shell must not send its alerts to the terminal."""
+    env = {"DATABASE_URL": sqlite_url, "SLACK_BOT_TOKEN": "xoxb-real"}
+    offerbot("import", str(sample_file), env=env)
+    result = offerbot("shell", env=env, stdin="subscribe all\nlist\n")
+    assert result.returncode == 0, result.stderr
+    assert "(This store belongs to a Slack workspace: the shell answers commands" in result.stdout
+    assert "The shell only reads this store" in result.stdout
+    assert "Tailspin Flight Ops SaaS" in result.stdout  # reads still answer
+
+
 def test_the_shell_prints_the_alerts_an_import_at_its_prompt_causes(
     sqlite_url: str, sample_file: Path, tmp_path: Path
 ) -> None:

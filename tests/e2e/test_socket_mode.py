@@ -81,7 +81,8 @@ def test_serve_in_socket_mode_listens_only_when_given_a_port(
         match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", text)
         assert bool(match) is listens, text
         if match:
-            status, _ = get(f"http://127.0.0.1:{match.group(1)}/healthz")
-            assert status in (200, 503)  # 503 while the fake's socket URL refuses the connection
+            status, raw = get(f"http://127.0.0.1:{match.group(1)}/healthz")
+            # The fake's socket URL (port 9 on loopback) refuses every connection: never connected.
+            assert (status, json.loads(raw)["error"]) == (503, "Socket Mode: not connected to Slack")
         proc.terminate()
         assert proc.wait(timeout=15) == 0
