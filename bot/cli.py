@@ -189,7 +189,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         print(said)
     if settings.has_slack:
         return cmd_serve(settings, args)
-    print("No SLACK_BOT_TOKEN set: starting the local shell (see README for connecting to Slack).")
+    print("No SLACK_BOT_TOKEN set: starting the local shell (docs/getting-started.md connects it to Slack).")
     return cmd_shell(settings, args)
 
 
@@ -259,7 +259,7 @@ for a secret in a file):
   DATABASE_URL                        postgresql+psycopg://... to share one store; unset: the
                                       embedded SQLite store in OFFERBOT_DATA_DIR
   AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, PARTNER_CENTER_PUBLISHER_ID
-                                      read offers from Partner Center (see the README)
+                                      read offers from Partner Center (docs/partner-center.md)
 Start with `offerbot up`: the local shell with the sample offers, or the bot once Slack tokens are set."""
 
 

@@ -236,7 +236,7 @@ class Settings(BaseSettings):
             if value is None:
                 raise ConfigError(
                     f"{name} is not set: the sync signs in as an Entra ID application "
-                    "(see README, Reading Partner Center)"
+                    "(docs/partner-center.md, Set it up)"
                 )
         if not self.sync_configured:
             raise ConfigError(

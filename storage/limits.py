@@ -1,5 +1,5 @@
 """How much one document and one offer may hold, wherever they come from: the limits of what is
-stored and shown (the README's *Limits*).
+stored and shown (docs/security.md, *Limits*).
 
 An import or a push over a limit is refused with an error that names it, before the document is
 built. A sync never refuses what Microsoft sends for them: beyond a limit it keeps the first items

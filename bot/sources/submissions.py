@@ -1,4 +1,4 @@
-"""From Partner Center's submissions to an offer's status: the one rule (the README's table *From
+"""From Partner Center's submissions to an offer's status: the one rule (docs/partner-center.md, *From
 submissions to a status*), as a pure function of the submission list.
 
 The rule, with where each part comes from:

@@ -3,7 +3,7 @@ the offer's messages: Microsoft's levels mapped to the project's, most severe fi
 
 Microsoft's validation schema has two levels, ``informational`` and ``warning`` (no ``error``): on a
 failed submission every validation is shown as at least a warning, since an informational one may be
-all that explains the failure (the README, *Validations*)."""
+all that explains the failure (docs/partner-center.md, *Validations*)."""
 
 from __future__ import annotations
 

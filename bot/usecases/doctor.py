@@ -64,7 +64,7 @@ def check_sources(settings: Settings) -> list[Check]:
     try:
         sources = build_sources(settings, policy=QUICK)
     except OfferbotError as exc:
-        return [Check("partner center", Verdict.FAIL, str(exc), "see the README's Reading Partner Center")]
+        return [Check("partner center", Verdict.FAIL, str(exc), "see docs/partner-center.md, Set it up")]
     checks = []
     for source in sources:
         try:
