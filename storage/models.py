@@ -309,6 +309,7 @@ class AlertThread(SQLModel, table=True):
     last_change_id: int
     status: str = Field(max_length=20)
     closed: bool = False
+    closed_at: datetime | None = utc_column(nullable=True, index=True)  # pruning ages it by this (0023)
     next_reminder_at: datetime | None = utc_column(nullable=True, index=True)
     reminders_sent: int = 0
     snoozed_until: datetime | None = utc_column(nullable=True)

@@ -3,7 +3,7 @@ caller's short transaction, so the store does not grow forever and no prune hold
 
 - deliveries sent or failed for good whose last attempt is older than the cutoff (never a pending
   one);
-- alert threads closed before the cutoff (their *I'm on it* takers with them);
+- alert threads that closed before the cutoff (their *I'm on it* takers with them);
 - the clicks' log (``offer_action``) older than the cutoff;
 - status changes older than the cutoff that nothing needs any more: handled, not their offer's
   latest (every offer keeps its current change, so its history and a test alert still have one),
@@ -63,8 +63,10 @@ class Pruned:
 
 @dataclass
 class ChangeCursor:
-    """How far one run's scan of old status changes got: the rows it kept (an offer's latest change,
-    one a thread names) are read once per run, not once per batch."""
+    """How far the scan of old status changes got. The housekeeping job keeps one from run to run
+    and starts again from the oldest only once a scan reached the end, so the rows it keeps (each
+    offer's latest change, those a delivery or thread names) are read once per full scan, not once
+    per batch, and a run that stops at its batch limit goes on from there at the next run."""
 
     after: int = 0
     done: bool = False
@@ -89,15 +91,11 @@ def prune_deliveries(session: Session, *, before: datetime) -> int:
 
 
 def prune_threads(session: Session, *, before: datetime) -> int:
-    """Closed threads whose closing change was handled before the cutoff: a thread closes only when
-    the watcher applies the change that ends it (its ``last_change_id``, never moved after), so that
-    change's ``handled_at`` is when it closed, give or take the delivery's retries."""
-    closing = select(StatusChange.id).where(
-        col(StatusChange.changed_at) < before, col(StatusChange.handled_at) < before
-    )
+    """Closed threads that closed before the cutoff (``closed_at``: their closing change applied,
+    or a mute or an unsubscribe that ended their reminders)."""
     ids = (
         select(AlertThread.id)
-        .where(col(AlertThread.closed).is_(True), col(AlertThread.last_change_id).in_(closing))
+        .where(col(AlertThread.closed).is_(True), col(AlertThread.closed_at) < before)
         .limit(BATCH)
     )
     return _delete_ids(session, AlertThread, ids)  # type: ignore[arg-type]
@@ -115,7 +113,7 @@ def _old_changes(session: Session, *, before: datetime, cursor: ChangeCursor) ->
     newest_old = session.exec(
         select(StatusChange.id)
         .where(col(StatusChange.changed_at) < before)
-        .order_by(col(StatusChange.changed_at).desc())
+        .order_by(col(StatusChange.changed_at).desc(), col(StatusChange.id).desc())
         .limit(1)
     ).first()
     if newest_old is None:
@@ -148,14 +146,18 @@ def prune_changes(session: Session, *, before: datetime, cursor: ChangeCursor | 
     # PostgreSQL): a delivery queued meanwhile on one of these changes (a test alert, a stuck
     # alert) either committed before, and is seen, or still holds its key-share lock, and the
     # change is skipped; the DELETE's cascade never takes a new delivery. SQLite has one writer.
-    locked = select(StatusChange.id).where(col(StatusChange.id).in_(batch)).with_for_update(skip_locked=True)
-    batch = [int(i) for i in session.exec(locked).all() if i is not None]
     newer = aliased(StatusChange)
     has_newer = (
         select(newer.id)
         .where(newer.offer_pk == StatusChange.offer_pk, col(newer.id) > col(StatusChange.id))
         .exists()
     )
+    candidates = select(StatusChange.id).where(
+        col(StatusChange.id).in_(batch), col(StatusChange.handled_at).is_not(None), has_newer
+    )
+    batch = [
+        int(i) for i in session.exec(candidates.with_for_update(skip_locked=True)).all() if i is not None
+    ]
     delivered = select(Delivery.id).where(Delivery.change_id == StatusChange.id).exists()
     starts = select(AlertThread.id).where(AlertThread.first_change_id == StatusChange.id).exists()
     ends = select(AlertThread.id).where(AlertThread.last_change_id == StatusChange.id).exists()

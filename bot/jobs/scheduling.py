@@ -291,6 +291,8 @@ class HousekeepingJob:
         self.session_factory, self.clock, self.keep = session_factory, clock, keep
         self.outage = Outage("housekeeping")
         self.pruned_at: datetime | None = None
+        self.cursor = ChangeCursor()
+        """Where the scan of old status changes goes on from, run after run."""
 
     def __call__(self) -> tuple[int, int]:
         deleted = [0, 0]
@@ -318,10 +320,11 @@ class HousekeepingJob:
         now = self.clock()
         if not force and self.pruned_at is not None and now - self.pruned_at < self.PRUNE_EVERY:
             return total
-        cursor = ChangeCursor()
+        if self.cursor.done:
+            self.cursor = ChangeCursor()  # the last scan reached the end: start again from the oldest
         for _ in range(self.MAX_BATCHES):
             with db.transaction(self.session_factory) as session:
-                batch = prune_once(session, now=self.clock(), keep=self.keep, cursor=cursor)
+                batch = prune_once(session, now=self.clock(), keep=self.keep, cursor=self.cursor)
             total.add(batch)
             if not batch.full():
                 break

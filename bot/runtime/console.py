@@ -5,7 +5,9 @@ You are a local user (``--user``, default ``U0SHELL01``) in a local channel (``-
 ``settings`` and ``test-alert`` included, and ``import FILE`` typed at the prompt imports a document.
 After each line the real watcher runs one pass in this process against the shell's Slack
 (:class:`~bot.slack.localslack.LocalSlack`), so the alerts, follow-ups and DMs a change causes are
-printed as text, as they would be posted."""
+printed as text, as they would be posted. That is on a local store only (no Slack token, no
+workspace bound or installed, no other team's offers): on a store that serves a workspace, whose
+alerts are the service's to send, the shell only reads."""
 
 from __future__ import annotations
 
@@ -55,9 +57,17 @@ class Console:
     def __post_init__(self) -> None:
         with self.factory() as session:
             self.team = default_team(session)
-            self.alerts = not self.slack_configured and is_local_store(session)
+        self.alerts = self._local()
         self.slack = LocalSlack(out=self._printed.append, team_id=self.team, user_id=self.user, tr=self.tr)
         self.actor = Actor(user_id=self.user, is_manager=True)  # the operator, as a local user
+
+    def _local(self) -> bool:
+        """Whether this store is the shell's own (asked again before each line and each pass: the
+        service may bind a workspace while the shell is open)."""
+        if self.slack_configured:
+            return False
+        with self.factory() as session:
+            return is_local_store(session)
 
     def start(self) -> int:
         """A first watcher pass for the changes stored before the shell opened (the sample import of
@@ -71,6 +81,7 @@ class Console:
     def run_line(self, line: str) -> str:
         """The answer to one line, then what the watcher posted because of it."""
         self._printed.clear()
+        self.alerts = self.alerts and self._local()  # once a workspace's, never the shell's again
         text = line.strip()
         head, _, rest = text.partition(" ")
         answer = self._import(rest.strip()) if head.lower() == "import" else self._command(text)
@@ -80,6 +91,11 @@ class Console:
     def _import(self, path: str) -> str:
         if not path:
             return self.tr._("Type `import FILE`: the path of a status document.")
+        if not self.alerts:
+            return self.tr._(
+                "The shell only reads this store: it belongs to a Slack workspace, whose alerts the "
+                "service sends. Import with `offerbot import FILE`."
+            )
         try:
             return "import: " + self.import_file(path).line()
         except OfferbotError as exc:
@@ -93,8 +109,8 @@ class Console:
         writes = verb in grammar.WRITE_VERBS
         if not self.alerts and (writes or grammar.subscribe_args(text) is not None):
             return self.tr._(
-                "The shell only reads this store: it belongs to a Slack workspace, where alerts are "
-                "sent for real. Use `/offer-status %(verb)s` in Slack.",
+                "The shell only reads this store: it belongs to a Slack workspace, whose alerts the "
+                "service sends. Use `/offer-status %(verb)s` in Slack.",
                 verb=verb,
             )
         try:
@@ -145,7 +161,8 @@ class Console:
     def _watch(self) -> None:
         """One watcher pass against the shell's Slack (no pacing: nothing is rate limited here), on a
         local store only: a workspace's alerts are the service's to send."""
-        if not self.alerts:
+        if not (self.alerts and self._local()):
+            self.alerts = False
             return
         config = WatcherConfig(channel_interval=0.0, language=self.tr.language)
         report = run_pass(session_factory=self.factory, client=self.slack, clock=self.clock, config=config)
@@ -168,8 +185,8 @@ def _greet(console: Console, *, stdout: TextIO, interactive: bool) -> None:
     if not console.alerts:
         print(
             console.tr._(
-                "(This store belongs to a Slack workspace: the shell answers commands but runs no alerts "
-                "and changes no subscription or setting; the service does that.)"
+                "(This store belongs to a Slack workspace: the shell answers commands but runs no alerts, "
+                "imports nothing and changes no subscription or setting; the service does that.)"
             ),
             file=stdout,
         )

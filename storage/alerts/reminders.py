@@ -42,6 +42,7 @@ def schedule_reminders(session: Session, *, now: datetime, remind_after: timedel
             muted=muted,
         ):
             thread.closed = True  # muted or unsubscribed since the alert: no more reminders there
+            thread.closed_at = now
             thread.next_reminder_at = None
             session.add(thread)
             continue

@@ -92,5 +92,6 @@ def record_post(
     thread.last_change_id = move.change_id
     thread.status = move.new_status
     thread.closed = move.new_status in CLOSING
+    thread.closed_at = now if thread.closed else None
     session.add(thread)
     return (thread.channel, thread.ts) if move.updates_root else None

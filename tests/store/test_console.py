@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from bot.cli import import_file
@@ -18,8 +19,18 @@ from storage import db
 from storage.alerts.subscriptions import Target
 from storage.errors import DocumentError
 from storage.imports.importer import ImportSummary
-from storage.models import LOCAL_TEAM, AlertThread, Delivery, EmailUser, SlackUser, StatusChange, Subscription
-from storage.workspaces import bind_default_workspace
+from storage.models import (
+    LOCAL_TEAM,
+    SLACK_BOTS,
+    AlertThread,
+    Delivery,
+    EmailUser,
+    Offer,
+    SlackUser,
+    StatusChange,
+    Subscription,
+)
+from storage.workspaces import bind_default_workspace, is_local_store
 from tests.conftest import NOW, TEAM, load_samples, samples_text
 from tests.support.alerts import contoso, doc, load, offer_pk, sub_channel
 from tests.support.clock import Clock
@@ -132,6 +143,7 @@ def test_on_a_store_that_serves_a_workspace_the_shell_runs_no_alerts_and_writes_
     assert "Publish failed" in shell.run_line("contoso-analytics-vm")  # reads still answer
     for line in ("subscribe all", "test-alert", "notify-me all", "settings language fr", "unsubscribe all"):
         assert "The shell only reads this store" in shell.run_line(line), line
+    assert "Import with `offerbot import FILE`" in shell.run_line("import /no/such/file.json")
     assert _counts(factory) == before
     with factory() as session:
         assert session.exec(select(StatusChange).where(StatusChange.handled_at.is_not(None))).all() == []  # type: ignore[union-attr]
@@ -152,4 +164,45 @@ def test_the_shells_local_user_is_no_workspace_admin(console: Console) -> None:
     console.run_line("/offer-status subscribe contoso-analytics-vm failed")
     console.run_line("notify-me contoso-analytics-vm")
     with console.factory() as session:
-        assert all(not u.is_admin for u in session.exec(select(SlackUser)).all())
+        rows = session.exec(select(SlackUser)).all()
+    assert rows and all(not u.is_admin for u in rows)
+
+
+def test_a_store_with_an_installation_or_another_teams_offers_is_no_shells(
+    factory: db.SessionFactory,
+) -> None:
+    with factory() as session:
+        assert is_local_store(session)  # empty: the shell's own
+    load_samples(factory, team="T0OTHER01")  # imported with --team for a workspace
+    with factory() as session:
+        assert not is_local_store(session)
+    with db.transaction(factory) as session:
+        session.execute(sa.delete(Offer))
+        session.execute(
+            sa.insert(SLACK_BOTS).values(
+                client_id="1.2",
+                app_id="A0APP0001",
+                team_id="T0INSTALL",
+                bot_token="xoxb-installed",
+                bot_id="B0BOT0001",
+                bot_user_id="U0BOT0001",
+                installed_at=NOW,
+            )
+        )
+    with factory() as session:
+        assert not is_local_store(session)  # a multi-workspace install, no default bound
+
+
+def test_a_workspace_bound_while_the_shell_is_open_stops_its_alerts(factory: db.SessionFactory) -> None:
+    load_samples(factory, team=LOCAL_TEAM)
+    shell = Console(factory, import_file=_quiet_importer, clock=Clock(NOW))
+    assert shell.alerts
+    shell.start()  # the samples' first messages, posted to the shell's Slack
+    with db.transaction(factory) as session:  # the service starts with a token on the same store
+        bind_default_workspace(session, team_id=TEAM, now=NOW)
+    sub_channel(factory, Target(kind="offer", offer_pk=offer_pk(factory, "contoso-analytics-vm")), Clock(NOW))
+    load(factory, doc(contoso("failed")), Clock(NOW))
+    assert "--- " not in shell.run_line("list") and not shell.alerts
+    assert "The shell only reads this store" in shell.run_line("subscribe all")
+    with factory() as session:  # the new change is the service's to fan out and send
+        assert session.exec(select(StatusChange).where(StatusChange.handled_at.is_(None))).all()  # type: ignore[union-attr]

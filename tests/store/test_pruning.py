@@ -13,12 +13,13 @@ from sqlmodel import select
 
 from bot.jobs.scheduling import HousekeepingJob
 from storage import db, pruning
-from storage.alerts.subscriptions import Target
+from storage.alerts.reminders import schedule_reminders
+from storage.alerts.subscriptions import Target, mute, unsubscribe
 from storage.alerts.work import log_action
 from storage.models import AlertThread, Delivery, EmailUser, Offer, OfferAction, SlackUser, StatusChange
 from storage.reads.home import user_scope
 from tests.conftest import TEAM
-from tests.support.alerts import CHANNEL, contoso, doc, load, offer_pk, passes, sub_channel
+from tests.support.alerts import CHANNEL, OPS, contoso, doc, load, offer_pk, passes, sub_channel
 from tests.support.clock import Clock
 
 KEEP = timedelta(days=400)
@@ -154,17 +155,50 @@ def test_cached_look_ups_unused_for_a_month_go_but_an_owners_slack_user_stays(
 def test_a_thread_is_aged_by_when_it_closed_not_by_when_its_change_was_imported(
     history: int, factory: db.SessionFactory, alert_clock: Clock
 ) -> None:
-    with db.transaction(factory) as s:  # the watcher took the closing change three days late
-        for thread in s.exec(select(AlertThread)).all():
-            change = s.get(StatusChange, thread.last_change_id)
-            assert change is not None and thread.closed
-            change.handled_at = change.changed_at + timedelta(days=3)
-            s.add(change)
+    with db.transaction(factory) as s:
+        threads = s.exec(select(AlertThread)).all()
+        assert len(threads) == 2 and all(t.closed and t.closed_at == alert_clock() for t in threads)
+        for thread in threads:  # as if the watcher had applied the closing change three days late
+            thread.closed_at = alert_clock() + timedelta(days=3)
+            s.add(thread)
     job = HousekeepingJob(factory, clock=alert_clock, keep=KEEP)
     alert_clock.advance(days=401)
     job.prune(force=True)
-    assert len(_rows(factory, AlertThread)) == 2  # imported 401 days ago, closed 398 days ago
+    assert len(_rows(factory, AlertThread)) == 2  # its change is 401 days old, it closed 398 days ago
     alert_clock.advance(days=3)
+    job.prune(force=True)
+    assert _rows(factory, AlertThread) == []
+
+
+def test_a_thread_a_mute_closes_long_after_its_alert_is_aged_from_the_mute(
+    factory: db.SessionFactory, watch_client: Any, alert_clock: Clock
+) -> None:
+    """A failed offer nobody handled for 500 days keeps its thread open (reminders); a mute then
+    ends the reminders and closes it without a new change: pruning counts from the mute."""
+    load(factory, doc(), alert_clock)
+    passes(factory, watch_client, alert_clock)
+    sub_channel(factory, Target(kind="all"), alert_clock)
+    alert_clock.advance(minutes=5)
+    load(factory, doc(contoso("failed")), alert_clock)
+    passes(factory, watch_client, alert_clock)
+    alert_clock.advance(days=500)
+    with db.transaction(factory) as s:
+        unsubscribe(
+            s,
+            team_id=TEAM,
+            destination_kind="channel",
+            destination=CHANNEL,
+            target=Target(kind="all"),
+            events=(),
+        )
+        mute(s, team_id=TEAM, user_id=OPS, target=Target(kind="all"), now=alert_clock())
+        schedule_reminders(s, now=alert_clock(), remind_after=timedelta(hours=4))
+    threads = _rows(factory, AlertThread)
+    assert threads and all(t.closed and t.closed_at == alert_clock() for t in threads)
+    job = HousekeepingJob(factory, clock=alert_clock, keep=KEEP)
+    job.prune(force=True)
+    assert len(_rows(factory, AlertThread)) == len(threads)  # closed just now
+    alert_clock.advance(days=401)
     job.prune(force=True)
     assert _rows(factory, AlertThread) == []
 
@@ -238,3 +272,22 @@ def test_a_delivery_queued_on_an_old_change_while_pruning_runs_is_never_cascaded
     assert [d.change_id for d in _rows(factory, Delivery) if d.kind == "test"] == [first]
     HousekeepingJob(factory, clock=alert_clock, keep=KEEP).prune(force=True)
     assert first in {c.id for c in _rows(factory, StatusChange)}  # named by a delivery now: kept
+
+
+def test_a_run_that_stops_at_its_batch_limit_goes_on_from_there_at_the_next_run(
+    factory: db.SessionFactory, watch_client: Any, alert_clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The changes every offer keeps can fill a whole run's batches; the next run must not read them
+    again from the oldest, or it never reaches what it can delete."""
+    load(factory, doc(), alert_clock)
+    for status in ("failed", "succeeded", "failed", "succeeded"):
+        alert_clock.advance(minutes=5)
+        load(factory, doc(contoso(status)), alert_clock)
+    passes(factory, watch_client, alert_clock)
+    monkeypatch.setattr(pruning, "BATCH", 2)
+    monkeypatch.setattr(HousekeepingJob, "MAX_BATCHES", 2)  # a run reads 4 of the 10 old changes
+    alert_clock.advance(days=401)
+    job = HousekeepingJob(factory, clock=alert_clock, keep=KEEP)
+    runs = [job.prune(force=True).changes for _ in range(4)]
+    offers = _rows(factory, Offer)
+    assert sum(runs) == 4 and len(_rows(factory, StatusChange)) == len(offers), runs
