@@ -57,35 +57,49 @@ def counts(session: Any) -> tuple[int, int, int]:
     )
 
 
+def _answer(factory: db.SessionFactory, text: str, french: bool) -> float:
+    """One command answered on the samples, checked; returns the seconds it took."""
+    tr = translator(Language.FR) if french else ENGLISH
+    with factory() as session:
+        before = counts(session)
+        started = time.perf_counter()
+        try:
+            reply = answers.handle_command(
+                session, team_id=TEAM, text=text, tr=tr, now=NOW, user_id="U0FUZZ", channel_id="C0FUZZ"
+            )
+        except UsageError:
+            session.flush()
+            assert counts(session) == before, "a refused command wrote something"
+        else:
+            check_reply_limits(reply.blocks)
+            assert "<!channel>" not in reply.text and "<@U0ATTACK>" not in reply.text
+        finally:
+            took = time.perf_counter() - started
+            session.rollback()
+    return took
+
+
 def test_arbitrary_command_texts(factory: db.SessionFactory) -> None:
+    """No text makes an answer write, break Slack's limits, mention anyone or take long. "Long" is
+    judged on the slowest texts timed again, best of three: a text that is slow by itself (a regular
+    expression that backtracks) is slow every time, while a pause of the machine (the suite's other
+    workers, a collection) is not; the speed targets themselves live in the benchmarks."""
     load_samples(factory)
-    slowest: list[float] = []
+    timed: list[tuple[float, str, bool]] = []
 
     @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
     @given(text=texts, french=st.booleans())
     def run(text: str, french: bool) -> None:
-        tr = translator(Language.FR) if french else ENGLISH
-        with factory() as session:
-            before = counts(session)
-            started = time.perf_counter()
-            try:
-                reply = answers.handle_command(
-                    session, team_id=TEAM, text=text, tr=tr, now=NOW, user_id="U0FUZZ", channel_id="C0FUZZ"
-                )
-            except UsageError:
-                session.flush()
-                assert counts(session) == before, "a refused command wrote something"
-            else:
-                check_reply_limits(reply.blocks)
-                assert "<!channel>" not in reply.text and "<@U0ATTACK>" not in reply.text
-            finally:
-                slowest.append(time.perf_counter() - started)
-                session.rollback()
+        timed.append((_answer(factory, text, french), text, french))
 
     run()
-    slowest.sort()
-    assert slowest[-1] < 0.5, f"slowest answer {slowest[-1] * 1000:.0f} ms"
-    assert slowest[int(len(slowest) * 0.99)] < 0.1, "p99 over 100 ms"
+    timed.sort()
+    for _, text, french in timed[-5:]:
+        best = min(_answer(factory, text, french) for _ in range(3))
+        assert best < 0.5, f"{text!r} takes {best * 1000:.0f} ms, every time"
+    retimed = [min(took, _answer(factory, text, french)) for took, text, french in timed[-8:]]
+    times = sorted([took for took, _, _ in timed[:-8]] + retimed)
+    assert times[int(len(times) * 0.99)] < 0.1, "p99 over 100 ms"
 
 
 def test_a_long_text_is_refused_before_it_is_split(factory: db.SessionFactory) -> None:
