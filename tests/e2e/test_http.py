@@ -385,3 +385,16 @@ def test_replays_are_known_to_every_process_through_the_store(factory: db.Sessio
     restarted = Replays(factory, lambda: NOW + timedelta(minutes=1), **by_hand)
     restarted.exchange()  # a process started within the window reads the last ten minutes back
     assert restarted.is_replay("v0=def")
+
+
+def test_escaped_command_text_reads_as_the_user_typed_it(server: RunningServer) -> None:
+    """The manifest sets ``should_escape: true``: ``&`` arrives as ``&amp;`` and an id Slack took for
+    a domain as a link; both still name the offer."""
+    status, answer, _ = command(server, "Woodgrove Insights &amp; Reporting")
+    assert status == 200 and "Woodgrove Insights & Reporting" in json.dumps(answer, ensure_ascii=False)
+    assert "Publish failed" in json.dumps(answer)
+    status, answer, _ = command(server, "<http://woodgrove-insights-app|woodgrove-insights-app>")
+    assert status == 200 and "Microsoft review" in json.dumps(answer)
+    status, answer, _ = command(server, "list <@U0PAT0001|pat>")  # a mention where none is taken
+    said = json.dumps(answer)
+    assert status == 200 and 'unknown status \\"&lt;@U0PAT0001&gt;\\"' in said, said  # named, not pinged

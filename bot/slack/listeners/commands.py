@@ -20,6 +20,7 @@ from bot.render.help import render_cannot_post, render_error
 from bot.render.subscriptions import render_channel_change, render_subscription_confirmation
 from bot.slack import answers, grammar
 from bot.slack.errors import CALL_ERRORS, classify
+from bot.slack.escaped import plain
 from bot.slack.listeners import (
     Deps,
     actor_of,
@@ -45,6 +46,11 @@ from storage.errors import UsageError
 log = logging.getLogger(__name__)
 
 
+def command_text(command: dict[str, Any]) -> str:
+    """The command's text, made plain from Slack's escaping (one parse, for the ack and the save)."""
+    return plain(str(command.get("text") or ""))
+
+
 SLASH_COMMANDS = (COMMAND,)
 """Every slash command the app registers; ``manifest.yml`` must declare exactly these."""
 
@@ -53,7 +59,7 @@ def _answer(deps: Deps, command: dict[str, Any], tr: Translator, expired: Expire
     """The command's answer. Only the verbs that write take a write transaction: on SQLite that waits
     for the write lock, and an answer must never queue behind an import. A write whose user was
     already told the store is unavailable rolls back."""
-    text = str(command.get("text") or "")
+    text = command_text(command)
     writes = grammar.first_word(text) in grammar.WRITE_VERBS
     factory = deps.session_factory
     actor = actor_of(deps, command)
@@ -82,7 +88,7 @@ def _subscribe(deps: Deps, command: dict[str, Any], client: WebClient, respond: 
     (in the channel's language). Nothing is confirmed before it is committed: a store that fails
     gets "try again"; a channel the bot cannot post in gets the subscription put back as it was,
     and the user is told how to let the bot in."""
-    text = str(command.get("text") or "")
+    text = command_text(command)
     typed = grammar.subscribe_args(text)
     if typed is None or not command.get("channel_id"):
         return  # not a subscribe, or the ack already explained
@@ -171,7 +177,7 @@ def register(app: App, deps: Deps) -> None:
         COMMANDS.labels(outcome="answered").inc()
 
     def _ack(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-        text = str(command.get("text") or "")
+        text = command_text(command)
         log.info(
             "slash command team=%s user=%s text=%r", team_of(command), command.get("user_id"), text[:200]
         )
