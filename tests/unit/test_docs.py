@@ -106,3 +106,11 @@ def test_the_user_guides_french_button_labels_are_the_bots() -> None:
         english = re.findall(r"\*([^*]+)\*", row[0])
         shown = re.findall(r"\*([^*]+)\*", row[1])
         assert [french._(label) for label in english] == shown, row
+
+
+def test_the_french_summary_keeps_french_typography() -> None:
+    """A non-breaking space before ``:``, ``;``, ``?`` and ``!``, as the catalogue writes them."""
+    guide = (ROOT / "docs" / "user-guide.md").read_text()
+    french = guide.split("## En français", 1)[1]
+    assert not re.findall(r"\S [:;?!](?=\s)", french)
+    assert "\u00a0:" in french
