@@ -131,10 +131,9 @@ def _old_changes(session: Session, *, before: datetime, cursor: ChangeCursor) ->
     return [int(i) for i in session.exec(batch).all() if i is not None]
 
 
-def prune_changes(session: Session, *, before: datetime, cursor: ChangeCursor | None = None) -> int:
+def prune_changes(session: Session, *, before: datetime, cursor: ChangeCursor) -> int:
     """One batch of old status changes looked at (from ``cursor`` on, which it moves), and those of
     them that nothing needs deleted."""
-    cursor = cursor or ChangeCursor()
     if cursor.done:
         return 0
     batch = _old_changes(session, before=before, cursor=cursor)

@@ -62,7 +62,7 @@ class Console:
         self.actor = Actor(user_id=self.user, is_manager=True)  # the operator, as a local user
 
     def _local(self) -> bool:
-        """Whether this store is the shell's own (asked again before each line and each pass: the
+        """Whether this store is the shell's own (asked at the start and again before each line: the
         service may bind a workspace while the shell is open)."""
         if self.slack_configured:
             return False
@@ -161,8 +161,7 @@ class Console:
     def _watch(self) -> None:
         """One watcher pass against the shell's Slack (no pacing: nothing is rate limited here), on a
         local store only: a workspace's alerts are the service's to send."""
-        if not (self.alerts and self._local()):
-            self.alerts = False
+        if not self.alerts:
             return
         config = WatcherConfig(channel_interval=0.0, language=self.tr.language)
         report = run_pass(session_factory=self.factory, client=self.slack, clock=self.clock, config=config)
