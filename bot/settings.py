@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     """User ids (U...) and @usergroup handles, comma-separated, each optionally scoped to one workspace
     (``T...:U...``, ``T...:@handle``): when set, only they and workspace admins and owners may
     subscribe channels and change channel settings. In multi-workspace mode a handle must be scoped."""
+    offerbot_go_live: bool = False
+    """``on``: a *Go live* button on sign-off alerts, cards and the Home tab lets workspace admins and
+    owners and the managers publish an offer from Partner Center or the Cloud Partner Portal to live."""
 
     @property
     def managers(self) -> tuple[str, ...]:

@@ -202,3 +202,25 @@ SYNC_STEP_NAMES = {
 }
 SUBMITTED_FORMAT = "submitted %Y-%m-%d %H:%M UTC"
 """How the sync writes a step's submission time in its estimate field (parsed back to show it)."""
+
+
+class PublishState(StrEnum):
+    """A request offerbot made to Microsoft to publish an offer (*Go live*): ``sending`` while the
+    request is on its way (the row reserves the offer first, so a double click sends one), then
+    ``running`` while Microsoft's job runs, then how it ended."""
+
+    SENDING = "sending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_PUBLISH = (PublishState.SENDING, PublishState.RUNNING)
+
+
+class PublishApi(StrEnum):
+    """Which API a publish request went to."""
+
+    PARTNER_CENTER = "partner-center"
+    CLOUD_PARTNER = "cloud-partner-portal"

@@ -22,6 +22,8 @@ class WatcherConfig:
     """Seconds between two messages to the same channel (Slack allows about one a second)."""
     language: Language = DEFAULT
     """The language of channel messages where the channel chose none (``OFFERBOT_LANGUAGE``)."""
+    go_live: bool = False
+    """Sign-off alerts carry *Go live* (``OFFERBOT_GO_LIVE=on`` with a Microsoft API configured)."""
 
 
 @dataclass

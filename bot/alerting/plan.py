@@ -4,7 +4,7 @@ channel or the DM) and what it says (drawn later, outside the transaction)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlmodel import Session
@@ -32,7 +32,7 @@ from storage.channels import threading_for
 from storage.imports.importer import RUNNING_STEPS
 from storage.models import AlertThread, Delivery, Offer, StatusChange, Subscription
 from storage.reads.offers import OfferCard, load_card
-from storage.statuses import DeliveryKind, DestinationKind
+from storage.statuses import ACTIVE_PUBLISH, DeliveryKind, DestinationKind
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,8 @@ def _nudge(row: Delivery, route: Route, facts: Facts, *, direct: bool) -> Plan:
         return Plan(post=route.post(lambda: render_stuck(card, step, now=now, tr=tr, direct=direct)))
     if thread is None or thread.status not in REMINDABLE:
         return Plan()  # it moved on: nothing to remind of
+    if card.publish is not None and card.publish.state in ACTIVE_PUBLISH:
+        return Plan()  # someone asked for it to go live: no reminder while it goes
     status, since = thread.status, facts.snapshot.change.changed_at
     return Plan(
         post=route.post(lambda: render_reminder(card, status=status, since=since, tr=tr, direct=direct))
@@ -239,11 +241,14 @@ class Planner:
             offer = session.get(Offer, row.offer_pk)
             change = session.get(StatusChange, row.change_id)
             self._snapshots[row.change_id] = (
-                Snapshot(offer, change, change.id, load_card(session, offer=offer))
+                Snapshot(offer, change, change.id, self._card(session, offer))
                 if offer is not None and change is not None and change.id is not None
                 else None
             )
         return self._snapshots[row.change_id]
+
+    def _card(self, session: Session, offer: Offer) -> OfferCard:
+        return replace(load_card(session, offer=offer), go_live=self.config.go_live)
 
     def _destination(self, session: Session, row: Delivery) -> tuple[bool, Translator]:
         """A destination's threading and language, read once per pass: the channel's settings, or

@@ -21,10 +21,12 @@ from bot.alerting.watcher import new_worker_id, run_pass
 from bot.clock import utc_now
 from bot.guard import STORE_ERRORS
 from bot.jobs.digest import DIGEST_JOB_ID, DIGEST_TICK, DigestJob
+from bot.jobs.golive import GO_LIVE_JOB_ID, GO_LIVE_TICK, GoLiveJob
 from bot.metrics import PASS_SECONDS, STORE_FAILURES, timed
 from bot.settings import Settings
 from bot.slack.clients import Clients, SlackClients, as_clients
 from bot.slack.people import People
+from bot.sources import publishers_for
 from bot.sources.base import OfferSource
 from bot.usecases.sync import SyncConfig, SyncReport, sync_source
 from storage import db
@@ -90,7 +92,9 @@ class WatchJob:
     def __init__(self, settings: Settings, session_factory: SessionFactory, clients: Clients) -> None:
         self.settings, self.session_factory, self.clients = settings, session_factory, clients
         self.config = WatcherConfig(
-            remind_after=settings.offerbot_remind_after, language=settings.offerbot_language
+            remind_after=settings.offerbot_remind_after,
+            language=settings.offerbot_language,
+            go_live=settings.offerbot_go_live and settings.sync_configured,
         )
         self.worker = new_worker_id()
         self.stop = threading.Event()
@@ -262,6 +266,10 @@ def registry(
         jobs.append(ScheduledJob(PROBE_JOB_ID, "offerbot probe", ProbeJob(session_factory), PROBE_INTERVAL))
         digest = DigestJob(session_factory, clients, language=settings.offerbot_language)
         jobs.append(ScheduledJob(DIGEST_JOB_ID, "offerbot digest", digest, DIGEST_TICK))
+        publishers = publishers_for(settings) if settings.offerbot_go_live else None
+        if publishers is not None:
+            go_live = GoLiveJob(session_factory, publishers, clients, language=settings.offerbot_language)
+            jobs.append(ScheduledJob(GO_LIVE_JOB_ID, "offerbot go live", go_live, GO_LIVE_TICK))
     if sources:
         jobs.append(
             ScheduledJob(SYNC_JOB_ID, "offerbot sync", SyncJob(settings, session_factory, sources), SYNC_TICK)

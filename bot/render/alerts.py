@@ -16,6 +16,7 @@ from bot.render.blocks import (
     slack_date,
     titled,
 )
+from bot.render.golive_button import go_live_button, publish_lines
 from bot.render.labels import status_emoji, status_label, step_label
 from bot.render.offers import (
     issue_line,
@@ -134,6 +135,8 @@ def _buttons(
         },
     ]
     prefix = TEST_VALUE_PREFIX if test else ""
+    if not test:
+        elements[1:1] = go_live_button(card, tr)
     if work:
         elements += [
             _button(tr._("I'm on it"), ON_IT_ACTION, prefix + pk),
@@ -246,6 +249,7 @@ def render_alert(
         *([context(links)] if links else []),
         *([context(moved)] if current_status and current_status != new_status else []),
         *handling_lines(handling, tr),
+        *publish_lines(card, tr),
         _buttons(card, tr, work=shown in REMINDED, direct=direct),
     ]
     text = tr._(

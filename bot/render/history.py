@@ -88,7 +88,16 @@ def _action_line(e: ActionEntry, tr: Translator) -> str:
             where=where,
             until=slack_date(e.until, tr),
         )
+    if e.action in GO_LIVE_LINES:
+        return tr._(GO_LIVE_LINES[e.action], user=e.user_id)
     return tr._("<@%(user)s> muted the offer for themselves", user=e.user_id)
+
+
+GO_LIVE_LINES = {
+    "go_live": N_(":rocket: <@%(user)s> asked Microsoft to publish the offer live (Go live)"),
+    "go_live_ok": N_(":white_check_mark: The offer went live, as <@%(user)s> asked"),
+    "go_live_failed": N_(":x: Go live, asked by <@%(user)s>, did not publish the offer"),
+}
 
 
 def _delivery_line(e: DeliveryEntry, tr: Translator) -> str:

@@ -28,6 +28,7 @@ from bot.render.blocks import (
     titled,
     truncate,
 )
+from bot.render.golive_button import go_live_button, publish_lines
 from bot.render.labels import (
     SYNC_STEP_LABELS,
     offer_type_label,
@@ -231,6 +232,10 @@ def render_card(card: OfferCard, *, tr: Translator) -> Reply:
     for note in (links_line(offer, tr), source_note(offer, tr)):
         if note:
             blocks.append(context(note))
+    blocks += publish_lines(card, tr)
+    button = go_live_button(card, tr)
+    if button:
+        blocks.append({"type": "actions", "elements": button})
     blocks = cap_blocks(blocks, tr._("…more than fits in one message: see the offer in Partner Center."))
     count = tr.ngettext("%(n)d unresolved issue", "%(n)d unresolved issues", len(issues))
     text = tr._(

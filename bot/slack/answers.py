@@ -4,7 +4,7 @@ returned as data for the listener to announce. Plain functions, no Slack client.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -70,8 +70,10 @@ def answer_command(
     policy: AccessPolicy = OPEN,
     time_zone: str | None = None,
     viewer: Viewer = EVERYTHING,
+    go_live: bool = False,
 ) -> Answer:
-    """Answer ``/offer-status <text>`` for a workspace: the reply and the channel changes made.
+    """Answer ``/offer-status <text>`` for a workspace: the reply and the channel changes made
+    (``go_live``: an offer's card may offer *Go live*).
     Raises :class:`UsageError` for bad arguments and :class:`PermissionDenied` for what ``actor``
     may not do (the shell is the operator)."""
     check(actor, Action.QUERY, policy)
@@ -94,7 +96,7 @@ def answer_command(
     if verb == "digest":
         view = digest_for(session, team_id=team_id, channel_id=channel_id, user_id=user_id, now=now)
         return Answer(render_digest(view, tr=tr))
-    return Answer(_lookup(session, team_id=team_id, args=args, tr=tr))
+    return Answer(_lookup(session, team_id=team_id, args=args, tr=tr, go_live=go_live))
 
 
 def test_alert_command(session: Session, *, query: str, where: Where, tr: Translator, now: datetime) -> Reply:
@@ -111,12 +113,14 @@ def test_alert_command(session: Session, *, query: str, where: Where, tr: Transl
     return render_lookup(queued, tr=tr) if isinstance(queued, Lookup) else render_test_queued(queued, tr=tr)
 
 
-def _lookup(session: Session, *, team_id: str, args: list[str], tr: Translator) -> Reply:
+def _lookup(
+    session: Session, *, team_id: str, args: list[str], tr: Translator, go_live: bool = False
+) -> Reply:
     """An offer by its id or name; when none is found and the first word looks like a mistyped
     command (``subscibe woodgrove``), the command is suggested rather than offers."""
     found = offers.look_up(session, team_id=team_id, query=" ".join(args))
     if not isinstance(found, Lookup):
-        return render_card(found, tr=tr)
+        return render_card(replace(found, go_live=go_live), tr=tr)
     suggestion = close_verb(args[0])
     if suggestion is not None and not found.matches:
         typed = " ".join([suggestion, *args[1:]])[:200]
@@ -154,9 +158,10 @@ def handle_history_page(
     return render_history(page, tr=tr)
 
 
-def offer_card(session: Session, *, team_id: str, value: str, tr: Translator) -> Reply:
+def offer_card(session: Session, *, team_id: str, value: str, tr: Translator, go_live: bool = False) -> Reply:
     """The alert's *Show status* button: its value is the offer's key."""
-    return render_card(offers.card_of(session, team_id=team_id, offer_pk=card_value(value)), tr=tr)
+    card = offers.card_of(session, team_id=team_id, offer_pk=card_value(value))
+    return render_card(replace(card, go_live=go_live), tr=tr)
 
 
 def handle_page_action(session: Session, *, team_id: str, value: str, tr: Translator) -> Reply:

@@ -37,9 +37,12 @@ from bot.slack.listeners import actions as action_listeners
 from bot.slack.listeners import alert_work as alert_work_listeners
 from bot.slack.listeners import commands as command_listeners
 from bot.slack.listeners import events as event_listeners
+from bot.slack.listeners import golive as golive_listeners
 from bot.slack.listeners import home as home_listeners
 from bot.slack.people import People
 from bot.slack.roles import Roles
+from bot.sources import publishers_for
+from bot.sources.publishing import Publishers
 from bot.usecases.access import AccessPolicy
 from storage import db
 from storage.db import SessionFactory
@@ -186,8 +189,26 @@ def _app(settings: Settings, client: WebClient, *, token_verification: bool) -> 
     )
 
 
-LISTENERS = (command_listeners, action_listeners, alert_work_listeners, home_listeners, event_listeners)
+LISTENERS = (
+    command_listeners,
+    action_listeners,
+    alert_work_listeners,
+    golive_listeners,
+    home_listeners,
+    event_listeners,
+)
 """One module per Slack surface, each with ``register(app, deps)``."""
+
+
+def _people(settings: Settings, session_factory: SessionFactory, clients: Clients, clock: Clock) -> People:
+    language = settings.offerbot_language
+    return People(
+        session_factory=session_factory, clients=clients, clock=clock, default=language, background=True
+    )
+
+
+def _publishers(settings: Settings) -> Publishers | None:
+    return publishers_for(settings) if settings.offerbot_go_live else None
 
 
 def create_app(
@@ -208,23 +229,18 @@ def create_app(
         app, clients = _oauth_app(settings, db.engine_of(session_factory), client, signing)
     else:
         app, clients = _app(settings, client, token_verification=token_verification), OneWorkspace(client)
-    people = People(
-        session_factory=session_factory,
-        clients=clients,
-        clock=clock,
-        default=settings.offerbot_language,
-        background=True,
-    )
-    roles = Roles(people=people, managers=settings.managers)
-    policy = AccessPolicy(allow_guests=settings.offerbot_allow_guests, managers_only=bool(settings.managers))
+    people = _people(settings, session_factory, clients, clock)
     deps = Deps(
         session_factory=session_factory,
         clock=clock,
         people=people,
-        roles=roles,
-        policy=policy,
+        roles=Roles(people=people, managers=settings.managers),
+        policy=AccessPolicy(
+            allow_guests=settings.offerbot_allow_guests, managers_only=bool(settings.managers)
+        ),
         deadline=deadline or Deadline(),
         channels=ChannelAccess(clients),
+        publishers=_publishers(settings),
     )
     for listener in LISTENERS:
         listener.register(app, deps)

@@ -6,15 +6,19 @@ source is one new module named in :data:`SOURCE_MODULES`."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
 
 from bot.settings import Settings
-from bot.sources import cloud_partner, partner_center
+from bot.sources import cloud_partner, partner_center, publishing
 from bot.sources.auth import TokenProvider
 from bot.sources.base import OfferSource
 from bot.sources.http import RetryPolicy, make_http_client
+from bot.sources.publishing import Publishers
+
+log = logging.getLogger(__name__)
 
 SOURCE_MODULES: tuple[Any, ...] = (partner_center, cloud_partner)
 
@@ -47,3 +51,12 @@ def build_sources(
         if source is not None:
             sources.append(source)
     return sources
+
+
+def publishers_for(settings: Settings, *, http: httpx.Client | None = None) -> Publishers | None:
+    """*Go live*'s clients (``OFFERBOT_GO_LIVE=on``), or None when no Microsoft API is configured."""
+    if not settings.sync_configured:
+        log.warning("OFFERBOT_GO_LIVE is on, but no Partner Center source is configured: Go live stays off")
+        return None
+    client = http or make_http_client(ca_bundle=settings.ca_bundle, concurrency=2)
+    return publishing.from_settings(settings, http=client, tokens=token_provider(settings))

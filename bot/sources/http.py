@@ -1,6 +1,6 @@
-"""GET JSON from Microsoft's APIs: a bearer token on every request, a timeout on every request, and
-retries by stamina: 429 waits ``Retry-After`` (seconds or an HTTP date), 5xx and network errors back
-off exponentially with jitter, a bounded number of times."""
+"""JSON from Microsoft's APIs (GET, and the POST that starts a publish): a bearer token and a timeout
+on every request, and retries of a GET by stamina: 429 waits ``Retry-After`` (seconds or an HTTP
+date), 5xx and network errors back off exponentially with jitter, a bounded number of times."""
 
 from __future__ import annotations
 
@@ -172,14 +172,19 @@ class ApiClient:
     def _failed(self, kind: str) -> None:
         SOURCE_ERRORS.labels(source=self.label, kind=kind).inc()
 
-    def _send(self, url: str, params: dict[str, str]) -> httpx.Response:
+    def _send(
+        self, url: str, params: dict[str, str], *, method: str = "GET", body: Any = None
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
         with self._lock:
             self._requests += 1
         try:
             # httpx would replace a URL's own query (a @nextLink's) with ``params``: merge instead.
             target = httpx.URL(url).copy_merge_params(params) if params else httpx.URL(url)
-            response = self.http.get(target, headers=headers)
+            if method == "GET":
+                response = self.http.get(target, headers=headers)
+            else:
+                response = self.http.request(method, target, headers=headers, json=body)
         except httpx.TimeoutException as exc:
             self._failed("timeout")
             raise Transient(f"{self.label} timed out ({exc.__class__.__name__})") from None
@@ -226,6 +231,19 @@ class ApiClient:
         try:
             # NUL characters are refused item by item by the sources, so one item cannot spoil a list.
             return load_json(response.content, source="the answer", nul=False)
+        except DocumentError as exc:
+            raise ProductError(str(exc)) from None
+
+    def post_json(self, path: str, body: Any = None) -> tuple[Any, httpx.Headers]:
+        """The decoded JSON body (None when empty) and the headers of one ``POST path``, never
+        retried: a request that starts a job on Microsoft's side is sent once (a lost answer is
+        reported as :class:`Transient`, its outcome unknown). Errors as :meth:`get_json`'s."""
+        url = self.url(path)
+        response = self._send(url, self._params(url, None), method="POST", body=body)
+        if not response.content.strip():
+            return None, response.headers
+        try:
+            return load_json(response.content, source="the answer", nul=False), response.headers
         except DocumentError as exc:
             raise ProductError(str(exc)) from None
 

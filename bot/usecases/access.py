@@ -6,6 +6,8 @@
   in and change its settings, unless ``OFFERBOT_MANAGERS`` is set: then channel changes are for
   workspace admins and owners and that list.
 - A subscription is removed by whoever made it, admins and owners, and the managers list.
+- Publishing an offer (*Go live*) is for workspace admins and owners and the managers list, whether
+  or not the list is set.
 - When Slack could not say who someone is, queries go on and changes are refused: never allowed by
   default.
 """
@@ -23,6 +25,8 @@ class Action(StrEnum):
     QUERY = "query"
     OWN_ALERTS = "own-alerts"
     CHANNEL_CHANGE = "channel-change"
+    PUBLISH = "publish"
+    """*Go live* and *Cancel publish*: workspace admins and owners and the managers, always."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,10 @@ def check(actor: Actor, action: Action, policy: AccessPolicy) -> None:
     if not actor.known:
         raise PermissionDenied(
             N_("I could not ask Slack who you are, so I changed nothing: try again in a minute.")
+        )
+    if action is Action.PUBLISH and not actor.is_manager:
+        raise PermissionDenied(
+            N_("only workspace admins and owners and offerbot's managers may publish an offer from Slack.")
         )
     if action is Action.CHANNEL_CHANGE and policy.managers_only and not actor.is_manager:
         raise PermissionDenied(

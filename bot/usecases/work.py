@@ -136,6 +136,12 @@ def _view(
     )
 
 
+def alert_view(session: Session, *, ref: AlertRef, now: datetime) -> AlertView:
+    """The alert as it should read now, nothing changed (after a *Go live* request, say)."""
+    card, thread = _thread(session, ref)
+    return _view(session, card, thread, now=now, changed=True)
+
+
 def take_alert(session: Session, *, ref: AlertRef, who: Clicker) -> AlertView:
     """*I'm on it*: the clicker is added to the alert's takers and its reminders stop."""
     check(who.actor, Action.OWN_ALERTS, who.policy)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401  (registers the tables on the metadata)
+import storage.models  # registers the tables on the metadata
+import storage.publishing  # noqa: F401  (the publish requests' table)
 from storage.db import make_engine
 
 target_metadata = SQLModel.metadata

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from storage.models import Message, Offer, Step
+from storage.publishing import PublishRequest, latest_request
 from storage.statuses import OfferStatus
 
 RAREST_TRIGRAMS = 6
@@ -64,6 +65,10 @@ class OfferCard:
     offer: Offer
     steps: Sequence[Step]
     messages: Sequence[Message]
+    publish: PublishRequest | None = None
+    """The offer's newest *Go live* request, active or ended (None: offerbot never asked)."""
+    go_live: bool = False
+    """Whether its reader may be offered *Go live* (the operator turned it on); set by the caller."""
 
     @cached_property
     def step_at(self) -> dict[int, Step]:
@@ -97,7 +102,9 @@ def load_card(session: Session, *, offer: Offer) -> OfferCard:
     messages = session.exec(
         select(Message).where(Message.offer_pk == offer.id).order_by(col(Message.timestamp), col(Message.id))
     ).all()
-    return OfferCard(offer=offer, steps=steps, messages=messages)
+    assert offer.id is not None
+    publish = latest_request(session, offer_pk=offer.id)
+    return OfferCard(offer=offer, steps=steps, messages=messages, publish=publish)
 
 
 def _like_pattern(text: str) -> str:

@@ -5,7 +5,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401
+import storage.models
+import storage.publishing  # noqa: F401
 from storage import db
 
 

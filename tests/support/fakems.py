@@ -15,6 +15,7 @@ import re
 import ssl
 import threading
 import time
+import uuid
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ class Recorded:
     headers: dict[str, str]
     form: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    body: Any = None
+    """A POST's JSON body (None when there is none or it is not JSON)."""
 
     @property
     def target(self) -> str:
@@ -156,6 +159,13 @@ class FakeMicrosoft:
         self._issued: dict[str, str] = {}
         self.in_flight = 0
         self.max_in_flight = 0
+        self.jobs: dict[str, Job] = {}
+        """Publishing jobs (Partner Center's configure jobs and the Cloud Partner Portal's
+        operations), by id."""
+        self.job_polls = 2
+        """Status reads a new job answers "running" to before it completes."""
+        self.job_outcome = "succeeded"
+        """How the next jobs complete: ``succeeded`` or ``failed`` (with :data:`CERTIFICATION_FAILED`)."""
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> FakeMicrosoft:
@@ -270,6 +280,7 @@ class FakeMicrosoft:
             args=dict(request.args),
             headers=dict(request.headers),
             form=dict(request.form),
+            body=request.get_json(silent=True) if request.method == "POST" else None,
         )
         with self._lock:
             self.calls.append(recorded)
@@ -280,7 +291,10 @@ class FakeMicrosoft:
                 body, status=scripted.status, headers=scripted.headers, mimetype="application/json"
             )
         status, body = self._answer(request, recorded)
-        return Response(json.dumps(body), status=status, mimetype="application/json")
+        headers = {}
+        if isinstance(body, Located):
+            headers["Location"], body = body.location, body.body
+        return Response(json.dumps(body), status=status, headers=headers, mimetype="application/json")
 
     def _error(self, status: int, code: str, message: str) -> tuple[int, Any]:
         return status, {"error": {"code": code, "message": message, "details": []}}
@@ -334,6 +348,8 @@ class FakeMicrosoft:
             return self._error(401, "Unauthorized", "missing or wrong bearer token")
         if rec.args.get("$version") != "2022-07-01":
             return self._error(400, "BadRequest", "$version is required")
+        if path.startswith("/configure"):
+            return self._configure(path, rec)
         if path == "/product":
             ids = sorted(self.products)
             return self._page([self.products[g] for g in ids], rec, "product", self.page_size)
@@ -417,7 +433,158 @@ class FakeMicrosoft:
         match = re.fullmatch(r"/api/publishers/([^/]+)/offers/([^/]+)/status", path)
         if match and (match.group(1), match.group(2)) in self.cpp_status:
             return 200, self.cpp_status[(match.group(1), match.group(2))]
+        match = re.fullmatch(r"/api/publishers/([^/]+)/offers/([^/]+)/(golive|cancel)", path)
+        if match and rec.method == "POST":
+            return self._cpp_golive(match.group(1), match.group(2), match.group(3))
+        match = re.fullmatch(r"/api/publishers/([^/]+)/offers/([^/]+)/operations/([^/]+)", path)
+        if match and match.group(3) in self.jobs:
+            return 200, [self._cpp_operation(self.jobs[match.group(3)])]
         return self._error(404, "NotFound", f"no route {path}")
+
+    # --- publishing (docs/partner-center.md: "Going live", the Cloud Partner Portal's golive) -----
+    def _configure(self, path: str, rec: Recorded) -> tuple[int, Any]:
+        if path == "/configure" and rec.method == "POST":
+            return self._configure_post(rec.body)
+        match = re.fullmatch(r"/configure/([0-9a-f-]{36})(/status|/cancel)?", path)
+        job = self.jobs.get(match.group(1)) if match else None
+        if match is None or job is None:
+            return self._error(404, "NotFound", f"no job {path}")
+        if match.group(2) == "/cancel" and rec.method == "POST":
+            if job.status == "completed":
+                return self._error(400, "badRequest", "The job cannot be cancelled: it has completed.")
+            job.status, job.result = "completed", "cancelled"
+            return 200, job.configure_status()
+        if match.group(2) == "/status":
+            self._advance(job)
+            return 200, job.configure_status()
+        if job.status != "completed":
+            return self._error(400, "badRequest", "The job has not completed.")
+        return 200, {**job.configure_status(), "resources": [{"id": job.submission}]}
+
+    def _configure_post(self, body: Any) -> tuple[int, Any]:
+        """A live request, checked as Learn's "Publishing to live" describes it: the configure
+        schema, one submission resource with the preview submission's id and the live target."""
+        resources = body.get("resources") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or "configure" not in str(body.get("$schema")) or not resources:
+            return self._error(
+                400, "schemaValidationError", "a configure request needs $schema and resources"
+            )
+        (resource,) = resources
+        sid, product = resource.get("id", ""), str(resource.get("product", "")).removeprefix("product/")
+        if resource.get("target") != {"targetType": "live"} or "submission" not in str(
+            resource.get("$schema")
+        ):
+            return self._error(400, "schemaValidationError", "a submission resource with the live target")
+        if any(j.product == product and j.status != "completed" for j in self.jobs.values()):
+            return self._error(400, "invalidState", "A job is already running for this product.")
+        previews = [
+            s
+            for s in self.submissions.get(product, [])
+            if s["id"] == sid and s["target"]["targetType"] == "preview" and s.get("result") == "succeeded"
+        ]
+        if not previews:
+            return self._error(
+                400, "invalidState", "You can't publish directly to live: no succeeded preview."
+            )
+        job = Job(id=f"{uuid.uuid4()}", product=product, submission=sid, outcome=self.job_outcome)
+        self.jobs[job.id] = job
+        return 202, job.configure_status()
+
+    def _advance(self, job: Job) -> None:
+        """One more look at a job: after :attr:`job_polls` looks it completes, and a succeeded live
+        job lists its preview submission under the live target too (the same id)."""
+        if job.status == "completed":
+            return
+        job.polls += 1
+        if job.polls <= self.job_polls:
+            job.status = "running"
+            return
+        job.status, job.result = "completed", job.outcome
+        if job.outcome == "succeeded" and job.product in self.submissions:
+            preview = next(s for s in self.submissions[job.product] if s["id"] == job.submission)
+            live = {**preview, "target": {"targetType": "live"}, "lifecycleState": "generallyAvailable"}
+            self.submissions[job.product].append(live)
+
+    def _cpp_golive(self, publisher: str, offer: str, verb: str) -> tuple[int, Any]:
+        if verb == "cancel":
+            running = [
+                j
+                for j in self.jobs.values()
+                if j.product == f"{publisher}/{offer}" and j.status != "completed"
+            ]
+            if not running:
+                return self._error(400, "BadRequest", "no publish in progress")
+            running[0].status, running[0].result = "completed", "cancelled"
+            return 202, {}
+        job = Job(
+            id=f"{uuid.uuid4()}", product=f"{publisher}/{offer}", submission="", outcome=self.job_outcome
+        )
+        self.jobs[job.id] = job
+        where = f"/api/publishers/{publisher}/offers/{offer}/operations/{job.id}?api-version=2017-10-31"
+        return 202, Located(where, {})
+
+    def _cpp_operation(self, job: Job) -> dict[str, Any]:
+        self._advance(job)
+        if job.status != "completed":
+            return {"status": "running", "messages": [], "cancellationRequestState": "canCancel", "steps": []}
+        status = {"succeeded": "complete", "failed": "failed", "cancelled": "canceled"}[job.result]
+        steps = []
+        if job.result == "failed":
+            steps = [
+                {
+                    "id": "certification",
+                    "stepName": "Certification",
+                    "status": "failed",
+                    "messages": [{"messageText": "The VM image failed certification: port 22 is open."}],
+                }
+            ]
+        return {"status": status, "messages": [], "steps": steps}
+
+
+CERTIFICATION_FAILED = [
+    {
+        "code": "internalServerError",
+        "message": "Operation failed",
+        "details": [
+            {
+                "code": "invalidState",
+                "message": "Certification",
+                "details": [{"code": "invalidState", "message": "Issues found during Certification."}],
+            }
+        ],
+    }
+]
+"""A failed job's errors, in the nesting of cloudpub's test fixtures (release-engineering/cloudpub)."""
+
+
+@dataclass
+class Job:
+    id: str
+    product: str
+    submission: str
+    outcome: str
+    status: str = "notStarted"
+    result: str = "pending"
+    polls: int = 0
+
+    def configure_status(self) -> dict[str, Any]:
+        failed = self.status == "completed" and self.result == "failed"
+        return {
+            "$schema": "https://schema.mp.microsoft.com/schema/configure-status/2022-07-01",
+            "jobId": self.id,
+            "jobStatus": self.status,
+            "jobResult": self.result,
+            "jobStart": "2026-12-01T10:00:00.0000000Z",
+            "errors": CERTIFICATION_FAILED if failed else [],
+        }
+
+
+@dataclass
+class Located:
+    """An answer with a ``Location`` header (the Cloud Partner Portal's long-running operations)."""
+
+    location: str
+    body: Any
 
 
 def submission(

@@ -16,6 +16,7 @@ from bot.render.help import render_error
 from bot.slack.channels import ChannelAccess
 from bot.slack.people import People
 from bot.slack.roles import Roles
+from bot.sources.publishing import Publishers
 from bot.usecases.access import AccessPolicy, Actor
 from bot.usecases.history import Viewer
 from storage.db import SessionFactory
@@ -37,6 +38,8 @@ class Deps:
     channels: ChannelAccess | None = None
     """Who may see and act in a channel (Slack's ``conversations.info`` and ``.members``); None: no
     channel but the one a request came from."""
+    publishers: Publishers | None = None
+    """*Go live*'s way to Microsoft; None: the operator did not turn it on (``OFFERBOT_GO_LIVE``)."""
 
 
 def ephemeral(reply: Reply) -> dict[str, Any]:
@@ -72,6 +75,28 @@ def _id(body: dict[str, Any], flat: str, nested: str) -> str:
         inner = body.get(nested)
         value = inner.get("id") if isinstance(inner, dict) else None
     return value if isinstance(value, str) and len(value) <= 32 else ""
+
+
+def _field(body: dict[str, Any], key: str) -> dict[str, Any]:
+    value = body.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _short(value: object) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= 32 else None
+
+
+def where_clicked(body: dict[str, Any]) -> tuple[str, str | None]:
+    """The clicked message's channel and its thread's root ts (the message's own for a root)."""
+    container, message = _field(body, "container"), _field(body, "message")
+    channel = _short(container.get("channel_id")) or _short(_field(body, "channel").get("id")) or ""
+    ts = _short(message.get("thread_ts")) or _short(message.get("ts")) or _short(container.get("message_ts"))
+    return channel, ts
+
+
+def on_home(body: dict[str, Any]) -> bool:
+    """The click was on the Home tab (which has no ``response_url``)."""
+    return _field(body, "container").get("type") == "view" and _field(body, "view").get("type") == "home"
 
 
 def team_of(body: dict[str, Any]) -> str:

@@ -77,7 +77,8 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient
     ) -> None:
         ack()
-        reply = guarded(deps, lambda _: _button_answer(deps, body, action, answers.offer_card))
+        card = functools.partial(answers.offer_card, go_live=deps.publishers is not None)
+        reply = guarded(deps, lambda _: _button_answer(deps, body, action, card))
         if respond.response_url:
             _reply(respond, reply, replace=False)
         else:  # the Home tab: the card opens in a modal

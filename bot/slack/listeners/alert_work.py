@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -29,7 +30,18 @@ from bot.render.blocks import Reply
 from bot.render.home import render_done
 from bot.render.subscriptions import render_muted
 from bot.slack.errors import CALL_ERRORS, classify
-from bot.slack.listeners import Deps, actor_of, answer, guarded, reader, reply_kwargs, team_of, user_of
+from bot.slack.listeners import (
+    Deps,
+    actor_of,
+    answer,
+    guarded,
+    on_home,
+    reader,
+    reply_kwargs,
+    team_of,
+    user_of,
+    where_clicked,
+)
 from bot.slack.listeners.home import publish_home
 from bot.usecases.testalert import is_test_value
 from bot.usecases.work import (
@@ -52,23 +64,6 @@ from storage.statuses import DestinationKind
 log = logging.getLogger(__name__)
 
 Work = Callable[[Session, AlertRef, Clicker], AlertView | list[AlertView] | Reply]
-
-
-def _field(body: dict[str, Any], key: str) -> dict[str, Any]:
-    value = body.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _short(value: object) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= 32 else None
-
-
-def _where(body: dict[str, Any]) -> tuple[str, str | None]:
-    """The clicked message's channel and its thread's root ts (the message's own for a root)."""
-    container, message = _field(body, "container"), _field(body, "message")
-    channel = _short(container.get("channel_id")) or _short(_field(body, "channel").get("id")) or ""
-    ts = _short(message.get("thread_ts")) or _short(message.get("ts")) or _short(container.get("message_ts"))
-    return channel, ts
 
 
 def _reader(deps: Deps, body: dict[str, Any]) -> Translator:
@@ -115,7 +110,7 @@ def _run(
             value, _choice = _value(action)
             if is_test_value(value):  # a test alert's button: it says what it does, records nothing
                 return render_test_click(str(action.get("action_id")), tr=tr)
-            channel, ts = _where(body)
+            channel, ts = where_clicked(body)
             ref = parse_ref(team_of(body), value, channel=channel, ts=ts)
             member = _member_channels(deps, body, ref.offer_pk) if not channel else frozenset()
             who = Clicker(
@@ -140,15 +135,18 @@ def _run(
 
 
 def _update(deps: Deps, client: WebClient, body: dict[str, Any], view: AlertView) -> None:
+    update_alert(deps, client, team_of(body), view)
+
+
+def update_alert(deps: Deps, client: WebClient, team: str, view: AlertView) -> None:
     """The alert, re-rendered for everyone who sees it, in the destination's language."""
-    team = team_of(body)
     tr: Translator = (
         deps.people.for_user(team_id=team, user_id=view.reader)
         if view.direct
         else deps.people.for_channel(team_id=team, channel=view.channel)
     )
     alert = render_alert(
-        view.card,
+        replace(view.card, go_live=deps.publishers is not None),
         old_status=view.old_status,
         new_status=view.new_status,
         current_status=view.current_status,
@@ -171,21 +169,17 @@ def _click(
         "alert button %s by %s in %s at %s: %s",
         action.get("action_id"),
         user_of(body),
-        _where(body)[0],
+        where_clicked(body)[0],
         deps.clock().isoformat(),
         "error" if reply is not None and not views else "done",
     )
     for view in views:
         _update(deps, client, body, view)
-    if _on_home(body):  # the Home tab has no response_url: it is published again, with the outcome
+    if on_home(body):  # the Home tab has no response_url: it is published again, with the outcome
         notice = reply.text if reply is not None else render_done(views, tr=_reader(deps, body))
         publish_home(deps, client, team=team_of(body), user=user_of(body), notice=notice)
     elif reply is not None and respond.response_url:
         respond(replace_original=False, response_type="ephemeral", **reply_kwargs(reply))
-
-
-def _on_home(body: dict[str, Any]) -> bool:
-    return _field(body, "container").get("type") == "view" and _field(body, "view").get("type") == "home"
 
 
 def _take(session: Session, ref: AlertRef, who: Clicker) -> AlertView | list[AlertView]:

@@ -78,6 +78,7 @@ def _answer(deps: Deps, command: dict[str, Any], tr: Translator, expired: Expire
                 team_id=team_of(command), user_id=str(command.get("user_id") or "")
             ),
             viewer=viewer_of(deps, command, here=str(command.get("channel_id") or "")),
+            go_live=deps.publishers is not None,
         )
         check_not_expired(expired)
         return answered

@@ -1,0 +1,65 @@
+"""What an offer shows of *Go live*: its button, and the line an alert and a card show while a
+request runs or after it failed (the modal and the thread's messages are in ``golive``)."""
+
+from __future__ import annotations
+
+from bot.i18n import Translator
+from bot.render.blocks import Block, context, safe, slack_date, truncate
+from bot.usecases.golive import APIS
+from storage.reads.offers import OfferCard
+from storage.statuses import ACTIVE_PUBLISH, OfferStatus, PublishState
+
+GO_LIVE_ACTION = "offer_go_live"
+
+
+def may_offer_go_live(card: OfferCard) -> bool:
+    """The button is shown: the operator turned it on, the offer awaits sign-off, it comes from
+    Partner Center or the Cloud Partner Portal, and no request is on its way."""
+    offer = card.offer
+    active = card.publish is not None and card.publish.state in ACTIVE_PUBLISH
+    return card.go_live and offer.status == OfferStatus.SIGNOFF and offer.feed in APIS and not active
+
+
+def go_live_button(card: OfferCard, tr: Translator) -> list[Block]:
+    if not may_offer_go_live(card):
+        return []
+    return [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": tr._("Go live")},
+            "action_id": GO_LIVE_ACTION,
+            "value": str(card.offer.id),
+            "style": "primary",
+        }
+    ]
+
+
+def error_lines(errors: list[str], tr: Translator) -> str:
+    if not errors:
+        return ""
+    shown = "\n".join(f"• {safe(e)}" for e in errors[:10])
+    more = len(errors) - 10
+    return shown + ("\n" + tr._("… and %(n)d more", n=more) if more > 0 else "")
+
+
+def publish_lines(card: OfferCard, tr: Translator) -> list[Block]:
+    """While a request runs: "Going live, requested by @pat at …"; after a request failed, until
+    the offer's status moves on, why it failed."""
+    request = card.publish
+    if request is None:
+        return []
+    when = slack_date(request.requested_at, tr)
+    if request.state in ACTIVE_PUBLISH:
+        line = tr._(
+            ":rocket: Going live, requested by <@%(user)s> at %(when)s.", user=request.requested_by, when=when
+        )
+        return [context(line)]
+    ended = request.finished_at
+    if request.state == PublishState.SUCCEEDED or ended is None or ended < card.offer.status_changed_at:
+        return []
+    line = tr._(
+        ":x: Go live, requested by <@%(user)s> at %(when)s, did not publish the offer.",
+        user=request.requested_by,
+        when=when,
+    )
+    return [context(truncate("\n".join(p for p in (line, error_lines(request.errors, tr)) if p), 2900))]

@@ -1,0 +1,213 @@
+"""*Go live*: the button on a sign-off alert, on the offer's card and on the Home tab, its
+confirmation modal, and the request sent when it is submitted.
+
+The click is acknowledged with a modal that says Microsoft is being asked (a trigger expires in 3
+seconds), then a lazy listener reads the preview submission and puts the confirmation in its place
+(``views.update`` by the modal's ``external_id``). Submitting acknowledges with "sending", then a lazy
+listener sends the request (the use-case reads the submissions again first) and shows what
+happened; the alert's thread, or the requester's DM, says the request is on its way, and the alert
+shows who asked. Whoever may not publish is told who may, and no modal opens."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.i18n import N_, Translator, translator
+from bot.render.blocks import Reply
+from bot.render.golive import (
+    GO_LIVE_CALLBACK,
+    render_confirm_modal,
+    render_message_modal,
+    render_requested,
+    render_waiting_modal,
+)
+from bot.render.golive_button import GO_LIVE_ACTION
+from bot.render.help import render_error
+from bot.slack.errors import CALL_ERRORS, classify
+from bot.slack.listeners import (
+    Deps,
+    actor_of,
+    on_home,
+    reader,
+    reply_kwargs,
+    team_of,
+    user_of,
+    where_clicked,
+)
+from bot.slack.listeners.alert_work import update_alert
+from bot.slack.listeners.home import publish_home
+from bot.usecases.access import Action, check
+from bot.usecases.golive import GoLiveAsk, GoLiveTarget, Requested, go_live_target, request_go_live
+from bot.usecases.work import OUT_OF_DATE, AlertRef, alert_view, is_key
+from storage.errors import OfferbotError, UsageError
+
+log = logging.getLogger(__name__)
+
+MAX_METADATA = 3000
+OFF = N_("Go live from Slack is off here: the operator can turn it on with OFFERBOT_GO_LIVE=on.")
+
+
+def _tr(deps: Deps, body: dict[str, Any]) -> Translator:
+    try:
+        return reader(deps, body)
+    except OfferbotError:
+        return translator(deps.people.default)
+
+
+def _external_id(body: dict[str, Any]) -> str:
+    trigger = body.get("trigger_id")
+    return f"golive-{trigger}"[:255] if isinstance(trigger, str) else ""
+
+
+def _ask(deps: Deps, body: dict[str, Any], offer_pk: int, channel: str, ts: str) -> GoLiveAsk:
+    return GoLiveAsk(
+        team_id=team_of(body),
+        offer_pk=offer_pk,
+        actor=actor_of(deps, body),
+        policy=deps.policy,
+        channel=channel,
+        ts=ts,
+    )
+
+
+def _refuse(deps: Deps, client: WebClient, body: dict[str, Any], respond: Respond, reply: Reply) -> None:
+    """What only the clicker reads: ephemeral under the message, or on the Home tab itself."""
+    if on_home(body):
+        publish_home(deps, client, team=team_of(body), user=user_of(body), notice=reply.text)
+    elif respond.response_url:
+        respond(replace_original=False, response_type="ephemeral", **reply_kwargs(reply))
+
+
+def _value(action: dict[str, Any]) -> int:
+    value = action.get("value")
+    if not is_key(value):
+        raise UsageError(OUT_OF_DATE)
+    return int(str(value))
+
+
+def _metadata(body: dict[str, Any]) -> dict[str, Any]:
+    view = body.get("view")
+    raw = view.get("private_metadata") if isinstance(view, dict) else None
+    if not isinstance(raw, str) or len(raw) > MAX_METADATA:
+        raise UsageError(OUT_OF_DATE)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise UsageError(OUT_OF_DATE) from None
+    fields = ("o", "s", "c", "t")
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str | int) for k in fields):
+        raise UsageError(OUT_OF_DATE)
+    if not is_key(str(data["o"])):
+        raise UsageError(OUT_OF_DATE)
+    return data
+
+
+def _views_update(client: WebClient, view: dict[str, Any], **where: str) -> None:
+    try:
+        client.views_update(view=view, **where)
+    except CALL_ERRORS as exc:
+        log.warning("could not update the go-live modal: %s", classify(exc).code)
+
+
+def _post_requested(deps: Deps, client: WebClient, team: str, requested: Requested) -> None:
+    """In the alert's thread (updating the alert), else in the requester's DM."""
+    request = requested.request
+    tr = deps.people.for_user(team_id=team, user_id=request.requested_by)
+    if request.channel and request.ts:
+        tr = deps.people.for_channel(team_id=team, channel=request.channel)
+    reply = render_requested(requested, tr=tr)
+    try:
+        if request.channel and request.ts:
+            client.chat_postMessage(channel=request.channel, thread_ts=request.ts, **reply_kwargs(reply))
+        else:
+            client.chat_postMessage(channel=request.requested_by, **reply_kwargs(reply))
+    except CALL_ERRORS as exc:
+        log.warning("could not say that go live was requested: %s", classify(exc).code)
+    if request.channel and request.ts:
+        ref = AlertRef(team_id=team, offer_pk=request.offer_pk, channel=request.channel, ts=request.ts)
+        try:
+            with deps.session_factory() as session:
+                view = alert_view(session, ref=ref, now=deps.clock())
+        except OfferbotError:
+            return  # the alert is not tracked any more: nothing to update
+        update_alert(deps, client, team, view)
+
+
+def _click_ack(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    """Refused at once (no modal) for whoever may not publish; otherwise the waiting modal."""
+    ack()
+    tr = _tr(deps, body)
+    try:
+        if deps.publishers is None:
+            raise UsageError(OFF)
+        check(actor_of(deps, body), Action.PUBLISH, deps.policy)
+    except OfferbotError as exc:
+        _refuse(deps, client, body, respond, render_error(exc, tr=tr))
+        return
+    trigger = body.get("trigger_id")
+    if not isinstance(trigger, str) or not trigger:
+        return
+    view = {**render_waiting_modal(tr=tr), "external_id": _external_id(body)}
+    try:
+        client.views_open(trigger_id=trigger, view=view)
+    except CALL_ERRORS as exc:
+        log.warning("could not open the go-live modal: %s", classify(exc).code)
+
+
+def _click_lazy(deps: Deps, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+    """The confirmation, with the preview submission read from Microsoft, in the modal's place."""
+    publishers = deps.publishers
+    if publishers is None or not _external_id(body):
+        return
+    tr = _tr(deps, body)
+    channel, ts = ("", None) if on_home(body) else where_clicked(body)
+    try:
+        check(actor_of(deps, body), Action.PUBLISH, deps.policy)
+        ask = _ask(deps, body, _value(action), channel, ts or "")
+        target = go_live_target(deps.session_factory, publishers, ask)
+        view = render_confirm_modal(target, tr=tr, channel=channel, ts=ts or "")
+    except OfferbotError as exc:
+        view = render_message_modal(render_error(exc, tr=tr), tr=tr)
+    _views_update(client, view, external_id=_external_id(body))
+
+
+def _submit_ack(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
+    ack(response_action="update", view=render_waiting_modal(tr=_tr(deps, body), sending=True))
+
+
+def _submit_lazy(deps: Deps, body: dict[str, Any], client: WebClient) -> None:
+    """The request sent (the use-case reads the submissions again first), and what happened shown."""
+    tr = _tr(deps, body)
+    view_id = str((body.get("view") or {}).get("id") or "")[:64]
+    try:
+        if deps.publishers is None:
+            raise UsageError(OFF)
+        data = _metadata(body)
+        ask = _ask(deps, body, int(str(data["o"])), str(data["c"]), str(data["t"]))
+        done = request_go_live(
+            deps.session_factory, deps.publishers, ask, confirmed=str(data["s"]), now=deps.clock()
+        )
+    except OfferbotError as exc:
+        _views_update(client, render_message_modal(render_error(exc, tr=tr), tr=tr), view_id=view_id)
+        return
+    if isinstance(done, GoLiveTarget):  # a newer preview since the modal opened: confirm it first
+        view = render_confirm_modal(done, tr=tr, channel=ask.channel, ts=ask.ts, newer=True)
+        _views_update(client, view, view_id=view_id)
+        return
+    _views_update(client, render_message_modal(render_requested(done, tr=tr), tr=tr), view_id=view_id)
+    _post_requested(deps, client, team_of(body), done)
+
+
+def register(app: App, deps: Deps) -> None:
+    app.action(GO_LIVE_ACTION)(
+        ack=functools.partial(_click_ack, deps), lazy=[functools.partial(_click_lazy, deps)]
+    )
+    app.view(GO_LIVE_CALLBACK)(
+        ack=functools.partial(_submit_ack, deps), lazy=[functools.partial(_submit_lazy, deps)]
+    )

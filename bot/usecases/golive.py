@@ -1,0 +1,331 @@
+"""*Go live* from Slack: the publisher's sign-off, sent to Microsoft (docs/user-guide.md).
+
+Three use-cases: :func:`go_live_target` (what the confirmation names: the offer and, for Partner
+Center, the preview submission it promotes, read again from Microsoft), :func:`request_go_live`
+(the confirmation submitted: the submissions read again, one request reserved, sent once, recorded
+in the offer's history) and :func:`follow_requests` (the jobs process: each running request's job
+looked at, not more than once a minute, until it ends). Permissions are checked here; Microsoft is
+never called inside a transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlmodel import Session
+
+from bot.i18n import N_
+from bot.sources.base import ProductError, SourceAuthError
+from bot.sources.http import Transient
+from bot.sources.publishing import CloudPartnerPublisher, PartnerCenterPublisher, Preview, Publishers
+from bot.usecases.access import AccessPolicy, Action, Actor, check
+from bot.usecases.work import GONE, OfferGone
+from storage import db
+from storage.alerts.work import log_action
+from storage.errors import UsageError
+from storage.publishing import (
+    PublishRequest,
+    active_request,
+    drop,
+    due_requests,
+    finish,
+    poll_later,
+    reserve,
+    started,
+)
+from storage.reads.offers import OfferCard, get_offer, load_card
+from storage.statuses import SYNC_FEED, OfferStatus, PublishApi, PublishState
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+POLL_EVERY = timedelta(minutes=1)
+"""Microsoft asks clients not to look at a job more often than this."""
+POLL_SLOWER = timedelta(minutes=10)
+"""After an hour of looking every minute, a job is looked at this often."""
+LOST = N_(
+    "offerbot stopped while sending the request, so whether Microsoft got it is unknown: check the "
+    "offer in Partner Center before you try again."
+)
+NO_ANSWER = N_(
+    "%(api)s did not answer, so whether it started publishing is unknown: check the offer in Partner "
+    "Center before you try again."
+)
+
+APIS = {SYNC_FEED: PublishApi.PARTNER_CENTER, "cloud-partner-portal": PublishApi.CLOUD_PARTNER}
+LABELS = {PublishApi.PARTNER_CENTER: "Partner Center", PublishApi.CLOUD_PARTNER: "Cloud Partner Portal"}
+
+
+@dataclass(frozen=True)
+class GoLiveAsk:
+    """A *Go live* as it was clicked or confirmed: which offer, by whom, from which alert."""
+
+    team_id: str
+    offer_pk: int
+    actor: Actor
+    policy: AccessPolicy
+    channel: str = ""
+    ts: str = ""
+
+
+@dataclass(frozen=True)
+class GoLiveTarget:
+    """What the confirmation names."""
+
+    card: OfferCard
+    api: PublishApi
+    preview: Preview | None
+    """The preview submission promoted (Partner Center); None for the Cloud Partner Portal."""
+
+    @property
+    def submission_id(self) -> str:
+        return self.preview.submission_id if self.preview is not None else str(self.card.offer.offer_id)
+
+
+@dataclass(frozen=True)
+class Requested:
+    card: OfferCard
+    request: PublishRequest
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A request that ended, for its thread."""
+
+    card: OfferCard
+    request: PublishRequest
+
+
+class NoAnswer(UsageError):
+    """Microsoft did not answer (after the retries of a read; at once for the request itself)."""
+
+
+class AlreadyRequested(UsageError):
+    """A request for this offer is already on its way: never a second one."""
+
+
+def _already(request: PublishRequest, offer_id: str) -> AlreadyRequested:
+    return AlreadyRequested(
+        N_("<@%(user)s> already asked to publish %(offer)s live at %(when)s: it is on its way."),
+        user=request.requested_by,
+        offer=offer_id,
+        when=request.requested_at.strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def _publisher(publishers: Publishers, api: PublishApi) -> PartnerCenterPublisher | CloudPartnerPublisher:
+    publisher = publishers.for_api(api)
+    if publisher is None:
+        raise UsageError(
+            N_("offerbot does not read %(api)s here, so it cannot publish this offer."), api=LABELS[api]
+        )
+    return publisher
+
+
+def go_live_target(
+    session_factory: db.SessionFactory, publishers: Publishers, ask: GoLiveAsk
+) -> GoLiveTarget:
+    """The offer and what *Go live* would promote, or a :class:`UsageError` that says why not."""
+    check(ask.actor, Action.PUBLISH, ask.policy)
+    with session_factory() as session:
+        offer = get_offer(session, team_id=ask.team_id, offer_pk=ask.offer_pk)
+        if offer is None:
+            raise OfferGone(GONE)
+        card = load_card(session, offer=offer)
+        active = active_request(session, offer_pk=ask.offer_pk)
+    if active is not None:
+        raise _already(active, offer.offer_id)
+    api = APIS.get(offer.feed or "")
+    if api is None or not offer.feed_key:
+        raise UsageError(
+            N_(
+                "%(offer)s is not read from Partner Center, so offerbot cannot publish it: use "
+                "Partner Center."
+            ),
+            offer=offer.offer_id,
+        )
+    if offer.status != OfferStatus.SIGNOFF:
+        raise UsageError(N_("%(offer)s is not awaiting your sign-off any more."), offer=offer.offer_id)
+    publisher = _publisher(publishers, api)
+    if not isinstance(publisher, PartnerCenterPublisher):
+        return GoLiveTarget(card=card, api=api, preview=None)
+    preview = _read(lambda: publisher.preview(offer.feed_key or ""), api)
+    if preview is None:
+        raise UsageError(
+            N_(
+                "Partner Center has no preview of %(offer)s awaiting sign-off now: run "
+                "`/offer-status %(offer)s`."
+            ),
+            offer=offer.offer_id,
+        )
+    return GoLiveTarget(card=card, api=api, preview=preview)
+
+
+def _read(call: Callable[[], T], api: PublishApi) -> T:
+    """A call to Microsoft, its failures in words a user can act on."""
+    label = LABELS[api]
+    try:
+        return call()
+    except Transient:
+        raise NoAnswer(N_("%(api)s did not answer: try again in a minute."), api=label) from None
+    except SourceAuthError as exc:
+        log.warning("go live: %s refused the credentials: %s", label, exc)
+        raise UsageError(
+            N_("%(api)s refused offerbot's credentials: tell the operator (the log says what to fix)."),
+            api=label,
+        ) from None
+    except ProductError as exc:
+        raise UsageError(
+            N_(
+                "%(api)s refused (%(why)s). Usually the preview is not ready yet or a publish is already "
+                "running: look at the offer in Partner Center, then try again. Nothing was requested."
+            ),
+            api=label,
+            why=str(exc)[:300],
+        ) from None
+
+
+def _send(publisher: PartnerCenterPublisher | CloudPartnerPublisher, target: GoLiveTarget) -> str:
+    """The one request to Microsoft: its job id, or the operation's path."""
+    key = target.card.offer.feed_key or ""
+    if isinstance(publisher, PartnerCenterPublisher):
+        assert target.preview is not None
+        preview = target.preview
+        return _read(lambda: publisher.go_live(key, preview), target.api)
+    publisher_id, _, offer_id = key.partition("/")
+    return _read(lambda: publisher.go_live(publisher_id, offer_id), target.api)
+
+
+def request_go_live(
+    session_factory: db.SessionFactory,
+    publishers: Publishers,
+    ask: GoLiveAsk,
+    *,
+    confirmed: str,
+    now: datetime,
+) -> Requested | GoLiveTarget:
+    """The confirmation submitted. The submissions are read again first: when the preview is no
+    longer the one confirmed, nothing is sent and the new target is returned to confirm."""
+    target = go_live_target(session_factory, publishers, ask)
+    if target.submission_id != confirmed:
+        return target
+    with db.transaction(session_factory) as session:
+        request = reserve(
+            session,
+            team_id=ask.team_id,
+            offer_pk=ask.offer_pk,
+            api=target.api,
+            submission_id=target.submission_id,
+            submitted_at=target.preview.created if target.preview else None,
+            user_id=ask.actor.user_id,
+            now=now,
+            channel=ask.channel,
+            ts=ask.ts,
+        )
+        other = active_request(session, offer_pk=ask.offer_pk) if request is None else None
+    if request is None or request.id is None:
+        raise _already(other, target.card.offer.offer_id) if other else UsageError(GONE)
+    return _sent(session_factory, publishers, target, request.id, ask=ask, now=now)
+
+
+def _sent(
+    session_factory: db.SessionFactory,
+    publishers: Publishers,
+    target: GoLiveTarget,
+    request_id: int,
+    *,
+    ask: GoLiveAsk,
+    now: datetime,
+) -> Requested:
+    offer = target.card.offer
+    try:
+        job = _send(_publisher(publishers, target.api), target)
+    except NoAnswer:  # it may have started: kept as failed, so nobody sends it again blindly
+        with db.transaction(session_factory) as session:
+            request = session.get(PublishRequest, request_id)
+            if request is not None:
+                finish(session, request=request, state=PublishState.FAILED, errors=[], now=now)
+                _history(session, request, "go_live_failed", now=now)
+        raise UsageError(NO_ANSWER, api=LABELS[target.api]) from None
+    except UsageError:  # refused at once: nothing was requested, nothing is kept
+        with db.transaction(session_factory) as session:
+            drop(session, request_id=request_id)
+        raise
+    with db.transaction(session_factory) as session:
+        request = started(session, request_id=request_id, job=job, next_poll_at=now + POLL_EVERY)
+        _history(session, request, "go_live", now=now)
+    log.info(
+        "go live: %s asked to publish offer %s (%s) live: %s job %s",
+        ask.actor.user_id,
+        offer.offer_id,
+        target.submission_id,
+        LABELS[target.api],
+        job,
+    )
+    return Requested(card=target.card, request=request)
+
+
+def _history(session: Session, request: PublishRequest, action: str, *, now: datetime) -> None:
+    log_action(
+        session,
+        team_id=request.team_id,
+        offer_pk=request.offer_pk,
+        user_id=request.requested_by,
+        action=action,
+        channel=request.channel,
+        now=now,
+    )
+
+
+def _claim(session_factory: db.SessionFactory, now: datetime) -> list[tuple[int, str, str, str]]:
+    """The requests to look at now, each put off by a minute (or ten) first, so no other process
+    and no later run asks Microsoft about them sooner."""
+    with db.transaction(session_factory) as session:
+        due = list(due_requests(session, now=now))
+        for request in due:
+            if request.state == PublishState.RUNNING:
+                wait = POLL_EVERY if request.polls < 60 else POLL_SLOWER
+                poll_later(session, request=request, at=now + wait)
+        return [(r.id or 0, r.api, r.job, r.state) for r in due]
+
+
+def follow_requests(
+    session_factory: db.SessionFactory, publishers: Publishers, *, now: datetime
+) -> list[Outcome]:
+    """One look at every request whose time has come: those that ended, with their errors."""
+    outcomes = []
+    for request_id, api, job, state in _claim(session_factory, now):
+        ended: PublishState = PublishState.FAILED
+        errors: tuple[str, ...] = ()
+        if state == PublishState.RUNNING:
+            publisher = publishers.for_api(api)
+            try:
+                found = publisher.job(job) if publisher is not None else None
+            except (Transient, ProductError, SourceAuthError) as exc:
+                log.warning("go live: job %s could not be read (%s): looked at again later", job, exc)
+                continue
+            if found is None or not found.done:
+                continue
+            ended, errors = found.state, found.errors
+        with db.transaction(session_factory) as session:
+            request = session.get(PublishRequest, request_id)
+            offer = (
+                get_offer(session, team_id=request.team_id, offer_pk=request.offer_pk) if request else None
+            )
+            if request is None or offer is None:
+                continue
+            finish(session, request=request, state=ended, errors=errors, now=now)
+            _history(
+                session,
+                request,
+                "go_live_ok" if ended is PublishState.SUCCEEDED else "go_live_failed",
+                now=now,
+            )
+            outcomes.append(Outcome(card=load_card(session, offer=offer), request=request))
+        log.info(
+            "go live: job %s of offer %s ended %s %s", job or "(lost)", offer.offer_id, ended, list(errors)
+        )
+    return outcomes
