@@ -251,6 +251,32 @@ def test_a_request_whose_answer_is_lost_is_kept_as_failed_and_never_sent_again_b
     assert request.state == PublishState.FAILED and request.job == ""
 
 
+def test_one_active_request_per_offer_is_kept_by_the_store_itself(
+    factory: db.SessionFactory, awaiting: dict[str, Any]
+) -> None:
+    """Two processes that both passed the check: the unique index lets one reserve the offer."""
+    from storage.publishing import finish, reserve
+
+    def one(session: Any) -> Any:
+        return reserve(
+            session,
+            team_id=TEAM,
+            offer_pk=awaiting["pk"],
+            api="partner-center",
+            submission_id=awaiting["preview"],
+            submitted_at=None,
+            user_id=PAT,
+            now=NOW,
+        )
+
+    with db.transaction(factory) as session:
+        first = one(session)
+        assert first is not None and one(session) is None
+        finish(session, request=first, state=PublishState.FAILED, errors=[], now=NOW)
+    with db.transaction(factory) as session:
+        assert one(session) is not None, "once it ended, the offer may be asked again"
+
+
 def test_only_admins_owners_and_managers_may_go_live(
     factory: db.SessionFactory, fake_ms: FakeMicrosoft, publishers: Publishers, awaiting: dict[str, Any]
 ) -> None:
