@@ -20,18 +20,18 @@ def may_offer_go_live(card: OfferCard) -> bool:
     return card.go_live and offer.status == OfferStatus.SIGNOFF and offer.feed in APIS and not active
 
 
+def go_live_button_of(pk: str, tr: Translator) -> Block:
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": tr._("Go live")},
+        "action_id": GO_LIVE_ACTION,
+        "value": pk,
+        "style": "primary",
+    }
+
+
 def go_live_button(card: OfferCard, tr: Translator) -> list[Block]:
-    if not may_offer_go_live(card):
-        return []
-    return [
-        {
-            "type": "button",
-            "text": {"type": "plain_text", "text": tr._("Go live")},
-            "action_id": GO_LIVE_ACTION,
-            "value": str(card.offer.id),
-            "style": "primary",
-        }
-    ]
+    return [go_live_button_of(str(card.offer.id), tr)] if may_offer_go_live(card) else []
 
 
 def error_lines(errors: list[str], tr: Translator) -> str:

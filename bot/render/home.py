@@ -10,9 +10,11 @@ from typing import Any
 from bot.i18n import Translator
 from bot.render.alerts import ON_IT_ACTION, OPEN_STATUS_ACTION, snooze_menu
 from bot.render.blocks import Block, context, divider, esc, header, section, slack_date, truncate
+from bot.render.golive_button import go_live_button_of
 from bot.render.labels import status_emoji, status_label, step_label
 from bot.render.offers import step_estimate, step_name
 from bot.render.subscriptions import describe, event_words
+from bot.usecases.golive import APIS
 from bot.usecases.home import HomeAlert, HomeAlertKind, HomeOffer, HomeView
 from bot.usecases.work import AlertView
 from storage.statuses import OfferStatus
@@ -46,32 +48,31 @@ def _focus(item: HomeOffer, tr: Translator) -> str:
     )
 
 
-def _needs_lines(item: HomeOffer, tr: Translator) -> list[Block]:
+def _needs_lines(item: HomeOffer, tr: Translator, *, go_live: bool = False) -> list[Block]:
     parts = [
         _offer_title(item, tr),
         _focus(item, tr),
         tr._("since %(when)s", when=slack_date(item.since, tr)),
     ]
     pk = str(item.offer.id)
-    buttons = {
-        "type": "actions",
-        "elements": [
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": tr._("Show status")},
-                "action_id": OPEN_STATUS_ACTION,
-                "value": pk,
-            },
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": tr._("I'm on it")},
-                "action_id": ON_IT_ACTION,
-                "value": pk,
-            },
-            snooze_menu(pk, tr),
-        ],
-    }
-    return [section(" · ".join(p for p in parts if p)), buttons]
+    elements: list[Block] = [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": tr._("Show status")},
+            "action_id": OPEN_STATUS_ACTION,
+            "value": pk,
+        },
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": tr._("I'm on it")},
+            "action_id": ON_IT_ACTION,
+            "value": pk,
+        },
+        snooze_menu(pk, tr),
+    ]
+    if go_live and item.offer.status == OfferStatus.SIGNOFF and item.offer.feed in APIS:
+        elements.insert(1, go_live_button_of(pk, tr))
+    return [section(" · ".join(p for p in parts if p)), {"type": "actions", "elements": elements}]
 
 
 def _publishing_line(item: HomeOffer, tr: Translator) -> str:
@@ -150,7 +151,7 @@ def _needs_blocks(view: HomeView, tr: Translator) -> list[Block]:
     if not view.needs:
         return [*blocks, context(tr._("Nothing of yours has failed, awaits sign-off or was delisted."))]
     for item in view.needs:
-        blocks += _needs_lines(item, tr)
+        blocks += _needs_lines(item, tr, go_live=view.go_live)
     return blocks + _more(len(view.needs), view.needs_total, "/offer-status list failed", tr)
 
 

@@ -61,6 +61,8 @@ class HomeView:
     publishing_total: int
     alerts: list[HomeAlert]
     totals: dict[str, int]
+    go_live: bool = False
+    """*Needs you* rows awaiting sign-off may offer *Go live* (set by the caller: ``OFFERBOT_GO_LIVE``)."""
 
     @property
     def owns_nothing(self) -> bool:

@@ -55,7 +55,12 @@ def settings(fake_ms: FakeMicrosoft, fake_slack: FakeSlack, database_url: str, t
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=fake_slack.url,
         database_url=database_url,
-        **fake_ms.settings(tmp_path, partner_center_publisher_id="contoso", offerbot_go_live=True),
+        **fake_ms.settings(
+            tmp_path,
+            partner_center_publisher_id="contoso",
+            partner_center_notification_emails="pat@contoso.example",
+            offerbot_go_live=True,
+        ),
     )
 
 
@@ -86,6 +91,7 @@ def signoff(
 ) -> dict[str, Any]:
     """contoso-saas awaits sign-off; its alert is in CHANNEL, with *Go live*; PAT is an admin."""
     fake_slack.roles[PAT] = {"is_admin"}
+    fake_slack.users_by_email["pat@contoso.example"] = PAT
     with db.transaction(factory) as session:
         bind_default_workspace(session, team_id=TEAM, now=NOW)
         subscribe(
@@ -270,3 +276,29 @@ def test_the_card_offers_go_live_and_a_newer_preview_is_confirmed_again(
     submit(server, again)
     wait_until(lambda: len(configure_posts(fake_ms)) == 1)
     assert configure_posts(fake_ms)[0].body["resources"][0]["id"] == newer["id"]
+    fake_slack.wait_for("chat.update", 1)  # the lazy listener's last call: the alert drawn again
+
+
+def test_from_the_home_tab_go_live_asks_the_same_and_tells_the_requester_by_dm(
+    signoff: dict[str, Any], server: RunningServer, fake_slack: FakeSlack, fake_ms: FakeMicrosoft
+) -> None:
+    from tests.e2e.test_home import home_click, open_home, published
+
+    open_home(server, PAT)
+    home = published(fake_slack)
+    buttons = [e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert {"action_id": "offer_go_live", "value": signoff["pk"]}.items() <= next(
+        e for e in buttons if e["action_id"] == "offer_go_live"
+    ).items(), "Needs you offers Go live for an offer awaiting sign-off"
+    home_click(server, button("offer_go_live", signoff["pk"]), user=PAT)
+    view = view_of(fake_slack.wait_for("views.update", 1)[-1].body)
+    assert view["callback_id"] == "offer_go_live_confirm"
+    assert json.loads(view["private_metadata"])["c"] == "", "from the Home tab: no alert thread"
+    submit(server, view)
+    dm = wait_until(
+        lambda: next(
+            (c.body for c in fake_slack.calls_to("chat.postMessage") if c.body["channel"] == PAT), None
+        )
+    )
+    assert "asked Partner Center to publish *Contoso SaaS* live" in dm["text"]
+    assert len(configure_posts(fake_ms)) == 1

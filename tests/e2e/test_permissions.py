@@ -73,7 +73,8 @@ def test_rules() -> None:
         AccessPolicy(managers_only=True),
     )
     for action in Action:
-        check(member, action, closed)
+        if action is not Action.PUBLISH:
+            check(member, action, closed)
         check(admin, action, managed)
         with pytest.raises(PermissionDenied):
             check(guest, action, closed)
@@ -82,6 +83,10 @@ def test_rules() -> None:
         check(guest, Action.OWN_ALERTS, open_guests)
     with pytest.raises(PermissionDenied, match="admins and owners"):
         check(member, Action.CHANNEL_CHANGE, managed)
+    for policy in (closed, managed):  # publishing is for admins, owners and managers, list or no list
+        with pytest.raises(PermissionDenied, match="may publish an offer from Slack"):
+            check(member, Action.PUBLISH, policy)
+    check(admin, Action.PUBLISH, closed)
     check(unknown, Action.QUERY, closed)
     with pytest.raises(PermissionDenied, match="try again"):
         check(unknown, Action.CHANNEL_CHANGE, closed)

@@ -5,6 +5,7 @@ click did). ``views.publish`` is called with the tab rendered in the reader's la
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -40,6 +41,7 @@ def publish_home(deps: Deps, client: WebClient, *, team: str, user: str, notice:
         except OfferbotError as exc:  # a guest, where guests may not look offers up
             views.append(render_refused(":warning: " + error_text(exc, tr), tr=tr))
         else:
+            home = replace(home, go_live=deps.publishers is not None)
             views.append(render_home(home, tr=tr, notice=notice))
         return Reply(text="")
 
