@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.models import EmailUser, Offer, SlackUser
+from storage.owners import slack_owners
 
 EMAIL_FOUND_TTL = timedelta(days=7)
 
@@ -75,7 +76,14 @@ def cached_roles(session: Session, *, team_id: str, user_id: str, now: datetime)
 
 
 def owner_emails(offer: Offer) -> list[str]:
+    """The owners' addresses its source gives (the document's ``notificationEmails``)."""
     return [e.strip().lower() for e in offer.notification_emails.split(",") if e.strip()]
+
+
+def all_owner_emails(session: Session, offer: Offer) -> list[str]:
+    """Those, and the addresses set from Slack (``owners … add a@b.c``) on it or its publisher."""
+    found = owner_emails(offer)
+    return found + [e for e in slack_owners(session, offer=offer).emails if e not in found]
 
 
 def cached_users(session: Session, *, team_id: str, emails: Iterable[str]) -> dict[str, EmailUser]:

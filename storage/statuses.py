@@ -224,3 +224,12 @@ class PublishApi(StrEnum):
 
     PARTNER_CENTER = "partner-center"
     CLOUD_PARTNER = "cloud-partner-portal"
+
+
+class OwnerKind(StrEnum):
+    """Who an owner set from Slack is: a Slack user, an e-mail address (looked up like the document's
+    ``notificationEmails``), or a Slack user group (its members when an alert is sent)."""
+
+    USER = "user"
+    EMAIL = "email"
+    USERGROUP = "usergroup"

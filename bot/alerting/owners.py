@@ -1,5 +1,7 @@
 """The owners' look-up: the Slack users behind the owners' e-mail addresses of offers whose changes
-alert, asked of Slack and cached before the fan-out, which waits for them."""
+alert, asked of Slack and cached before the fan-out, which waits for them; and the members of the user
+groups set as owners, asked of Slack each pass (``usergroups.users.list``), so an alert goes to
+whoever is in the group when it is sent."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from storage import db
 from storage.alerts import fanout
 from storage.alerts.policy import ALERT_EVENTS
 from storage.models import Offer
-from storage.people import cached_users, needs_lookup, owner_emails, record_lookup
+from storage.owners import slack_owners
+from storage.people import all_owner_emails, cached_users, needs_lookup, record_lookup
 from storage.statuses import OfferStatus
 
 log = logging.getLogger(__name__)
@@ -46,8 +49,9 @@ def resolve_owner_emails(*, session_factory: db.SessionFactory, clients: Clients
             offer = session.get(Offer, change.offer_pk)
             if offer is None:
                 continue
-            cache = cached_users(session, team_id=offer.team_id, emails=owner_emails(offer))
-            for email in owner_emails(offer):
+            emails = all_owner_emails(session, offer)
+            cache = cached_users(session, team_id=offer.team_id, emails=emails)
+            for email in emails:
                 entry = cache.get(email)
                 if needs_lookup(entry, now):
                     missing = entry is not None and entry.user_id is None
@@ -83,3 +87,38 @@ def _log_lookup_failure(offer_id: str, email: str, error: str) -> None:
             owner_ref(email),
             error,
         )
+
+
+def resolve_owner_groups(
+    *, session_factory: db.SessionFactory, clients: Clients
+) -> dict[tuple[str, str], list[str]]:
+    """The members of every user group that owns an offer whose pending changes alert. Raises
+    :class:`SlackTransient` when Slack cannot answer now; a group Slack does not know (deleted, or
+    the ``usergroups:read`` scope missing) is logged and has no members."""
+    wanted: set[tuple[str, str]] = set()
+    with session_factory() as session:
+        for change in fanout.unhandled_changes(session):
+            if OfferStatus(change.new_status) not in ALERT_EVENTS:
+                continue
+            offer = session.get(Offer, change.offer_pk)
+            if offer is not None:
+                wanted.update((offer.team_id, g) for g in slack_owners(session, offer=offer).groups)
+    members: dict[tuple[str, str], list[str]] = {}
+    for team, group in sorted(wanted):
+        client = clients.for_team(team)
+        if client is None:
+            continue
+        try:
+            users = client.usergroups_users_list(usergroup=group).get("users") or []
+        except SlackApiError as exc:
+            failure = classify(exc)
+            if failure.transient:
+                raise SlackTransient(f"usergroups.users.list: {failure.code}") from exc
+            log.warning(
+                "user group %s owns offers but Slack answered %s: nobody in it is told", group, failure.code
+            )
+            users = []
+        except NETWORK_ERRORS as exc:
+            raise SlackTransient(f"usergroups.users.list: {classify(exc).code}") from exc
+        members[(team, group)] = [str(u) for u in users if isinstance(u, str)]
+    return members

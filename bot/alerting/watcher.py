@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.alerting.deliver import Deliverer
 from bot.alerting.outcomes import Outcome, PassReport, SlackTransient, WatcherConfig
-from bot.alerting.owners import resolve_owner_emails
+from bot.alerting.owners import resolve_owner_emails, resolve_owner_groups
 from bot.alerting.pacer import Pacer
 from bot.clock import Clock, Sleep
 from bot.metrics import DELIVERIES
@@ -66,6 +66,7 @@ def _prepare(
     the look-ups), a batch at a time."""
     try:
         resolve_owner_emails(session_factory=session_factory, clients=clients, clock=clock)
+        groups = resolve_owner_groups(session_factory=session_factory, clients=clients)
     except SlackTransient as exc:
         report.stopped = str(exc)
         log.warning("watcher: Slack is not answering (%s); changes wait for the next pass", exc)
@@ -75,7 +76,7 @@ def _prepare(
             quiet = fanout.handle_quiet(session, now=clock())
         report.changes += quiet
         with db.transaction(session_factory) as session:
-            handled = fanout.fan_out(session, now=clock(), limit=FAN_OUT_BATCH)
+            handled = fanout.fan_out(session, now=clock(), limit=FAN_OUT_BATCH, groups=groups)
         report.changes += handled
         if handled < FAN_OUT_BATCH and quiet == 0:
             return

@@ -29,6 +29,10 @@ def help_lines(tr: Translator) -> list[str]:
             "`/offer-status history <offer> [page N]`: what happened to the offer, newest first: status "
             "changes, who took or snoozed its alerts, and where its alerts went."
         ),
+        tr._(
+            "`/offer-status owners <offer | publisher:<id>> [add|remove @user @group e-mail …]`: who gets "
+            "the offer's direct messages; admins, owners and managers change them."
+        ),
         *_alert_help_lines(tr),
         tr._("`/offer-status help`: this help."),
     ]

@@ -21,6 +21,7 @@ from bot.render.blocks import (
 )
 from bot.render.labels import status_label, step_emoji, step_label
 from bot.render.offers import step_estimate, step_name, steps_blocks
+from bot.render.owners import owner_text
 from bot.usecases.history import HistoryPage
 from storage.models import Offer, Step
 from storage.reads.history import ActionEntry, DeliveryEntry, Entry, StatusEntry
@@ -174,10 +175,22 @@ def _steps(page: HistoryPage, tr: Translator) -> list[Block]:
     return sections(title, (_step_line(page.card.offer, s, tr) for s in page.card.steps))
 
 
+def _owners_line(page: HistoryPage, tr: Translator) -> Block:
+    if not page.owners:
+        return context(
+            tr._(
+                "No owners: `/offer-status owners %(offer)s add @someone`.",
+                offer=esc(page.card.offer.offer_id),
+            )
+        )
+    who = ", ".join(owner_text(o) for o in page.owners[:20])
+    return context(tr._("Owners (they get its direct messages): %(who)s", who=who))
+
+
 def render_history(page: HistoryPage, *, tr: Translator) -> Reply:
     offer = page.card.offer
     title = tr._("History of %(offer)s", offer=offer.name)
-    head: list[Block] = [header(title), *_steps(page, tr)]
+    head: list[Block] = [header(title), _owners_line(page, tr), *_steps(page, tr)]
     blocks: list[Block] = []
     if page.total == 0:
         blocks.append(section(tr._("Nothing has happened to this offer yet.")))

@@ -21,7 +21,8 @@ from bot.alerting.watcher import run_pass
 from bot.clock import Clock, utc_now
 from bot.i18n import ENGLISH, Translator
 from bot.render.help import render_error
-from bot.render.subscriptions import render_channel_change, render_subscription_confirmation
+from bot.render.owners import render_channel_note
+from bot.render.subscriptions import render_subscription_confirmation
 from bot.slack import answers, grammar
 from bot.slack.localslack import LocalSlack
 from bot.slack.shell import command_text, render_reply
@@ -106,7 +107,7 @@ class Console:
         if text is None:
             return self.tr._("Unknown command %(verb)s: this bot has `/offer-status`.", verb=line.split()[0])
         verb = grammar.first_word(text)
-        writes = verb in grammar.WRITE_VERBS
+        writes = grammar.writes(text)
         if not self.alerts and (writes or grammar.subscribe_args(text) is not None):
             return self.tr._(
                 "The shell only reads this store: it belongs to a Slack workspace, whose alerts the "
@@ -129,7 +130,7 @@ class Console:
         except OfferbotError as exc:
             return render_reply(render_error(exc, tr=self.tr), self.tr)
         for change in answered.changes:
-            note = render_channel_change(change.change, user_id=change.user_id, tr=self.tr)
+            note = render_channel_note(change.change, user_id=change.user_id, tr=self.tr)
             self.slack.chat_postMessage(channel=change.channel, text=note.text, blocks=note.blocks)
         typed = grammar.subscribe_args(text)
         if typed is not None:

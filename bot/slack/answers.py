@@ -17,6 +17,7 @@ from bot.render.help import render_help
 from bot.render.history import render_history
 from bot.render.lists import render_list, render_lookup
 from bot.render.offers import render_card
+from bot.render.owners import render_owners, render_owners_changed
 from bot.render.subscriptions import (
     render_language,
     render_muted,
@@ -29,6 +30,7 @@ from bot.render.subscriptions import (
 )
 from bot.slack.grammar import (
     ALERT_VERBS,
+    OWNERS,
     TEST_ALERT,
     ListArgs,
     alert_args,
@@ -38,6 +40,7 @@ from bot.slack.grammar import (
     history_page_value,
     list_args,
     list_page_value,
+    owners_args,
     parse,
 )
 from bot.usecases import offers, subscriptions, testalert
@@ -45,6 +48,7 @@ from bot.usecases.access import OPEN, OPERATOR, AccessPolicy, Action, Actor, che
 from bot.usecases.digest import DigestSetting, digest_for, set_daily_digest
 from bot.usecases.history import EVERYTHING, HISTORY_PAGE_SIZE, Viewer, history_page, offer_history
 from bot.usecases.offers import LIST_PAGE_SIZE
+from bot.usecases.owners import OwnersChanged, change_owners, show_owners
 from bot.usecases.subscriptions import AlertArgs, Unsubscribed
 from storage.errors import UsageError
 from storage.reads.offers import Lookup
@@ -79,12 +83,9 @@ def answer_command(
     check(actor, Action.QUERY, policy)
     command = parse(text)
     verb, args = command.verb, list(command.args)
-    if verb in ALERT_VERBS:
+    if verb in (*ALERT_VERBS, TEST_ALERT, OWNERS):
         where = Where(team_id, user_id, channel_id, actor, policy, time_zone)
-        return alert_command(session, verb=verb, args=args, where=where, tr=tr, now=now)
-    if verb == TEST_ALERT:
-        where = Where(team_id, user_id, channel_id, actor, policy, time_zone)
-        return Answer(test_alert_command(session, query=" ".join(args), where=where, tr=tr, now=now))
+        return _acting(session, verb=verb, args=args, where=where, tr=tr, now=now)
     if verb == "help":
         return Answer(render_help(tr=tr))
     if verb == "list":
@@ -97,6 +98,37 @@ def answer_command(
         view = digest_for(session, team_id=team_id, channel_id=channel_id, user_id=user_id, now=now)
         return Answer(render_digest(view, tr=tr))
     return Answer(_lookup(session, team_id=team_id, args=args, tr=tr, go_live=go_live))
+
+
+def _acting(
+    session: Session, *, verb: str, args: list[str], where: Where, tr: Translator, now: datetime
+) -> Answer:
+    """The verbs that act for someone somewhere (a channel's alerts, a test alert, owners)."""
+    if verb == OWNERS:
+        return owners_command(session, args=args, where=where, tr=tr, now=now)
+    if verb == TEST_ALERT:
+        return Answer(test_alert_command(session, query=" ".join(args), where=where, tr=tr, now=now))
+    return alert_command(session, verb=verb, args=args, where=where, tr=tr, now=now)
+
+
+def owners_command(
+    session: Session, *, args: list[str], where: Where, tr: Translator, now: datetime
+) -> Answer:
+    """``owners <offer | publisher:<id>>`` lists; ``… add|remove <owners>`` changes them, and the
+    channel is told."""
+    typed = owners_args(args)
+    if typed.change is None:
+        found = show_owners(session, team_id=where.team_id, args=typed)
+        return Answer(
+            render_lookup(found, tr=tr) if isinstance(found, Lookup) else render_owners(found, tr=tr)
+        )
+    changed = change_owners(
+        session, team_id=where.team_id, args=typed, actor=where.actor, policy=where.policy, now=now
+    )
+    if isinstance(changed, Lookup):
+        return Answer(render_lookup(changed, tr=tr))
+    reply = render_owners_changed(changed, user_id=where.user_id, tr=tr)
+    return Answer(reply, _changed(where, changed) if changed.done and where.channel_id else ())
 
 
 def test_alert_command(session: Session, *, query: str, where: Where, tr: Translator, now: datetime) -> Reply:
@@ -189,9 +221,9 @@ class ChannelChange:
 
     channel: str
     user_id: str
-    change: Unsubscribed | bool | Language | DigestSetting
-    """What was unsubscribed, threading on (True) or off, the alerts' new language, or the daily
-    digest's new time (or off)."""
+    change: Unsubscribed | bool | Language | DigestSetting | OwnersChanged
+    """What was unsubscribed, threading on (True) or off, the alerts' new language, the daily
+    digest's new time (or off), or the owners of an offer or publisher."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +236,7 @@ class Answer:
 
 
 def _changed(
-    where: Where, change: Unsubscribed | bool | Language | DigestSetting
+    where: Where, change: Unsubscribed | bool | Language | DigestSetting | OwnersChanged
 ) -> tuple[ChannelChange, ...]:
     return (ChannelChange(channel=where.channel_id, user_id=where.user_id, change=change),)
 

@@ -7,15 +7,18 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import re
 import shlex
 import unicodedata
 from dataclasses import dataclass
 
 from bot.i18n import N_
+from bot.usecases.owners import OwnersArgs
 from bot.usecases.subscriptions import AlertArgs
 from storage.alerts.subscriptions import Target
 from storage.errors import UsageError
-from storage.statuses import STATUS_FILTERS, OfferStatus, TargetKind, status_filter_words
+from storage.owners import OwnerRef
+from storage.statuses import STATUS_FILTERS, OfferStatus, OwnerKind, TargetKind, status_filter_words
 
 log = logging.getLogger(__name__)
 
@@ -147,12 +150,12 @@ def parse(text: str) -> Command:
         return Command("help")
     if verb in ("list", "ls"):
         return Command("list", tuple(words[1:]))
-    if verb in ("history", "digest", TEST_ALERT, *ALERT_VERBS):
+    if verb in ("history", "digest", TEST_ALERT, "owners", *ALERT_VERBS):
         return Command(verb, tuple(words[1:]))
     return Command("lookup", tuple(words))
 
 
-VERBS = ("help", "list", "history", "digest", TEST_ALERT, *ALERT_VERBS)
+VERBS = ("help", "list", "history", "digest", TEST_ALERT, "owners", *ALERT_VERBS)
 
 
 def close_verb(word: str) -> str | None:
@@ -207,6 +210,17 @@ def list_page_value(value: str) -> tuple[ListArgs, int]:
 
 WRITE_VERBS = ("unsubscribe", "notify-me", "mute-me", "settings", TEST_ALERT)
 """The verbs whose answer writes to the store (``subscribe`` saves later, in its lazy listener)."""
+
+
+def writes(text: str) -> bool:
+    """Whether the command's answer writes to the store: a writing verb, or ``owners … add|remove``
+    (never fails: a text that does not parse writes nothing)."""
+    verb = first_word(text)
+    if verb in WRITE_VERBS:
+        return True
+    return verb == "owners" and any(w.lower() in ("add", "remove") for w in text[:MAX_RAW_TEXT].split()[1:])
+
+
 EVENT_WORDS = {
     "failed": "failed",
     "fail": "failed",
@@ -258,3 +272,46 @@ def subscribe_args(text: str) -> AlertArgs | None:
     if not words or words[0].lower() != "subscribe":
         return None
     return alert_args("subscribe", words[1:])
+
+
+OWNERS = "owners"
+OWNER_CHANGES = ("add", "remove")
+_USER_TOKEN = re.compile(r"^<@([UW][A-Z0-9]{2,20})>$")
+_GROUP_TOKEN = re.compile(r"^<!subteam\^(S[A-Z0-9]{2,20})>$")
+_EMAIL = re.compile(r"^[^@\s<>,;]{1,64}@[^@\s<>,;]{1,250}\.[^@\s<>,;.]{2,63}$")
+
+
+def owner_ref(word: str) -> OwnerRef:
+    """One owner as the escaped command carries it: a user's or a group's mention, or an address."""
+    user, group = _USER_TOKEN.match(word), _GROUP_TOKEN.match(word)
+    if user:
+        return OwnerRef(OwnerKind.USER, user.group(1))
+    if group:
+        return OwnerRef(OwnerKind.USERGROUP, group.group(1))
+    if _EMAIL.match(word):
+        return OwnerRef(OwnerKind.EMAIL, word.lower())
+    raise UsageError(
+        N_(
+            "`%(word)s` is not someone Slack knows: pick the person or the user group from Slack's @ menu "
+            "(the name turns into a mention), or write an e-mail address."
+        ),
+        word=word[:80],
+    )
+
+
+def owners_args(args: list[str]) -> OwnersArgs:
+    """The target is every word before ``add`` or ``remove`` (quote a name that holds one)."""
+    words = list(args)
+    at = next((i for i, w in enumerate(words) if w.lower() in OWNER_CHANGES), len(words))
+    target_words, rest = words[:at], words[at:]
+    if not target_words:
+        raise UsageError(N_("write `owners <offer>`, or `owners <offer> add @pat`."))
+    target = _target(target_words) if target_words[0].lower() != "all" else None
+    if target_words[0].lower() == "all":
+        raise UsageError(N_("owners are set on an offer or on `publisher:<id>`, not on `all`."))
+    if not rest:
+        return OwnersArgs(target=target, query=" ".join(target_words))
+    if len(rest) == 1:
+        raise UsageError(N_("`%(change)s` needs who: `@pat`, `@release-team` or an address."), change=rest[0])
+    owners = tuple(dict.fromkeys(owner_ref(w) for w in rest[1:]))
+    return OwnersArgs(target=target, query=" ".join(target_words), change=rest[0].lower(), owners=owners)

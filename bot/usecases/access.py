@@ -27,6 +27,8 @@ class Action(StrEnum):
     CHANNEL_CHANGE = "channel-change"
     PUBLISH = "publish"
     """*Go live* and *Cancel publish*: workspace admins and owners and the managers, always."""
+    SET_OWNERS = "set-owners"
+    """``owners … add|remove``: the same people."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,10 @@ def check(actor: Actor, action: Action, policy: AccessPolicy) -> None:
     if action is Action.PUBLISH and not actor.is_manager:
         raise PermissionDenied(
             N_("only workspace admins and owners and offerbot's managers may publish an offer from Slack.")
+        )
+    if action is Action.SET_OWNERS and not actor.is_manager:
+        raise PermissionDenied(
+            N_("only workspace admins and owners and offerbot's managers may change an offer's owners.")
         )
     if action is Action.CHANNEL_CHANGE and policy.managers_only and not actor.is_manager:
         raise PermissionDenied(

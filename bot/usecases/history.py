@@ -9,9 +9,11 @@ from sqlmodel import Session
 
 from bot.i18n import N_
 from storage.errors import UsageError
+from storage.owners import OwnerRef, slack_owners
+from storage.people import owner_emails
 from storage.reads.history import ActionEntry, DeliveryEntry, Entry, history
 from storage.reads.offers import Lookup, OfferCard, find_offers, get_offer, load_card
-from storage.statuses import DestinationKind
+from storage.statuses import DestinationKind, OwnerKind
 
 HISTORY_PAGE_SIZE = 20
 
@@ -53,13 +55,31 @@ class HistoryPage:
     total: int
     offset: int
     limit: int
+    owners: tuple[OwnerRef, ...] = ()
+    """Who gets the offer's DMs: the addresses of its source, then those set from Slack."""
+
+
+def _owners(session: Session, card: OfferCard) -> tuple[OwnerRef, ...]:
+    slack = slack_owners(session, offer=card.offer)
+    refs = [OwnerRef(OwnerKind.EMAIL, e) for e in owner_emails(card.offer)]
+    refs += [OwnerRef(OwnerKind.USER, u) for u in slack.users]
+    refs += [OwnerRef(OwnerKind.USERGROUP, g) for g in slack.groups]
+    refs += [OwnerRef(OwnerKind.EMAIL, e) for e in slack.emails]
+    return tuple(dict.fromkeys(refs))
 
 
 def _page(session: Session, card: OfferCard, offset: int, limit: int, viewer: Viewer) -> HistoryPage:
     assert card.offer.id is not None
     found = history(session, offer_pk=card.offer.id, offset=max(0, offset), limit=limit)
     entries = [_masked(e, viewer) for e in found.entries]
-    return HistoryPage(card=card, entries=entries, total=found.total, offset=max(0, offset), limit=limit)
+    return HistoryPage(
+        card=card,
+        entries=entries,
+        total=found.total,
+        offset=max(0, offset),
+        limit=limit,
+        owners=_owners(session, card),
+    )
 
 
 def offer_history(

@@ -6,7 +6,7 @@ with the number of changes, not of offers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,8 +25,13 @@ from storage.alerts.subscriptions import (
 )
 from storage.alerts.threads import open_threads
 from storage.models import AlertThread, Delivery, Message, Offer, StatusChange, Subscription
-from storage.people import cached_users, needs_lookup, owner_emails
+from storage.owners import slack_owners
+from storage.people import all_owner_emails, cached_users, needs_lookup
 from storage.statuses import DeliveryKind, DeliveryState, DestinationKind, MessageLevel, OfferStatus
+
+Groups = Mapping[tuple[str, str], Sequence[str]]
+"""(team, user group id) -> its members, as Slack said this pass."""
+NO_GROUPS: Groups = {}
 
 
 def has_error_message(session: Session, offer_pk: int) -> bool:
@@ -82,15 +87,17 @@ def still_wanted(
 
 def owners_unresolved(session: Session, offer: Offer, now: datetime) -> bool:
     """True while an owner address of ``offer`` has no fresh look-up (the change must wait for it)."""
-    emails = owner_emails(offer)
+    emails = all_owner_emails(session, offer)
     cache = cached_users(session, team_id=offer.team_id, emails=emails)
     return any(needs_lookup(cache.get(e), now) for e in emails)
 
 
 def destinations(
-    session: Session, offer: Offer, change: StatusChange, event: str | None
+    session: Session, offer: Offer, change: StatusChange, event: str | None, groups: Groups = NO_GROUPS
 ) -> dict[tuple[str, str], tuple[str, int | None]]:
-    """Who hears of ``change``: (destination kind, id) -> (delivery kind, subscription id)."""
+    """Who hears of ``change``: (destination kind, id) -> (delivery kind, subscription id). The
+    owners are the addresses of its source and those set from Slack, the Slack users set as owners,
+    and the members of the user groups set as owners (``groups``: asked of Slack this pass)."""
     found: dict[tuple[str, str], tuple[str, int | None]] = {}
     muted = mute_levels(session, offer=offer)
     if event is not None:
@@ -100,11 +107,9 @@ def destinations(
             ):
                 continue  # muted at least as narrowly as this notify-me
             found.setdefault((sub.destination_kind, sub.destination), ("alert", sub.id))
-        users = cached_users(session, team_id=offer.team_id, emails=owner_emails(offer))
-        for email in owner_emails(offer):
-            entry = users.get(email)
-            if entry is not None and entry.user_id and entry.user_id not in muted:
-                found.setdefault((DestinationKind.USER, entry.user_id), (DeliveryKind.ALERT, None))
+        for user in _owner_users(session, offer, groups):
+            if user not in muted:
+                found.setdefault((DestinationKind.USER, user), (DeliveryKind.ALERT, None))
     # Destinations that were alerted (an open thread) or are about to be (a pending row, e.g. during
     # a Slack outage) hear of every later change too, unless they muted or unsubscribed since.
     followers = {(t.destination_kind, t.destination) for t in open_threads(session, offer_pk=offer.id)}  # type: ignore[arg-type]
@@ -126,13 +131,25 @@ def destinations(
     return found
 
 
+def _owner_users(session: Session, offer: Offer, groups: Groups) -> list[str]:
+    """The Slack users who own ``offer``: by address (looked up), by id, and by user group."""
+    emails = all_owner_emails(session, offer)
+    cache = cached_users(session, team_id=offer.team_id, emails=emails)
+    users = [cache[e].user_id for e in emails if e in cache and cache[e].user_id]
+    slack = slack_owners(session, offer=offer)
+    users += slack.users
+    for group in slack.groups:
+        users += groups.get((offer.team_id, group), ())
+    return [u for u in dict.fromkeys(users) if u]
+
+
 def latest_change_id(session: Session) -> int:
     """The id of the newest status change (0 when none): one read of the primary key's index, so a
     process can tell cheaply that another one (an import, a sync) stored a change."""
     return int(session.exec(select(sa.func.max(StatusChange.id))).one() or 0)
 
 
-def fan_out(session: Session, *, now: datetime, limit: int = 200) -> int:
+def fan_out(session: Session, *, now: datetime, limit: int = 200, groups: Groups = NO_GROUPS) -> int:
     """Turn up to ``limit`` unhandled changes into deliveries, in the caller's transaction.
     Returns the number of changes handled.
 
@@ -167,7 +184,7 @@ def fan_out(session: Session, *, now: datetime, limit: int = 200) -> int:
             break
         for change in page:
             after = change.id  # type: ignore[assignment]
-            if _fan_out_one(session, change, now):
+            if _fan_out_one(session, change, now, groups):
                 handled += 1
                 if handled >= limit:
                     break
@@ -211,7 +228,7 @@ def handle_quiet(session: Session, *, now: datetime, limit: int = 5000) -> int:
     return int(session.execute(quiet).rowcount)  # type: ignore[attr-defined]
 
 
-def _fan_out_one(session: Session, change: StatusChange, now: datetime) -> bool:
+def _fan_out_one(session: Session, change: StatusChange, now: datetime, groups: Groups) -> bool:
     """Write the deliveries of one change and mark it handled; False when it must wait."""
     offer = session.get(Offer, change.offer_pk)
     rows: list[dict[str, Any]] = []
@@ -224,7 +241,7 @@ def _fan_out_one(session: Session, change: StatusChange, now: datetime) -> bool:
                 return False  # wait for an error message that explains it
         if event is not None and owners_unresolved(session, offer, now):
             return False  # the next pass looks the owners up first
-        for (dest_kind, dest), (kind, sub_id) in destinations(session, offer, change, event).items():
+        for (dest_kind, dest), (kind, sub_id) in destinations(session, offer, change, event, groups).items():
             rows.append(
                 delivery_row(
                     team_id=change.team_id,

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import storage.models  # registers the tables on the metadata
+import storage.owners
 import storage.publishing  # noqa: F401  (the publish requests' table)
 from storage.db import make_engine
 

@@ -21,7 +21,8 @@ from storage.models import (
     Step,
     Subscription,
 )
-from storage.people import owner_emails
+from storage.owners import slack_owners
+from storage.people import all_owner_emails
 from storage.reads.home import URGENCY, covered_by
 from storage.statuses import DestinationKind
 
@@ -82,7 +83,7 @@ def _needs(session: Session, scope: sa.ColumnElement[bool], team_id: str) -> tup
             .where(AlertThread.offer_pk == offer.id, col(AlertThread.closed).is_(False))
             .distinct()
         ).all()
-        emails = owner_emails(offer)
+        emails = all_owner_emails(session, offer)
         owners = session.exec(
             select(EmailUser.user_id).where(
                 EmailUser.team_id == team_id,
@@ -90,6 +91,7 @@ def _needs(session: Session, scope: sa.ColumnElement[bool], team_id: str) -> tup
                 col(EmailUser.user_id).is_not(None),
             )
         ).all()
+        owners = [*owners, *slack_owners(session, offer=offer).users]
         out.append(NeedsWhom(offer=offer, takers=sorted(takers), owners=sorted({o for o in owners if o})))
     return out, total
 

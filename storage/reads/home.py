@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from storage.imports.importer import RUNNING_STEPS
 from storage.models import EmailUser, Mute, Offer, Step, Subscription
+from storage.owners import owned_offer_keys
 from storage.statuses import DestinationKind, OfferStatus, TargetKind, parse_target_key
 
 URGENCY = (OfferStatus.FAILED, OfferStatus.SIGNOFF, OfferStatus.DELISTED)
@@ -65,8 +66,9 @@ def user_scope(session: Session, *, team_id: str, user_id: str) -> sa.ColumnElem
         )
     ).all()
     covered = covered_by(keys)
+    owned = covered_by(owned_offer_keys(session, team_id=team_id, user_id=user_id, emails=emails))
     mine: list[sa.ColumnElement[bool]] = [has_address(e) for e in emails]
-    mine += [covered] if covered is not None else []
+    mine += [c for c in (covered, owned) if c is not None]
     if not mine:
         return None
     muted = session.exec(

@@ -73,7 +73,7 @@ def test_rules() -> None:
         AccessPolicy(managers_only=True),
     )
     for action in Action:
-        if action is not Action.PUBLISH:
+        if action not in (Action.PUBLISH, Action.SET_OWNERS):
             check(member, action, closed)
         check(admin, action, managed)
         with pytest.raises(PermissionDenied):
@@ -86,6 +86,8 @@ def test_rules() -> None:
     for policy in (closed, managed):  # publishing is for admins, owners and managers, list or no list
         with pytest.raises(PermissionDenied, match="may publish an offer from Slack"):
             check(member, Action.PUBLISH, policy)
+        with pytest.raises(PermissionDenied, match="may change an offer's owners"):
+            check(member, Action.SET_OWNERS, policy)
     check(admin, Action.PUBLISH, closed)
     check(unknown, Action.QUERY, closed)
     with pytest.raises(PermissionDenied, match="try again"):

@@ -6,6 +6,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import storage.models
+import storage.owners
 import storage.publishing  # noqa: F401
 from storage import db
 

@@ -83,7 +83,8 @@ class FakeSlack:
         """``oauth.v2.access`` codes of Enterprise Grid installs: the organisation (E...) each is in; a
         code whose team is "" is an organisation-wide install (no team, ``is_enterprise_install``)."""
         """``oauth.v2.access`` codes: each gives (team id, bot token) of a workspace installing the app."""
-        """``usergroups.list`` answers these (``handle``, ``users``)."""
+        """``usergroups.list`` answers these (``id``, ``handle``, ``users``); ``usergroups.users.list``
+        answers one by its ``id``."""
         """``users.info`` answers these locales (user id to ``fr-FR``...); anyone else is ``en-US``."""
         self.scopes: list[str] = list(BOT_SCOPES)
         """The scopes auth.test says the token was granted."""
@@ -282,6 +283,11 @@ class FakeSlack:
             }
         if method == "usergroups.list":
             return {"ok": True, "usergroups": self.usergroups}
+        if method == "usergroups.users.list":
+            group = next((g for g in self.usergroups if g.get("id") == body.get("usergroup")), None)
+            if group is None:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": list(group.get("users", []))}
         if method == "apps.connections.open":
             return {"ok": True, "url": "ws://127.0.0.1:9/link"}
         if method.startswith("response/"):

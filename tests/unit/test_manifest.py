@@ -104,6 +104,7 @@ def test_scopes_are_the_ones_the_code_needs() -> None:
         "conversations_members": {"channels:read", "groups:read"},
         "users_info": {"users:read"},
         "usergroups_list": {"usergroups:read"},
+        "usergroups_users_list": {"usergroups:read"},
         "conversations_history": history,
         "conversations_replies": history,
     }

@@ -17,7 +17,8 @@ from bot.i18n import Translator
 from bot.metrics import COMMAND_SECONDS, COMMANDS, timed
 from bot.render.blocks import COMMAND, Reply
 from bot.render.help import render_cannot_post, render_error
-from bot.render.subscriptions import render_channel_change, render_subscription_confirmation
+from bot.render.owners import render_channel_note
+from bot.render.subscriptions import render_subscription_confirmation
 from bot.slack import answers, grammar
 from bot.slack.errors import CALL_ERRORS, classify
 from bot.slack.escaped import plain
@@ -60,7 +61,7 @@ def _answer(deps: Deps, command: dict[str, Any], tr: Translator, expired: Expire
     for the write lock, and an answer must never queue behind an import. A write whose user was
     already told the store is unavailable rolls back."""
     text = command_text(command)
-    writes = grammar.first_word(text) in grammar.WRITE_VERBS
+    writes = grammar.writes(text)
     factory = deps.session_factory
     actor = actor_of(deps, command)
     with db.transaction(factory) if writes else factory() as session:
@@ -162,7 +163,7 @@ def _respond(respond: Respond, reply: Reply) -> None:
 def _announce(deps: Deps, client: WebClient, team: str, change: answers.ChannelChange) -> None:
     """Tell the channel who changed its alerts, in the channel's language (after the answer)."""
     tr = deps.people.for_channel(team_id=team, channel=change.channel)
-    note = render_channel_change(change.change, user_id=change.user_id, tr=tr)
+    note = render_channel_note(change.change, user_id=change.user_id, tr=tr)
     try:
         client.chat_postMessage(channel=change.channel, text=note.text, blocks=note.blocks)
     except CALL_ERRORS as exc:
