@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.models import utc_column
-from storage.statuses import ACTIVE_PUBLISH, PublishState
+from storage.statuses import ACTIVE_PUBLISH, PublishKind, PublishState
 
 _ACTIVE = "state IN ('sending', 'running')"
 
@@ -42,6 +42,9 @@ class PublishRequest(SQLModel, table=True):
     team_id: str = Field(max_length=32)
     offer_pk: int = Field(sa_column=sa.Column(sa.ForeignKey("offer.id", ondelete="CASCADE"), nullable=False))
     api: str = Field(max_length=40)  # PublishApi
+    kind: str = Field(default=PublishKind.GO_LIVE, max_length=20)  # PublishKind
+    cancel_by: str = Field(default="", max_length=32)
+    """Who asked Microsoft to cancel it, while it ran ("" for nobody)."""
     submission_id: str = Field(max_length=300)
     """The preview submission promoted (Partner Center) or the offer's version (Cloud Partner Portal)."""
     submitted_at: datetime | None = utc_column(nullable=True)
@@ -71,6 +74,7 @@ def reserve(
     now: datetime,
     channel: str = "",
     ts: str = "",
+    kind: PublishKind = PublishKind.GO_LIVE,
 ) -> PublishRequest | None:
     """The offer reserved for a new request (``sending``), or None when a request is already active
     (the unique index decides, whatever the number of processes)."""
@@ -78,6 +82,7 @@ def reserve(
         team_id=team_id,
         offer_pk=offer_pk,
         api=api,
+        kind=kind,
         submission_id=submission_id,
         submitted_at=submitted_at,
         state=PublishState.SENDING,
@@ -161,3 +166,13 @@ def finish(
     request.state, request.errors, request.finished_at = state, list(errors), now
     request.next_poll_at = None
     session.add(request)
+
+
+def cancel_asked(session: Session, *, request_id: int, user_id: str) -> PublishRequest | None:
+    """Microsoft took the cancel of a running request: who asked is kept (the job's end says how
+    it went)."""
+    request = session.get(PublishRequest, request_id)
+    if request is not None:
+        request.cancel_by = user_id
+        session.add(request)
+    return request

@@ -219,6 +219,14 @@ class PublishState(StrEnum):
 ACTIVE_PUBLISH = (PublishState.SENDING, PublishState.RUNNING)
 
 
+class PublishKind(StrEnum):
+    """What a publish request asked: to go live, or to cancel a publish offerbot did not start (a
+    Cloud Partner Portal publish; one offerbot started is cancelled on its own request)."""
+
+    GO_LIVE = "go_live"
+    CANCEL = "cancel"
+
+
 class PublishApi(StrEnum):
     """Which API a publish request went to."""
 

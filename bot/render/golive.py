@@ -10,10 +10,12 @@ from bot.i18n import Translator
 from bot.render.blocks import Block, Reply, context, esc, section, slack_date, titled, truncate
 from bot.render.golive_button import error_lines
 from bot.render.offers import type_label
+from bot.usecases.cancel import CancelAsked, CancelTarget
 from bot.usecases.golive import LABELS, GoLiveTarget, Outcome, Requested
-from storage.statuses import PublishApi, PublishState
+from storage.statuses import PublishApi, PublishKind, PublishState
 
 GO_LIVE_CALLBACK = "offer_go_live_confirm"
+CANCEL_CALLBACK = "offer_cancel_publish_confirm"
 MAX_METADATA = 3000
 """Slack's limit for a view's ``private_metadata``."""
 
@@ -110,10 +112,62 @@ def render_requested(requested: Requested, *, tr: Translator) -> Reply:
     return Reply(text=line, blocks=[section(line)])
 
 
+def render_cancel_modal(target: CancelTarget, *, tr: Translator, channel: str, ts: str) -> dict[str, Any]:
+    """The confirmation of *Cancel publish*: the offer and the publish it stops."""
+    offer, request = target.card.offer, target.request
+    if request is not None:
+        what = tr._(
+            "Cancel publishing *%(offer)s* (`%(id)s`) live, as <@%(user)s> asked at %(when)s?",
+            offer=esc(offer.name),
+            id=esc(offer.offer_id),
+            user=request.requested_by,
+            when=slack_date(request.requested_at, tr),
+        )
+    else:
+        what = tr._(
+            "Cancel the publish of *%(offer)s* (`%(id)s`) in progress in the Cloud Partner Portal?",
+            offer=esc(offer.name),
+            id=esc(offer.offer_id),
+        )
+    note = tr._("Microsoft stops the publish where it is; the offer stays as it was before it.")
+    view = _modal(
+        tr._("Cancel publish"),
+        [section(what), context(note)],
+        submit=tr._("Cancel publish"),
+        close=tr._("Close"),
+    )
+    view["callback_id"] = CANCEL_CALLBACK
+    data = {"o": offer.id, "r": request.id if request is not None else 0, "c": channel, "t": ts}
+    view["private_metadata"] = json.dumps(data, separators=(",", ":"))
+    return view
+
+
+def render_cancel_asked(asked: CancelAsked, *, user_id: str, tr: Translator) -> Reply:
+    """The cancel is on its way (the thread says how it ends)."""
+    line = tr._(
+        ":no_entry_sign: <@%(user)s> asked Microsoft to cancel the publish of *%(offer)s*. I will say how "
+        "it ends.",
+        user=user_id,
+        offer=esc(asked.card.offer.name),
+    )
+    return Reply(text=line, blocks=[section(line)])
+
+
 def render_outcome(outcome: Outcome, *, tr: Translator) -> Reply:
     """In the alert's thread (or the requester's DM): how the request ended."""
     offer, request = outcome.card.offer, outcome.request
     name = esc(offer.name)
+    if request.kind == PublishKind.CANCEL:
+        if request.state == PublishState.SUCCEEDED:
+            line = tr._(":no_entry_sign: The publish of *%(offer)s* was cancelled.", offer=name)
+        else:
+            line = tr._(
+                ":x: Cancelling the publish of *%(offer)s* did not work: it may still run.", offer=name
+            )
+        errors = error_lines(request.errors, tr)
+        return Reply(
+            text=line, blocks=[section(line), *([section(truncate(errors, 2900))] if errors else [])]
+        )
     if request.state == PublishState.SUCCEEDED:
         line = tr._(
             ":white_check_mark: *%(offer)s* was published live, as <@%(user)s> asked: the next sync "

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from bot.i18n import Translator
 from bot.render.blocks import Block, context, safe, slack_date, truncate
+from bot.usecases.cancel import cancellable
 from bot.usecases.golive import APIS
 from storage.reads.offers import OfferCard
-from storage.statuses import ACTIVE_PUBLISH, OfferStatus, PublishState
+from storage.statuses import ACTIVE_PUBLISH, OfferStatus, PublishKind, PublishState
 
 GO_LIVE_ACTION = "offer_go_live"
+CANCEL_ACTION = "offer_cancel_publish"
 
 
 def may_offer_go_live(card: OfferCard) -> bool:
@@ -31,7 +33,19 @@ def go_live_button_of(pk: str, tr: Translator) -> Block:
 
 
 def go_live_button(card: OfferCard, tr: Translator) -> list[Block]:
-    return [go_live_button_of(str(card.offer.id), tr)] if may_offer_go_live(card) else []
+    """*Go live* when it may be offered, then *Cancel publish* when Microsoft offers a cancel."""
+    found = [go_live_button_of(str(card.offer.id), tr)] if may_offer_go_live(card) else []
+    if card.go_live and cancellable(card):
+        found.append(
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": tr._("Cancel publish")},
+                "action_id": CANCEL_ACTION,
+                "value": str(card.offer.id),
+                "style": "danger",
+            }
+        )
+    return found
 
 
 def error_lines(errors: list[str], tr: Translator) -> str:
@@ -49,13 +63,24 @@ def publish_lines(card: OfferCard, tr: Translator) -> list[Block]:
     if request is None:
         return []
     when = slack_date(request.requested_at, tr)
+    if request.state in ACTIVE_PUBLISH and request.kind == PublishKind.CANCEL:
+        line = tr._(
+            ":no_entry_sign: Cancelling the publish, requested by <@%(user)s> at %(when)s.",
+            user=request.requested_by,
+            when=when,
+        )
+        return [context(line)]
     if request.state in ACTIVE_PUBLISH:
         line = tr._(
             ":rocket: Going live, requested by <@%(user)s> at %(when)s.", user=request.requested_by, when=when
         )
+        if request.cancel_by:
+            line += " " + tr._("<@%(user)s> asked to cancel it.", user=request.cancel_by)
         return [context(line)]
     ended = request.finished_at
-    if request.state == PublishState.SUCCEEDED or ended is None or ended < card.offer.status_changed_at:
+    if request.state != PublishState.FAILED or request.kind == PublishKind.CANCEL:
+        return []
+    if ended is None or ended < card.offer.status_changed_at:
         return []
     line = tr._(
         ":x: Go live, requested by <@%(user)s> at %(when)s, did not publish the offer.",

@@ -35,6 +35,7 @@ from bot.slack.clients import Clients, Installed, OneWorkspace
 from bot.slack.listeners import Deps
 from bot.slack.listeners import actions as action_listeners
 from bot.slack.listeners import alert_work as alert_work_listeners
+from bot.slack.listeners import cancel as cancel_listeners
 from bot.slack.listeners import commands as command_listeners
 from bot.slack.listeners import events as event_listeners
 from bot.slack.listeners import golive as golive_listeners
@@ -194,6 +195,7 @@ LISTENERS = (
     action_listeners,
     alert_work_listeners,
     golive_listeners,
+    cancel_listeners,
     home_listeners,
     event_listeners,
 )

@@ -151,6 +151,10 @@ class PartnerCenterPublisher:
             raise ProductError("the configure answer: jobId: missing or not an id")
         return job
 
+    def cancel(self, job: str) -> None:
+        """``POST configure/<jobId>/cancel``: a job that cannot be cancelled answers 400."""
+        self.api.post_json(f"configure/{job}/cancel")
+
     def job(self, job: str) -> JobState:
         """Where the job is: its status, and once completed its summary's errors."""
         status = _object(self.api.get_json(f"configure/{job}/status"), "the job status")
@@ -201,6 +205,14 @@ class CloudPartnerPublisher:
         if not location:
             raise ProductError("the go-live answer carries no Location header")
         return self.api.resolve(location)[:500]
+
+    def cancel(self, publisher: str, offer: str) -> str:
+        """``POST …/cancel``: the cancel operation's path (from ``Location``; "" when none is given)."""
+        _raw, headers = self.api.post_json(
+            f"api/publishers/{quote(publisher, safe='')}/offers/{quote(offer, safe='')}/cancel"
+        )
+        location = headers.get("Location", "").strip()
+        return self.api.resolve(location)[:500] if location else ""
 
     def job(self, job: str) -> JobState:
         operation = _object(self.api.get_json(job), "the operation")

@@ -37,7 +37,7 @@ from storage.publishing import (
     started,
 )
 from storage.reads.offers import OfferCard, get_offer, load_card
-from storage.statuses import SYNC_FEED, OfferStatus, PublishApi, PublishState
+from storage.statuses import SYNC_FEED, OfferStatus, PublishApi, PublishKind, PublishState
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -116,7 +116,7 @@ def _already(request: PublishRequest, offer_id: str) -> AlreadyRequested:
     )
 
 
-def _publisher(publishers: Publishers, api: PublishApi) -> PartnerCenterPublisher | CloudPartnerPublisher:
+def publisher_for(publishers: Publishers, api: PublishApi) -> PartnerCenterPublisher | CloudPartnerPublisher:
     publisher = publishers.for_api(api)
     if publisher is None:
         raise UsageError(
@@ -149,10 +149,10 @@ def go_live_target(
         )
     if offer.status != OfferStatus.SIGNOFF:
         raise UsageError(N_("%(offer)s is not awaiting your sign-off any more."), offer=offer.offer_id)
-    publisher = _publisher(publishers, api)
+    publisher = publisher_for(publishers, api)
     if not isinstance(publisher, PartnerCenterPublisher):
         return GoLiveTarget(card=card, api=api, preview=None)
-    preview = _read(lambda: publisher.preview(offer.feed_key or ""), api)
+    preview = read_from(lambda: publisher.preview(offer.feed_key or ""), api)
     if preview is None:
         raise UsageError(
             N_(
@@ -164,7 +164,7 @@ def go_live_target(
     return GoLiveTarget(card=card, api=api, preview=preview)
 
 
-def _read(call: Callable[[], T], api: PublishApi) -> T:
+def read_from(call: Callable[[], T], api: PublishApi) -> T:
     """A call to Microsoft, its failures in words a user can act on."""
     label = LABELS[api]
     try:
@@ -194,9 +194,9 @@ def _send(publisher: PartnerCenterPublisher | CloudPartnerPublisher, target: GoL
     if isinstance(publisher, PartnerCenterPublisher):
         assert target.preview is not None
         preview = target.preview
-        return _read(lambda: publisher.go_live(key, preview), target.api)
+        return read_from(lambda: publisher.go_live(key, preview), target.api)
     publisher_id, _, offer_id = key.partition("/")
-    return _read(lambda: publisher.go_live(publisher_id, offer_id), target.api)
+    return read_from(lambda: publisher.go_live(publisher_id, offer_id), target.api)
 
 
 def request_go_live(
@@ -242,13 +242,13 @@ def _sent(
 ) -> Requested:
     offer = target.card.offer
     try:
-        job = _send(_publisher(publishers, target.api), target)
+        job = _send(publisher_for(publishers, target.api), target)
     except NoAnswer:  # it may have started: kept as failed, so nobody sends it again blindly
         with db.transaction(session_factory) as session:
             request = session.get(PublishRequest, request_id)
             if request is not None:
                 finish(session, request=request, state=PublishState.FAILED, errors=[], now=now)
-                _history(session, request, "go_live_failed", now=now)
+                history_line(session, request, "go_live_failed", now=now)
         raise UsageError(NO_ANSWER, api=LABELS[target.api]) from None
     except UsageError:  # refused at once: nothing was requested, nothing is kept
         with db.transaction(session_factory) as session:
@@ -256,7 +256,7 @@ def _sent(
         raise
     with db.transaction(session_factory) as session:
         request = started(session, request_id=request_id, job=job, next_poll_at=now + POLL_EVERY)
-        _history(session, request, "go_live", now=now)
+        history_line(session, request, "go_live", now=now)
     log.info(
         "go live: %s asked to publish offer %s (%s) live: %s job %s",
         ask.actor.user_id,
@@ -268,16 +268,28 @@ def _sent(
     return Requested(card=target.card, request=request)
 
 
-def _history(session: Session, request: PublishRequest, action: str, *, now: datetime) -> None:
+def history_line(
+    session: Session, request: PublishRequest, action: str, *, now: datetime, user_id: str | None = None
+) -> None:
+    """The request in the offer's history (``go_live``, ``cancel``, and how it ended)."""
     log_action(
         session,
         team_id=request.team_id,
         offer_pk=request.offer_pk,
-        user_id=request.requested_by,
+        user_id=user_id or request.requested_by,
         action=action,
         channel=request.channel,
         now=now,
     )
+
+
+def ended_action(request: PublishRequest, ended: PublishState) -> str:
+    """How the history names a request's end."""
+    if request.kind == PublishKind.CANCEL:
+        return "cancelled" if ended is PublishState.SUCCEEDED else "cancel_failed"
+    if ended is PublishState.CANCELLED:
+        return "cancelled"
+    return "go_live_ok" if ended is PublishState.SUCCEEDED else "go_live_failed"
 
 
 def _claim(session_factory: db.SessionFactory, now: datetime) -> list[tuple[int, str, str, str]]:
@@ -318,12 +330,8 @@ def follow_requests(
             if request is None or offer is None:
                 continue
             finish(session, request=request, state=ended, errors=errors, now=now)
-            _history(
-                session,
-                request,
-                "go_live_ok" if ended is PublishState.SUCCEEDED else "go_live_failed",
-                now=now,
-            )
+            by = request.cancel_by if ended is PublishState.CANCELLED else None
+            history_line(session, request, ended_action(request, ended), now=now, user_id=by)
             outcomes.append(Outcome(card=load_card(session, offer=offer), request=request))
         log.info(
             "go live: job %s of offer %s ended %s %s", job or "(lost)", offer.offer_id, ended, list(errors)

@@ -302,3 +302,44 @@ def test_from_the_home_tab_go_live_asks_the_same_and_tells_the_requester_by_dm(
     )
     assert "asked Partner Center to publish *Contoso SaaS* live" in dm["text"]
     assert len(configure_posts(fake_ms)) == 1
+
+
+def test_cancel_publish_from_the_alert_while_offerbots_publish_runs(
+    signoff: dict[str, Any], server: RunningServer, fake_slack: FakeSlack, fake_ms: FakeMicrosoft
+) -> None:
+    view = confirmation(server, fake_slack, signoff)
+    submit(server, view)
+    (update,) = fake_slack.wait_for("chat.update", 1)
+    buttons = [e["action_id"] for b in update.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert "offer_cancel_publish" in buttons and "offer_go_live" not in buttons
+    click(
+        server,
+        fake_slack,
+        button("offer_cancel_publish", signoff["pk"]),
+        channel=CHANNEL,
+        ts=signoff["ts"],
+        user=SAM,
+    )
+    (refused,) = fake_slack.wait_for("response_url")
+    assert "may publish an offer from Slack" in refused.body["text"], "the same people as Go live"
+    opened_before = len(fake_slack.calls_to("views.open"))
+    click(
+        server, fake_slack, button("offer_cancel_publish", signoff["pk"]), channel=CHANNEL, ts=signoff["ts"]
+    )
+    modal = view_of(fake_slack.wait_for("views.open", opened_before + 1)[-1].body)
+    assert modal[
+        "callback_id"
+    ] == "offer_cancel_publish_confirm" and "Cancel publishing *Contoso SaaS*" in json.dumps(modal)
+    submit(server, modal, view_id="V0CANCEL1")
+    (job,) = fake_ms.jobs
+    wait_until(lambda: [c for c in fake_ms.calls if c.path == f"{PC}/configure/{job}/cancel"])
+    told = wait_until(
+        lambda: [
+            c.body
+            for c in fake_slack.calls_to("chat.postMessage")
+            if c.body.get("thread_ts") == signoff["ts"] and "cancel the publish" in c.body["text"]
+        ]
+    )
+    assert f"<@{PAT}> asked Microsoft to cancel the publish of *Contoso SaaS*" in told[0]["text"]
+    redrawn = fake_slack.wait_for("chat.update", 2)[-1]  # the alert drawn again, with who asked to cancel
+    assert f"<@{PAT}> asked to cancel it." in texts(redrawn.body["blocks"])

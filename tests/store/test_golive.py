@@ -359,3 +359,99 @@ def test_the_cloud_partner_portal_goes_live_through_its_operation(
         ended += follow_requests(factory, publishers, now=clock())
     (outcome,) = ended
     assert outcome.request.state == PublishState.SUCCEEDED
+
+
+def test_cancel_publish_cancels_offerbots_own_job_and_the_job_ends_cancelled(
+    factory: db.SessionFactory, fake_ms: FakeMicrosoft, publishers: Publishers, awaiting: dict[str, Any]
+) -> None:
+    from bot.usecases.cancel import cancel_publish, cancel_target
+
+    clock = Clock(NOW)
+    fake_ms.job_polls = 100
+    with pytest.raises(UsageError, match="Nothing offerbot can cancel"):
+        cancel_target(factory, ask(awaiting["pk"]))  # awaiting sign-off: nothing runs
+    request_go_live(factory, publishers, ask(awaiting["pk"]), confirmed=awaiting["preview"], now=clock())
+    with pytest.raises(PermissionDenied):
+        cancel_publish(factory, publishers, ask(awaiting["pk"], Actor(user_id="U0MEMBER1")), now=clock())
+    assert cancel_target(factory, ask(awaiting["pk"])).request is not None
+    sam = Actor(user_id="U0SAM0001", is_manager=True)
+    asked = cancel_publish(factory, publishers, ask(awaiting["pk"], sam), now=clock())
+    (job,) = fake_ms.jobs
+    cancels = [c for c in fake_ms.calls if c.method == "POST" and c.path.endswith("/cancel")]
+    assert [c.path for c in cancels] == [f"{PC}/configure/{job}/cancel"]
+    assert asked.request.cancel_by == "U0SAM0001"
+    clock.advance(minutes=1)
+    (outcome,) = follow_requests(factory, publishers, now=clock())
+    assert outcome.request.state == PublishState.CANCELLED
+    with factory() as session:
+        rows = [
+            (a.action, a.user_id) for a in session.exec(select(OfferAction).order_by(OfferAction.id)).all()
+        ]  # type: ignore[arg-type]
+    assert rows == [("go_live", PAT), ("cancel", "U0SAM0001"), ("cancelled", "U0SAM0001")]
+    with pytest.raises(UsageError, match="Nothing offerbot can cancel"):
+        cancel_target(factory, ask(awaiting["pk"]))
+
+
+def test_a_cancel_microsoft_refuses_is_explained_and_not_recorded(
+    factory: db.SessionFactory, fake_ms: FakeMicrosoft, publishers: Publishers, awaiting: dict[str, Any]
+) -> None:
+    from bot.usecases.cancel import cancel_publish
+
+    request_go_live(factory, publishers, ask(awaiting["pk"]), confirmed=awaiting["preview"], now=NOW)
+    (job,) = fake_ms.jobs
+    refusal = {"error": {"code": "badRequest", "message": "The job cannot be cancelled.", "details": []}}
+    fake_ms.script(f"{PC}/configure/{job}/cancel", Scripted(400, refusal))
+    with pytest.raises(UsageError, match="The job cannot be cancelled"):
+        cancel_publish(factory, publishers, ask(awaiting["pk"]), now=NOW)
+    with factory() as session:
+        assert session.exec(select(PublishRequest)).one().cancel_by == ""
+    assert history(factory) == ["go_live"]
+
+
+def test_a_cloud_partner_portal_publish_offerbot_did_not_start_can_be_cancelled(
+    factory: db.SessionFactory, fake_ms: FakeMicrosoft, tmp_path: Path
+) -> None:
+    from bot.usecases.cancel import cancel_publish
+
+    settings = Settings(
+        **fake_ms.settings(tmp_path, cloud_partner_publishers="contoso", offerbot_go_live=True)
+    )
+    with db.transaction(factory) as session:
+        bind_default_workspace(session, team_id=TEAM, now=NOW)
+    fake_ms.cpp_offers["contoso"] = [
+        {
+            "offerTypeId": "microsoft-azure-virtualmachines",
+            "publisherId": "contoso",
+            "id": "contoso-vm",
+            "version": 3,
+            "definition": {"displayText": "Contoso VM"},
+            "changedTime": "2026-11-20T10:00:00Z",
+        }
+    ]
+    fake_ms.cpp_status[("contoso", "contoso-vm")] = {
+        "status": "running",
+        "messages": [],
+        "steps": [],
+        "previewLinks": [],
+        "liveLinks": [],
+        "notificationEmails": None,
+    }
+    fake_ms.cpp_publishing.add("contoso/contoso-vm")
+    sync_pass(session_factory=factory, sources=build_sources(settings), clock=lambda: NOW, force=True)
+    with factory() as session:
+        offer = session.exec(select(Offer).where(Offer.offer_id == "contoso-vm")).one()
+    assert offer.status == "in_progress"
+    publishers = publishers_for(settings)
+    assert publishers is not None
+    asked = cancel_publish(factory, publishers, ask(offer.id or 0), now=NOW)
+    assert asked.request.kind == "cancel" and "/operations/" in asked.request.job
+    (post,) = [c for c in fake_ms.api_calls() if c.method == "POST"]
+    assert post.path == "/api/publishers/contoso/offers/contoso-vm/cancel"
+    clock = Clock(NOW)
+    ended = []
+    for _ in range(4):
+        clock.advance(minutes=1)
+        ended += follow_requests(factory, publishers, now=clock())
+    (outcome,) = ended
+    assert outcome.request.state == PublishState.SUCCEEDED and outcome.request.kind == "cancel"
+    assert history(factory) == ["cancel", "cancelled"]

@@ -162,6 +162,8 @@ class FakeMicrosoft:
         self.jobs: dict[str, Job] = {}
         """Publishing jobs (Partner Center's configure jobs and the Cloud Partner Portal's
         operations), by id."""
+        self.cpp_publishing: set[str] = set()
+        """Cloud Partner Portal publishes in progress that offerbot did not start (``publisher/offer``)."""
         self.job_polls = 2
         """Status reads a new job answers "running" to before it completes."""
         self.job_outcome = "succeeded"
@@ -507,15 +509,19 @@ class FakeMicrosoft:
 
     def _cpp_golive(self, publisher: str, offer: str, verb: str) -> tuple[int, Any]:
         if verb == "cancel":
-            running = [
-                j
-                for j in self.jobs.values()
-                if j.product == f"{publisher}/{offer}" and j.status != "completed"
-            ]
-            if not running:
+            key = f"{publisher}/{offer}"
+            running = [j for j in self.jobs.values() if j.product == key and j.status != "completed"]
+            if not running and key not in self.cpp_publishing:
                 return self._error(400, "BadRequest", "no publish in progress")
-            running[0].status, running[0].result = "completed", "cancelled"
-            return 202, {}
+            for job in running:
+                job.status, job.result = "completed", "cancelled"
+            self.cpp_publishing.discard(key)
+            cancel = Job(id=f"{uuid.uuid4()}", product=key, submission="", outcome="succeeded")
+            self.jobs[cancel.id] = cancel
+            where = (
+                f"/api/publishers/{publisher}/offers/{offer}/operations/{cancel.id}?api-version=2017-10-31"
+            )
+            return 202, Located(where, {})
         job = Job(
             id=f"{uuid.uuid4()}", product=f"{publisher}/{offer}", submission="", outcome=self.job_outcome
         )

@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -43,7 +45,7 @@ from bot.slack.listeners import (
 from bot.slack.listeners.alert_work import update_alert
 from bot.slack.listeners.home import publish_home
 from bot.usecases.access import Action, check
-from bot.usecases.golive import GoLiveAsk, GoLiveTarget, Requested, go_live_target, request_go_live
+from bot.usecases.golive import GoLiveAsk, GoLiveTarget, go_live_target, request_go_live
 from bot.usecases.work import OUT_OF_DATE, AlertRef, alert_view, is_key
 from storage.errors import OfferbotError, UsageError
 
@@ -53,7 +55,7 @@ MAX_METADATA = 3000
 OFF = N_("Go live from Slack is off here: the operator can turn it on with OFFERBOT_GO_LIVE=on.")
 
 
-def _tr(deps: Deps, body: dict[str, Any]) -> Translator:
+def reader_of(deps: Deps, body: dict[str, Any]) -> Translator:
     try:
         return reader(deps, body)
     except OfferbotError:
@@ -65,7 +67,7 @@ def _external_id(body: dict[str, Any]) -> str:
     return f"golive-{trigger}"[:255] if isinstance(trigger, str) else ""
 
 
-def _ask(deps: Deps, body: dict[str, Any], offer_pk: int, channel: str, ts: str) -> GoLiveAsk:
+def ask_of(deps: Deps, body: dict[str, Any], offer_pk: int, channel: str, ts: str) -> GoLiveAsk:
     return GoLiveAsk(
         team_id=team_of(body),
         offer_pk=offer_pk,
@@ -76,7 +78,7 @@ def _ask(deps: Deps, body: dict[str, Any], offer_pk: int, channel: str, ts: str)
     )
 
 
-def _refuse(deps: Deps, client: WebClient, body: dict[str, Any], respond: Respond, reply: Reply) -> None:
+def refuse(deps: Deps, client: WebClient, body: dict[str, Any], respond: Respond, reply: Reply) -> None:
     """What only the clicker reads: ephemeral under the message, or on the Home tab itself."""
     if on_home(body):
         publish_home(deps, client, team=team_of(body), user=user_of(body), notice=reply.text)
@@ -84,14 +86,15 @@ def _refuse(deps: Deps, client: WebClient, body: dict[str, Any], respond: Respon
         respond(replace_original=False, response_type="ephemeral", **reply_kwargs(reply))
 
 
-def _value(action: dict[str, Any]) -> int:
+def offer_key(action: dict[str, Any]) -> int:
     value = action.get("value")
     if not is_key(value):
         raise UsageError(OUT_OF_DATE)
     return int(str(value))
 
 
-def _metadata(body: dict[str, Any]) -> dict[str, Any]:
+def metadata(body: dict[str, Any], fields: tuple[str, ...] = ("o", "s", "c", "t")) -> dict[str, Any]:
+    """A confirmation's private metadata, as our modal wrote it (anything else is out of date)."""
     view = body.get("view")
     raw = view.get("private_metadata") if isinstance(view, dict) else None
     if not isinstance(raw, str) or len(raw) > MAX_METADATA:
@@ -100,7 +103,6 @@ def _metadata(body: dict[str, Any]) -> dict[str, Any]:
         data = json.loads(raw)
     except ValueError:
         raise UsageError(OUT_OF_DATE) from None
-    fields = ("o", "s", "c", "t")
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str | int) for k in fields):
         raise UsageError(OUT_OF_DATE)
     if not is_key(str(data["o"])):
@@ -108,29 +110,31 @@ def _metadata(body: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _views_update(client: WebClient, view: dict[str, Any], **where: str) -> None:
+def views_update(client: WebClient, view: dict[str, Any], **where: str) -> None:
     try:
         client.views_update(view=view, **where)
     except CALL_ERRORS as exc:
         log.warning("could not update the go-live modal: %s", classify(exc).code)
 
 
-def _post_requested(deps: Deps, client: WebClient, team: str, requested: Requested) -> None:
-    """In the alert's thread (updating the alert), else in the requester's DM."""
-    request = requested.request
-    tr = deps.people.for_user(team_id=team, user_id=request.requested_by)
-    if request.channel and request.ts:
-        tr = deps.people.for_channel(team_id=team, channel=request.channel)
-    reply = render_requested(requested, tr=tr)
+def tell(deps: Deps, client: WebClient, team: str, make: Callable[[Translator], Reply], where: Where) -> None:
+    """A request's news in the alert's thread (then the alert is drawn again), else in the DM of
+    who asked; in the reader's language."""
+    threaded = bool(where.channel and where.ts)
+    if threaded:
+        tr = deps.people.for_channel(team_id=team, channel=where.channel)
+    else:
+        tr = deps.people.for_user(team_id=team, user_id=where.user)
+    reply = make(tr)
     try:
-        if request.channel and request.ts:
-            client.chat_postMessage(channel=request.channel, thread_ts=request.ts, **reply_kwargs(reply))
+        if threaded:
+            client.chat_postMessage(channel=where.channel, thread_ts=where.ts, **reply_kwargs(reply))
         else:
-            client.chat_postMessage(channel=request.requested_by, **reply_kwargs(reply))
+            client.chat_postMessage(channel=where.user, **reply_kwargs(reply))
     except CALL_ERRORS as exc:
-        log.warning("could not say that go live was requested: %s", classify(exc).code)
-    if request.channel and request.ts:
-        ref = AlertRef(team_id=team, offer_pk=request.offer_pk, channel=request.channel, ts=request.ts)
+        log.warning("could not say that a publish request was sent: %s", classify(exc).code)
+    if threaded:
+        ref = AlertRef(team_id=team, offer_pk=where.offer_pk, channel=where.channel, ts=where.ts)
         try:
             with deps.session_factory() as session:
                 view = alert_view(session, ref=ref, now=deps.clock())
@@ -139,16 +143,24 @@ def _post_requested(deps: Deps, client: WebClient, team: str, requested: Request
         update_alert(deps, client, team, view)
 
 
+@dataclass(frozen=True)
+class Where:
+    offer_pk: int
+    channel: str
+    ts: str
+    user: str
+
+
 def _click_ack(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
     """Refused at once (no modal) for whoever may not publish; otherwise the waiting modal."""
     ack()
-    tr = _tr(deps, body)
+    tr = reader_of(deps, body)
     try:
         if deps.publishers is None:
             raise UsageError(OFF)
         check(actor_of(deps, body), Action.PUBLISH, deps.policy)
     except OfferbotError as exc:
-        _refuse(deps, client, body, respond, render_error(exc, tr=tr))
+        refuse(deps, client, body, respond, render_error(exc, tr=tr))
         return
     trigger = body.get("trigger_id")
     if not isinstance(trigger, str) or not trigger:
@@ -165,43 +177,45 @@ def _click_lazy(deps: Deps, body: dict[str, Any], action: dict[str, Any], client
     publishers = deps.publishers
     if publishers is None or not _external_id(body):
         return
-    tr = _tr(deps, body)
+    tr = reader_of(deps, body)
     channel, ts = ("", None) if on_home(body) else where_clicked(body)
     try:
         check(actor_of(deps, body), Action.PUBLISH, deps.policy)
-        ask = _ask(deps, body, _value(action), channel, ts or "")
+        ask = ask_of(deps, body, offer_key(action), channel, ts or "")
         target = go_live_target(deps.session_factory, publishers, ask)
         view = render_confirm_modal(target, tr=tr, channel=channel, ts=ts or "")
     except OfferbotError as exc:
         view = render_message_modal(render_error(exc, tr=tr), tr=tr)
-    _views_update(client, view, external_id=_external_id(body))
+    views_update(client, view, external_id=_external_id(body))
 
 
 def _submit_ack(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
-    ack(response_action="update", view=render_waiting_modal(tr=_tr(deps, body), sending=True))
+    ack(response_action="update", view=render_waiting_modal(tr=reader_of(deps, body), sending=True))
 
 
 def _submit_lazy(deps: Deps, body: dict[str, Any], client: WebClient) -> None:
     """The request sent (the use-case reads the submissions again first), and what happened shown."""
-    tr = _tr(deps, body)
+    tr = reader_of(deps, body)
     view_id = str((body.get("view") or {}).get("id") or "")[:64]
     try:
         if deps.publishers is None:
             raise UsageError(OFF)
-        data = _metadata(body)
-        ask = _ask(deps, body, int(str(data["o"])), str(data["c"]), str(data["t"]))
+        data = metadata(body)
+        ask = ask_of(deps, body, int(str(data["o"])), str(data["c"]), str(data["t"]))
         done = request_go_live(
             deps.session_factory, deps.publishers, ask, confirmed=str(data["s"]), now=deps.clock()
         )
     except OfferbotError as exc:
-        _views_update(client, render_message_modal(render_error(exc, tr=tr), tr=tr), view_id=view_id)
+        views_update(client, render_message_modal(render_error(exc, tr=tr), tr=tr), view_id=view_id)
         return
     if isinstance(done, GoLiveTarget):  # a newer preview since the modal opened: confirm it first
         view = render_confirm_modal(done, tr=tr, channel=ask.channel, ts=ask.ts, newer=True)
-        _views_update(client, view, view_id=view_id)
+        views_update(client, view, view_id=view_id)
         return
-    _views_update(client, render_message_modal(render_requested(done, tr=tr), tr=tr), view_id=view_id)
-    _post_requested(deps, client, team_of(body), done)
+    views_update(client, render_message_modal(render_requested(done, tr=tr), tr=tr), view_id=view_id)
+    request = done.request
+    where = Where(request.offer_pk, request.channel, request.ts, request.requested_by)
+    tell(deps, client, team_of(body), lambda reader: render_requested(done, tr=reader), where)
 
 
 def register(app: App, deps: Deps) -> None:

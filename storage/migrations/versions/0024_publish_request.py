@@ -1,5 +1,5 @@
-"""publish_request: what offerbot asked Microsoft to publish (*Go live*), with one active request per
-offer (a partial unique index), the job it started and when to look at it next
+"""publish_request: what offerbot asked Microsoft to publish (*Go live*) or to cancel, with one active
+request per offer (a partial unique index), the job it started and when to look at it next
 
 Revision ID: 0024
 Revises: 0023
@@ -26,6 +26,8 @@ def upgrade() -> None:
         sa.Column("team_id", sa.String(length=32), nullable=False),
         sa.Column("offer_pk", sa.Integer(), sa.ForeignKey("offer.id", ondelete="CASCADE"), nullable=False),
         sa.Column("api", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("cancel_by", sa.String(length=32), nullable=False),
         sa.Column("submission_id", sa.String(length=300), nullable=False),
         sa.Column("submitted_at", UTCDateTime(), nullable=True),
         sa.Column("job", sa.String(length=500), nullable=False),

@@ -1,0 +1,173 @@
+"""*Cancel publish* from Slack: a publish offerbot started (its running *Go live* request), or any
+Cloud Partner Portal publish in progress, cancelled through Microsoft's documented cancel
+(Partner Center's ``configure/<jobId>/cancel``, the Cloud Partner Portal's ``…/cancel``).
+
+A cancel of offerbot's own request is followed by that request's job, which then ends cancelled; a
+Cloud Partner Portal publish offerbot did not start gets a request of its own (kind ``cancel``),
+followed like a *Go live*. Partner Center offers no cancel for a publish offerbot did not start
+(its job id is not known), so neither the button nor this use-case offers one. Permissions as for
+*Go live*."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.i18n import N_
+from bot.sources.publishing import CloudPartnerPublisher, PartnerCenterPublisher, Publishers
+from bot.usecases.access import Action, check
+from bot.usecases.golive import (
+    LABELS,
+    NO_ANSWER,
+    POLL_EVERY,
+    GoLiveAsk,
+    NoAnswer,
+    history_line,
+    publisher_for,
+    read_from,
+)
+from bot.usecases.work import GONE, OfferGone
+from storage import db
+from storage.errors import UsageError
+from storage.publishing import (
+    PublishRequest,
+    active_request,
+    cancel_asked,
+    drop,
+    finish,
+    reserve,
+    started,
+)
+from storage.reads.offers import OfferCard, get_offer, load_card
+from storage.statuses import OfferStatus, PublishApi, PublishKind, PublishState
+
+log = logging.getLogger(__name__)
+
+CLOUD_PARTNER_FEED = "cloud-partner-portal"
+
+
+@dataclass(frozen=True)
+class CancelTarget:
+    card: OfferCard
+    request: PublishRequest | None
+    """offerbot's running request; None for a Cloud Partner Portal publish it did not start."""
+
+
+@dataclass(frozen=True)
+class CancelAsked:
+    card: OfferCard
+    request: PublishRequest
+
+
+def cancellable(card: OfferCard) -> bool:
+    """Whether Microsoft offers a cancel here: offerbot's running request with its job, or a Cloud
+    Partner Portal publish in progress that offerbot did not start."""
+    request = card.publish
+    if request is not None and request.state == PublishState.RUNNING and request.job:
+        return request.kind == PublishKind.GO_LIVE
+    active = request is not None and request.state in (PublishState.SENDING, PublishState.RUNNING)
+    offer = card.offer
+    return not active and offer.feed == CLOUD_PARTNER_FEED and offer.status == OfferStatus.IN_PROGRESS
+
+
+def cancel_target(session_factory: db.SessionFactory, ask: GoLiveAsk) -> CancelTarget:
+    """What *Cancel publish* would cancel, or a :class:`UsageError` that says why nothing can be."""
+    check(ask.actor, Action.PUBLISH, ask.policy)
+    with session_factory() as session:
+        offer = get_offer(session, team_id=ask.team_id, offer_pk=ask.offer_pk)
+        if offer is None:
+            raise OfferGone(GONE)
+        card = load_card(session, offer=offer)
+        request = active_request(session, offer_pk=ask.offer_pk)
+    if not cancellable(card):
+        raise UsageError(
+            N_("Nothing offerbot can cancel is publishing %(offer)s now: Partner Center shows what runs."),
+            offer=offer.offer_id,
+        )
+    return CancelTarget(card=card, request=request)
+
+
+def cancel_publish(
+    session_factory: db.SessionFactory, publishers: Publishers, ask: GoLiveAsk, *, now: datetime
+) -> CancelAsked:
+    """The confirmation submitted: Microsoft's cancel sent once, recorded in the history."""
+    target = cancel_target(session_factory, ask)
+    offer = target.card.offer
+    if target.request is not None:
+        request = target.request
+        publisher = publisher_for(publishers, PublishApi(request.api))
+        _send_cancel(publisher, request.job, offer.feed_key or "", PublishApi(request.api))
+        with db.transaction(session_factory) as session:
+            asked = cancel_asked(session, request_id=request.id or 0, user_id=ask.actor.user_id)
+            assert asked is not None
+            history_line(session, asked, "cancel", now=now, user_id=ask.actor.user_id)
+        log.info(
+            "cancel: %s asked to cancel job %s of offer %s", ask.actor.user_id, request.job, offer.offer_id
+        )
+        return CancelAsked(card=target.card, request=asked)
+    return _cancel_outside(session_factory, publishers, target, ask, now=now)
+
+
+def _send_cancel(
+    publisher: PartnerCenterPublisher | CloudPartnerPublisher, job: str, key: str, api: PublishApi
+) -> str:
+    if isinstance(publisher, PartnerCenterPublisher):
+        read_from(lambda: publisher.cancel(job), api)
+        return job
+    publisher_id, _, offer_id = key.partition("/")
+    return read_from(lambda: publisher.cancel(publisher_id, offer_id), api)
+
+
+def _reserve_cancel(session_factory: db.SessionFactory, ask: GoLiveAsk, offer_id: str, now: datetime) -> int:
+    with db.transaction(session_factory) as session:
+        request = reserve(
+            session,
+            team_id=ask.team_id,
+            offer_pk=ask.offer_pk,
+            api=PublishApi.CLOUD_PARTNER,
+            submission_id=offer_id,
+            submitted_at=None,
+            user_id=ask.actor.user_id,
+            now=now,
+            channel=ask.channel,
+            ts=ask.ts,
+            kind=PublishKind.CANCEL,
+        )
+    if request is None or request.id is None:
+        raise UsageError(N_("a request about %(offer)s is already on its way."), offer=offer_id)
+    return request.id
+
+
+def _cancel_outside(
+    session_factory: db.SessionFactory,
+    publishers: Publishers,
+    target: CancelTarget,
+    ask: GoLiveAsk,
+    *,
+    now: datetime,
+) -> CancelAsked:
+    """A Cloud Partner Portal publish offerbot did not start: a cancel request of its own."""
+    offer, api = target.card.offer, PublishApi.CLOUD_PARTNER
+    request_id = _reserve_cancel(session_factory, ask, offer.offer_id, now)
+    try:
+        job = _send_cancel(publisher_for(publishers, api), "", offer.feed_key or "", api)
+    except NoAnswer:  # it may have been taken: kept as failed, never sent again blindly
+        with db.transaction(session_factory) as session:
+            lost = session.get(PublishRequest, request_id)
+            if lost is not None:
+                finish(session, request=lost, state=PublishState.FAILED, errors=[], now=now)
+        raise UsageError(NO_ANSWER, api=LABELS[api]) from None
+    except UsageError:
+        with db.transaction(session_factory) as session:
+            drop(session, request_id=request_id)
+        raise
+    with db.transaction(session_factory) as session:
+        kept = started(session, request_id=request_id, job=job, next_poll_at=now + POLL_EVERY)
+        if not job:  # no operation to follow: the next sync shows whether it stopped
+            finish(session, request=kept, state=PublishState.SUCCEEDED, errors=[], now=now)
+        history_line(session, kept, "cancel", now=now, user_id=ask.actor.user_id)
+    log.info(
+        "cancel: %s asked %s to cancel the publish of %s", ask.actor.user_id, LABELS[api], offer.offer_id
+    )
+    return CancelAsked(card=target.card, request=kept)
