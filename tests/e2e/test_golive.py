@@ -210,7 +210,12 @@ def test_a_manager_goes_live_from_the_alert_and_the_outcome_is_in_its_thread(
     (update,) = fake_slack.wait_for("chat.update", 1)
     assert f"Going live, requested by <@{PAT}>" in texts(update.body["blocks"])
     assert "offer_go_live" not in json.dumps(update.body["blocks"]), "no second button while it goes"
-    # a double submit, then a restart and a submit again: still one request
+    # a second click on an alert that still shows the button, a double submit, then a restart and a
+    # submit again: still one request
+    before = len(fake_slack.calls_to("views.update"))
+    click(server, fake_slack, button("offer_go_live", signoff["pk"]), channel=CHANNEL, ts=signoff["ts"])
+    second = fake_slack.wait_for("views.update", before + 1)[-1]
+    assert "already asked to publish" in json.dumps(second.body), "the second click is told, nothing sent"
     submit(server, view)
     restarted = app_for(settings, factory, signoff["clock"])
     try:

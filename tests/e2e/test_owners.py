@@ -55,11 +55,13 @@ def server(
     running.close()
 
 
-def command(server: RunningServer, text: str, user: str = PAT) -> str:
+def command(server: RunningServer, text: str, user: str = PAT, *, whole: bool = False) -> str:
+    """The answer's text (``whole``: its blocks too)."""
     body = slash_body(text, user=user, channel=HERE)
     status, raw = post(server.url + "/slack/events", body, sign(body))
     assert status == 200
-    return str(json.loads(raw)["text"])
+    answer = json.loads(raw)
+    return json.dumps(answer) if whole else str(answer["text"])
 
 
 def owners(factory: db.SessionFactory) -> list[tuple[str, str, str]]:
@@ -159,3 +161,20 @@ def test_the_home_tab_shows_an_offer_to_whoever_was_made_its_owner(
     command(server, "owners publisher:contoso add <@U0NEW0001|new>")
     open_home(server, "U0NEW0001")
     assert "Contoso Analytics VM" in text_of(published(fake_slack, 2))
+
+
+def test_the_digest_names_owners_set_in_slack_under_needs_whom(
+    server: RunningServer, factory: db.SessionFactory, clock: Clock
+) -> None:
+    from storage.alerts.subscriptions import Target
+    from tests.support.alerts import offer_pk, sub_channel
+
+    load(factory, doc(contoso("failed")), clock)
+    sub_channel(
+        factory, Target(kind="offer", offer_pk=offer_pk(factory, "contoso-analytics-vm")), clock, channel=HERE
+    )
+    before = command(server, "digest", whole=True)
+    assert "<@U0USER001>" not in before
+    command(server, "owners contoso-analytics-vm add <@U0USER001|pat>")
+    after = command(server, "digest", whole=True)
+    assert "for its owners" in after and "<@U0USER001>" in after, after
