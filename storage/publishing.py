@@ -36,6 +36,7 @@ class PublishRequest(SQLModel, table=True):
         ),
         sa.Index("ix_publish_request_offer_pk_requested_at", "offer_pk", "requested_at"),
         sa.Index("ix_publish_request_state_next_poll_at", "state", "next_poll_at"),
+        sa.Index("ix_publish_request_told_finished_at", "told", "finished_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -60,6 +61,8 @@ class PublishRequest(SQLModel, table=True):
     polls: int = Field(default=0)
     finished_at: datetime | None = utc_column(nullable=True)
     errors: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    told: bool = Field(default=False)
+    """Its end was told in Slack (the jobs process tells an ended request until it is)."""
 
 
 def reserve(
@@ -100,13 +103,28 @@ def reserve(
     return request
 
 
-def started(session: Session, *, request_id: int, job: str, next_poll_at: datetime) -> PublishRequest:
-    """Microsoft took the request: it is ``running`` as ``job``."""
-    request = session.get(PublishRequest, request_id)
-    assert request is not None
-    request.job, request.state, request.next_poll_at = job, PublishState.RUNNING, next_poll_at
-    session.add(request)
-    return request
+def _set(session: Session, request_id: int, expect: Sequence[str], **values: object) -> PublishRequest | None:
+    """Change a request only if it is still in one of ``expect`` (another process, or a late
+    sender, may have moved it on): the request as it now is, or None when it had moved on."""
+    table = PublishRequest.__table__  # type: ignore[attr-defined]
+    result = session.execute(
+        sa.update(table).where(table.c.id == request_id, table.c.state.in_(list(expect))).values(**values)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    return session.get(PublishRequest, request_id, populate_existing=True)
+
+
+def started(session: Session, *, request_id: int, job: str, next_poll_at: datetime) -> PublishRequest | None:
+    """Microsoft took the request: it is ``running`` as ``job`` (None: it was no longer sending)."""
+    return _set(
+        session,
+        request_id,
+        (PublishState.SENDING,),
+        job=job,
+        state=PublishState.RUNNING,
+        next_poll_at=next_poll_at,
+    )
 
 
 def drop(session: Session, *, request_id: int) -> None:
@@ -136,9 +154,12 @@ def latest_request(session: Session, *, offer_pk: int) -> PublishRequest | None:
     return found.first()
 
 
-def due_requests(session: Session, *, now: datetime, limit: int = 50) -> Sequence[PublishRequest]:
-    """Running requests whose next look has come, and requests cut off while sending, locked for
-    this process (another one skips them)."""
+def claim_due(
+    session: Session, *, now: datetime, lease: timedelta, limit: int = 50
+) -> tuple[list[PublishRequest], list[PublishRequest]]:
+    """Running requests whose next look has come, each put off by ``lease`` so that no other
+    process looks at them meanwhile; and requests cut off while sending, ended here as failed with
+    no job (in this transaction, so only one process ends each). Locked rows are skipped."""
     due = sa.and_(col(PublishRequest.state) == PublishState.RUNNING, col(PublishRequest.next_poll_at) <= now)
     lost = sa.and_(
         col(PublishRequest.state) == PublishState.SENDING,
@@ -151,21 +172,67 @@ def due_requests(session: Session, *, now: datetime, limit: int = 50) -> Sequenc
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return session.exec(stmt).all()
+    running, cut_off = [], []
+    for request in session.exec(stmt).all():
+        if request.state == PublishState.RUNNING:
+            request.next_poll_at = now + lease
+            session.add(request)
+            running.append(request)
+        else:
+            ended = finish(session, request_id=request.id or 0, state=PublishState.FAILED, errors=(), now=now)
+            if ended is not None:
+                cut_off.append(ended)
+    session.flush()
+    return running, cut_off
 
 
-def poll_later(session: Session, *, request: PublishRequest, at: datetime) -> None:
-    request.polls += 1
-    request.next_poll_at = at
-    session.add(request)
+def looked(session: Session, *, request_id: int, next_poll_at: datetime) -> None:
+    """One more look at a running job: the next one no sooner than ``next_poll_at``."""
+    table = PublishRequest.__table__  # type: ignore[attr-defined]
+    session.execute(
+        sa.update(table)
+        .where(table.c.id == request_id, table.c.state == PublishState.RUNNING)
+        .values(polls=table.c.polls + 1, next_poll_at=next_poll_at)
+    )
 
 
 def finish(
-    session: Session, *, request: PublishRequest, state: PublishState, errors: Sequence[str], now: datetime
-) -> None:
-    request.state, request.errors, request.finished_at = state, list(errors), now
-    request.next_poll_at = None
-    session.add(request)
+    session: Session,
+    *,
+    request_id: int,
+    state: PublishState,
+    errors: Sequence[str],
+    now: datetime,
+    told: bool = False,
+) -> PublishRequest | None:
+    """The request ended (None: it had already ended, here or in another process); ``told``: the
+    person who asked already read how (in the modal)."""
+    return _set(
+        session,
+        request_id,
+        ACTIVE_PUBLISH,
+        state=state,
+        errors=list(errors),
+        finished_at=now,
+        next_poll_at=None,
+        told=told,
+    )
+
+
+def untold(session: Session, *, limit: int = 20) -> Sequence[PublishRequest]:
+    """Ended requests whose end was not told in Slack yet, oldest first."""
+    stmt = (
+        select(PublishRequest)
+        .where(col(PublishRequest.told).is_(False), col(PublishRequest.finished_at).is_not(None))
+        .order_by(col(PublishRequest.finished_at), col(PublishRequest.id))
+        .limit(limit)
+    )
+    return session.exec(stmt).all()
+
+
+def mark_told(session: Session, *, request_id: int) -> None:
+    table = PublishRequest.__table__  # type: ignore[attr-defined]
+    session.execute(sa.update(table).where(table.c.id == request_id).values(told=True))
 
 
 def cancel_asked(session: Session, *, request_id: int, user_id: str) -> PublishRequest | None:

@@ -13,11 +13,11 @@ from bot.guard import STORE_ERRORS
 from bot.i18n import Language, Translator, translator
 from bot.render.alerts import render_alert
 from bot.render.golive import render_outcome
-from bot.slack.clients import Clients
+from bot.slack.clients import BotClient, Clients
 from bot.slack.errors import CALL_ERRORS, classify
 from bot.slack.people import channel_language, user_language
 from bot.sources.publishing import Publishers
-from bot.usecases.golive import Outcome, follow_requests
+from bot.usecases.golive import Outcome, follow_requests, told, untold_outcomes
 from bot.usecases.work import AlertRef, alert_view
 from storage import db
 from storage.errors import OfferbotError
@@ -42,14 +42,16 @@ class GoLiveJob:
         self.language, self.clock = language, clock
 
     def __call__(self) -> int:
-        """The requests that ended in this run."""
+        """The requests that ended in this run. Every ended request is told in Slack, this run or,
+        when Slack could not take it, a later one."""
         try:
             outcomes = follow_requests(self.session_factory, self.publishers, now=self.clock())
+            for outcome in untold_outcomes(self.session_factory):
+                if self._tell(outcome):
+                    told(self.session_factory, outcome.request.id or 0)
         except STORE_ERRORS as exc:
             log.warning("go live: the store failed (%s); the next run tries again", type(exc).__name__)
             return 0
-        for outcome in outcomes:
-            self._tell(outcome)
         return len(outcomes)
 
     def _reader(self, outcome: Outcome) -> Translator:
@@ -65,14 +67,15 @@ class GoLiveJob:
                 )
         return translator(language)
 
-    def _tell(self, outcome: Outcome) -> None:
+    def _tell(self, outcome: Outcome) -> bool:
+        """False when Slack may take it later (the next run tries again)."""
         request = outcome.request
         client = self.clients.for_team(request.team_id)
         if client is None:
             log.warning(
                 "go live: the outcome for offer %s not told: no installation", outcome.card.offer.offer_id
             )
-            return
+            return True
         tr = self._reader(outcome)
         reply = render_outcome(outcome, tr=tr)
         channel = request.channel if request.ts else request.requested_by
@@ -81,9 +84,16 @@ class GoLiveJob:
                 channel=channel, thread_ts=request.ts or None, text=reply.text, blocks=reply.blocks
             )
         except CALL_ERRORS as exc:
-            log.warning("go live: the outcome could not be posted: %s", classify(exc).code)
-        if not (request.channel and request.ts):
-            return
+            failure = classify(exc)
+            log.warning("go live: the outcome could not be posted: %s", failure.code)
+            if failure.transient:
+                return False
+        if request.channel and request.ts:
+            self._redraw(client, outcome, tr)
+        return True
+
+    def _redraw(self, client: BotClient, outcome: Outcome, tr: Translator) -> None:
+        request = outcome.request
         ref = AlertRef(
             team_id=request.team_id, offer_pk=request.offer_pk, channel=request.channel, ts=request.ts
         )

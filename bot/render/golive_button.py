@@ -82,6 +82,14 @@ def publish_lines(card: OfferCard, tr: Translator) -> list[Block]:
         return []
     if ended is None or ended < card.offer.status_changed_at:
         return []
+    if not request.job:  # its answer never came: it may have started
+        unknown = tr._(
+            ":grey_question: Go live, requested by <@%(user)s> at %(when)s: whether Microsoft got it is "
+            "unknown. Check the offer in Partner Center before you try again.",
+            user=request.requested_by,
+            when=when,
+        )
+        return [context(unknown)]
     line = tr._(
         ":x: Go live, requested by <@%(user)s> at %(when)s, did not publish the offer.",
         user=request.requested_by,

@@ -98,6 +98,9 @@ GO_LIVE_LINES = {
     "go_live": N_(":rocket: <@%(user)s> asked Microsoft to publish the offer live (Go live)"),
     "go_live_ok": N_(":white_check_mark: The offer went live, as <@%(user)s> asked"),
     "go_live_failed": N_(":x: Go live, asked by <@%(user)s>, did not publish the offer"),
+    "go_live_unknown": N_(
+        ":grey_question: Go live, asked by <@%(user)s>: whether Microsoft got it is unknown"
+    ),
     "cancel": N_(":no_entry_sign: <@%(user)s> asked Microsoft to cancel the publish"),
     "cancelled": N_(":no_entry_sign: The publish was cancelled (asked by <@%(user)s>)"),
     "cancel_failed": N_(":x: The cancel asked by <@%(user)s> did not stop the publish"),

@@ -218,7 +218,12 @@ def writes(text: str) -> bool:
     verb = first_word(text)
     if verb in WRITE_VERBS:
         return True
-    return verb == "owners" and any(w.lower() in ("add", "remove") for w in text[:MAX_RAW_TEXT].split()[1:])
+    if verb != OWNERS:
+        return False
+    try:  # as the answer will read it, quotes and all
+        return owners_args(list(parse(text).args)).change is not None
+    except UsageError:
+        return False
 
 
 EVENT_WORDS = {

@@ -45,7 +45,11 @@ class Transient(TransientError):
     pass) is skipped."""
 
 
-class NotFound(ProductError):
+class Refused(ProductError):
+    """Microsoft answered a 4xx other than 401/403: it did not do what was asked."""
+
+
+class NotFound(Refused):
     """404: the product (or its resource) does not exist."""
 
 
@@ -208,7 +212,7 @@ class ApiClient:
         if status == 404:
             raise NotFound(f"HTTP 404{_error_text(response)}")
         if status >= 400:
-            raise ProductError(f"HTTP {status}{_error_text(response)}")
+            raise Refused(f"HTTP {status}{_error_text(response)}")
         return response
 
     def get_json(self, path: str, params: dict[str, str] | None = None) -> Any:

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 CONFIGURE_SCHEMA = "https://schema.mp.microsoft.com/schema/configure/2022-07-01"
 SUBMISSION_SCHEMA = "https://schema.mp.microsoft.com/schema/submission/2022-07-01"
+ONE_TRY = RetryPolicy(attempts=1, timeout=30.0)
+"""Publishing never retries inside a call: a look at a job that fails is the next look, a minute
+later, and a request is never sent twice."""
 MAX_ERRORS = 20
 MAX_ERROR = 500
 
@@ -75,12 +78,14 @@ def flatten_errors(errors: object) -> list[str]:
             if text:
                 yield text
 
-    for item in errors if isinstance(errors, list) else ():
+    for item in (errors if isinstance(errors, list) else [])[:MAX_ERRORS]:
         for line in walk(item, 0):
-            clean = safetext.one_line(line)[:MAX_ERROR]
+            clean = safetext.one_line(line[: MAX_ERROR * 2])[:MAX_ERROR]
             if clean and clean not in found:
                 found.append(clean)
-    return found[:MAX_ERRORS]
+            if len(found) >= MAX_ERRORS:
+                return found
+    return found
 
 
 _JOB_RESULTS = {
@@ -234,7 +239,7 @@ class Publishers:
 def from_settings(
     settings: Settings, *, http: httpx.Client, tokens: TokenProvider, policy: RetryPolicy | None = None
 ) -> Publishers:
-    policy = policy or RetryPolicy()
+    policy = policy or ONE_TRY
     pc = partner_center.API.client(settings.partner_center_api_url, http=http, tokens=tokens, policy=policy)
     cpp = cloud_partner.API.client(settings.cloud_partner_api_url, http=http, tokens=tokens, policy=policy)
     return Publishers(

@@ -23,6 +23,7 @@ from bot.usecases.golive import (
     POLL_EVERY,
     GoLiveAsk,
     NoAnswer,
+    alert_of,
     history_line,
     publisher_for,
     read_from,
@@ -58,6 +59,9 @@ class CancelTarget:
 class CancelAsked:
     card: OfferCard
     request: PublishRequest
+    channel: str = ""
+    """The alert thread to tell (see ``alert_of``); "" for the DM of who asked."""
+    ts: str = ""
 
 
 def cancellable(card: OfferCard) -> bool:
@@ -102,10 +106,11 @@ def cancel_publish(
             asked = cancel_asked(session, request_id=request.id or 0, user_id=ask.actor.user_id)
             assert asked is not None
             history_line(session, asked, "cancel", now=now, user_id=ask.actor.user_id)
+            channel, ts = alert_of(session, ask)
         log.info(
             "cancel: %s asked to cancel job %s of offer %s", ask.actor.user_id, request.job, offer.offer_id
         )
-        return CancelAsked(card=target.card, request=asked)
+        return CancelAsked(card=target.card, request=asked, channel=channel, ts=ts)
     return _cancel_outside(session_factory, publishers, target, ask, now=now)
 
 
@@ -121,6 +126,7 @@ def _send_cancel(
 
 def _reserve_cancel(session_factory: db.SessionFactory, ask: GoLiveAsk, offer_id: str, now: datetime) -> int:
     with db.transaction(session_factory) as session:
+        channel, ts = alert_of(session, ask)
         request = reserve(
             session,
             team_id=ask.team_id,
@@ -130,8 +136,8 @@ def _reserve_cancel(session_factory: db.SessionFactory, ask: GoLiveAsk, offer_id
             submitted_at=None,
             user_id=ask.actor.user_id,
             now=now,
-            channel=ask.channel,
-            ts=ask.ts,
+            channel=channel,
+            ts=ts,
             kind=PublishKind.CANCEL,
         )
     if request is None or request.id is None:
@@ -154,9 +160,7 @@ def _cancel_outside(
         job = _send_cancel(publisher_for(publishers, api), "", offer.feed_key or "", api)
     except NoAnswer:  # it may have been taken: kept as failed, never sent again blindly
         with db.transaction(session_factory) as session:
-            lost = session.get(PublishRequest, request_id)
-            if lost is not None:
-                finish(session, request=lost, state=PublishState.FAILED, errors=[], now=now)
+            finish(session, request_id=request_id, state=PublishState.FAILED, errors=(), now=now, told=True)
         raise UsageError(NO_ANSWER, api=LABELS[api]) from None
     except UsageError:
         with db.transaction(session_factory) as session:
@@ -164,10 +168,14 @@ def _cancel_outside(
         raise
     with db.transaction(session_factory) as session:
         kept = started(session, request_id=request_id, job=job, next_poll_at=now + POLL_EVERY)
-        if not job:  # no operation to follow: the next sync shows whether it stopped
-            finish(session, request=kept, state=PublishState.SUCCEEDED, errors=[], now=now)
+        if kept is not None and not job:  # no operation to follow: the next sync shows whether it stopped
+            kept = finish(
+                session, request_id=request_id, state=PublishState.SUCCEEDED, errors=(), now=now, told=True
+            )
+        if kept is None:
+            raise UsageError(NO_ANSWER, api=LABELS[api])
         history_line(session, kept, "cancel", now=now, user_id=ask.actor.user_id)
     log.info(
         "cancel: %s asked %s to cancel the publish of %s", ask.actor.user_id, LABELS[api], offer.offer_id
     )
-    return CancelAsked(card=target.card, request=kept)
+    return CancelAsked(card=target.card, request=kept, channel=kept.channel, ts=kept.ts)

@@ -17,24 +17,33 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
+from bot.clock import utc_now
 from bot.i18n import N_
 from bot.sources.base import ProductError, SourceAuthError
-from bot.sources.http import Transient
-from bot.sources.publishing import CloudPartnerPublisher, PartnerCenterPublisher, Preview, Publishers
+from bot.sources.http import Refused, Transient
+from bot.sources.publishing import (
+    CloudPartnerPublisher,
+    JobState,
+    PartnerCenterPublisher,
+    Preview,
+    Publishers,
+)
 from bot.usecases.access import AccessPolicy, Action, Actor, check
 from bot.usecases.work import GONE, OfferGone
 from storage import db
-from storage.alerts.work import log_action
+from storage.alerts.work import find_thread, log_action
 from storage.errors import UsageError
 from storage.publishing import (
     PublishRequest,
     active_request,
+    claim_due,
     drop,
-    due_requests,
     finish,
-    poll_later,
+    looked,
+    mark_told,
     reserve,
     started,
+    untold,
 )
 from storage.reads.offers import OfferCard, get_offer, load_card
 from storage.statuses import SYNC_FEED, OfferStatus, PublishApi, PublishKind, PublishState
@@ -46,6 +55,9 @@ POLL_EVERY = timedelta(minutes=1)
 """Microsoft asks clients not to look at a job more often than this."""
 POLL_SLOWER = timedelta(minutes=10)
 """After an hour of looking every minute, a job is looked at this often."""
+LOOK_LEASE = timedelta(minutes=5)
+"""A claimed job is not looked at by another process for this long (one look takes at most the
+request's timeout: the publishing client does not retry)."""
 LOST = N_(
     "offerbot stopped while sending the request, so whether Microsoft got it is unknown: check the "
     "offer in Partner Center before you try again."
@@ -100,7 +112,8 @@ class Outcome:
 
 
 class NoAnswer(UsageError):
-    """Microsoft did not answer (after the retries of a read; at once for the request itself)."""
+    """Microsoft did not answer (after the retries of a read; at once for the request itself), or
+    answered a request with something offerbot cannot read: whether it was done is unknown."""
 
 
 class AlreadyRequested(UsageError):
@@ -123,6 +136,17 @@ def publisher_for(publishers: Publishers, api: PublishApi) -> PartnerCenterPubli
             N_("offerbot does not read %(api)s here, so it cannot publish this offer."), api=LABELS[api]
         )
     return publisher
+
+
+def alert_of(session: Session, ask: GoLiveAsk) -> tuple[str, str]:
+    """The alert thread a click came from, as the store knows it: ("", "") when none is tracked for
+    the offer there (a card, which is ephemeral, or the Home tab): then the news goes by DM."""
+    if not ask.channel or len(ask.channel) > 32 or len(ask.ts) > 32:
+        return "", ""
+    thread = find_thread(
+        session, team_id=ask.team_id, offer_pk=ask.offer_pk, channel=ask.channel, ts=ask.ts or None
+    )
+    return (thread.channel, thread.ts) if thread is not None else ("", "")
 
 
 def go_live_target(
@@ -177,7 +201,7 @@ def read_from(call: Callable[[], T], api: PublishApi) -> T:
             N_("%(api)s refused offerbot's credentials: tell the operator (the log says what to fix)."),
             api=label,
         ) from None
-    except ProductError as exc:
+    except Refused as exc:
         raise UsageError(
             N_(
                 "%(api)s refused (%(why)s). Usually the preview is not ready yet or a publish is already "
@@ -186,6 +210,9 @@ def read_from(call: Callable[[], T], api: PublishApi) -> T:
             api=label,
             why=str(exc)[:300],
         ) from None
+    except ProductError as exc:  # a 2xx whose body or headers cannot be read
+        log.warning("go live: %s answered what offerbot cannot read: %s", label, exc)
+        raise NoAnswer(N_("%(api)s did not answer: try again in a minute."), api=label) from None
 
 
 def _send(publisher: PartnerCenterPublisher | CloudPartnerPublisher, target: GoLiveTarget) -> str:
@@ -213,6 +240,7 @@ def request_go_live(
     if target.submission_id != confirmed:
         return target
     with db.transaction(session_factory) as session:
+        channel, ts = alert_of(session, ask)
         request = reserve(
             session,
             team_id=ask.team_id,
@@ -222,8 +250,8 @@ def request_go_live(
             submitted_at=target.preview.created if target.preview else None,
             user_id=ask.actor.user_id,
             now=now,
-            channel=ask.channel,
-            ts=ask.ts,
+            channel=channel,
+            ts=ts,
         )
         other = active_request(session, offer_pk=ask.offer_pk) if request is None else None
     if request is None or request.id is None:
@@ -245,10 +273,11 @@ def _sent(
         job = _send(publisher_for(publishers, target.api), target)
     except NoAnswer:  # it may have started: kept as failed, so nobody sends it again blindly
         with db.transaction(session_factory) as session:
-            request = session.get(PublishRequest, request_id)
-            if request is not None:
-                finish(session, request=request, state=PublishState.FAILED, errors=[], now=now)
-                history_line(session, request, "go_live_failed", now=now)
+            lost = finish(
+                session, request_id=request_id, state=PublishState.FAILED, errors=(), now=now, told=True
+            )
+            if lost is not None:
+                history_line(session, lost, "go_live_unknown", now=now)
         raise UsageError(NO_ANSWER, api=LABELS[target.api]) from None
     except UsageError:  # refused at once: nothing was requested, nothing is kept
         with db.transaction(session_factory) as session:
@@ -256,6 +285,8 @@ def _sent(
         raise
     with db.transaction(session_factory) as session:
         request = started(session, request_id=request_id, job=job, next_poll_at=now + POLL_EVERY)
+        if request is None:  # ended meanwhile as cut off (a send slower than ten minutes)
+            raise UsageError(NO_ANSWER, api=LABELS[target.api])
         history_line(session, request, "go_live", now=now)
     log.info(
         "go live: %s asked to publish offer %s (%s) live: %s job %s",
@@ -289,51 +320,75 @@ def ended_action(request: PublishRequest, ended: PublishState) -> str:
         return "cancelled" if ended is PublishState.SUCCEEDED else "cancel_failed"
     if ended is PublishState.CANCELLED:
         return "cancelled"
+    if not request.job:
+        return "go_live_unknown"
     return "go_live_ok" if ended is PublishState.SUCCEEDED else "go_live_failed"
 
 
-def _claim(session_factory: db.SessionFactory, now: datetime) -> list[tuple[int, str, str, str]]:
-    """The requests to look at now, each put off by a minute (or ten) first, so no other process
-    and no later run asks Microsoft about them sooner."""
-    with db.transaction(session_factory) as session:
-        due = list(due_requests(session, now=now))
-        for request in due:
-            if request.state == PublishState.RUNNING:
-                wait = POLL_EVERY if request.polls < 60 else POLL_SLOWER
-                poll_later(session, request=request, at=now + wait)
-        return [(r.id or 0, r.api, r.job, r.state) for r in due]
+def _ended(session: Session, request: PublishRequest) -> Outcome | None:
+    """A request that just ended, in the offer's history; its outcome for the thread."""
+    ended = PublishState(request.state)
+    by = request.cancel_by if ended is PublishState.CANCELLED else None
+    history_line(
+        session, request, ended_action(request, ended), now=request.finished_at or utc_now(), user_id=by
+    )
+    offer = get_offer(session, team_id=request.team_id, offer_pk=request.offer_pk)
+    return Outcome(card=load_card(session, offer=offer), request=request) if offer is not None else None
+
+
+def _look(publishers: Publishers, api: str, job: str) -> JobState | None:
+    """One look at a job (None: it could not be read now, or it still runs)."""
+    publisher = publishers.for_api(api)
+    try:
+        found = publisher.job(job) if publisher is not None else None
+    except (Transient, ProductError, SourceAuthError) as exc:
+        log.warning("go live: job %s could not be read (%s): looked at again later", job, exc)
+        return None
+    return found if found is not None and found.done else None
 
 
 def follow_requests(
     session_factory: db.SessionFactory, publishers: Publishers, *, now: datetime
 ) -> list[Outcome]:
-    """One look at every request whose time has come: those that ended, with their errors."""
-    outcomes = []
-    for request_id, api, job, state in _claim(session_factory, now):
-        ended: PublishState = PublishState.FAILED
-        errors: tuple[str, ...] = ()
-        if state == PublishState.RUNNING:
-            publisher = publishers.for_api(api)
-            try:
-                found = publisher.job(job) if publisher is not None else None
-            except (Transient, ProductError, SourceAuthError) as exc:
-                log.warning("go live: job %s could not be read (%s): looked at again later", job, exc)
-                continue
-            if found is None or not found.done:
-                continue
-            ended, errors = found.state, found.errors
+    """One look at every running request whose time has come (claimed first, so no other process
+    looks at it within :data:`LOOK_LEASE`), and the end of those cut off while sending: the
+    requests that ended, with their errors."""
+    with db.transaction(session_factory) as session:
+        running, cut_off = claim_due(session, now=now, lease=LOOK_LEASE)
+        outcomes = [o for o in (_ended(session, r) for r in cut_off) if o is not None]
+        due = [(r.id or 0, r.api, r.job, r.polls) for r in running]
+    for request_id, api, job, polls in due:
+        found = _look(publishers, api, job)
         with db.transaction(session_factory) as session:
-            request = session.get(PublishRequest, request_id)
-            offer = (
-                get_offer(session, team_id=request.team_id, offer_pk=request.offer_pk) if request else None
-            )
-            if request is None or offer is None:
+            if found is None:
+                wait = POLL_EVERY if polls < 60 else POLL_SLOWER
+                looked(session, request_id=request_id, next_poll_at=now + wait)
                 continue
-            finish(session, request=request, state=ended, errors=errors, now=now)
-            by = request.cancel_by if ended is PublishState.CANCELLED else None
-            history_line(session, request, ended_action(request, ended), now=now, user_id=by)
-            outcomes.append(Outcome(card=load_card(session, offer=offer), request=request))
-        log.info(
-            "go live: job %s of offer %s ended %s %s", job or "(lost)", offer.offer_id, ended, list(errors)
-        )
+            request = finish(session, request_id=request_id, state=found.state, errors=found.errors, now=now)
+            outcome = _ended(session, request) if request is not None else None
+        if outcome is not None:
+            outcomes.append(outcome)
+            log.info(
+                "go live: job %s of offer %s ended %s %s",
+                job,
+                outcome.card.offer.offer_id,
+                found.state,
+                list(found.errors),
+            )
     return outcomes
+
+
+def untold_outcomes(session_factory: db.SessionFactory) -> list[Outcome]:
+    """Ended requests whose end Slack was not told yet (this run's, and those whose telling failed)."""
+    with session_factory() as session:
+        found = []
+        for request in untold(session):
+            offer = get_offer(session, team_id=request.team_id, offer_pk=request.offer_pk)
+            if offer is not None:
+                found.append(Outcome(card=load_card(session, offer=offer), request=request))
+        return found
+
+
+def told(session_factory: db.SessionFactory, request_id: int) -> None:
+    with db.transaction(session_factory) as session:
+        mark_told(session, request_id=request_id)

@@ -241,6 +241,10 @@ def _fan_out_one(session: Session, change: StatusChange, now: datetime, groups: 
                 return False  # wait for an error message that explains it
         if event is not None and owners_unresolved(session, offer, now):
             return False  # the next pass looks the owners up first
+        if event is not None and any(
+            (offer.team_id, g) not in groups for g in slack_owners(session, offer=offer).groups
+        ):
+            return False  # a group set as owner since this pass read the groups: the next pass reads it
         for (dest_kind, dest), (kind, sub_id) in destinations(session, offer, change, event, groups).items():
             rows.append(
                 delivery_row(

@@ -30,7 +30,7 @@ from storage import db
 from storage.alerts.subscriptions import Target, subscribe
 from storage.models import Offer, OfferAction
 from storage.workspaces import bind_default_workspace
-from tests.conftest import NOW, SIGNING_SECRET, TEAM, RunningServer, post, sign, trigger_id
+from tests.conftest import NOW, SIGNING_SECRET, TEAM, RunningServer, post, sign, slash_body, trigger_id
 from tests.support.alerted import PAT, SAM, button, click, texts
 from tests.support.alerts import passes
 from tests.support.clock import Clock
@@ -235,15 +235,22 @@ def test_a_manager_goes_live_from_the_alert_and_the_outcome_is_in_its_thread(
     assert publishers is not None
     clock = signoff["clock"]
     job = GoLiveJob(factory, publishers, OneWorkspace(signoff["client"]), language=Language.EN, clock=clock)
+    fake_slack.fail("chat.postMessage", status=503, times=3)  # Slack is down when the job ends
+
+    def replies() -> list[dict[str, Any]]:
+        posts = fake_slack.calls_to("chat.postMessage")
+        return [c.body for c in posts if c.body.get("thread_ts") == signoff["ts"] and c.body.get("blocks")]
+
     ended = 0
     for _ in range(10):
         clock.advance(minutes=1)
         ended += job()
     assert ended == 1
-    replies = [
-        c.body for c in fake_slack.calls_to("chat.postMessage") if c.body.get("thread_ts") == signoff["ts"]
-    ]
-    assert "*Contoso SaaS* was published live" in replies[-1]["text"]
+    told = [r for r in replies() if "was published live" in r["text"]]
+    assert "*Contoso SaaS* was published live" in told[-1]["text"]
+    assert len(told) == 4, "three refused (one run, slack_sdk's retries), then told at the next run"
+    job()
+    assert len([r for r in replies() if "was published live" in r["text"]]) == len(told), "told once"
     with factory() as session:
         actions = [(a.action, a.user_id) for a in session.exec(select(OfferAction)).all()]
     assert actions == [("go_live", PAT), ("go_live_ok", PAT)]
@@ -348,3 +355,31 @@ def test_cancel_publish_from_the_alert_while_offerbots_publish_runs(
     assert f"<@{PAT}> asked Microsoft to cancel the publish of *Contoso SaaS*" in told[0]["text"]
     redrawn = fake_slack.wait_for("chat.update", 2)[-1]  # the alert drawn again, with who asked to cancel
     assert f"<@{PAT}> asked to cancel it." in texts(redrawn.body["blocks"])
+
+
+def test_go_live_from_a_card_in_a_channel_without_the_alert_is_told_by_dm(
+    signoff: dict[str, Any], server: RunningServer, fake_slack: FakeSlack, fake_ms: FakeMicrosoft
+) -> None:
+    """A card is ephemeral: its message is no thread, so the news goes to the DM of who asked."""
+    body = slash_body("contoso-saas", user=PAT, channel="C0OTHER01")
+    card = json.loads(post(server.url + "/slack/events", body, sign(body))[1])
+    (go,) = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert go["action_id"] == "offer_go_live"
+    before = len(fake_slack.calls_to("views.update"))
+    click(
+        server,
+        fake_slack,
+        button("offer_go_live", signoff["pk"]),
+        channel="C0OTHER01",
+        ts="1764000000.000900",
+    )
+    view = view_of(fake_slack.wait_for("views.update", before + 1)[-1].body)
+    assert json.loads(view["private_metadata"])["c"] == "C0OTHER01"
+    submit(server, view)
+    dm = wait_until(
+        lambda: next(
+            (c.body for c in fake_slack.calls_to("chat.postMessage") if c.body["channel"] == PAT), None
+        )
+    )
+    assert "asked Partner Center to publish *Contoso SaaS* live" in dm["text"]
+    assert not [c for c in fake_slack.calls_to("chat.postMessage") if c.body["channel"] == "C0OTHER01"]

@@ -153,7 +153,7 @@ def test_go_live_sends_one_configure_and_follows_its_job_once_a_minute_until_liv
     assert len(summaries) == 1, "the summary once, after it completed"
     with factory() as session:
         request = session.exec(select(PublishRequest)).one()
-    assert request.state == PublishState.SUCCEEDED and request.polls == 3
+    assert request.state == PublishState.SUCCEEDED and request.polls == 2, "two looks found it running"
     assert request.finished_at is not None and request.finished_at - request.requested_at >= timedelta(
         minutes=3
     )
@@ -249,6 +249,26 @@ def test_a_request_whose_answer_is_lost_is_kept_as_failed_and_never_sent_again_b
     with factory() as session:
         (request,) = session.exec(select(PublishRequest)).all()
     assert request.state == PublishState.FAILED and request.job == ""
+    assert history(factory) == ["go_live_unknown"]
+    from bot.i18n import translator
+    from bot.render.offers import render_card
+    from storage.reads.offers import load_card
+
+    with factory() as session:
+        card = load_card(session, offer=session.get(Offer, awaiting["pk"]))  # type: ignore[arg-type]
+    text = str(render_card(card, tr=translator("en")).blocks)
+    assert "whether Microsoft got it is unknown" in text and "did not publish" not in text
+
+
+def test_a_2xx_that_cannot_be_read_is_kept_as_unknown_never_as_nothing_requested(
+    factory: db.SessionFactory, fake_ms: FakeMicrosoft, publishers: Publishers, awaiting: dict[str, Any]
+) -> None:
+    fake_ms.script(PC + "/configure", Scripted(202, {"jobStatus": "notStarted"}))  # no jobId
+    with pytest.raises(UsageError, match="whether it started publishing is unknown"):
+        request_go_live(factory, publishers, ask(awaiting["pk"]), confirmed=awaiting["preview"], now=NOW)
+    with factory() as session:
+        (request,) = session.exec(select(PublishRequest)).all()
+    assert request.state == PublishState.FAILED and request.job == "", "kept: it may have started"
 
 
 def test_one_active_request_per_offer_is_kept_by_the_store_itself(
@@ -272,7 +292,8 @@ def test_one_active_request_per_offer_is_kept_by_the_store_itself(
     with db.transaction(factory) as session:
         first = one(session)
         assert first is not None and one(session) is None
-        finish(session, request=first, state=PublishState.FAILED, errors=[], now=NOW)
+        assert first.id is not None
+        finish(session, request_id=first.id, state=PublishState.FAILED, errors=[], now=NOW)
     with db.transaction(factory) as session:
         assert one(session) is not None, "once it ended, the offer may be asked again"
 
@@ -455,3 +476,43 @@ def test_a_cloud_partner_portal_publish_offerbot_did_not_start_can_be_cancelled(
     (outcome,) = ended
     assert outcome.request.state == PublishState.SUCCEEDED and outcome.request.kind == "cancel"
     assert history(factory) == ["cancel", "cancelled"]
+
+
+def test_two_followers_at_once_look_at_a_job_once_and_a_cut_off_request_ends_once(
+    factory: db.SessionFactory, fake_ms: FakeMicrosoft, publishers: Publishers, awaiting: dict[str, Any]
+) -> None:
+    """Two jobs processes (or two runs) at the same moment: the first claims the job for a few
+    minutes, so the second neither asks Microsoft nor ends the request again."""
+    from storage.publishing import claim_due, reserve
+
+    clock = Clock(NOW)
+    fake_ms.job_polls = 100
+    request_go_live(factory, publishers, ask(awaiting["pk"]), confirmed=awaiting["preview"], now=clock())
+    clock.advance(minutes=1)
+    with db.transaction(factory) as session:
+        running, _ = claim_due(session, now=clock(), lease=timedelta(minutes=5))
+    assert len(running) == 1
+    assert follow_requests(factory, publishers, now=clock()) == []  # the other process: claimed
+    assert [c for c in fake_ms.calls_to(PC + "/configure/") if c.path.endswith("/status")] == []
+    # a request cut off while sending: ended by one follower only, told once
+    g = fake_ms.add_product(2, "contoso-other", "Contoso Other")
+    sync_pass(session_factory=factory, sources=awaiting["sources"], clock=clock, force=True)
+    with factory() as session:
+        other = session.exec(select(Offer).where(Offer.offer_id == "contoso-other")).one()
+    with db.transaction(factory) as session:
+        reserve(
+            session,
+            team_id=TEAM,
+            offer_pk=other.id or 0,
+            api="partner-center",
+            submission_id=f"submission/{g}/1",
+            submitted_at=None,
+            user_id=PAT,
+            now=clock(),
+        )
+    clock.advance(minutes=11)
+    first = follow_requests(factory, publishers, now=clock())
+    second = follow_requests(factory, publishers, now=clock())
+    cut = [o for o in first if o.card.offer.offer_id == "contoso-other"]
+    assert len(cut) == 1 and cut[0].request.job == "" and cut[0].request.state == PublishState.FAILED
+    assert not [o for o in second if o.card.offer.offer_id == "contoso-other"]

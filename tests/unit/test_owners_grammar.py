@@ -80,7 +80,7 @@ def test_what_owners_refuses_names_what_to_type(words: list[str], says: str) -> 
 
 
 def test_only_a_change_of_owners_writes() -> None:
-    assert writes("owners woodgrove add <@U1>") and writes("owners woodgrove remove a@b.example")
+    assert writes("owners woodgrove add <@U0PAT0001>") and writes("owners woodgrove remove a@b.example")
     assert not writes("owners woodgrove") and not writes("owners add-on offer")
     assert writes("settings threading off") and not writes("list")
 

@@ -87,7 +87,7 @@ def _submit_lazy(deps: Deps, body: dict[str, Any], client: WebClient) -> None:
     views_update(
         client, render_message_modal(render_cancel_asked(asked, user_id=user, tr=tr), tr=tr), view_id=view_id
     )
-    where = Where(asked.card.offer.id or 0, ask.channel, ask.ts, user)
+    where = Where(asked.card.offer.id or 0, asked.channel, asked.ts, user)
     tell(
         deps, client, team_of(body), lambda reader: render_cancel_asked(asked, user_id=user, tr=reader), where
     )

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("polls", sa.Integer(), nullable=False),
         sa.Column("finished_at", UTCDateTime(), nullable=True),
         sa.Column("errors", sa.JSON(), nullable=False),
+        sa.Column("told", sa.Boolean(), nullable=False),
     )
     op.create_index(
         "uq_publish_request_offer_pk_active",
@@ -53,6 +54,7 @@ def upgrade() -> None:
         "ix_publish_request_offer_pk_requested_at", "publish_request", ["offer_pk", "requested_at"]
     )
     op.create_index("ix_publish_request_state_next_poll_at", "publish_request", ["state", "next_poll_at"])
+    op.create_index("ix_publish_request_told_finished_at", "publish_request", ["told", "finished_at"])
 
 
 def downgrade() -> None:
