@@ -16,7 +16,7 @@ from bot.render.blocks import (
     slack_date,
     titled,
 )
-from bot.render.golive_button import go_live_button, publish_lines
+from bot.render.golive_button import go_live_button, go_live_issue_lines, publish_lines
 from bot.render.labels import status_emoji, status_label, step_label
 from bot.render.offers import (
     issue_line,
@@ -206,11 +206,12 @@ def _alert_fields(card: OfferCard, status: OfferStatus, was: str, tr: Translator
 def _issues_block(card: OfferCard, tr: Translator, *, titled: bool) -> list[Block]:
     issues = unresolved(card)
     missing = missing_reason(card, issues, tr)
-    if not issues:
+    found = [issue_line(m, card, tr) for m in issues] + go_live_issue_lines(card, tr)
+    if not found:
         return [section(missing)] if missing else []
-    lines = "\n".join(issue_line(m, card, tr) for m in issues)
+    lines = "\n".join(found)
     if titled:
-        title = tr.ngettext("Issue (%(n)d)", "Issues (%(n)d)", len(issues))
+        title = tr.ngettext("Issue (%(n)d)", "Issues (%(n)d)", len(found))
         lines = f"*{title}*\n{lines}"
     return [section(lines)]
 

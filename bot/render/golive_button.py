@@ -4,9 +4,10 @@ request runs or after it failed (the modal and the thread's messages are in ``go
 from __future__ import annotations
 
 from bot.i18n import Translator
-from bot.render.blocks import Block, context, safe, slack_date, truncate
+from bot.render.blocks import Block, context, safe, slack_date
 from bot.usecases.cancel import cancellable
 from bot.usecases.golive import APIS
+from storage.publishing import PublishRequest
 from storage.reads.offers import OfferCard
 from storage.statuses import ACTIVE_PUBLISH, OfferStatus, PublishKind, PublishState
 
@@ -56,6 +57,27 @@ def error_lines(errors: list[str], tr: Translator) -> str:
     return shown + ("\n" + tr._("… and %(n)d more", n=more) if more > 0 else "")
 
 
+def _failed(card: OfferCard) -> bool:
+    """offerbot's *Go live* failed with Microsoft's answer, since the offer's status last moved."""
+    request = card.publish
+    return (
+        request is not None
+        and request.kind == PublishKind.GO_LIVE
+        and request.state == PublishState.FAILED
+        and bool(request.job)
+        and request.finished_at is not None
+        and request.finished_at >= card.offer.status_changed_at
+    )
+
+
+def go_live_issue_lines(card: OfferCard, tr: Translator) -> list[str]:
+    """The failed job's errors, as unresolved issues of the offer (until its status moves on)."""
+    if not _failed(card) or card.publish is None:
+        return []
+    label = tr._("*Go live:*")
+    return [f":red_circle: {label} {safe(e)}" for e in card.publish.errors[:10]]
+
+
 def publish_lines(card: OfferCard, tr: Translator) -> list[Block]:
     """While a request runs: "Going live, requested by @pat at …"; after a request failed, until
     the offer's status moves on, why it failed."""
@@ -77,6 +99,12 @@ def publish_lines(card: OfferCard, tr: Translator) -> list[Block]:
         if request.cancel_by:
             line += " " + tr._("<@%(user)s> asked to cancel it.", user=request.cancel_by)
         return [context(line)]
+    return _ended_lines(card, request, when, tr)
+
+
+def _ended_lines(card: OfferCard, request: PublishRequest, when: str, tr: Translator) -> list[Block]:
+    """After a *Go live* failed, until the offer's status moves on: that it did (its errors are
+    among the unresolved issues), or that whether Microsoft got it is unknown."""
     ended = request.finished_at
     if request.state != PublishState.FAILED or request.kind == PublishKind.CANCEL:
         return []
@@ -95,4 +123,6 @@ def publish_lines(card: OfferCard, tr: Translator) -> list[Block]:
         user=request.requested_by,
         when=when,
     )
-    return [context(truncate("\n".join(p for p in (line, error_lines(request.errors, tr)) if p), 2900))]
+    if not request.errors:
+        line += " " + tr._("Microsoft gave no reason: look at the offer in Partner Center.")
+    return [context(line)]

@@ -28,7 +28,7 @@ from bot.render.blocks import (
     titled,
     truncate,
 )
-from bot.render.golive_button import go_live_button, publish_lines
+from bot.render.golive_button import go_live_button, go_live_issue_lines, publish_lines
 from bot.render.labels import (
     SYNC_STEP_LABELS,
     offer_type_label,
@@ -224,10 +224,10 @@ def render_card(card: OfferCard, *, tr: Translator) -> Reply:
     issues = unresolved(card)
     blocks: list[Block] = [header(offer.name), offer_fields(offer, tr), divider(), *steps_blocks(card, tr)]
     missing = missing_reason(card, issues, tr)
-    if issues:
-        lines = (issue_line(m, card, tr) for m in issues)
-        blocks += sections(f"*{issues_title(len(issues), tr)}*", lines)
-    if missing or not issues:
+    lines = [issue_line(m, card, tr) for m in issues] + go_live_issue_lines(card, tr)
+    if lines:
+        blocks += sections(f"*{issues_title(len(lines), tr)}*", lines)
+    if missing or not lines:
         blocks.append(section(titled(tr._("Unresolved issues"), missing or tr._("None."))))
     for note in (links_line(offer, tr), source_note(offer, tr)):
         if note:

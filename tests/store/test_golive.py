@@ -194,9 +194,13 @@ def test_a_failed_job_reports_its_nested_errors_and_the_card_says_so(
     assert history(factory) == ["go_live", "go_live_failed"]
     with factory() as session:
         card = load_card(session, offer=session.get(Offer, awaiting["pk"]))  # type: ignore[arg-type]
-    for language, words in (("en", "did not publish the offer"), ("fr", "n’a pas publié l’offre")):
+    for language, words, title in (
+        ("en", "did not publish the offer", "Unresolved issues (3)"),
+        ("fr", "n’a pas publié l’offre", "Problèmes non résolus (3)"),
+    ):
         text = str(render_card(card, tr=translator(language)).blocks)
-        assert words in text and "Issues found during Certification." in text
+        assert words in text and title in text, text
+        assert ":red_circle: *" in text and "Issues found during Certification." in text
 
 
 def test_a_newer_preview_since_the_modal_is_shown_again_and_nothing_is_sent(
