@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     azure_tenant_id: str | None = None
     azure_client_id: str | None = None
     azure_client_secret: SecretStr | None = None
+    azure_client_certificate_path: Path | None = None
+    """A PEM file with the application's certificate and its private key (instead of a secret)."""
+    azure_client_certificate_password: SecretStr | None = None
+    """The password of that private key, when it is encrypted."""
+    offerbot_managed_identity: bool = False
+    """Sign in as the Azure managed identity of where offerbot runs (``AZURE_CLIENT_ID`` names a
+    user-assigned one); no tenant, secret or certificate."""
     azure_authority_host: str = "https://login.microsoftonline.com"
     partner_center_api_url: str = "https://graph.microsoft.com/rp/product-ingestion"
     partner_center_publisher_id: str | None = None
@@ -181,6 +188,8 @@ class Settings(BaseSettings):
         "azure_tenant_id",
         "azure_client_id",
         "azure_client_secret",
+        "azure_client_certificate_path",
+        "azure_client_certificate_password",
         "partner_center_publisher_id",
         "ssl_cert_file",
         "requests_ca_bundle",
@@ -198,6 +207,7 @@ class Settings(BaseSettings):
             self.slack_app_token,
             self.slack_client_secret,
             self.azure_client_secret,
+            self.azure_client_certificate_password,
             self.offerbot_metrics_token,
         )
         return [f.get_secret_value() for f in fields if f is not None]
@@ -229,13 +239,33 @@ class Settings(BaseSettings):
         """The private CA to trust for Microsoft's APIs, as the Python HTTP libraries read it."""
         return self.requests_ca_bundle or self.ssl_cert_file
 
+    @property
+    def azure_credential(self) -> str:
+        """Which credential the sync signs in with: ``managed identity``, ``client certificate``,
+        ``client secret``, or "" for none."""
+        if self.offerbot_managed_identity:
+            return "managed identity"
+        if self.azure_client_certificate_path is not None:
+            return "client certificate"
+        return "client secret" if self.azure_client_secret is not None else ""
+
     def require_azure(self) -> None:
         """Stop with the name of the first missing variable the sync needs."""
-        for name, value in (
-            ("AZURE_TENANT_ID", self.azure_tenant_id),
-            ("AZURE_CLIENT_ID", self.azure_client_id),
-            ("AZURE_CLIENT_SECRET", self.azure_client_secret),
-        ):
+        if not self.azure_credential:
+            raise ConfigError(
+                "the sync has no credential: set AZURE_CLIENT_SECRET (a client secret), "
+                "AZURE_CLIENT_CERTIFICATE_PATH (a PEM with the certificate and its key), or "
+                "OFFERBOT_MANAGED_IDENTITY=true in Azure (docs/partner-center.md, Set it up)"
+            )
+        needed = (
+            ()
+            if self.offerbot_managed_identity
+            else (
+                ("AZURE_TENANT_ID", self.azure_tenant_id),
+                ("AZURE_CLIENT_ID", self.azure_client_id),
+            )
+        )
+        for name, value in needed:
             if value is None:
                 raise ConfigError(
                     f"{name} is not set: the sync signs in as an Entra ID application "
@@ -299,6 +329,7 @@ SECRET_FILES = (
     "slack_app_token",
     "slack_client_secret",
     "azure_client_secret",
+    "azure_client_certificate_password",
     "offerbot_metrics_token",
     "database_url",
 )

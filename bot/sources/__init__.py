@@ -13,7 +13,7 @@ import httpx
 
 from bot.settings import Settings
 from bot.sources import cloud_partner, partner_center, publishing
-from bot.sources.auth import TokenProvider
+from bot.sources.auth import Credential, TokenProvider
 from bot.sources.base import OfferSource
 from bot.sources.http import RetryPolicy, make_http_client
 from bot.sources.publishing import Publishers
@@ -24,14 +24,18 @@ SOURCE_MODULES: tuple[Any, ...] = (partner_center, cloud_partner)
 
 
 def token_provider(settings: Settings) -> TokenProvider:
+    """The settings' one credential: a managed identity, else a certificate, else a secret."""
     settings.require_azure()
-    assert settings.azure_tenant_id is not None
-    assert settings.azure_client_id is not None
-    assert settings.azure_client_secret is not None
+    credential = Credential(
+        secret=settings.azure_client_secret,
+        certificate_path=settings.azure_client_certificate_path,
+        certificate_password=settings.azure_client_certificate_password,
+        managed=settings.offerbot_managed_identity,
+    )
     return TokenProvider(
-        tenant_id=settings.azure_tenant_id,
-        client_id=settings.azure_client_id,
-        client_secret=settings.azure_client_secret,
+        tenant_id=settings.azure_tenant_id or "",
+        client_id=settings.azure_client_id or "",
+        credential=credential,
         authority_host=settings.azure_authority_host,
         verify=settings.ca_bundle or True,
     )

@@ -1,19 +1,27 @@
-"""Entra ID tokens for the sync: client credentials through MSAL, one token per scope, reused until it
-nears expiry (MSAL's token cache), never fetched per request."""
+"""Entra ID tokens for the sync and *Go live*, through MSAL, one token per scope, reused until it nears
+expiry (MSAL's token cache), never fetched per request. Three credentials: a client secret, a client
+certificate (MSAL signs the client assertion with its key), or the managed identity of where offerbot
+runs in Azure (MSAL's managed identity client: ``IDENTITY_ENDPOINT``/``IDENTITY_HEADER``, else IMDS)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import msal
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from bot.sources.base import SourceAuthError, SourceUnavailable
+from storage.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +43,8 @@ _AADSTS_HINTS = {
     "AADSTS700016": "no application with AZURE_CLIENT_ID exists in tenant AZURE_TENANT_ID: check both ids",
     "AADSTS90002": "tenant AZURE_TENANT_ID was not found: check the Directory (tenant) ID",
     "AADSTS900023": "AZURE_TENANT_ID is not a valid tenant id or domain",
+    "AADSTS700027": "the client certificate is not the application's: upload its public certificate "
+    "under the application's Certificates & secrets, or check AZURE_CLIENT_CERTIFICATE_PATH",
 }
 
 
@@ -82,37 +92,124 @@ def explain_token_error(result: dict[str, Any]) -> str:
     return f"Entra ID refused a token ({error}{detail}); {hint}"
 
 
+@dataclass(frozen=True)
+class Credential:
+    """How the application proves who it is: exactly one of a secret, a certificate, or the managed
+    identity (``managed``; ``client_id`` then names a user-assigned one)."""
+
+    secret: SecretStr | None = None
+    certificate_path: Path | None = None
+    certificate_password: SecretStr | None = None
+    managed: bool = False
+
+    @property
+    def kind(self) -> str:
+        if self.managed:
+            return "managed identity"
+        return "client certificate" if self.certificate_path is not None else "client secret"
+
+
+def _private_key(data: bytes, password: SecretStr | None) -> rsa.RSAPrivateKey:
+    secret = password.get_secret_value().encode() if password is not None else None
+    try:
+        key = serialization.load_pem_private_key(data, password=secret)
+    except TypeError:
+        raise ConfigError(
+            "AZURE_CLIENT_CERTIFICATE_PATH: its private key is encrypted: set "
+            "AZURE_CLIENT_CERTIFICATE_PASSWORD"
+            if secret is None
+            else "AZURE_CLIENT_CERTIFICATE_PASSWORD is set but the private key is not encrypted: unset it"
+        ) from None
+    except ValueError:
+        raise ConfigError(
+            "AZURE_CLIENT_CERTIFICATE_PATH holds no readable private key (or "
+            "AZURE_CLIENT_CERTIFICATE_PASSWORD is wrong): the file must hold the PEM private key and "
+            "the certificate"
+        ) from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ConfigError(
+            "AZURE_CLIENT_CERTIFICATE_PATH holds a key Entra ID does not take: make the certificate with "
+            "an RSA key (2048 bits or more)"
+        )
+    return key
+
+
+def load_certificate(path: Path, password: SecretStr | None) -> dict[str, str]:
+    """The certificate credential MSAL signs with: the private key (decrypted here, kept in memory
+    only), the certificate's SHA-1 thumbprint and the certificate itself. A file that does not hold
+    both, or a wrong password, is a :class:`ConfigError` naming what to fix, never the contents."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"AZURE_CLIENT_CERTIFICATE_PATH: cannot read {path} ({exc.strerror})") from None
+    key = _private_key(data, password)
+    try:
+        cert = x509.load_pem_x509_certificate(data)
+    except ValueError:
+        raise ConfigError("AZURE_CLIENT_CERTIFICATE_PATH holds no PEM certificate beside the key") from None
+    unencrypted = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    # Entra ID names a certificate by its SHA-1 thumbprint (the assertion's x5t): not a security use.
+    thumbprint = cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303
+    return {
+        "private_key": unencrypted.decode(),
+        "thumbprint": thumbprint,
+        "public_certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
+    }
+
+
 class TokenProvider:
-    """Client-credentials tokens for one Entra ID application. Thread-safe; MSAL caches each scope's
-    token in memory and answers from the cache until the token nears expiry."""
+    """Tokens for one Entra ID application (or managed identity). Thread-safe; MSAL caches each
+    scope's token in memory and answers from the cache until the token nears expiry."""
 
     def __init__(
         self,
         *,
         tenant_id: str,
         client_id: str,
-        client_secret: SecretStr,
+        credential: Credential,
         authority_host: str,
         verify: str | bool = True,
         timeout: float = 30.0,
     ) -> None:
         self.authority = f"{authority_host.rstrip('/')}/{tenant_id}"
         self._client_id = client_id
-        self._secret = client_secret
+        self.credential = credential
         self._verify = verify
         self._timeout = timeout
         self._custom_host = (urlsplit(authority_host).hostname or "") not in MICROSOFT_AUTHORITY_HOSTS
         self._app: msal.ConfidentialClientApplication | None = None
+        self._managed: msal.ManagedIdentityClient | None = None
         self._lock = threading.Lock()
+
+    def _client_credential(self) -> str | dict[str, str]:
+        found = self.credential
+        if found.certificate_path is not None:
+            return load_certificate(found.certificate_path, found.certificate_password)
+        assert found.secret is not None
+        return found.secret.get_secret_value()
+
+    def _managed_client(self) -> msal.ManagedIdentityClient:
+        if self._managed is None:
+            identity: msal.SystemAssignedManagedIdentity | msal.UserAssignedManagedIdentity = (
+                msal.UserAssignedManagedIdentity(client_id=self._client_id)
+                if self._client_id
+                else msal.SystemAssignedManagedIdentity()
+            )
+            http = _HttpSession(verify=self._verify, timeout=self._timeout)
+            self._managed = msal.ManagedIdentityClient(identity, http_client=http)
+        return self._managed
 
     def _application(self) -> msal.ConfidentialClientApplication:
         if self._app is None:
+            credential = self._client_credential()  # a certificate that cannot be read says so
             try:
                 # A custom authority host (sovereign cloud, proxy, tests) names its token endpoint in
                 # <authority>/v2.0/.well-known/openid-configuration: no Microsoft instance discovery.
                 self._app = msal.ConfidentialClientApplication(
                     self._client_id,
-                    client_credential=self._secret.get_secret_value(),
+                    client_credential=credential,
                     authority=self.authority,
                     instance_discovery=False if self._custom_host else None,
                     http_client=_HttpSession(verify=self._verify, timeout=self._timeout),
@@ -135,11 +232,18 @@ class TokenProvider:
                 ) from None
         return self._app
 
+    def _acquire(self, scope: str) -> Any:
+        if self.credential.managed:  # a managed identity asks for a resource, not a scope
+            resource = scope.removesuffix("/.default")
+            return self._managed_client().acquire_token_for_client(resource=resource)
+        return self._application().acquire_token_for_client(scopes=[scope])
+
     def token(self, scope: str) -> str:
         with self._lock:
-            app = self._application()
             try:
-                result = app.acquire_token_for_client(scopes=[scope])
+                result = self._acquire(scope)
+            except (SourceUnavailable, SourceAuthError, ConfigError):
+                raise
             except requests.RequestException as exc:
                 raise SourceUnavailable(
                     f"cannot reach the Entra ID token endpoint ({exc.__class__.__name__}): try again later"

@@ -76,6 +76,10 @@ def check_sources(settings: Settings) -> list[Check]:
             )
             continue
         checks.append(
-            Check(source.label, Verdict.OK, f"a token, and {len(listing.products)} product(s) listed")
+            Check(
+                source.label,
+                Verdict.OK,
+                f"a token ({settings.azure_credential}), and {len(listing.products)} product(s) listed",
+            )
         )
     return checks

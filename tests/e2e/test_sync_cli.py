@@ -125,7 +125,8 @@ def test_serve_with_a_source_but_no_credentials_names_the_variable(
         "serve", env={**env, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": SIGNING_SECRET}
     )
     assert result.returncode == 78
-    assert "AZURE_CLIENT_SECRET is not set" in result.stderr and "Traceback" not in result.stderr
+    assert "the sync has no credential: set AZURE_CLIENT_SECRET" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_sync_once_into_a_named_workspace(fake_ms: FakeMicrosoft, tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ def test_a_working_setup_passes_every_check(
         "channels": Verdict.OK,
         "Partner Center": Verdict.OK,
     }
-    assert any("1 product(s) listed" in line for line in lines)
+    assert any("a token (client secret), and 1 product(s) listed" in line for line in lines), lines
 
 
 def test_each_failure_names_its_fix(

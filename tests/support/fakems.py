@@ -24,7 +24,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
 
+import jwt
 import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -34,6 +37,8 @@ CLIENT_SECRET = "s3cr3t-value"
 PC = "/rp/product-ingestion"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 CPP_SCOPE = "https://cloudpartner.azure.com/.default"
+MANAGED_IDENTITY_PATH = "/msi/token"
+MANAGED_IDENTITY_HEADER = "fake-identity-header"
 
 
 @dataclass
@@ -153,6 +158,8 @@ class FakeMicrosoft:
         self.calls: list[Recorded] = []
         self.tokens: dict[str, int] = defaultdict(int)
         self.secret = CLIENT_SECRET
+        self.client_certificate: bytes | None = None
+        """The PEM certificate registered on the application: client assertions signed by its key pass."""
         self.token_error: dict[str, Any] | None = None
         self._script: dict[str, deque[Scripted]] = defaultdict(deque)
         self._lock = threading.Lock()
@@ -313,16 +320,71 @@ class FakeMicrosoft:
             }
         if path == f"/{TENANT}/oauth2/v2.0/token" and request.method == "POST":
             return self._token(rec)
+        if path == MANAGED_IDENTITY_PATH:
+            return self._managed_identity(rec)
         if path.startswith(PC):
             return self._partner_center(path[len(PC) :], rec)
         if path.startswith("/api/publishers/"):
             return self._cloud_partner(path, rec)
         return self._error(404, "notFound", f"no route {path}")
 
+    def _assertion_ok(self, rec: Recorded) -> bool:
+        """A client assertion (RFC 7523) signed by the key of :attr:`client_certificate`, naming the
+        application as issuer and subject, this token endpoint as audience, and the certificate's
+        SHA-1 thumbprint as ``x5t``, as Entra ID checks it."""
+        if self.client_certificate is None:
+            return False
+        if rec.form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            return False
+        cert = x509.load_pem_x509_certificate(self.client_certificate)
+        assertion = rec.form.get("client_assertion", "")
+        try:
+            header = jwt.get_unverified_header(assertion)
+            claims = jwt.decode(
+                assertion,
+                cert.public_key(),  # type: ignore[arg-type]
+                algorithms=["RS256", "PS256"],
+                audience=f"{self.url}/{TENANT}/oauth2/v2.0/token",
+                issuer=CLIENT_ID,
+            )
+        except jwt.PyJWTError:
+            return False
+        named = str(header.get("x5t", ""))  # MSAL writes it in base64 with padding, the RFC in base64url
+        try:
+            thumbprint = base64.b64decode(named.replace("-", "+").replace("_", "/") + "==")
+        except ValueError:
+            return False
+        return claims.get("sub") == CLIENT_ID and thumbprint == cert.fingerprint(hashes.SHA1())
+
+    def _managed_identity(self, rec: Recorded) -> tuple[int, Any]:
+        """App Service's managed identity endpoint (``IDENTITY_ENDPOINT``), on loopback."""
+        if rec.headers.get("X-Identity-Header") != MANAGED_IDENTITY_HEADER:
+            return 401, {"error": "invalid_request", "error_description": "X-IDENTITY-HEADER is wrong"}
+        resource = rec.args.get("resource", "")
+        with self._lock:
+            scope = resource.rstrip("/") + "/.default"
+            self.tokens[scope] += 1
+            token = f"token-mi-{len(self._issued)}"
+            self._issued[token] = scope
+        expires = str(int(time.time()) + 3600)
+        return 200, {
+            "access_token": token,
+            "expires_on": expires,
+            "resource": resource,
+            "token_type": "Bearer",
+        }
+
     def _token(self, rec: Recorded) -> tuple[int, Any]:
         if self.token_error is not None:
             return 401, self.token_error
-        if rec.form.get("client_id") != CLIENT_ID or rec.form.get("client_secret") != self.secret:
+        if rec.form.get("client_id") == CLIENT_ID and "client_assertion" in rec.form:
+            if not self._assertion_ok(rec):
+                return 401, {
+                    "error": "invalid_client",
+                    "error_description": "AADSTS700027: Client assertion failed signature validation.",
+                    "error_codes": [700027],
+                }
+        elif rec.form.get("client_id") != CLIENT_ID or rec.form.get("client_secret") != self.secret:
             return 401, {
                 "error": "invalid_client",
                 "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret "
