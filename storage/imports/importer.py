@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from storage.durations import StepDuration
 from storage.estimates import stuck_at
 from storage.imports.documents import MessageIn, OfferIn
 from storage.models import Message, Offer, StatusChange, Step
@@ -110,6 +111,8 @@ class StepTimes:
     stuck_at: datetime | None
     stuck_since: datetime | None
     took_seconds: int | None
+    finished: bool = False
+    """This round saw it complete after seeing it run: ``took_seconds`` is new history."""
 
 
 def _step_times(
@@ -134,7 +137,7 @@ def _step_times(
     if before is not None and same_step and before[1] in RUNNING_STEPS and before[2] is not None:
         took = int((now - before[2]).total_seconds()) if status == StepState.COMPLETE.value else None
     stuck = stuck_at(estimate, since=now, business_days=business) if running else None
-    return StepTimes(now, stuck, None, took)
+    return StepTimes(now, stuck, None, took, finished=took is not None)
 
 
 def _message_row(offer_pk: int, position: int | None, m: MessageIn) -> dict[str, Any]:
@@ -148,9 +151,10 @@ def _message_row(offer_pk: int, position: int | None, m: MessageIn) -> dict[str,
 
 
 def _children(
-    offer_pk: int, data: OfferIn, *, now: datetime, previous: Previous
+    offer_pk: int, data: OfferIn, *, now: datetime, previous: Previous, durations: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The offer's step rows and message rows, as values for one multi-row insert each."""
+    """The offer's step rows and message rows, as values for one multi-row insert each; the steps
+    that this round saw finish are added to ``durations``."""
     messages = [_message_row(offer_pk, None, m) for m in data.messages]
     steps: list[dict[str, Any]] = []
     business = data.offer_type == OfferType.AZURE_APPLICATION.value
@@ -181,6 +185,17 @@ def _children(
             }
         )
         messages.extend(_message_row(offer_pk, step.position, m) for m in step.messages)
+        if times.finished and times.took_seconds is not None:
+            durations.append(
+                {
+                    "offer_pk": offer_pk,
+                    "offer_type": data.offer_type,
+                    "step_id": step.step_id,
+                    "position": step.position,
+                    "seconds": max(0, times.took_seconds),
+                    "finished_at": now,
+                }
+            )
     return steps, messages
 
 
@@ -312,9 +327,11 @@ def _write_children(
     *,
     replaced: list[int],
     now: datetime,
+    team_id: str,
 ) -> None:
     """Replace the steps and messages of ``replaced`` offers and write those of every offer in
-    ``rows``, each kind in one multi-row insert (no ORM object per row: a 5 MB push stays cheap)."""
+    ``rows``, each kind in one multi-row insert (no ORM object per row: a 5 MB push stays cheap),
+    and the durations of the steps this round saw finish."""
     previous: Previous = {}
     for start in range(0, len(replaced), _CHUNK):
         chunk = replaced[start : start + _CHUNK]
@@ -323,14 +340,20 @@ def _write_children(
         session.execute(sa.delete(Step).where(Step.offer_pk.in_(chunk)))  # type: ignore[attr-defined]
     steps: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] = []
+    durations: list[dict[str, Any]] = []
     for offer_pk, data in rows:
-        offer_steps, offer_messages = _children(offer_pk, data, now=now, previous=previous)
+        offer_steps, offer_messages = _children(
+            offer_pk, data, now=now, previous=previous, durations=durations
+        )
         steps += offer_steps
         messages += offer_messages
     if steps:
         session.execute(sa.insert(Step.__table__), steps)  # type: ignore[attr-defined]
     if messages:
         session.execute(sa.insert(Message.__table__), messages)  # type: ignore[attr-defined]
+    if durations:
+        rows_out = [{**d, "team_id": team_id} for d in durations]
+        session.execute(sa.insert(StepDuration.__table__), rows_out)  # type: ignore[attr-defined]
 
 
 def record_observations(
@@ -381,7 +404,7 @@ def record_observations(
     changes += [_status_change(team_id, pk, None, status, now, source) for pk, _, status in created]
     replaced = [row.id for row, _ in changed]
     written = [(pk, data) for pk, data, _ in created] + [(row.id, data) for row, data in changed]
-    _write_children(session, written, replaced=replaced, now=now)  # type: ignore[arg-type]
+    _write_children(session, written, replaced=replaced, now=now, team_id=team_id)  # type: ignore[arg-type]
     if changes:
         session.execute(sa.insert(StatusChange.__table__), changes)  # type: ignore[attr-defined]
     return ImportSummary(

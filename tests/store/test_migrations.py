@@ -5,6 +5,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+import storage.durations
 import storage.models
 import storage.owners
 import storage.publishing  # noqa: F401

@@ -1,0 +1,41 @@
+"""step_duration: how long each publishing step took, each time an import, a push or a sync sees it
+complete after seeing it run, with the offer's type (the history predictions are made from)
+
+Revision ID: 0026
+Revises: 0025
+Create Date: 2026-12-02
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from storage.models import UTCDateTime
+
+revision = "0026"
+down_revision = "0025"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "step_duration",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("offer_pk", sa.Integer(), sa.ForeignKey("offer.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("offer_type", sa.String(length=40), nullable=False),
+        sa.Column("step_id", sa.String(length=200), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("seconds", sa.Integer(), nullable=False),
+        sa.Column("finished_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index(
+        "ix_step_duration_team_id_offer_type_step_id_finished_at",
+        "step_duration",
+        ["team_id", "offer_type", "step_id", "finished_at"],
+    )
+    op.create_index("ix_step_duration_finished_at", "step_duration", ["finished_at"])
+
+
+def downgrade() -> None:
+    op.drop_table("step_duration")
