@@ -21,6 +21,7 @@ from bot.alerting.watcher import new_worker_id, run_pass
 from bot.clock import utc_now
 from bot.guard import STORE_ERRORS
 from bot.jobs.digest import DIGEST_JOB_ID, DIGEST_TICK, DigestJob
+from bot.jobs.forecast import FORECAST_JOB_ID, FORECAST_TICK, ForecastJob
 from bot.jobs.golive import GO_LIVE_JOB_ID, GO_LIVE_TICK, GoLiveJob
 from bot.metrics import PASS_SECONDS, STORE_FAILURES, timed
 from bot.settings import Settings
@@ -274,6 +275,9 @@ def registry(
         jobs.append(
             ScheduledJob(SYNC_JOB_ID, "offerbot sync", SyncJob(settings, session_factory, sources), SYNC_TICK)
         )
+    jobs.append(
+        ScheduledJob(FORECAST_JOB_ID, "offerbot forecast", ForecastJob(session_factory), FORECAST_TICK)
+    )
     housekeeping = HousekeepingJob(session_factory, keep=timedelta(days=settings.offerbot_keep_days))
     jobs.append(
         ScheduledJob(HOUSEKEEPING_JOB_ID, "offerbot housekeeping", housekeeping, HOUSEKEEPING_INTERVAL)

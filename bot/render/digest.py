@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import Translator
 from bot.render.blocks import Block, Reply, context, esc, header, section, sections, slack_date, truncate
+from bot.render.forecast import forecast_text
 from bot.render.labels import status_emoji, status_label
 from bot.render.offers import step_name
 from bot.usecases.digest import DigestSetting, DigestView
@@ -60,6 +61,9 @@ def _body(data: DigestData, tr: Translator) -> list[Block]:
             for o, s in data.stuck
         ]
         blocks += sections("*" + tr._("Stuck steps") + "*", stuck)
+    expected = [f"{_name(o.name, o.offer_id)}: {forecast_text(f, tr)}" for o, f in data.expected]
+    if expected:
+        blocks += sections("*" + tr._("Expected live") + "*", expected)
     title = "*" + tr._("Last 24 hours (%(n)d changes)", n=data.changes_total) + "*"
     if data.changes:
         lines = [_change_line(c, o, tr) for c, o in data.changes]

@@ -10,6 +10,7 @@ from typing import Any
 from bot.i18n import Translator
 from bot.render.alerts import ON_IT_ACTION, OPEN_STATUS_ACTION, snooze_menu
 from bot.render.blocks import Block, context, divider, esc, header, section, slack_date, truncate
+from bot.render.forecast import forecast_text
 from bot.render.golive_button import go_live_button_of
 from bot.render.labels import status_emoji, status_label, step_label
 from bot.render.offers import step_estimate, step_name
@@ -87,7 +88,8 @@ def _publishing_line(item: HomeOffer, tr: Translator) -> str:
                 "Microsoft estimates %(estimate)s", estimate=f"_{step_estimate(item.offer, item.focus, tr)}_"
             )
         )
-    return " · ".join(p for p in parts if p)
+    forecast = forecast_text(item.forecast, tr) if item.offer.status == OfferStatus.IN_PROGRESS else None
+    return " · ".join(p for p in (*parts, forecast) if p)
 
 
 def _more(shown: int, total: int, command: str, tr: Translator) -> list[Block]:

@@ -28,6 +28,7 @@ from bot.render.blocks import (
     titled,
     truncate,
 )
+from bot.render.forecast import forecast_text
 from bot.render.golive_button import go_live_button, go_live_issue_lines, publish_lines
 from bot.render.labels import (
     SYNC_STEP_LABELS,
@@ -229,7 +230,7 @@ def render_card(card: OfferCard, *, tr: Translator) -> Reply:
         blocks += sections(f"*{issues_title(len(lines), tr)}*", lines)
     if missing or not lines:
         blocks.append(section(titled(tr._("Unresolved issues"), missing or tr._("None."))))
-    for note in (links_line(offer, tr), source_note(offer, tr)):
+    for note in (forecast_text(card.forecast, tr), links_line(offer, tr), source_note(offer, tr)):
         if note:
             blocks.append(context(note))
     blocks += publish_lines(card, tr)

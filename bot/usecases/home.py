@@ -14,6 +14,7 @@ from bot.usecases.access import AccessPolicy, Action, Actor, check, check_remova
 from bot.usecases.subscriptions import About, about
 from bot.usecases.work import OUT_OF_DATE, is_key
 from storage.alerts.subscriptions import Target, delete_mute, delete_subscription, events_of
+from storage.durations import OfferForecast, forecasts_of
 from storage.errors import UsageError
 from storage.models import Mute, Offer, Step, Subscription
 from storage.reads.home import needs_attention, publishing, status_totals, steps_of_offers, user_alerts
@@ -30,6 +31,8 @@ class HomeOffer:
     focus: Step | None
     """The step that failed or waits, else the one in progress."""
     since: datetime
+    forecast: OfferForecast | None = None
+    """When it will likely be live (offers in progress)."""
 
 
 class HomeAlertKind(StrEnum):
@@ -81,8 +84,18 @@ def _focus(steps: list[Step]) -> Step | None:
 
 
 def _with_steps(session: Session, offers: list[Offer]) -> list[HomeOffer]:
-    steps = steps_of_offers(session, offer_pks=[o.id for o in offers if o.id is not None])
-    return [HomeOffer(offer=o, focus=_focus(steps[o.id or 0]), since=o.status_changed_at) for o in offers]
+    pks = [o.id for o in offers if o.id is not None]
+    steps = steps_of_offers(session, offer_pks=pks)
+    forecasts = forecasts_of(session, offer_pks=pks)
+    return [
+        HomeOffer(
+            offer=o,
+            focus=_focus(steps[o.id or 0]),
+            since=o.status_changed_at,
+            forecast=forecasts.get(o.id or 0),
+        )
+        for o in offers
+    ]
 
 
 def _about(session: Session, team_id: str, target_key: str) -> About:

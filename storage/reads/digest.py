@@ -4,12 +4,13 @@ digest's settings and once-a-day claim, as functions over a Session."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from storage.durations import OfferForecast
 from storage.imports.importer import RUNNING_STEPS
 from storage.models import (
     AlertTaker,
@@ -24,7 +25,7 @@ from storage.models import (
 from storage.owners import slack_owners
 from storage.people import all_owner_emails
 from storage.reads.home import URGENCY, covered_by
-from storage.statuses import DestinationKind
+from storage.statuses import DestinationKind, OfferStatus
 
 DIGEST_LIMIT = 10
 
@@ -60,6 +61,8 @@ class DigestData:
     stuck: list[tuple[Offer, Step]]
     changes: list[tuple[StatusChange, Offer]]
     changes_total: int
+    expected: list[tuple[Offer, OfferForecast]] = field(default_factory=list)
+    """Offers in progress with a forecast, the soonest likely to be live first."""
 
     @property
     def quiet(self) -> bool:
@@ -138,7 +141,21 @@ def digest_data(
         stuck=[(o, s) for o, s in stuck],
         changes=[(c, o) for c, o in changes],
         changes_total=changes_total,
+        expected=_expected(session, scope),
     )
+
+
+def _expected(session: Session, scope: sa.ColumnElement[bool]) -> list[tuple[Offer, OfferForecast]]:
+    rows = session.exec(
+        select(Offer, OfferForecast)
+        .join(OfferForecast, col(OfferForecast.offer_pk) == col(Offer.id))
+        .where(
+            scope, Offer.status == OfferStatus.IN_PROGRESS.value, col(OfferForecast.likely_at).is_not(None)
+        )
+        .order_by(col(OfferForecast.likely_at), col(Offer.id))
+        .limit(DIGEST_LIMIT)
+    ).all()
+    return [(o, f) for o, f in rows]
 
 
 # --- the daily digest's settings and its once-a-day claim ---------------------------------------

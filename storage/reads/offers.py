@@ -11,6 +11,7 @@ from functools import cached_property
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from storage.durations import OfferForecast
 from storage.models import Message, Offer, Step
 from storage.publishing import PublishRequest, latest_request
 from storage.statuses import OfferStatus
@@ -69,6 +70,8 @@ class OfferCard:
     """The offer's newest *Go live* request, active or ended (None: offerbot never asked)."""
     go_live: bool = False
     """Whether its reader may be offered *Go live* (the operator turned it on); set by the caller."""
+    forecast: OfferForecast | None = None
+    """When it will likely be live, as the jobs process last forecast it."""
 
     @cached_property
     def step_at(self) -> dict[int, Step]:
@@ -104,7 +107,8 @@ def load_card(session: Session, *, offer: Offer) -> OfferCard:
     ).all()
     assert offer.id is not None
     publish = latest_request(session, offer_pk=offer.id)
-    return OfferCard(offer=offer, steps=steps, messages=messages, publish=publish)
+    forecast = session.get(OfferForecast, offer.id) if offer.status == OfferStatus.IN_PROGRESS else None
+    return OfferCard(offer=offer, steps=steps, messages=messages, publish=publish, forecast=forecast)
 
 
 def _like_pattern(text: str) -> str:

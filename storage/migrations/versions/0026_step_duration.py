@@ -1,5 +1,6 @@
 """step_duration: how long each publishing step took, each time an import, a push or a sync sees it
-complete after seeing it run, with the offer's type (the history predictions are made from)
+complete after seeing it run, with the offer's type (the history predictions are made from); and
+offer_forecast, each offer in progress's likely and late live dates
 
 Revision ID: 0026
 Revises: 0025
@@ -35,7 +36,27 @@ def upgrade() -> None:
         ["team_id", "offer_type", "step_id", "finished_at"],
     )
     op.create_index("ix_step_duration_finished_at", "step_duration", ["finished_at"])
+    op.create_table(
+        "offer_forecast",
+        sa.Column(
+            "offer_pk",
+            sa.Integer(),
+            sa.ForeignKey("offer.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        ),
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("likely_at", UTCDateTime(), nullable=True),
+        sa.Column("late_at", UTCDateTime(), nullable=True),
+        sa.Column("basis", sa.String(length=20), nullable=False),
+        sa.Column("similar", sa.Integer(), nullable=False),
+        sa.Column("unknown", sa.Integer(), nullable=False),
+        sa.Column("computed_at", UTCDateTime(), nullable=False),
+        sa.Column("for_updated_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_offer_forecast_likely_at", "offer_forecast", ["likely_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("offer_forecast")
     op.drop_table("step_duration")
