@@ -31,7 +31,7 @@ from bot.i18n import translator
 from bot.render.offers import render_card
 from bot.usecases.forecast import refresh_forecasts
 from storage import db
-from storage.durations import OfferForecast, StepDuration
+from storage.durations import OfferForecast, StepDuration, mark_due
 from storage.forecast import StepNow, predict
 from storage.models import Offer
 from storage.reads.offers import load_card
@@ -85,6 +85,8 @@ def bench_card(url: str, size: int, runs: int) -> list[str]:
     with factory() as session:
         pk = session.exec(select(Offer.id).where(Offer.status == "in_progress").limit(1)).one()
     assert pk is not None
+    with db.transaction(factory) as session:
+        mark_due(session, offer_pks=[pk])  # as an import of it would
     refresh_forecasts(factory, now=NOW, limit=10)
     with factory() as session:
         stored = session.get(OfferForecast, pk)
@@ -108,19 +110,13 @@ def _job_ms(url: str, size: int) -> float:
     fill(engine, size)
     _history(engine, "virtual-machine", 40)
     factory = db.session_factory(engine)
-    refresh_forecasts(factory, now=NOW, limit=10**7)  # every offer in progress has its forecast
-    with engine.begin() as conn:
-        table = Offer.__table__  # type: ignore[attr-defined]
-        ids = (
-            conn.execute(
-                sa.select(table.c.id).where(table.c.status == "in_progress").order_by(table.c.id).limit(10)
-            )
-            .scalars()
-            .all()
-        )
-        conn.execute(
-            sa.update(table).where(table.c.id.in_(ids)).values(updated_at=NOW + timedelta(minutes=1))
-        )
+    with db.transaction(factory) as session:  # every offer in progress gets its forecast first
+        offers = [o for o in session.exec(select(Offer.id).where(Offer.status == "in_progress")).all() if o]
+        mark_due(session, offer_pks=offers)
+    while refresh_forecasts(factory, now=NOW, limit=5000):
+        pass
+    with db.transaction(factory) as session:  # then ten of them change, marked as an import marks them
+        mark_due(session, offer_pks=offers[:10])
     started = time.perf_counter()
     done = refresh_forecasts(factory, now=NOW + timedelta(minutes=1))
     elapsed = (time.perf_counter() - started) * 1000

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.models import Offer, utc_column
@@ -81,26 +83,57 @@ class OfferForecast(SQLModel, table=True):
     """The offer's ``updated_at`` it was computed from: a later change makes it stale."""
 
 
-def stale_offers(session: Session, *, now: datetime, limit: int = 500) -> Sequence[Offer]:
-    """Offers in progress whose forecast is missing, was made before their last change, or whose
-    likely date has passed: the work grows with the changes, not with the offers."""
-    f = OfferForecast
-    stmt = (
-        select(Offer)
-        .outerjoin(f, col(f.offer_pk) == col(Offer.id))
-        .where(
-            Offer.status == OfferStatus.IN_PROGRESS.value,
-            col(Offer.removed_at).is_(None),
-            sa.or_(
-                col(f.offer_pk).is_(None),
-                col(f.for_updated_at) != col(Offer.updated_at),
-                col(f.likely_at) < now,
-            ),
+class ForecastDue(SQLModel, table=True):
+    """An offer whose forecast must be made again: every import, push or sync that writes an offer
+    marks it, the forecast job takes the marks, so its work grows with the changes."""
+
+    __tablename__ = "forecast_due"
+
+    offer_pk: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("offer.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
         )
-        .order_by(col(Offer.id))
-        .limit(limit)
     )
-    return session.exec(stmt).all()
+
+
+def mark_due(session: Session, *, offer_pks: Sequence[int]) -> None:
+    """These offers changed: their forecasts are due (a mark already there is kept)."""
+    if not offer_pks:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = ForecastDue.__table__  # type: ignore[attr-defined]
+    values = [{"offer_pk": pk} for pk in dict.fromkeys(offer_pks)]
+    for start in range(0, len(values), 5000):  # within SQLite's variables per statement
+        session.execute(insert(table).values(values[start : start + 5000]).on_conflict_do_nothing())
+
+
+def stale_offers(session: Session, *, now: datetime, limit: int = 500) -> Sequence[Offer]:
+    """Offers whose forecast is due (they changed) or whose likely date has passed, their marks
+    taken: the work grows with the changes, not with the offers. Only offers in progress come back."""
+    due = list(
+        session.exec(select(ForecastDue.offer_pk).order_by(col(ForecastDue.offer_pk)).limit(limit)).all()
+    )
+    past = session.exec(
+        select(OfferForecast.offer_pk)
+        .where(col(OfferForecast.likely_at) < now)
+        .order_by(col(OfferForecast.likely_at))
+        .limit(max(0, limit - len(due)))
+    ).all()
+    if due:
+        marks = ForecastDue.__table__  # type: ignore[attr-defined]
+        session.execute(sa.delete(marks).where(marks.c.offer_pk.in_(due)))
+    pks = list(dict.fromkeys([*due, *past]))
+    if not pks:
+        return []
+    stmt = select(Offer).where(
+        col(Offer.id).in_(pks), Offer.status == OfferStatus.IN_PROGRESS.value, col(Offer.removed_at).is_(None)
+    )
+    found = session.exec(stmt.order_by(col(Offer.id))).all()
+    gone = set(past) - {o.id for o in found}  # no longer in progress: its forecast is no longer shown
+    if gone:
+        table = OfferForecast.__table__  # type: ignore[attr-defined]
+        session.execute(sa.delete(table).where(table.c.offer_pk.in_(gone)))
+    return found
 
 
 def history_of(

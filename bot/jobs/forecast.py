@@ -7,7 +7,7 @@ import logging
 
 from bot.clock import Clock, utc_now
 from bot.guard import STORE_ERRORS
-from bot.usecases.forecast import refresh_forecasts
+from bot.usecases.forecast import BATCH, refresh_forecasts
 from storage import db
 
 log = logging.getLogger(__name__)
@@ -20,9 +20,18 @@ class ForecastJob:
     def __init__(self, session_factory: db.SessionFactory, *, clock: Clock = utc_now) -> None:
         self.session_factory, self.clock = session_factory, clock
 
+    MAX_BATCHES = 20
+    """Batches of 500 offers per run: a first run on a large store catches up over a few runs."""
+
     def __call__(self) -> int:
+        done = 0
         try:
-            return refresh_forecasts(self.session_factory, now=self.clock())
+            for _ in range(self.MAX_BATCHES):
+                found = refresh_forecasts(self.session_factory, now=self.clock())
+                done += found
+                if found < BATCH:
+                    return done
+            return done
         except STORE_ERRORS as exc:
             log.warning("forecasts: the store failed (%s); the next run tries again", type(exc).__name__)
             return 0

@@ -16,7 +16,10 @@ from storage.statuses import OfferType
 log = logging.getLogger(__name__)
 
 
-def refresh_forecasts(session_factory: db.SessionFactory, *, now: datetime, limit: int = 500) -> int:
+BATCH = 500
+
+
+def refresh_forecasts(session_factory: db.SessionFactory, *, now: datetime, limit: int = BATCH) -> int:
     """Forecast up to ``limit`` offers whose forecast is stale, in one transaction: how many."""
     with db.transaction(session_factory) as session:
         offers = stale_offers(session, now=now, limit=limit)

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from storage.durations import StepDuration
+from storage.durations import StepDuration, mark_due
 from storage.estimates import stuck_at
 from storage.imports.documents import MessageIn, OfferIn
 from storage.models import Message, Offer, StatusChange, Step
@@ -351,6 +351,7 @@ def _write_children(
         session.execute(sa.insert(Step.__table__), steps)  # type: ignore[attr-defined]
     if messages:
         session.execute(sa.insert(Message.__table__), messages)  # type: ignore[attr-defined]
+    mark_due(session, offer_pks=[pk for pk, _ in rows])  # their forecasts are made again
     if durations:
         rows_out = [{**d, "team_id": team_id} for d in durations]
         session.execute(sa.insert(StepDuration.__table__), rows_out)  # type: ignore[attr-defined]

@@ -43,7 +43,9 @@ def test_the_watch_job_is_registered_as_documented(
     engine = db.make_engine(settings.database_url)
     db.migrate(engine)
     factory = db.session_factory(engine)
-    entry, probe, _digest, _housekeeping = registry(settings, factory, client=make_client(settings))
+    entry, probe, _digest, _forecast, _housekeeping = registry(
+        settings, factory, client=make_client(settings)
+    )
     job = entry.func
     assert isinstance(job, WatchJob)
     assert job.config.remind_after.total_seconds() == 90 * 60
@@ -102,7 +104,7 @@ def test_the_watch_job_survives_a_refusing_store_in_one_line_and_resumes(
     through = db.make_engine(url)
     settings = Settings(slack_bot_token="xoxb-x", slack_api_url=fake_slack.url, database_url=url)
     load_samples(db.session_factory(engine))
-    entry, _probe, _digest, _housekeeping = registry(
+    entry, _probe, _digest, _forecast, _housekeeping = registry(
         settings, db.session_factory(through), client=make_client(settings)
     )
     try:
@@ -132,7 +134,9 @@ def test_the_probe_wakes_the_watcher_when_another_process_stores_a_change(
     engine = db.make_engine(settings.database_url)
     db.migrate(engine)
     factory = db.session_factory(engine)
-    _entry, probe_entry, _digest, _housekeeping = registry(settings, factory, client=make_client(settings))
+    _entry, probe_entry, _digest, _forecast, _housekeeping = registry(
+        settings, factory, client=make_client(settings)
+    )
     probe = probe_entry.func
     assert isinstance(probe, ProbeJob)
     woken: list[int] = []
@@ -151,7 +155,9 @@ def test_a_wake_during_a_pass_runs_another_pass_right_after(tmp_path: Path, fake
     engine = db.make_engine(settings.database_url)
     db.migrate(engine)
     factory = db.session_factory(engine)
-    entry, _probe, _digest, _housekeeping = registry(settings, factory, client=make_client(settings))
+    entry, _probe, _digest, _forecast, _housekeeping = registry(
+        settings, factory, client=make_client(settings)
+    )
     job = entry.func
     assert isinstance(job, WatchJob)
     scheduler = background_scheduler([entry])

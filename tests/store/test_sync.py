@@ -554,6 +554,7 @@ def test_the_scheduled_job_asks_in_progress_offers_every_5_minutes_and_wakes_the
     clock: Clock,
 ) -> None:
     from bot.jobs.digest import DIGEST_JOB_ID
+    from bot.jobs.forecast import FORECAST_JOB_ID
     from bot.jobs.scheduling import (
         HOUSEKEEPING_JOB_ID,
         JOB_ID,
@@ -567,7 +568,8 @@ def test_the_scheduled_job_asks_in_progress_offers_every_5_minutes_and_wakes_the
     a, _b, _c = three_products(fake_ms)  # a in progress, b live, c never published
     client = make_client(Settings(slack_bot_token="xoxb-x", slack_api_url="http://127.0.0.1:9/api/"))
     jobs = registry(ms_settings, bound, client=client, sources=sources)
-    assert [j.id for j in jobs] == [JOB_ID, PROBE_JOB_ID, DIGEST_JOB_ID, SYNC_JOB_ID, HOUSEKEEPING_JOB_ID]
+    ids = [JOB_ID, PROBE_JOB_ID, DIGEST_JOB_ID, SYNC_JOB_ID, FORECAST_JOB_ID, HOUSEKEEPING_JOB_ID]
+    assert [j.id for j in jobs] == ids
     scheduler = background_scheduler(jobs)
     sync_entry = scheduler.get_job(SYNC_JOB_ID)
     assert sync_entry.trigger.interval.total_seconds() == 60 and sync_entry.max_instances == 1

@@ -55,8 +55,19 @@ def upgrade() -> None:
         sa.Column("for_updated_at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_offer_forecast_likely_at", "offer_forecast", ["likely_at"])
+    op.create_table(
+        "forecast_due",
+        sa.Column(
+            "offer_pk",
+            sa.Integer(),
+            sa.ForeignKey("offer.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("forecast_due")
     op.drop_table("offer_forecast")
     op.drop_table("step_duration")
