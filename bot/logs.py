@@ -33,7 +33,7 @@ _SHAPES = (
     # A bearer token wherever it is written (a header, an error text)
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{6,}"), r"\1[token]"),
     # A PEM block (a client certificate's private key), whole or cut off
-    (re.compile(r"-----BEGIN [A-Z ]+-----[\s\S]*?(?:-----END [A-Z ]+-----|$)"), "[pem]"),
+    (re.compile(r"-----BEGIN [A-Z ]+-----(?:[^\"]*?-----END [A-Z ]+-----|[^\"]*)"), "[pem]"),
     # E-mail addresses (owners' notificationEmails, Slack profiles)
     (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"), "[e-mail]"),
 )

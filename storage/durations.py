@@ -6,6 +6,7 @@ the forecasts made from it. The tables and their queries."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -97,25 +98,45 @@ class ForecastDue(SQLModel, table=True):
 
 
 def mark_due(session: Session, *, offer_pks: Sequence[int]) -> None:
-    """These offers changed: their forecasts are due (a mark already there is kept)."""
+    """These offers changed: their forecasts are due. An upsert, not an insert that ignores a
+    conflict: on PostgreSQL it waits for a job that is taking the mark, so no change is lost."""
     if not offer_pks:
         return
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = ForecastDue.__table__  # type: ignore[attr-defined]
     values = [{"offer_pk": pk} for pk in dict.fromkeys(offer_pks)]
     for start in range(0, len(values), 5000):  # within SQLite's variables per statement
-        session.execute(insert(table).values(values[start : start + 5000]).on_conflict_do_nothing())
+        stmt = insert(table).values(values[start : start + 5000])
+        session.execute(
+            stmt.on_conflict_do_update(index_elements=["offer_pk"], set_={"offer_pk": stmt.excluded.offer_pk})
+        )
 
 
-def stale_offers(session: Session, *, now: datetime, limit: int = 500) -> Sequence[Offer]:
-    """Offers whose forecast is due (they changed) or whose likely date has passed, their marks
-    taken: the work grows with the changes, not with the offers. Only offers in progress come back."""
+@dataclass(frozen=True)
+class Due:
+    offers: Sequence[Offer]
+    """The offers in progress among those taken, to forecast."""
+    taken: int
+    """Marks and passed forecasts taken (a full batch: there may be more)."""
+
+
+def stale_offers(session: Session, *, now: datetime, limit: int = 500) -> Due:
+    """Offers whose forecast is due (they changed) or whose likely date has passed since it was
+    made, their marks taken (locked, so another process skips them): the work grows with the
+    changes, not with the offers. Taken offers no longer in progress lose their forecast."""
     due = list(
-        session.exec(select(ForecastDue.offer_pk).order_by(col(ForecastDue.offer_pk)).limit(limit)).all()
+        session.exec(
+            select(ForecastDue.offer_pk)
+            .order_by(col(ForecastDue.offer_pk))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
     )
     past = session.exec(
         select(OfferForecast.offer_pk)
-        .where(col(OfferForecast.likely_at) < now)
+        .where(
+            col(OfferForecast.likely_at) < now, col(OfferForecast.likely_at) > col(OfferForecast.computed_at)
+        )
         .order_by(col(OfferForecast.likely_at))
         .limit(max(0, limit - len(due)))
     ).all()
@@ -124,24 +145,23 @@ def stale_offers(session: Session, *, now: datetime, limit: int = 500) -> Sequen
         session.execute(sa.delete(marks).where(marks.c.offer_pk.in_(due)))
     pks = list(dict.fromkeys([*due, *past]))
     if not pks:
-        return []
+        return Due(offers=[], taken=0)
     stmt = select(Offer).where(
         col(Offer.id).in_(pks), Offer.status == OfferStatus.IN_PROGRESS.value, col(Offer.removed_at).is_(None)
     )
     found = session.exec(stmt.order_by(col(Offer.id))).all()
-    gone = set(past) - {o.id for o in found}  # no longer in progress: its forecast is no longer shown
+    gone = set(pks) - {o.id for o in found}  # no longer in progress (or removed): no forecast shown
     if gone:
         table = OfferForecast.__table__  # type: ignore[attr-defined]
         session.execute(sa.delete(table).where(table.c.offer_pk.in_(gone)))
-    return found
+    return Due(offers=found, taken=len(pks))
 
 
 def history_of(
     session: Session, *, team_id: str, offer_type: str, step_ids: Sequence[str], limit: int = 200
-) -> tuple[dict[str, list[int]], int]:
-    """The newest durations of each step for offers of this type, and how many offers they are of."""
-    found: dict[str, list[int]] = {}
-    offers: set[int] = set()
+) -> dict[str, list[tuple[int, int]]]:
+    """The newest durations of each step for offers of this type, as (seconds, offer key)."""
+    found: dict[str, list[tuple[int, int]]] = {}
     for step_id in dict.fromkeys(step_ids):
         rows = session.exec(
             select(StepDuration.seconds, StepDuration.offer_pk)
@@ -153,9 +173,8 @@ def history_of(
             .order_by(col(StepDuration.finished_at).desc())
             .limit(limit)
         ).all()
-        found[step_id] = [seconds for seconds, _ in rows]
-        offers.update(pk for _, pk in rows)
-    return found, len(offers)
+        found[step_id] = [(seconds, pk) for seconds, pk in rows]
+    return found
 
 
 def save_forecast(

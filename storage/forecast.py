@@ -86,13 +86,13 @@ def _estimated(step: StepNow, start: datetime, business: bool) -> tuple[timedelt
 
 
 def _sums(remaining: Sequence[tuple[Sequence[int], int]]) -> list[int]:
-    """:data:`DRAWS` totals of the remaining steps' durations, each drawn from its own history
-    (minus what a running step has already run, never below nothing), with a fixed seed: the
-    percentiles of a sum, not a sum of percentiles."""
+    """:data:`DRAWS` totals of the remaining steps' durations, each drawn from its own history, with a
+    fixed seed: the percentiles of a sum, not a sum of percentiles. A running step draws only from
+    the durations longer than it has already run, less what it has run (none left: it has run longer
+    than any: nothing is left to count)."""
     rng = random.Random(0)
-    return sorted(
-        sum(max(0, rng.choice(history) - elapsed) for history, elapsed in remaining) for _ in range(DRAWS)
-    )
+    pools = [[d - elapsed for d in history if d > elapsed] for history, elapsed in remaining]
+    return sorted(sum(rng.choice(pool) if pool else 0 for pool in pools) for _ in range(DRAWS))
 
 
 def predict(
@@ -112,17 +112,23 @@ def predict(
             continue
         running = step.status in RUNNING and step.since is not None
         elapsed = int((now - step.since).total_seconds()) if running and step.since is not None else 0
+        elapsed = max(0, elapsed)
         known = history.get(step.step_id, ())
         if len(known) >= MIN_HISTORY:
             drawn.append((known, max(0, elapsed)))
             continue
-        ends = _estimated(step, now + late, business)
+        if running and step.since is not None:  # counted from when it began, in its own calendar
+            ends = _estimated(step, step.since, business)
+            base = step.since - now  # what it has run, as a negative offset from now
+        else:
+            ends = _estimated(step, now + late, business)
+            base = timedelta(0)
         if ends is None:
             unknown += 1
             continue
         estimated += 1
-        likely += max(ends[0] - timedelta(seconds=elapsed), timedelta(0))
-        late += max(ends[1] - timedelta(seconds=elapsed), timedelta(0))
+        likely += max(base + ends[0], timedelta(0))
+        late += max(base + ends[1], timedelta(0))
     if not drawn and not estimated:
         return None
     if drawn:

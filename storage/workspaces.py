@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from storage.durations import OfferForecast, StepDuration
 from storage.models import LOCAL_TEAM, SLACK_BOTS, Offer, StatusChange, TeamEnterprise, Workspace
 
 
@@ -52,6 +53,8 @@ def bind_default_workspace(session: Session, *, team_id: str, now: datetime) -> 
     session.execute(
         sa.update(StatusChange).where(col(StatusChange.team_id) == LOCAL_TEAM).values(team_id=team_id)
     )
+    for table in (StepDuration.__table__, OfferForecast.__table__):  # type: ignore[attr-defined]
+        session.execute(sa.update(table).where(table.c.team_id == LOCAL_TEAM).values(team_id=team_id))
     moved = session.execute(sa.update(Offer).where(col(Offer.team_id) == LOCAL_TEAM).values(team_id=team_id))
     session.flush()
     return int(moved.rowcount)  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ class ForecastJob:
         self.session_factory, self.clock = session_factory, clock
 
     MAX_BATCHES = 20
-    """Batches of 500 offers per run: a first run on a large store catches up over a few runs."""
+    """Batches of 500 marks per run: a first run on a large store catches up over a few runs."""
 
     def __call__(self) -> int:
         done = 0

@@ -12,6 +12,11 @@ def forecast_text(forecast: OfferForecast | None, tr: Translator) -> str | None:
     """ "Expected live <date>, as late as <date> (based on 12 similar offers)"; None without one."""
     if forecast is None or forecast.likely_at is None or forecast.late_at is None:
         return None
+    if forecast.late_at <= forecast.computed_at:
+        return tr._(
+            ":hourglass: Taking longer than the offers before it and Microsoft's estimates: no date "
+            "can be told until its step moves on."
+        )
     if forecast.basis == Basis.HISTORY:
         basis = tr.ngettext("based on %(n)d similar offer", "based on %(n)d similar offers", forecast.similar)
     elif forecast.basis == Basis.BOTH:
@@ -29,7 +34,7 @@ def forecast_text(forecast: OfferForecast | None, tr: Translator) -> str | None:
             forecast.unknown,
         )
     return tr._(
-        ":crystal_ball: Expected live %(likely)s, as late as %(late)s (%(basis)s)",
+        ":crystal_ball: Expected live: %(likely)s; at the latest: %(late)s (%(basis)s)",
         likely=slack_date(forecast.likely_at, tr),
         late=slack_date(forecast.late_at, tr),
         basis=basis,

@@ -74,15 +74,24 @@ class _HttpSession(requests.Session):
         return super().request(*args, **kwargs)
 
 
-def explain_token_error(result: dict[str, Any]) -> str:
-    """One line for a failed token request: what Entra ID said and what to check."""
+def explain_token_error(result: dict[str, Any], kind: str = "client secret") -> str:
+    """One line for a failed token request: what Entra ID said and what to check (for the
+    credential in use)."""
     error = str(result.get("error") or "error")
+    if kind == "managed identity":
+        detail = str(result.get("error_description") or result.get("error") or "no token")[:160]
+        return (
+            f"the managed identity got no token ({detail}): check that the Azure resource offerbot runs on "
+            "has a managed identity (and that AZURE_CLIENT_ID names a user-assigned one given to it)"
+        )
     description = str(result.get("error_description") or "").strip().splitlines()
     first = description[0] if description else ""
     for code, hint in _AADSTS_HINTS.items():
         if first.startswith(code) or code in first.split(":", 1)[0]:
             return f"Entra ID refused a token ({code}): {hint}"
-    if error == "invalid_client":
+    if error == "invalid_client" and kind == "client certificate":
+        hint = "check AZURE_CLIENT_ID and that the certificate is uploaded to the application"
+    elif error == "invalid_client":
         hint = "check AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (an expired secret answers this too)"
     elif error in ("unauthorized_client", "invalid_request"):
         hint = "check AZURE_TENANT_ID and AZURE_CLIENT_ID"
@@ -254,5 +263,6 @@ class TokenProvider:
                 ) from None
         token = result.get("access_token") if isinstance(result, dict) else None
         if not token:
-            raise SourceAuthError(explain_token_error(result if isinstance(result, dict) else {}))
+            found = result if isinstance(result, dict) else {}
+            raise SourceAuthError(explain_token_error(found, self.credential.kind))
         return str(token)

@@ -107,7 +107,8 @@ def load_card(session: Session, *, offer: Offer) -> OfferCard:
     ).all()
     assert offer.id is not None
     publish = latest_request(session, offer_pk=offer.id)
-    forecast = session.get(OfferForecast, offer.id) if offer.status == OfferStatus.IN_PROGRESS else None
+    showing = offer.status == OfferStatus.IN_PROGRESS and offer.removed_at is None
+    forecast = session.get(OfferForecast, offer.id) if showing else None
     return OfferCard(offer=offer, steps=steps, messages=messages, publish=publish, forecast=forecast)
 
 

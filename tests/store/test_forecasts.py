@@ -66,7 +66,7 @@ def test_history_of_similar_offers_makes_the_forecast_the_card_shows(factory: db
     english = card_text(factory, "contoso-analytics-vm")
     assert "Expected live" in english and "based on 5 similar offers" in english
     assert "not counting 1 step Microsoft gives no time for" in english, "the publisher's sign-off"
-    assert "En ligne probablement le" in card_text(factory, "contoso-analytics-vm", "fr")
+    assert "Mise en ligne probable" in card_text(factory, "contoso-analytics-vm", "fr")
     assert refresh_forecasts(factory, now=clock()) == 0, "nothing changed: nothing to forecast again"
     clock.advance(hours=1)
     load(factory, running.replace('"inProgress"', '"inProgress"'), clock)  # the VMs run again: changed
@@ -100,4 +100,4 @@ def test_the_digest_and_the_home_tab_say_when_offers_will_be_live(factory: db.Se
     digest = json.dumps(render_digest(view, tr=translator("en")).blocks)
     assert "Expected live" in digest and "based on 5 similar offers" in digest
     tab = json.dumps(render_home(home, tr=translator("fr")), ensure_ascii=False)
-    assert "En ligne probablement le" in tab
+    assert "Mise en ligne probable" in tab

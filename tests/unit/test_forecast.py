@@ -75,3 +75,68 @@ def test_the_backtest_on_generated_history_meets_its_targets() -> None:
     (line,) = backtest(400)
     likely, late = (int(n) for n in re.findall(r"(\d+)% \(target", line))
     assert 40 <= likely <= 60 and late >= 85, line
+
+
+def test_a_running_step_counts_its_estimate_from_when_it_began_in_business_days() -> None:
+    """Started on a Friday at 17:00 with "1-2 business days": at the latest Tuesday 17:00, whatever
+    the weekend in between (Monday 09:00 now)."""
+    friday = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+    monday = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    found = predict(
+        [step("review", "inProgress", since=friday, estimate="1-2 days")],
+        {},
+        similar=0,
+        now=monday,
+        business=True,
+    )
+    assert found is not None and found.late == datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
+
+
+def test_a_running_step_draws_only_from_the_longer_runs_of_its_history() -> None:
+    history = {"certify": [h * HOUR for h in (10, 20, 30, 40, 50)]}
+    found = predict(
+        [step("certify", "inProgress", since=NOW - timedelta(hours=35))],
+        history,
+        similar=5,
+        now=NOW,
+        business=False,
+    )
+    assert found is not None and found.likely > NOW and found.late <= NOW + timedelta(hours=15)
+    beyond = predict(
+        [step("certify", "inProgress", since=NOW - timedelta(hours=60))],
+        history,
+        similar=5,
+        now=NOW,
+        business=False,
+    )
+    assert beyond is not None and beyond.late == NOW, "longer than any before it: nothing left to count"
+
+
+def test_an_offer_running_longer_than_anything_known_is_said_to_with_no_date() -> None:
+    from bot.i18n import translator
+    from bot.render.forecast import forecast_text
+    from storage.durations import OfferForecast
+
+    late = OfferForecast(
+        offer_pk=1,
+        team_id="T",
+        likely_at=NOW,
+        late_at=NOW,
+        basis="history",
+        similar=5,
+        computed_at=NOW,
+        for_updated_at=NOW,
+    )
+    assert "Taking longer" in (forecast_text(late, translator("en")) or "")
+    ahead = OfferForecast(
+        offer_pk=1,
+        team_id="T",
+        likely_at=NOW + timedelta(days=2),
+        late_at=NOW + timedelta(days=5),
+        basis="estimates",
+        similar=0,
+        computed_at=NOW,
+        for_updated_at=NOW,
+    )
+    assert "based on Microsoft" in (forecast_text(ahead, translator("en")) or "")
+    assert "d’après les estimations de Microsoft" in (forecast_text(ahead, translator("fr")) or "")

@@ -66,6 +66,11 @@ def upgrade() -> None:
         ),
     )
 
+    # the offers already in progress are forecast at the job's first run
+    op.execute(
+        "INSERT INTO forecast_due (offer_pk) SELECT id FROM offer WHERE status = 'in_progress' AND removed_at IS NULL"
+    )
+
 
 def downgrade() -> None:
     op.drop_table("forecast_due")
