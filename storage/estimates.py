@@ -82,10 +82,10 @@ def add_business_days(start: datetime, days: float) -> datetime:
     return when
 
 
-def stuck_after(estimate: Estimate, *, since: datetime, business_days: bool) -> datetime:
-    """When a step running since ``since`` becomes stuck: after :data:`STUCK_FACTOR` times the
-    estimate (in business days for days and weeks of Azure applications)."""
-    amount = estimate.amount * STUCK_FACTOR
+def after_estimate(estimate: Estimate, *, since: datetime, share: float, business_days: bool) -> datetime:
+    """``since`` plus ``share`` times the estimate (in business days for days and weeks of Azure
+    applications, or where the estimate says so)."""
+    amount = estimate.amount * share
     if estimate.unit == "minutes":
         return since + timedelta(minutes=amount)
     if estimate.unit == "hours":
@@ -93,6 +93,12 @@ def stuck_after(estimate: Estimate, *, since: datetime, business_days: bool) -> 
     business = business_days or estimate.business
     days = amount * (5 if business else 7) if estimate.unit == "weeks" else amount
     return add_business_days(since, days) if business else since + timedelta(days=days)
+
+
+def stuck_after(estimate: Estimate, *, since: datetime, business_days: bool) -> datetime:
+    """When a step running since ``since`` becomes stuck: after :data:`STUCK_FACTOR` times the
+    estimate (in business days for days and weeks of Azure applications)."""
+    return after_estimate(estimate, since=since, share=STUCK_FACTOR, business_days=business_days)
 
 
 def stuck_at(text: str | None, *, since: datetime, business_days: bool) -> datetime | None:

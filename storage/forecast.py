@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from storage.estimates import Estimate, add_business_days, parse_estimate
+from storage.estimates import after_estimate, parse_estimate
 from storage.statuses import StepState
 
 MIN_HISTORY = 5
@@ -65,24 +65,14 @@ def nearest_rank(sorted_values: Sequence[int], share: float) -> int:
     return sorted_values[index]
 
 
-def _after_estimate(start: datetime, estimate: Estimate, share: float, business: bool) -> datetime:
-    amount = estimate.amount * share
-    if estimate.unit == "minutes":
-        return start + timedelta(minutes=amount)
-    if estimate.unit == "hours":
-        return start + timedelta(hours=amount)
-    counted = business or estimate.business
-    days = amount * (5 if counted else 7) if estimate.unit == "weeks" else amount
-    return add_business_days(start, days) if counted else start + timedelta(days=days)
-
-
 def _estimated(step: StepNow, start: datetime, business: bool) -> tuple[timedelta, timedelta] | None:
     """The likely and the late duration Microsoft's estimate gives the step, counted from ``start``."""
     estimate = parse_estimate(step.estimate)
     if estimate is None:
         return None
-    likely = _after_estimate(start, estimate, ESTIMATE_MEDIAN, business) - start
-    return likely, _after_estimate(start, estimate, 1.0, business) - start
+    likely = after_estimate(estimate, since=start, share=ESTIMATE_MEDIAN, business_days=business)
+    late = after_estimate(estimate, since=start, share=1.0, business_days=business)
+    return likely - start, late - start
 
 
 def _sums(remaining: Sequence[tuple[Sequence[int], int]]) -> list[int]:
