@@ -6,12 +6,11 @@ the store, so a restart goes on where it was), and each one that ended is told i
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from bot.clock import Clock, utc_now
 from bot.guard import STORE_ERRORS
 from bot.i18n import Language, Translator, translator
-from bot.render.alerts import render_alert
+from bot.render.alerts import render_alert_view
 from bot.render.golive import render_outcome
 from bot.slack.clients import BotClient, Clients
 from bot.slack.errors import CALL_ERRORS, classify
@@ -102,15 +101,7 @@ class GoLiveJob:
                 view = alert_view(session, ref=ref, now=self.clock())
         except OfferbotError:
             return  # the alert is not tracked any more
-        alert = render_alert(
-            replace(view.card, go_live=True),
-            old_status=view.old_status,
-            new_status=view.new_status,
-            current_status=view.current_status,
-            tr=tr,
-            handling=view.handling,
-            direct=view.direct,
-        )
+        alert = render_alert_view(view, tr=tr, go_live=True)
         try:
             client.chat_update(channel=view.channel, ts=view.ts, text=alert.text, blocks=alert.blocks)
         except CALL_ERRORS as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.i18n import N_, Translator
@@ -30,6 +31,7 @@ from bot.render.offers import (
 from bot.render.subscriptions import describe
 from bot.usecases.subscriptions import About
 from bot.usecases.testalert import TEST_VALUE_PREFIX
+from bot.usecases.work import AlertView
 from storage.alerts.policy import ALERT_EVENTS, may_be_normal
 from storage.alerts.work import Handling
 from storage.models import Step, Subscription
@@ -257,6 +259,19 @@ def render_alert(
         "%(offer)s: %(status)s (was %(was)s)", offer=esc(offer.name), status=status_label(status, tr), was=was
     )
     return Reply(text=text, blocks=cap_blocks(blocks, tr._("More in Partner Center.")))
+
+
+def render_alert_view(view: AlertView, *, tr: Translator, go_live: bool) -> Reply:
+    """An alert drawn again where it is (after a click, a *Go live* request or its end)."""
+    return render_alert(
+        replace(view.card, go_live=go_live),
+        old_status=view.old_status,
+        new_status=view.new_status,
+        current_status=view.current_status,
+        tr=tr,
+        handling=view.handling,
+        direct=view.direct,
+    )
 
 
 def render_test_alert(card: OfferCard, *, old_status: str | None, tr: Translator) -> Reply:

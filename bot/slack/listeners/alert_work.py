@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -22,7 +21,7 @@ from bot.render.alerts import (
     MUTE_ACTION,
     ON_IT_ACTION,
     SNOOZE_ACTION,
-    render_alert,
+    render_alert_view,
     render_already_on_it,
     render_test_click,
 )
@@ -145,15 +144,7 @@ def update_alert(deps: Deps, client: WebClient, team: str, view: AlertView) -> N
         if view.direct
         else deps.people.for_channel(team_id=team, channel=view.channel)
     )
-    alert = render_alert(
-        replace(view.card, go_live=deps.publishers is not None),
-        old_status=view.old_status,
-        new_status=view.new_status,
-        current_status=view.current_status,
-        tr=tr,
-        handling=view.handling,
-        direct=view.direct,
-    )
+    alert = render_alert_view(view, tr=tr, go_live=deps.publishers is not None)
     try:
         client.chat_update(channel=view.channel, ts=view.ts, **reply_kwargs(alert))
     except CALL_ERRORS as exc:  # the click is saved; the message shows it next time
