@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.i18n import Translator
 from bot.render.blocks import Block, context, safe, slack_date
 from bot.usecases.cancel import cancellable
-from bot.usecases.golive import APIS
+from bot.usecases.golive import APIS, active_of
 from storage.publishing import PublishRequest
 from storage.reads.offers import OfferCard
 from storage.statuses import ACTIVE_PUBLISH, OfferStatus, PublishKind, PublishState
@@ -19,8 +19,8 @@ def may_offer_go_live(card: OfferCard) -> bool:
     """The button is shown: the operator turned it on, the offer awaits sign-off, it comes from
     Partner Center or the Cloud Partner Portal, and no request is on its way."""
     offer = card.offer
-    active = card.publish is not None and card.publish.state in ACTIVE_PUBLISH
-    return card.go_live and offer.status == OfferStatus.SIGNOFF and offer.feed in APIS and not active
+    waiting = offer.status == OfferStatus.SIGNOFF and offer.feed in APIS
+    return card.go_live and waiting and active_of(card) is None
 
 
 def go_live_button_of(pk: str, tr: Translator) -> Block:

@@ -16,31 +16,30 @@ from datetime import datetime
 
 from bot.i18n import N_
 from bot.sources.publishing import CloudPartnerPublisher, PartnerCenterPublisher, Publishers
-from bot.usecases.access import Action, check
 from bot.usecases.golive import (
     LABELS,
     NO_ANSWER,
     POLL_EVERY,
     GoLiveAsk,
     NoAnswer,
+    active_of,
     alert_of,
+    card_for,
     history_line,
     publisher_for,
     read_from,
 )
-from bot.usecases.work import GONE, OfferGone
 from storage import db
 from storage.errors import UsageError
 from storage.publishing import (
     PublishRequest,
-    active_request,
     cancel_asked,
     drop,
     finish,
     reserve,
     started,
 )
-from storage.reads.offers import OfferCard, get_offer, load_card
+from storage.reads.offers import OfferCard
 from storage.statuses import OfferStatus, PublishApi, PublishKind, PublishState
 
 log = logging.getLogger(__name__)
@@ -67,23 +66,18 @@ class CancelAsked:
 def cancellable(card: OfferCard) -> bool:
     """Whether Microsoft offers a cancel here: offerbot's running request with its job, or a Cloud
     Partner Portal publish in progress that offerbot did not start."""
-    request = card.publish
-    if request is not None and request.state == PublishState.RUNNING and request.job:
-        return request.kind == PublishKind.GO_LIVE
-    active = request is not None and request.state in (PublishState.SENDING, PublishState.RUNNING)
+    request = active_of(card)
+    if request is not None:
+        running = request.state == PublishState.RUNNING and bool(request.job)
+        return running and request.kind == PublishKind.GO_LIVE
     offer = card.offer
-    return not active and offer.feed == CLOUD_PARTNER_FEED and offer.status == OfferStatus.IN_PROGRESS
+    return offer.feed == CLOUD_PARTNER_FEED and offer.status == OfferStatus.IN_PROGRESS
 
 
 def cancel_target(session_factory: db.SessionFactory, ask: GoLiveAsk) -> CancelTarget:
     """What *Cancel publish* would cancel, or a :class:`UsageError` that says why nothing can be."""
-    check(ask.actor, Action.PUBLISH, ask.policy)
-    with session_factory() as session:
-        offer = get_offer(session, team_id=ask.team_id, offer_pk=ask.offer_pk)
-        if offer is None:
-            raise OfferGone(GONE)
-        card = load_card(session, offer=offer)
-        request = active_request(session, offer_pk=ask.offer_pk)
+    card = card_for(session_factory, ask)
+    offer, request = card.offer, active_of(card)
     if not cancellable(card):
         raise UsageError(
             N_("Nothing offerbot can cancel is publishing %(offer)s now: Partner Center shows what runs."),

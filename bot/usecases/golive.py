@@ -46,7 +46,7 @@ from storage.publishing import (
     untold,
 )
 from storage.reads.offers import OfferCard, get_offer, load_card
-from storage.statuses import SYNC_FEED, OfferStatus, PublishApi, PublishKind, PublishState
+from storage.statuses import ACTIVE_PUBLISH, SYNC_FEED, OfferStatus, PublishApi, PublishKind, PublishState
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -138,6 +138,22 @@ def publisher_for(publishers: Publishers, api: PublishApi) -> PartnerCenterPubli
     return publisher
 
 
+def card_for(session_factory: db.SessionFactory, ask: GoLiveAsk) -> OfferCard:
+    """The offer asked about, with its newest request, once the actor may publish."""
+    check(ask.actor, Action.PUBLISH, ask.policy)
+    with session_factory() as session:
+        offer = get_offer(session, team_id=ask.team_id, offer_pk=ask.offer_pk)
+        if offer is None:
+            raise OfferGone(GONE)
+        return load_card(session, offer=offer)
+
+
+def active_of(card: OfferCard) -> PublishRequest | None:
+    """The offer's request on its way, if any (its newest request, while active)."""
+    request = card.publish
+    return request if request is not None and request.state in ACTIVE_PUBLISH else None
+
+
 def alert_of(session: Session, ask: GoLiveAsk) -> tuple[str, str]:
     """The alert thread a click came from, as the store knows it: ("", "") when none is tracked for
     the offer there (a card, which is ephemeral, or the Home tab): then the news goes by DM."""
@@ -153,13 +169,8 @@ def go_live_target(
     session_factory: db.SessionFactory, publishers: Publishers, ask: GoLiveAsk
 ) -> GoLiveTarget:
     """The offer and what *Go live* would promote, or a :class:`UsageError` that says why not."""
-    check(ask.actor, Action.PUBLISH, ask.policy)
-    with session_factory() as session:
-        offer = get_offer(session, team_id=ask.team_id, offer_pk=ask.offer_pk)
-        if offer is None:
-            raise OfferGone(GONE)
-        card = load_card(session, offer=offer)
-        active = active_request(session, offer_pk=ask.offer_pk)
+    card = card_for(session_factory, ask)
+    offer, active = card.offer, active_of(card)
     if active is not None:
         raise _already(active, offer.offer_id)
     api = APIS.get(offer.feed or "")

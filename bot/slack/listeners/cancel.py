@@ -20,7 +20,6 @@ from bot.render.golive import (
     render_cancel_asked,
     render_cancel_modal,
     render_message_modal,
-    render_waiting_modal,
 )
 from bot.render.golive_button import CANCEL_ACTION
 from bot.render.help import render_error
@@ -30,11 +29,14 @@ from bot.slack.listeners.golive import (
     OFF,
     Where,
     ask_of,
-    metadata,
     offer_key,
     reader_of,
     refuse,
+    show_error,
+    submit_ack,
+    submitted,
     tell,
+    view_id_of,
     views_update,
 )
 from bot.usecases.cancel import cancel_publish, cancel_target
@@ -67,21 +69,13 @@ def _click(
         log.warning("could not open the cancel modal: %s", classify(exc).code)
 
 
-def _submit_ack(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
-    ack(response_action="update", view=render_waiting_modal(tr=reader_of(deps, body), sending=True))
-
-
 def _submit_lazy(deps: Deps, body: dict[str, Any], client: WebClient) -> None:
-    tr = reader_of(deps, body)
-    view_id = str((body.get("view") or {}).get("id") or "")[:64]
+    tr, view_id = reader_of(deps, body), view_id_of(body)
     try:
-        if deps.publishers is None:
-            raise UsageError(OFF)
-        data = metadata(body, ("o", "r", "c", "t"))
-        ask = ask_of(deps, body, int(str(data["o"])), str(data["c"]), str(data["t"]))
-        asked = cancel_publish(deps.session_factory, deps.publishers, ask, now=deps.clock())
+        _data, ask, publishers = submitted(deps, body, ("o", "r", "c", "t"))
+        asked = cancel_publish(deps.session_factory, publishers, ask, now=deps.clock())
     except OfferbotError as exc:
-        views_update(client, render_message_modal(render_error(exc, tr=tr), tr=tr), view_id=view_id)
+        show_error(client, exc, tr=tr, view_id=view_id)
         return
     user = user_of(body)
     views_update(
@@ -96,5 +90,5 @@ def _submit_lazy(deps: Deps, body: dict[str, Any], client: WebClient) -> None:
 def register(app: App, deps: Deps) -> None:
     app.action(CANCEL_ACTION)(functools.partial(_click, deps))
     app.view(CANCEL_CALLBACK)(
-        ack=functools.partial(_submit_ack, deps), lazy=[functools.partial(_submit_lazy, deps)]
+        ack=functools.partial(submit_ack, deps), lazy=[functools.partial(_submit_lazy, deps)]
     )

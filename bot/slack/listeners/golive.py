@@ -44,6 +44,7 @@ from bot.slack.listeners import (
 )
 from bot.slack.listeners.alert_work import update_alert
 from bot.slack.listeners.home import publish_home
+from bot.sources.publishing import Publishers
 from bot.usecases.access import Action, check
 from bot.usecases.golive import GoLiveAsk, GoLiveTarget, go_live_target, request_go_live
 from bot.usecases.work import OUT_OF_DATE, AlertRef, alert_view, is_key
@@ -189,24 +190,40 @@ def _click_lazy(deps: Deps, body: dict[str, Any], action: dict[str, Any], client
     views_update(client, view, external_id=_external_id(body))
 
 
-def _submit_ack(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
+def submit_ack(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
+    """A confirmation submitted: "sending" in its place at once (the lazy listener does the rest)."""
     ack(response_action="update", view=render_waiting_modal(tr=reader_of(deps, body), sending=True))
+
+
+def submitted(
+    deps: Deps, body: dict[str, Any], fields: tuple[str, ...]
+) -> tuple[dict[str, Any], GoLiveAsk, Publishers]:
+    """A submitted confirmation's metadata, who asks about which offer from where, and the way to
+    Microsoft; or an :class:`OfferbotError` (Go live off, metadata not ours)."""
+    if deps.publishers is None:
+        raise UsageError(OFF)
+    data = metadata(body, fields)
+    return data, ask_of(deps, body, int(str(data["o"])), str(data["c"]), str(data["t"])), deps.publishers
+
+
+def show_error(client: WebClient, exc: OfferbotError, *, tr: Translator, view_id: str) -> None:
+    views_update(client, render_message_modal(render_error(exc, tr=tr), tr=tr), view_id=view_id)
+
+
+def view_id_of(body: dict[str, Any]) -> str:
+    return str((body.get("view") or {}).get("id") or "")[:64]
 
 
 def _submit_lazy(deps: Deps, body: dict[str, Any], client: WebClient) -> None:
     """The request sent (the use-case reads the submissions again first), and what happened shown."""
-    tr = reader_of(deps, body)
-    view_id = str((body.get("view") or {}).get("id") or "")[:64]
+    tr, view_id = reader_of(deps, body), view_id_of(body)
     try:
-        if deps.publishers is None:
-            raise UsageError(OFF)
-        data = metadata(body)
-        ask = ask_of(deps, body, int(str(data["o"])), str(data["c"]), str(data["t"]))
+        data, ask, publishers = submitted(deps, body, ("o", "s", "c", "t"))
         done = request_go_live(
-            deps.session_factory, deps.publishers, ask, confirmed=str(data["s"]), now=deps.clock()
+            deps.session_factory, publishers, ask, confirmed=str(data["s"]), now=deps.clock()
         )
     except OfferbotError as exc:
-        views_update(client, render_message_modal(render_error(exc, tr=tr), tr=tr), view_id=view_id)
+        show_error(client, exc, tr=tr, view_id=view_id)
         return
     if isinstance(done, GoLiveTarget):  # a newer preview since the modal opened: confirm it first
         view = render_confirm_modal(done, tr=tr, channel=ask.channel, ts=ask.ts, newer=True)
@@ -223,5 +240,5 @@ def register(app: App, deps: Deps) -> None:
         ack=functools.partial(_click_ack, deps), lazy=[functools.partial(_click_lazy, deps)]
     )
     app.view(GO_LIVE_CALLBACK)(
-        ack=functools.partial(_submit_ack, deps), lazy=[functools.partial(_submit_lazy, deps)]
+        ack=functools.partial(submit_ack, deps), lazy=[functools.partial(_submit_lazy, deps)]
     )
