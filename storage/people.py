@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.models import EmailUser, Offer, SlackUser
-from storage.owners import slack_owners
+from storage.owners import SlackOwners, slack_owners
 
 EMAIL_FOUND_TTL = timedelta(days=7)
 
@@ -80,10 +80,12 @@ def owner_emails(offer: Offer) -> list[str]:
     return [e.strip().lower() for e in offer.notification_emails.split(",") if e.strip()]
 
 
-def all_owner_emails(session: Session, offer: Offer) -> list[str]:
-    """Those, and the addresses set from Slack (``owners … add a@b.c``) on it or its publisher."""
+def all_owner_emails(session: Session, offer: Offer, slack: SlackOwners | None = None) -> list[str]:
+    """Those, and the addresses set from Slack (``owners … add a@b.c``) on it or its publisher
+    (``slack``: those owners, when the caller has read them already)."""
     found = owner_emails(offer)
-    return found + [e for e in slack_owners(session, offer=offer).emails if e not in found]
+    slack = slack if slack is not None else slack_owners(session, offer=offer)
+    return found + [e for e in slack.emails if e not in found]
 
 
 def cached_users(session: Session, *, team_id: str, emails: Iterable[str]) -> dict[str, EmailUser]:

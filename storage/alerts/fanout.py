@@ -25,7 +25,7 @@ from storage.alerts.subscriptions import (
 )
 from storage.alerts.threads import open_threads
 from storage.models import AlertThread, Delivery, Message, Offer, StatusChange, Subscription
-from storage.owners import slack_owners
+from storage.owners import SlackOwners, slack_owners
 from storage.people import all_owner_emails, cached_users, needs_lookup
 from storage.statuses import DeliveryKind, DeliveryState, DestinationKind, MessageLevel, OfferStatus
 
@@ -85,15 +85,22 @@ def still_wanted(
     )
 
 
-def owners_unresolved(session: Session, offer: Offer, now: datetime) -> bool:
+def owners_unresolved(
+    session: Session, offer: Offer, now: datetime, slack: SlackOwners | None = None
+) -> bool:
     """True while an owner address of ``offer`` has no fresh look-up (the change must wait for it)."""
-    emails = all_owner_emails(session, offer)
+    emails = all_owner_emails(session, offer, slack)
     cache = cached_users(session, team_id=offer.team_id, emails=emails)
     return any(needs_lookup(cache.get(e), now) for e in emails)
 
 
 def destinations(
-    session: Session, offer: Offer, change: StatusChange, event: str | None, groups: Groups = NO_GROUPS
+    session: Session,
+    offer: Offer,
+    change: StatusChange,
+    event: str | None,
+    groups: Groups = NO_GROUPS,
+    slack: SlackOwners | None = None,
 ) -> dict[tuple[str, str], tuple[str, int | None]]:
     """Who hears of ``change``: (destination kind, id) -> (delivery kind, subscription id). The
     owners are the addresses of its source and those set from Slack, the Slack users set as owners,
@@ -107,7 +114,7 @@ def destinations(
             ):
                 continue  # muted at least as narrowly as this notify-me
             found.setdefault((sub.destination_kind, sub.destination), ("alert", sub.id))
-        for user in _owner_users(session, offer, groups):
+        for user in _owner_users(session, offer, groups, slack or slack_owners(session, offer=offer)):
             if user not in muted:
                 found.setdefault((DestinationKind.USER, user), (DeliveryKind.ALERT, None))
     # Destinations that were alerted (an open thread) or are about to be (a pending row, e.g. during
@@ -131,12 +138,11 @@ def destinations(
     return found
 
 
-def _owner_users(session: Session, offer: Offer, groups: Groups) -> list[str]:
+def _owner_users(session: Session, offer: Offer, groups: Groups, slack: SlackOwners) -> list[str]:
     """The Slack users who own ``offer``: by address (looked up), by id, and by user group."""
-    emails = all_owner_emails(session, offer)
+    emails = all_owner_emails(session, offer, slack)
     cache = cached_users(session, team_id=offer.team_id, emails=emails)
     users = [cache[e].user_id for e in emails if e in cache and cache[e].user_id]
-    slack = slack_owners(session, offer=offer)
     users += slack.users
     for group in slack.groups:
         users += groups.get((offer.team_id, group), ())
@@ -239,13 +245,14 @@ def _fan_out_one(session: Session, change: StatusChange, now: datetime, groups: 
                 event = None  # never explained before the offer moved on: no alert
             elif not has_error_message(session, offer.id):  # type: ignore[arg-type]
                 return False  # wait for an error message that explains it
-        if event is not None and owners_unresolved(session, offer, now):
+        slack = slack_owners(session, offer=offer)  # read once for the checks and the destinations
+        if event is not None and owners_unresolved(session, offer, now, slack):
             return False  # the next pass looks the owners up first
-        if event is not None and any(
-            (offer.team_id, g) not in groups for g in slack_owners(session, offer=offer).groups
-        ):
+        if event is not None and any((offer.team_id, g) not in groups for g in slack.groups):
             return False  # a group set as owner since this pass read the groups: the next pass reads it
-        for (dest_kind, dest), (kind, sub_id) in destinations(session, offer, change, event, groups).items():
+        for (dest_kind, dest), (kind, sub_id) in destinations(
+            session, offer, change, event, groups, slack
+        ).items():
             rows.append(
                 delivery_row(
                     team_id=change.team_id,
