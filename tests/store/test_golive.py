@@ -334,10 +334,11 @@ def test_a_restarted_process_goes_on_with_the_stored_job(
     assert outcome.request.job == job and outcome.request.state == PublishState.SUCCEEDED
 
 
-def test_the_cloud_partner_portal_goes_live_through_its_operation(
-    factory: db.SessionFactory, fake_ms: FakeMicrosoft, tmp_path: Path
-) -> None:
-
+def cpp_offer(
+    factory: db.SessionFactory, fake_ms: FakeMicrosoft, tmp_path: Path, status: str
+) -> tuple[Offer, Publishers]:
+    """contoso-vm read from the fake Cloud Partner Portal with ``status``, synced into the workspace,
+    and *Go live*'s way to Microsoft."""
     settings = Settings(
         **fake_ms.settings(tmp_path, cloud_partner_publishers="contoso", offerbot_go_live=True)
     )
@@ -354,7 +355,7 @@ def test_the_cloud_partner_portal_goes_live_through_its_operation(
         }
     ]
     fake_ms.cpp_status[("contoso", "contoso-vm")] = {
-        "status": "waitingForPublisherReview",
+        "status": status,
         "messages": [],
         "steps": [],
         "previewLinks": [],
@@ -367,9 +368,16 @@ def test_the_cloud_partner_portal_goes_live_through_its_operation(
     assert report.ok, report.line()
     with factory() as session:
         offer = session.exec(select(Offer).where(Offer.offer_id == "contoso-vm")).one()
-    assert offer.status == "signoff", offer.status
     publishers = publishers_for(settings)
     assert publishers is not None
+    return offer, publishers
+
+
+def test_the_cloud_partner_portal_goes_live_through_its_operation(
+    factory: db.SessionFactory, fake_ms: FakeMicrosoft, tmp_path: Path
+) -> None:
+    offer, publishers = cpp_offer(factory, fake_ms, tmp_path, "waitingForPublisherReview")
+    assert offer.status == "signoff", offer.status
     target = go_live_target(factory, publishers, ask(offer.id or 0))
     assert target.preview is None
     done = request_go_live(factory, publishers, ask(offer.id or 0), confirmed=target.submission_id, now=NOW)
@@ -438,36 +446,9 @@ def test_a_cloud_partner_portal_publish_offerbot_did_not_start_can_be_cancelled(
 ) -> None:
     from bot.usecases.cancel import cancel_publish
 
-    settings = Settings(
-        **fake_ms.settings(tmp_path, cloud_partner_publishers="contoso", offerbot_go_live=True)
-    )
-    with db.transaction(factory) as session:
-        bind_default_workspace(session, team_id=TEAM, now=NOW)
-    fake_ms.cpp_offers["contoso"] = [
-        {
-            "offerTypeId": "microsoft-azure-virtualmachines",
-            "publisherId": "contoso",
-            "id": "contoso-vm",
-            "version": 3,
-            "definition": {"displayText": "Contoso VM"},
-            "changedTime": "2026-11-20T10:00:00Z",
-        }
-    ]
-    fake_ms.cpp_status[("contoso", "contoso-vm")] = {
-        "status": "running",
-        "messages": [],
-        "steps": [],
-        "previewLinks": [],
-        "liveLinks": [],
-        "notificationEmails": None,
-    }
     fake_ms.cpp_publishing.add("contoso/contoso-vm")
-    sync_pass(session_factory=factory, sources=build_sources(settings), clock=lambda: NOW, force=True)
-    with factory() as session:
-        offer = session.exec(select(Offer).where(Offer.offer_id == "contoso-vm")).one()
+    offer, publishers = cpp_offer(factory, fake_ms, tmp_path, "running")
     assert offer.status == "in_progress"
-    publishers = publishers_for(settings)
-    assert publishers is not None
     asked = cancel_publish(factory, publishers, ask(offer.id or 0), now=NOW)
     assert asked.request.kind == "cancel" and "/operations/" in asked.request.job
     (post,) = [c for c in fake_ms.api_calls() if c.method == "POST"]
