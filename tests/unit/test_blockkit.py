@@ -208,3 +208,93 @@ def test_the_checks_would_catch_what_issue_18_found() -> None:
     page = HistoryPage(card=sixty, entries=[], total=0, offset=0, limit=20)
     assert not check(render_history(page, tr=translator(Language.EN)))
     assert json.dumps(render_history(page, tr=translator(Language.EN)).blocks).count('"type": "section"') < 50
+
+
+def publishing_cards() -> list[OfferCard]:
+    """Hostile cards as *Go live* and the forecasts draw them: awaiting sign-off with the button, a
+    request on its way with *Cancel publish*, a failed request with 500 hostile errors, and an offer
+    in progress with its forecast."""
+    from storage.durations import OfferForecast
+    from storage.publishing import PublishRequest
+
+    base = hostile_card(feed="partner-center")
+    signoff = base.offer.model_copy(update={"status": "signoff"})
+    moving = base.offer.model_copy(update={"status": "in_progress"})
+
+    def request(state: str, errors: list[str]) -> PublishRequest:
+        return PublishRequest(
+            id=1,
+            team_id=TEAM,
+            offer_pk=7,
+            api="partner-center",
+            kind="go_live",
+            submission_id="s",
+            job="0f4a3b5c-job",
+            state=state,
+            requested_by="U0PAT0001",
+            requested_at=NOW,
+            finished_at=NOW + timedelta(hours=1),
+            errors=errors,
+            cancel_by="U0SAM0001",
+        )
+
+    forecast = OfferForecast(
+        offer_pk=7,
+        team_id=TEAM,
+        likely_at=NOW + timedelta(days=3),
+        late_at=NOW + timedelta(days=9),
+        basis="both",
+        similar=12,
+        unknown=1,
+        computed_at=NOW,
+        for_updated_at=NOW,
+    )
+    return [
+        OfferCard(signoff, base.steps, base.messages, go_live=True),
+        OfferCard(moving, base.steps, base.messages, publish=request("running", []), go_live=True),
+        OfferCard(
+            signoff, base.steps, base.messages, publish=request("failed", [hostile(500)] * 500), go_live=True
+        ),
+        OfferCard(moving, base.steps, base.messages, forecast=forecast),
+    ]
+
+
+@pytest.mark.parametrize("language", [Language.EN, Language.FR])
+def test_go_live_its_modals_and_forecasts_are_block_kit_slack_takes(language: Language) -> None:
+    """The Go live and Cancel publish buttons, the lines under an offer, the forecast, and every
+    modal of the two confirmations, validated by slack_sdk's block and view models."""
+    from bot.render.alerts import render_alert
+    from bot.render.golive import (
+        render_cancel_modal,
+        render_confirm_modal,
+        render_message_modal,
+        render_waiting_modal,
+    )
+    from bot.sources.publishing import Preview
+    from bot.usecases.cancel import CancelTarget
+    from bot.usecases.golive import GoLiveTarget
+    from storage.statuses import PublishApi
+
+    tr = translator(language)
+    cards = publishing_cards()
+    replies = [render_card(c, tr=tr) for c in cards]
+    replies += [render_alert(c, old_status="in_progress", new_status=c.offer.status, tr=tr) for c in cards]
+    problems = [p for reply in replies for p in check(reply)]
+    ids = json.dumps([r.blocks for r in replies])
+    assert "offer_go_live" in ids and "offer_cancel_publish" in ids
+    target = GoLiveTarget(card=cards[0], api=PublishApi.PARTNER_CENTER, preview=Preview(hostile(300), NOW))
+    views = [
+        render_confirm_modal(target, tr=tr, channel="C0ALERTS1", ts="1.2", newer=True),
+        render_cancel_modal(CancelTarget(card=cards[1], request=cards[1].publish), tr=tr, channel="", ts=""),
+        render_waiting_modal(tr=tr),
+        render_waiting_modal(tr=tr, sending=True),
+        render_message_modal(replies[2], tr=tr),
+    ]
+    for view in views:
+        try:
+            View(**view).validate_json()
+        except Exception as exc:
+            problems.append(f"slack_sdk refuses the {view['title']['text']} modal: {exc}")
+        reply = Reply(text=view["title"]["text"], blocks=view["blocks"])
+        problems += check(reply, view="modal")
+    assert not problems, "\n".join(problems[:30])
