@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.i18n import Language
 from storage.errors import ConfigError
+from storage.sealing import Sealer
 
 LEGACY_STORE = Path("offerbot.db")
 """Where the embedded store lived before ``OFFERBOT_DATA_DIR``: kept when it exists, so an upgrade
@@ -109,6 +110,8 @@ class Settings(BaseSettings):
     """Sign in as the Azure managed identity of where offerbot runs (``AZURE_CLIENT_ID`` names a
     user-assigned one); no tenant, secret or certificate."""
     azure_authority_host: str = "https://login.microsoftonline.com"
+    offerbot_secret_key: SecretStr | None = None
+    """Fernet keys (comma-separated, the first seals) for the secrets of stored connections."""
     partner_center_api_url: str = "https://graph.microsoft.com/rp/product-ingestion"
     partner_center_publisher_id: str | None = None
     """The publisher id shown for the offers read from Partner Center; setting it turns that source on."""
@@ -210,7 +213,23 @@ class Settings(BaseSettings):
             self.azure_client_certificate_password,
             self.offerbot_metrics_token,
         )
-        return [f.get_secret_value() for f in fields if f is not None]
+        keys = self.offerbot_secret_key.get_secret_value().split(",") if self.offerbot_secret_key else []
+        return [f.get_secret_value() for f in fields if f is not None] + [
+            k.strip() for k in keys if k.strip()
+        ]
+
+    def sealer(self) -> Sealer | None:
+        """The sealer of ``OFFERBOT_SECRET_KEY`` (None when unset; a bad key is a ConfigError)."""
+        return Sealer.parse(self.offerbot_secret_key.get_secret_value() if self.offerbot_secret_key else None)
+
+    def require_sealer(self) -> Sealer:
+        sealer = self.sealer()
+        if sealer is None:
+            raise ConfigError(
+                "OFFERBOT_SECRET_KEY is not set: stored connections seal their secrets with it; make one "
+                "with `offerbot connection new-key` and set it (docs/partner-center.md, Connections)"
+            )
+        return sealer
 
     @property
     def has_slack(self) -> bool:
@@ -331,6 +350,7 @@ SECRET_FILES = (
     "azure_client_secret",
     "azure_client_certificate_password",
     "offerbot_metrics_token",
+    "offerbot_secret_key",
     "database_url",
 )
 """Settings that may be read from a file named by ``<NAME>_FILE`` (as containers pass secrets)."""

@@ -1,8 +1,7 @@
 """SQLModel tables. Every row belongs to a Slack workspace (``team_id``) and every query filters by it.
 
-The schema itself is created and upgraded by the Alembic migrations in ``storage/migrations``;
-``tests/store/test_migrations.py`` checks that these models and the migrations agree.
-"""
+The schema is created and upgraded by the Alembic migrations in ``storage/migrations``;
+``tests/store/test_migrations.py`` checks that these models and the migrations agree."""
 
 from __future__ import annotations
 
@@ -92,6 +91,7 @@ class Offer(SQLModel, table=True):
     import leaves it as it is, so the sync keeps following an offer that was also imported by hand."""
     feed_key: str | None = Field(default=None, max_length=200)
     """The offer's key in that source: Partner Center's product guid, or ``publisher/offer``."""
+    connection_id: int | None = Field(default=None, index=True)  # a stored connection's (0027); None: env's
     observed_at: datetime | None = utc_column(nullable=True)
     """When the stored state was read (a sync) or written (an import): an older observation never
     overwrites a newer one."""

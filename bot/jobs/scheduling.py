@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,13 +22,14 @@ from bot.guard import STORE_ERRORS
 from bot.jobs.digest import DIGEST_JOB_ID, DIGEST_TICK, DigestJob
 from bot.jobs.forecast import FORECAST_JOB_ID, FORECAST_TICK, ForecastJob
 from bot.jobs.golive import GO_LIVE_JOB_ID, GO_LIVE_TICK, GoLiveJob
-from bot.metrics import PASS_SECONDS, STORE_FAILURES, timed
+from bot.jobs.outage import Outage
+from bot.jobs.sync import SyncJob
+from bot.metrics import PASS_SECONDS, timed
 from bot.settings import Settings
 from bot.slack.clients import Clients, SlackClients, as_clients
 from bot.slack.people import People
 from bot.sources import publishers_for
 from bot.sources.base import OfferSource
-from bot.usecases.sync import SyncConfig, SyncReport, sync_source
 from storage import db
 from storage.alerts import outbox
 from storage.alerts.fanout import latest_change_id
@@ -50,37 +50,6 @@ PROBE_INTERVAL = 1.0
 SYNC_TICK = 60.0
 """Seconds between two runs of the sync job: each run does a full pass when one is due, else it reads
 the offers in progress that are due (every 5 minutes); no product is asked twice within a minute."""
-
-
-STILL_DOWN_EVERY = 300.0
-"""Seconds between two "still down" lines while the store stays down."""
-
-
-class Outage:
-    """How a job reports a store that is down: one line when it goes down, one every
-    :data:`STILL_DOWN_EVERY` seconds while it stays down, one when it is back; never a traceback per
-    pass. The job itself tries again at each run, so it resumes within one interval of the return."""
-
-    def __init__(self, job: str, *, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.job, self.monotonic = job, monotonic
-        self.since: float | None = None
-        self.told = 0.0
-
-    def down(self, reason: str) -> None:
-        STORE_FAILURES.labels(component=self.job).inc()
-        now = self.monotonic()
-        if self.since is None:
-            self.since = self.told = now
-            log.warning("%s: the store is unavailable (%s); trying again at each run", self.job, reason)
-        elif now - self.told >= STILL_DOWN_EVERY:
-            self.told = now
-            down_for = now - self.since
-            log.warning("%s: the store is still unavailable after %.0f s (%s)", self.job, down_for, reason)
-
-    def up(self) -> None:
-        if self.since is not None:
-            log.warning("%s: the store is back after %.0f s", self.job, self.monotonic() - self.since)
-            self.since = None
 
 
 MIN_RETRY_WAIT = 0.2
@@ -171,69 +140,6 @@ class WatchJob:
             return None
         finally:
             self.idle.set()
-
-
-class SyncJob:
-    """The scheduled sync: for each source, a full pass every ``OFFERBOT_SYNC_INTERVAL`` (at start,
-    then on schedule), and between them its offers in progress every 5 minutes. A source that refuses
-    the credentials is logged in one line and tried again at its next full pass; one that is down, at
-    the next run. Each source keeps its own schedule, so one failing source never makes the others
-    list everything every minute."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        session_factory: SessionFactory,
-        sources: Sequence[OfferSource],
-        *,
-        clock: Callable[[], datetime] = utc_now,
-        config: SyncConfig | None = None,
-    ) -> None:
-        self.session_factory, self.sources, self.clock = session_factory, sources, clock
-        self.interval: timedelta = settings.offerbot_sync_interval
-        self.config = config or SyncConfig(
-            concurrency=settings.offerbot_sync_concurrency, team_id=settings.sync_team
-        )
-        self.next_full: dict[str, datetime] = {}
-        self.store = Outage("sync")
-        self.on_changes: Callable[[], None] | None = None
-        """Called after a pass that stored status changes (``serve`` wakes the watcher with it)."""
-
-    def __call__(self) -> SyncReport | None:
-        with timed(PASS_SECONDS, job="sync"):
-            return self._run()
-
-    def _run(self) -> SyncReport | None:
-        report = SyncReport()
-        try:
-            for source in self.sources:
-                now = self.clock()
-                full = source.name not in self.next_full or now >= self.next_full[source.name]
-                result = sync_source(
-                    session_factory=self.session_factory,
-                    source=source,
-                    clock=self.clock,
-                    full=full,
-                    config=self.config,
-                )
-                report.sources.append(result)
-                if full and (result.error is None or result.auth_failed):
-                    self.next_full[source.name] = now + self.interval
-                if result.store_failed:
-                    self.store.down(result.error or "")
-                    continue
-                self.store.up()
-                if result.error:
-                    log.error("sync: %s", result.line(), extra=result.fields())
-                elif full or result.status_changes:
-                    log.info("sync: %s", result.line(), extra=result.fields())
-        except Exception:
-            log.exception("sync pass failed; the next run tries again")
-            return None
-        finally:
-            if report.status_changes and self.on_changes is not None:
-                self.on_changes()
-        return report
 
 
 @dataclass(frozen=True)

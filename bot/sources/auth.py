@@ -110,52 +110,56 @@ class Credential:
     certificate_path: Path | None = None
     certificate_password: SecretStr | None = None
     managed: bool = False
+    certificate_pem: SecretStr | None = None
+    """A stored connection's certificate: the PEM of its unencrypted key and its certificate."""
 
     @property
     def kind(self) -> str:
         if self.managed:
             return "managed identity"
-        return "client certificate" if self.certificate_path is not None else "client secret"
+        certificate = self.certificate_path is not None or self.certificate_pem is not None
+        return "client certificate" if certificate else "client secret"
 
 
-def _private_key(data: bytes, password: SecretStr | None) -> rsa.RSAPrivateKey:
+def _private_key(data: bytes, password: SecretStr | None, names: tuple[str, str]) -> rsa.RSAPrivateKey:
+    path, secret_name = names
     secret = password.get_secret_value().encode() if password is not None else None
     try:
         key = serialization.load_pem_private_key(data, password=secret)
     except TypeError:
         raise ConfigError(
-            "AZURE_CLIENT_CERTIFICATE_PATH: its private key is encrypted: set "
-            "AZURE_CLIENT_CERTIFICATE_PASSWORD"
+            f"{path}: its private key is encrypted: set {secret_name}"
             if secret is None
-            else "AZURE_CLIENT_CERTIFICATE_PASSWORD is set but the private key is not encrypted: unset it"
+            else f"{secret_name} is set but the private key is not encrypted: unset it"
         ) from None
     except ValueError:
         raise ConfigError(
-            "AZURE_CLIENT_CERTIFICATE_PATH holds no readable private key (or "
-            "AZURE_CLIENT_CERTIFICATE_PASSWORD is wrong): the file must hold the PEM private key and "
-            "the certificate"
+            f"{path} holds no readable private key (or {secret_name} is wrong): the file must hold the "
+            "PEM private key and the certificate"
         ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ConfigError(
-            "AZURE_CLIENT_CERTIFICATE_PATH holds a key Entra ID does not take: make the certificate with "
-            "an RSA key (2048 bits or more)"
+            f"{path} holds a key Entra ID does not take: make the certificate with an RSA key "
+            "(2048 bits or more)"
         )
     return key
 
 
-def load_certificate(path: Path, password: SecretStr | None) -> dict[str, str]:
-    """The certificate credential MSAL signs with: the private key (decrypted here, kept in memory
-    only), the certificate's SHA-1 thumbprint and the certificate itself. A file that does not hold
-    both, or a wrong password, is a :class:`ConfigError` naming what to fix, never the contents."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"AZURE_CLIENT_CERTIFICATE_PATH: cannot read {path} ({exc.strerror})") from None
-    key = _private_key(data, password)
+ENV_NAMES = ("AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_CLIENT_CERTIFICATE_PASSWORD")
+
+
+def read_certificate(
+    data: bytes, password: SecretStr | None, names: tuple[str, str] = ENV_NAMES
+) -> dict[str, str]:
+    """The certificate credential MSAL signs with, from a PEM holding the key and the certificate:
+    the private key (decrypted here, kept in memory only), the certificate's SHA-1 thumbprint and the
+    certificate itself. A PEM that does not hold both, or a wrong password, is a :class:`ConfigError`
+    naming what to fix (``names``: the setting of the PEM and of its password), never the contents."""
+    key = _private_key(data, password, names)
     try:
         cert = x509.load_pem_x509_certificate(data)
     except ValueError:
-        raise ConfigError("AZURE_CLIENT_CERTIFICATE_PATH holds no PEM certificate beside the key") from None
+        raise ConfigError(f"{names[0]} holds no PEM certificate beside the key") from None
     unencrypted = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -166,6 +170,15 @@ def load_certificate(path: Path, password: SecretStr | None) -> dict[str, str]:
         "thumbprint": thumbprint,
         "public_certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
     }
+
+
+def load_certificate(path: Path, password: SecretStr | None) -> dict[str, str]:
+    """:func:`read_certificate` of the file ``AZURE_CLIENT_CERTIFICATE_PATH`` names."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"AZURE_CLIENT_CERTIFICATE_PATH: cannot read {path} ({exc.strerror})") from None
+    return read_certificate(data, password)
 
 
 class TokenProvider:
@@ -196,6 +209,8 @@ class TokenProvider:
         found = self.credential
         if found.certificate_path is not None:
             return load_certificate(found.certificate_path, found.certificate_password)
+        if found.certificate_pem is not None:
+            return read_certificate(found.certificate_pem.get_secret_value().encode(), None)
         assert found.secret is not None
         return found.secret.get_secret_value()
 

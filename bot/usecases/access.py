@@ -6,8 +6,8 @@
   in and change its settings, unless ``OFFERBOT_MANAGERS`` is set: then channel changes are for
   workspace admins and owners and that list.
 - A subscription is removed by whoever made it, admins and owners, and the managers list.
-- Publishing an offer (*Go live*) is for workspace admins and owners and the managers list, whether
-  or not the list is set.
+- Publishing an offer (*Go live*), owners and Partner Center connections are for workspace admins
+  and owners and the managers list, whether or not the list is set.
 - When Slack could not say who someone is, queries go on and changes are refused: never allowed by
   default.
 """
@@ -29,6 +29,8 @@ class Action(StrEnum):
     """*Go live* and *Cancel publish*: workspace admins and owners and the managers, always."""
     SET_OWNERS = "set-owners"
     """``owners … add|remove``: the same people."""
+    CONNECTIONS = "connections"
+    """Adding, testing and removing Partner Center connections: the same people."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,13 @@ def check(actor: Actor, action: Action, policy: AccessPolicy) -> None:
     if action is Action.SET_OWNERS and not actor.is_manager:
         raise PermissionDenied(
             N_("only workspace admins and owners and offerbot's managers may change an offer's owners.")
+        )
+    if action is Action.CONNECTIONS and not actor.is_manager:
+        raise PermissionDenied(
+            N_(
+                "only workspace admins and owners and offerbot's managers may change Partner Center "
+                "connections."
+            )
         )
     if action is Action.CHANNEL_CHANGE and policy.managers_only and not actor.is_manager:
         raise PermissionDenied(

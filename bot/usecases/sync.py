@@ -128,6 +128,8 @@ class SyncConfig:
     monotonic: Callable[[], float] = time.monotonic
     team_id: str | None = None
     """The workspace the offers go to (``sync --team``); None: the store's default workspace."""
+    connection_id: int | None = None
+    """The stored connection being read (None: the environment's)."""
 
     def team(self, session: Session) -> str:
         return self.team_id or default_team(session)
@@ -187,6 +189,7 @@ def _refs_to_read(
                 feed=source.name,
                 statuses=[OfferStatus.IN_PROGRESS.value],
                 observed_before=now - max(config.in_progress_interval, config.min_ask_interval),
+                connection_id=config.connection_id,
             )
             refs = [source.ref_for(k) for k in due]
             report.seen = len(refs)
@@ -194,7 +197,13 @@ def _refs_to_read(
         recent = (
             set()
             if force
-            else observed_since(session, team_id=team, feed=source.name, since=now - config.min_ask_interval)
+            else observed_since(
+                session,
+                team_id=team,
+                feed=source.name,
+                since=now - config.min_ask_interval,
+                connection_id=config.connection_id,
+            )
         )
     listing = source.list_products()
     _note_listing(source, listing, report)
@@ -234,6 +243,7 @@ def _store(
             now=clock(),
             source=source.name,
             feed=source.name,
+            connection_id=config.connection_id,
         )
     report.new += summary.created
     report.changed += summary.updated
@@ -294,7 +304,12 @@ def sync_source(
         if listed is not None:
             with db.transaction(session_factory) as session:
                 report.removed = mark_missing(
-                    session, team_id=config.team(session), feed=source.name, listed=listed, now=clock()
+                    session,
+                    team_id=config.team(session),
+                    feed=source.name,
+                    listed=listed,
+                    now=clock(),
+                    connection_id=config.connection_id,
                 )
     except SourceAuthError as exc:
         report.error, report.auth_failed = str(exc), True

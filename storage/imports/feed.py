@@ -42,18 +42,35 @@ def _known(rows: Sequence[Offer]) -> list[KnownProduct]:
     ]
 
 
-def observed_since(session: Session, *, team_id: str, feed: str, since: datetime) -> set[str]:
+def _read_by(connection_id: int | None) -> sa.ColumnElement[bool]:
+    """The offers one connection reads (None: the environment's connection)."""
+    column = col(Offer.connection_id)
+    return column.is_(None) if connection_id is None else column == connection_id
+
+
+def observed_since(
+    session: Session, *, team_id: str, feed: str, since: datetime, connection_id: int | None = None
+) -> set[str]:
     """Keys of the feed's offers observed at or after ``since`` (asked too recently to ask again)."""
     rows = session.exec(
         select(Offer.feed_key).where(
-            Offer.team_id == team_id, Offer.feed == feed, col(Offer.observed_at) >= since
+            Offer.team_id == team_id,
+            Offer.feed == feed,
+            _read_by(connection_id),
+            col(Offer.observed_at) >= since,
         )
     ).all()
     return {key for key in rows if key}
 
 
 def due_in_status(
-    session: Session, *, team_id: str, feed: str, statuses: Collection[str], observed_before: datetime
+    session: Session,
+    *,
+    team_id: str,
+    feed: str,
+    statuses: Collection[str],
+    observed_before: datetime,
+    connection_id: int | None = None,
 ) -> list[KnownProduct]:
     """The feed's offers in one of ``statuses``, not removed, last observed by ``observed_before``."""
     rows = session.exec(
@@ -61,6 +78,7 @@ def due_in_status(
         .where(
             Offer.team_id == team_id,
             Offer.feed == feed,
+            _read_by(connection_id),
             col(Offer.status).in_(list(statuses)),
             col(Offer.removed_at).is_(None),
             sa.or_(col(Offer.observed_at).is_(None), col(Offer.observed_at) <= observed_before),
@@ -70,14 +88,22 @@ def due_in_status(
     return _known(rows)
 
 
-def mark_missing(session: Session, *, team_id: str, feed: str, listed: Collection[str], now: datetime) -> int:
+def mark_missing(
+    session: Session,
+    *,
+    team_id: str,
+    feed: str,
+    listed: Collection[str],
+    now: datetime,
+    connection_id: int | None = None,
+) -> int:
     """After a full listing of ``feed``: count one more missing pass for each of its offers that the
     listing did not have, and mark removed those missing from :data:`MISSING_PASSES_BEFORE_REMOVED`
     listings in a row. Returns how many were newly marked removed. Nothing is deleted."""
     listed_keys = set(listed)
     rows = session.exec(
         select(Offer.id, Offer.feed_key, Offer.missing_passes).where(
-            Offer.team_id == team_id, Offer.feed == feed
+            Offer.team_id == team_id, Offer.feed == feed, _read_by(connection_id)
         )
     ).all()
     missing = [pk for pk, key, _n in rows if key not in listed_keys]
@@ -97,6 +123,7 @@ def mark_missing(session: Session, *, team_id: str, feed: str, listed: Collectio
         .where(
             col(Offer.team_id) == team_id,
             col(Offer.feed) == feed,
+            _read_by(connection_id),
             col(Offer.removed_at).is_(None),
             col(Offer.missing_passes) >= MISSING_PASSES_BEFORE_REMOVED,
         )

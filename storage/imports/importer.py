@@ -241,16 +241,25 @@ def import_offers(
     return record_observations(session, team_id=team_id, observations=observations, now=now, source=source)
 
 
-def _note_observation(row: Offer, seen: Observation, feed: str | None, now: datetime, source: str) -> None:
+def _note_observation(
+    row: Offer, seen: Observation, feed: str | None, now: datetime, source: str, connection_id: int | None
+) -> None:
     row.observed_at = seen.observed_at
     row.state_source = source
     row.removed_at = (row.removed_at or now) if seen.removed else None
     if feed is not None:
         row.feed, row.feed_key, row.missing_passes = feed, seen.feed_key, 0
+        row.connection_id = connection_id
 
 
 def _new_offer(
-    team_id: str, seen: Observation, digest: str, feed: str | None, now: datetime, source: str
+    team_id: str,
+    seen: Observation,
+    digest: str,
+    feed: str | None,
+    now: datetime,
+    source: str,
+    connection_id: int | None = None,
 ) -> dict[str, Any]:
     """The values of a new offer's row (one multi-row insert for all of a batch's new offers)."""
     data = seen.offer
@@ -271,6 +280,7 @@ def _new_offer(
         "content_hash": digest,
         "feed": feed,
         "feed_key": seen.feed_key if feed is not None else None,
+        "connection_id": connection_id if feed is not None else None,
         "observed_at": seen.observed_at,
         "missing_passes": 0,
         "removed_at": now if seen.removed else None,
@@ -286,12 +296,13 @@ def _insert_new(
     feed: str | None,
     now: datetime,
     source: str,
+    connection_id: int | None,
 ) -> list[tuple[int, OfferIn, str]]:
     """Insert the new offers in one statement; their keys, data and status, in order."""
     if not new:
         return []
     t = Offer.__table__  # type: ignore[attr-defined]
-    rows = [_new_offer(team_id, seen, digest, feed, now, source) for seen, digest in new]
+    rows = [_new_offer(team_id, seen, digest, feed, now, source, connection_id) for seen, digest in new]
     stmt = sa.insert(t).returning(t.c.id, sort_by_parameter_order=True)
     keys = [row[0] for row in session.execute(stmt, rows)]
     return [(key, seen.offer, row["status"]) for key, (seen, _), row in zip(keys, new, rows, strict=True)]
@@ -365,9 +376,11 @@ def record_observations(
     now: datetime,
     source: str,
     feed: str | None = None,
+    connection_id: int | None = None,
 ) -> ImportSummary:
     """Upsert observed offers in the caller's transaction; ``source`` names the writer in the history
-    (``import``, ``partner-center``, ...), ``feed`` the sync source that lists them (None: an import).
+    (``import``, ``partner-center``, ...), ``feed`` the sync source that lists them (None: an import)
+    and ``connection_id`` the stored connection that reads them (None: the environment's).
 
     The newest observation wins: an offer stored from a later observation than ``observed_at`` is
     left as it is (``stale``), so a sync and a hand import of the same offer never undo each other,
@@ -389,7 +402,7 @@ def record_observations(
         if row.observed_at is not None and seen.observed_at < row.observed_at:
             stale += 1
             continue
-        _note_observation(row, seen, feed, now, source)
+        _note_observation(row, seen, feed, now, source, connection_id)
         if row.content_hash == digest:
             unchanged += 1
             continue
@@ -401,7 +414,7 @@ def record_observations(
         _apply(row, data, digest, now)
         changed.append((row, data))
     session.flush()
-    created = _insert_new(session, team_id, new, feed, now, source)
+    created = _insert_new(session, team_id, new, feed, now, source, connection_id)
     changes += [_status_change(team_id, pk, None, status, now, source) for pk, _, status in created]
     replaced = [row.id for row, _ in changed]
     written = [(pk, data) for pk, data, _ in created] + [(row.id, data) for row, data in changed]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import storage.connections
 import storage.models  # registers the tables on the metadata
 import storage.owners
 import storage.publishing  # noqa: F401  (the publish requests' table)

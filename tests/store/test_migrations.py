@@ -5,6 +5,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+import storage.connections
 import storage.durations
 import storage.models
 import storage.owners

@@ -626,7 +626,7 @@ def test_a_credentials_failure_waits_for_the_next_full_pass(
     assert report is not None and not report.ok
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and errors[0].exc_info is None and "AADSTS7000215" in errors[0].getMessage()
-    assert job.next_full == {"partner-center": clock.now + timedelta(minutes=15)}
+    assert job.next_full == {(None, "partner-center"): clock.now + timedelta(minutes=15)}
 
 
 def test_sync_settings() -> None:
