@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import logs
 from bot.clock import utc_now
 from bot.i18n import Language, translator
+from bot.runtime import connection_cmd
 from bot.settings import Settings, load_settings
 from bot.slack.identity import SlackUnreachable
 from bot.usecases.imports import import_document
@@ -200,6 +201,11 @@ def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
     return doctor(settings)
 
 
+def cmd_connection(settings: Settings, args: argparse.Namespace) -> int:
+    """``connection add|test|list|remove|rotate-key|new-key`` (bot/runtime/connection_cmd.py)."""
+    return connection_cmd.run(settings, args)
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """``demo reset``: remove the sample offers from the store, in every workspace, and say how many."""
     factory = db.session_factory(db.open_database(settings.database_url))
@@ -264,6 +270,7 @@ Start with `offerbot up`: the local shell with the sample offers, or the bot onc
 
 
 def _add_operations(sub: Any) -> None:
+    connection_cmd.add_parser(sub)
     p = sub.add_parser("token", help="push API tokens: create (printed once), list, revoke")
     p.add_argument("action", choices=["create", "list", "revoke"], help="what to do with the tokens")
     p.add_argument("name", nargs="?", default="", help="the token's name (create, revoke)")
@@ -338,10 +345,11 @@ COMMANDS = {
     "demo": cmd_demo,
     "doctor": cmd_doctor,
     "alert": cmd_alert,
+    "connection": cmd_connection,
 }
 
 
-SAYS_STORE = frozenset({"migrate", "import", "up", "shell", "token", "demo", "doctor", "alert"})
+SAYS_STORE = frozenset({"migrate", "import", "up", "shell", "token", "demo", "doctor", "alert", "connection"})
 """Commands a person reads: they print the store on standard error. The long-running ones (serve,
 jobs, watch, sync) log it instead; ``sync --once`` and ``watch --once`` keep their one-line
 outputs."""

@@ -30,6 +30,7 @@ from bot.slack.clients import Clients, SlackClients, as_clients
 from bot.slack.people import People
 from bot.sources import publishers_for
 from bot.sources.base import OfferSource
+from bot.usecases.connections import ConnectionFeeds
 from storage import db
 from storage.alerts import outbox
 from storage.alerts.fanout import latest_change_id
@@ -177,10 +178,11 @@ def registry(
         if publishers is not None:
             go_live = GoLiveJob(session_factory, publishers, clients, language=settings.offerbot_language)
             jobs.append(ScheduledJob(GO_LIVE_JOB_ID, "offerbot go live", go_live, GO_LIVE_TICK))
-    if sources:
-        jobs.append(
-            ScheduledJob(SYNC_JOB_ID, "offerbot sync", SyncJob(settings, session_factory, sources), SYNC_TICK)
-        )
+    sealer = settings.sealer()
+    if sources or sealer is not None:
+        feeds = ConnectionFeeds(settings, sealer) if sealer is not None else None
+        sync = SyncJob(settings, session_factory, sources, connections=feeds)
+        jobs.append(ScheduledJob(SYNC_JOB_ID, "offerbot sync", sync, SYNC_TICK))
     jobs.append(
         ScheduledJob(FORECAST_JOB_ID, "offerbot forecast", ForecastJob(session_factory), FORECAST_TICK)
     )

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_DOMAIN = re.compile(r"(?=.{4,100}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+_DOMAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,99}")
 _PUBLISHER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 MAX_SECRET = 1024
 QUICK = RetryPolicy(attempts=1, timeout=20.0)

@@ -174,6 +174,14 @@ def go_live_target(
     if active is not None:
         raise _already(active, offer.offer_id)
     api = APIS.get(offer.feed or "")
+    if offer.connection_id is not None:
+        raise UsageError(
+            N_(
+                "%(offer)s is read by a connection added from Slack: Go live works with the environment's "
+                "connection only for now; publish it in Partner Center"
+            ),
+            offer=offer.offer_id,
+        )
     if api is None or not offer.feed_key:
         raise UsageError(
             N_(

@@ -180,6 +180,7 @@ def _refs_to_read(
     config: SyncConfig,
 ) -> tuple[list[ProductRef], set[str] | None]:
     """What to read, and (after a full listing) every key the listing had."""
+    cid = config.connection_id
     with session_factory() as session:
         team = config.team(session)
         if not full:
@@ -189,21 +190,16 @@ def _refs_to_read(
                 feed=source.name,
                 statuses=[OfferStatus.IN_PROGRESS.value],
                 observed_before=now - max(config.in_progress_interval, config.min_ask_interval),
-                connection_id=config.connection_id,
+                connection_id=cid,
             )
             refs = [source.ref_for(k) for k in due]
             report.seen = len(refs)
             return refs, None
+        since = now - config.min_ask_interval
         recent = (
             set()
             if force
-            else observed_since(
-                session,
-                team_id=team,
-                feed=source.name,
-                since=now - config.min_ask_interval,
-                connection_id=config.connection_id,
-            )
+            else observed_since(session, team_id=team, feed=source.name, since=since, connection_id=cid)
         )
     listing = source.list_products()
     _note_listing(source, listing, report)
@@ -303,13 +299,9 @@ def sync_source(
         _read_and_store(session_factory, source, refs, clock=clock, report=report, config=config)
         if listed is not None:
             with db.transaction(session_factory) as session:
+                team, cid = config.team(session), config.connection_id
                 report.removed = mark_missing(
-                    session,
-                    team_id=config.team(session),
-                    feed=source.name,
-                    listed=listed,
-                    now=clock(),
-                    connection_id=config.connection_id,
+                    session, team_id=team, feed=source.name, listed=listed, now=clock(), connection_id=cid
                 )
     except SourceAuthError as exc:
         report.error, report.auth_failed = str(exc), True

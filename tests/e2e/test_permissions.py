@@ -73,7 +73,7 @@ def test_rules() -> None:
         AccessPolicy(managers_only=True),
     )
     for action in Action:
-        if action not in (Action.PUBLISH, Action.SET_OWNERS):
+        if action not in (Action.PUBLISH, Action.SET_OWNERS, Action.CONNECTIONS):
             check(member, action, closed)
         check(admin, action, managed)
         with pytest.raises(PermissionDenied):
@@ -88,6 +88,8 @@ def test_rules() -> None:
             check(member, Action.PUBLISH, policy)
         with pytest.raises(PermissionDenied, match="may change an offer's owners"):
             check(member, Action.SET_OWNERS, policy)
+        with pytest.raises(PermissionDenied, match="may change Partner Center connections"):
+            check(member, Action.CONNECTIONS, policy)
     check(admin, Action.PUBLISH, closed)
     check(unknown, Action.QUERY, closed)
     with pytest.raises(PermissionDenied, match="try again"):
