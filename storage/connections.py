@@ -13,7 +13,6 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from storage.errors import UsageError
 from storage.models import Offer, utc_column
 
 MAX_CONNECTIONS = 20
@@ -69,12 +68,8 @@ class NewConnection:
 
 
 def add_connection(session: Session, *, new: NewConnection, now: datetime) -> PartnerConnection:
-    """Store a connection in the caller's transaction; a name the workspace already has, or one
-    connection too many, is a :class:`UsageError` and nothing is written."""
-    if connection_named(session, team_id=new.team_id, name=new.name) is not None:
-        raise UsageError('this workspace already has a connection named "%(name)s"', name=new.name)
-    if len(connections_of(session, team_id=new.team_id)) >= MAX_CONNECTIONS:
-        raise UsageError("a workspace holds at most %(n)s connections", n=MAX_CONNECTIONS)
+    """Store a connection in the caller's transaction (the use-case checks its name and the
+    workspace's count first; the unique constraint stops a race on the name)."""
     row = PartnerConnection(
         team_id=new.team_id,
         name=new.name,
@@ -115,16 +110,12 @@ def connection_named(session: Session, *, team_id: str, name: str) -> PartnerCon
     ).first()
 
 
-def connection_by_id(session: Session, *, connection_id: int) -> PartnerConnection | None:
-    return session.get(PartnerConnection, connection_id)
-
-
 def remove_connection(session: Session, *, team_id: str, name: str, now: datetime) -> int:
     """Delete the connection; its offers stay, with their history, marked removed and no longer
-    tied to it. Returns how many offers were marked; an unknown name is a :class:`UsageError`."""
+    tied to it. Returns how many offers were marked (0 for an unknown name: the use-case says so)."""
     row = connection_named(session, team_id=team_id, name=name)
     if row is None:
-        raise UsageError('this workspace has no connection named "%(name)s"', name=name)
+        return 0
     result = session.execute(
         sa.update(Offer)
         .where(col(Offer.connection_id) == row.id)
@@ -189,22 +180,3 @@ def reseal_all(session: Session, *, reseal: Callable[[str], str], now: datetime)
         row.sealed, row.updated_at = reseal(row.sealed), now
         session.add(row)
     return len(rows)
-
-
-@dataclass(frozen=True)
-class ReadState:
-    """What the card says of an offer a connection reads: its connection's name and, while the
-    connection is refused, since when the offer has not been read."""
-
-    connection: str
-    refused_since: datetime | None
-    read_at: datetime | None
-
-
-def read_state(session: Session, *, connection_id: int | None) -> ReadState | None:
-    if connection_id is None:
-        return None
-    row = session.get(PartnerConnection, connection_id)
-    if row is None:
-        return None
-    return ReadState(connection=row.name, refused_since=row.refused_at, read_at=row.read_at)

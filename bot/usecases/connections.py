@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_DOMAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,99}")
+_TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,99}")
 _PUBLISHER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 MAX_SECRET = 1024
 QUICK = RetryPolicy(attempts=1, timeout=20.0)
@@ -94,7 +94,7 @@ def _checked_ids(data: ConnectionInput) -> tuple[str, str, str | None, tuple[str
             N_("a connection's name is 1 to 40 lower-case letters, digits and dashes, like contoso-pc"),
         )
     tenant, client = data.tenant_id.strip(), data.client_id.strip()
-    if not (_GUID.fullmatch(tenant) or _DOMAIN.fullmatch(tenant)):
+    if not (_GUID.fullmatch(tenant) or _TENANT_NAME.fullmatch(tenant)):
         raise ConnectionInputError(
             "tenant",
             N_("the tenant is its Directory (tenant) ID, a GUID, or its domain (contoso.onmicrosoft.com)"),

@@ -64,6 +64,12 @@ def cli(settings: Settings, *argv: str, stdin: str = "") -> tuple[int, str]:
     return code, out.getvalue()
 
 
+def add_secret(settings: Settings, name: str, team: str, secret: str = CLIENT_SECRET) -> tuple[int, str]:
+    """``connection add`` of a Partner Center connection with a client secret typed on stdin."""
+    ids = ["--team", team, "--tenant", TENANT, "--client-id", CLIENT_ID, "--publisher-id", "contoso"]
+    return cli(settings, "add", name, *ids, "--secret-file", "-", stdin=secret)
+
+
 def settings_for(fake: FakeMicrosoft, folder: Path, url: str, key: str) -> Settings:
     base = fake.settings(folder)
     for name in ("azure_tenant_id", "azure_client_id", "azure_client_secret"):
@@ -91,22 +97,7 @@ def test_two_workspaces_each_read_their_own_connection_secret_and_certificate(
     settings = settings_for(fake_ms, tmp_path, migrated_sqlite_url, new_key())
     pem, public = pem_file(tmp_path)
     fake_ms.client_certificate = public
-    code, out = cli(
-        settings,
-        "add",
-        "contoso-pc",
-        "--team",
-        TEAM_A,
-        "--tenant",
-        TENANT,
-        "--client-id",
-        CLIENT_ID,
-        "--publisher-id",
-        "contoso",
-        "--secret-file",
-        "-",
-        stdin=CLIENT_SECRET + "\n",
-    )
+    code, out = add_secret(settings, "contoso-pc", TEAM_A, CLIENT_SECRET + "\n")
     assert code == 0 and "client secret" in out and CLIENT_SECRET not in out
     code, out = cli(
         settings,
@@ -154,22 +145,7 @@ def test_a_refused_connection_is_marked_once_and_the_other_goes_on(
 ) -> None:
     settings = settings_for(fake_ms, tmp_path, migrated_sqlite_url, new_key())
     for team, name, secret in ((TEAM_A, "good", CLIENT_SECRET), (TEAM_B, "bad", "wrong-secret")):
-        code, _ = cli(
-            settings,
-            "add",
-            name,
-            "--team",
-            team,
-            "--tenant",
-            TENANT,
-            "--client-id",
-            CLIENT_ID,
-            "--publisher-id",
-            "contoso",
-            "--secret-file",
-            "-",
-            stdin=secret,
-        )
+        code, _ = add_secret(settings, name, team, secret)
         assert code == 0
     factory = db.session_factory(db.open_database(migrated_sqlite_url))
     job = SyncJob(
@@ -222,22 +198,7 @@ def test_rotate_key_seals_every_secret_with_the_new_key(
 ) -> None:
     old, new = new_key(), new_key()
     settings = settings_for(fake_ms, tmp_path, migrated_sqlite_url, old)
-    cli(
-        settings,
-        "add",
-        "c",
-        "--team",
-        TEAM_A,
-        "--tenant",
-        TENANT,
-        "--client-id",
-        CLIENT_ID,
-        "--publisher-id",
-        "contoso",
-        "--secret-file",
-        "-",
-        stdin=CLIENT_SECRET,
-    )
+    add_secret(settings, "c", TEAM_A, CLIENT_SECRET)
     both = settings_for(fake_ms, tmp_path, migrated_sqlite_url, f"{new},{old}")
     code, out = cli(both, "rotate-key")
     assert code == 0 and out.startswith("1 secret(s)")
