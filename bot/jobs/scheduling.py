@@ -23,6 +23,7 @@ from bot.jobs.digest import DIGEST_JOB_ID, DIGEST_TICK, DigestJob
 from bot.jobs.forecast import FORECAST_JOB_ID, FORECAST_TICK, ForecastJob
 from bot.jobs.golive import GO_LIVE_JOB_ID, GO_LIVE_TICK, GoLiveJob
 from bot.jobs.outage import Outage
+from bot.jobs.refusals import REFUSAL_JOB_ID, REFUSAL_TICK, RefusalJob
 from bot.jobs.sync import SyncJob
 from bot.metrics import PASS_SECONDS, timed
 from bot.settings import Settings
@@ -151,6 +152,26 @@ class ScheduledJob:
     seconds: float
 
 
+def _slack_jobs(settings: Settings, session_factory: SessionFactory, clients: Clients) -> list[ScheduledJob]:
+    """The jobs that post to Slack: the watcher and its probe, the digest, the refusals of stored
+    connections (when they can be stored), Go live (when it is on)."""
+    watch = WatchJob(settings, session_factory, clients)
+    jobs = [
+        ScheduledJob(JOB_ID, "offerbot watcher", watch, settings.offerbot_watch_interval),
+        ScheduledJob(PROBE_JOB_ID, "offerbot probe", ProbeJob(session_factory), PROBE_INTERVAL),
+    ]
+    digest = DigestJob(session_factory, clients, language=settings.offerbot_language)
+    jobs.append(ScheduledJob(DIGEST_JOB_ID, "offerbot digest", digest, DIGEST_TICK))
+    if settings.sealer() is not None:
+        refusals = RefusalJob(session_factory, clients, managers=settings.managers)
+        jobs.append(ScheduledJob(REFUSAL_JOB_ID, "offerbot refusals", refusals, REFUSAL_TICK))
+    publishers = publishers_for(settings) if settings.offerbot_go_live else None
+    if publishers is not None:
+        go_live = GoLiveJob(session_factory, publishers, clients, language=settings.offerbot_language)
+        jobs.append(ScheduledJob(GO_LIVE_JOB_ID, "offerbot go live", go_live, GO_LIVE_TICK))
+    return jobs
+
+
 def registry(
     settings: Settings,
     session_factory: SessionFactory,
@@ -158,26 +179,10 @@ def registry(
     client: SlackClients | None,
     sources: Sequence[OfferSource] = (),
 ) -> list[ScheduledJob]:
-    """Every job this process runs: the watcher when it can reach Slack (one client, or each
-    workspace's), the sync when sources are set."""
-    jobs: list[ScheduledJob] = []
-    if client is not None:
-        clients = as_clients(client)
-        jobs.append(
-            ScheduledJob(
-                JOB_ID,
-                "offerbot watcher",
-                WatchJob(settings, session_factory, clients),
-                settings.offerbot_watch_interval,
-            )
-        )
-        jobs.append(ScheduledJob(PROBE_JOB_ID, "offerbot probe", ProbeJob(session_factory), PROBE_INTERVAL))
-        digest = DigestJob(session_factory, clients, language=settings.offerbot_language)
-        jobs.append(ScheduledJob(DIGEST_JOB_ID, "offerbot digest", digest, DIGEST_TICK))
-        publishers = publishers_for(settings) if settings.offerbot_go_live else None
-        if publishers is not None:
-            go_live = GoLiveJob(session_factory, publishers, clients, language=settings.offerbot_language)
-            jobs.append(ScheduledJob(GO_LIVE_JOB_ID, "offerbot go live", go_live, GO_LIVE_TICK))
+    """Every job this process runs: those that post to Slack when it can reach Slack (one client, or
+    each workspace's), the sync when sources are set or connections can be stored, the forecast and
+    the housekeeping."""
+    jobs = _slack_jobs(settings, session_factory, as_clients(client)) if client is not None else []
     sealer = settings.sealer()
     if sources or sealer is not None:
         feeds = ConnectionFeeds(settings, sealer) if sealer is not None else None

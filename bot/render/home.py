@@ -10,6 +10,7 @@ from typing import Any
 from bot.i18n import Translator
 from bot.render.alerts import ON_IT_ACTION, OPEN_STATUS_ACTION, snooze_menu
 from bot.render.blocks import Block, context, divider, esc, header, section, slack_date, truncate
+from bot.render.connections import connection_blocks
 from bot.render.forecast import forecast_text
 from bot.render.golive_button import go_live_button_of
 from bot.render.labels import status_emoji, status_label, step_label
@@ -204,7 +205,10 @@ def render_home(view: HomeView, *, tr: Translator, notice: str | None = None) ->
         blocks += _getting_started(tr)
     else:
         blocks += [*_needs_blocks(view, tr), divider(), *_publishing_blocks(view, tr)]
-    blocks += [divider(), *_alert_blocks(view, tr), divider(), context(_totals(view, tr))]
+    blocks += [divider(), *_alert_blocks(view, tr)]
+    if view.connections is not None:
+        blocks += [divider(), *connection_blocks(view.connections, tr)]
+    blocks += [divider(), context(_totals(view, tr))]
     blocks.append(
         {
             "type": "actions",

@@ -103,6 +103,20 @@ def source_note(offer: Offer, tr: Translator) -> str | None:
     return text
 
 
+def refusal_note(card: OfferCard, tr: Translator) -> str | None:
+    """Not read any more: Microsoft refuses the stored connection that reads it."""
+    if card.refused is None:
+        return None
+    last = card.offer.observed_at or card.refused.since
+    return ":warning: " + tr._(
+        "Not read since %(when)s: Microsoft refuses the connection *%(name)s* (since %(since)s). "
+        "A workspace admin can fix it from the Home tab.",
+        when=slack_date(last, tr),
+        name=esc(card.refused.connection),
+        since=slack_date(card.refused.since, tr),
+    )
+
+
 def links_line(offer: Offer, tr: Translator) -> str | None:
     """The offer's preview and live links, or None when it has none."""
     preview, live = tr._("Preview"), tr._("Live")
@@ -230,7 +244,13 @@ def render_card(card: OfferCard, *, tr: Translator) -> Reply:
         blocks += sections(f"*{issues_title(len(lines), tr)}*", lines)
     if missing or not lines:
         blocks.append(section(titled(tr._("Unresolved issues"), missing or tr._("None."))))
-    for note in (forecast_text(card.forecast, tr), links_line(offer, tr), source_note(offer, tr)):
+    notes = (
+        refusal_note(card, tr),
+        forecast_text(card.forecast, tr),
+        links_line(offer, tr),
+        source_note(offer, tr),
+    )
+    for note in notes:
         if note:
             blocks.append(context(note))
     blocks += publish_lines(card, tr)

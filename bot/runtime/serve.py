@@ -287,8 +287,7 @@ def sync(settings: Settings, *, once: bool) -> SyncReport | None:
             force=True,
             config=SyncConfig(concurrency=settings.offerbot_sync_concurrency, team_id=settings.sync_team),
         )
-    (job,) = registry(settings, factory, client=None, sources=sources)
-    assert job.id == SYNC_JOB_ID
+    (job,) = [j for j in registry(settings, factory, client=None, sources=sources) if j.id == SYNC_JOB_ID]
     _log_sync(settings, sources)
     blocking_scheduler([job]).start()
     return None

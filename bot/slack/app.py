@@ -37,6 +37,7 @@ from bot.slack.listeners import actions as action_listeners
 from bot.slack.listeners import alert_work as alert_work_listeners
 from bot.slack.listeners import cancel as cancel_listeners
 from bot.slack.listeners import commands as command_listeners
+from bot.slack.listeners import connections as connection_listeners
 from bot.slack.listeners import events as event_listeners
 from bot.slack.listeners import golive as golive_listeners
 from bot.slack.listeners import home as home_listeners
@@ -197,6 +198,7 @@ LISTENERS = (
     golive_listeners,
     cancel_listeners,
     home_listeners,
+    connection_listeners,
     event_listeners,
 )
 """One module per Slack surface, each with ``register(app, deps)``."""
@@ -243,6 +245,9 @@ def create_app(
         deadline=deadline or Deadline(),
         channels=ChannelAccess(clients),
         publishers=_publishers(settings),
+        settings=settings,
+        sealer=settings.sealer(),
+        certificate_dir=settings.offerbot_certificate_dir,
     )
     for listener in LISTENERS:
         listener.register(app, deps)

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from bot.slack.errors import NETWORK_ERRORS, classify
@@ -87,3 +88,29 @@ class Roles:
             return None
         self._groups[team_id] = (now, members)
         return members
+
+
+MAX_USER_PAGES = 25
+"""``users.list`` pages (of 200) read to find a workspace's admins: 5,000 people."""
+
+
+def workspace_admins(client: WebClient) -> list[str] | None:
+    """The workspace's admins and owners (people, not bots, not deactivated), from ``users.list``;
+    None when Slack could not be asked."""
+    admins: list[str] = []
+    cursor = ""
+    try:
+        for _ in range(MAX_USER_PAGES):
+            page = client.users_list(limit=200, cursor=cursor or None)
+            for member in page.get("members") or []:
+                if not isinstance(member, dict) or member.get("deleted") or member.get("is_bot"):
+                    continue
+                if (member.get("is_admin") or member.get("is_owner")) and isinstance(member.get("id"), str):
+                    admins.append(member["id"])
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                break
+    except _ERRORS as exc:
+        log.warning("users.list failed (%s): the admins are not known", classify(exc).code)
+        return None
+    return admins

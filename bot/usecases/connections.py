@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
@@ -167,6 +168,67 @@ def add_connection(
 def list_connections(factory: db.SessionFactory, *, team_id: str) -> list[ConnectionView]:
     with factory() as session:
         return [ConnectionView.of(row) for row in store.connections_of(session, team_id=team_id)]
+
+
+@dataclass(frozen=True)
+class ConnectionsPanel:
+    """The Home tab's *Partner Center connections*, for those who may change them."""
+
+    connections: list[ConnectionView]
+    can_add: bool
+    """``OFFERBOT_SECRET_KEY`` is set (without it no secret can be sealed)."""
+    certificates: tuple[str, ...] = ()
+    """The PEM files of ``OFFERBOT_CERTIFICATE_DIR`` a new connection may name."""
+
+
+def connections_panel(
+    factory: db.SessionFactory, *, actor: Actor, team_id: str, can_add: bool, certificate_dir: Path | None
+) -> ConnectionsPanel | None:
+    """None for whoever may not change connections (they see nothing of them)."""
+    try:
+        check(actor, Action.CONNECTIONS, OPEN)
+    except OfferbotError:
+        return None
+    return ConnectionsPanel(
+        list_connections(factory, team_id=team_id), can_add, certificate_files(certificate_dir)
+    )
+
+
+_PEM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.pem")
+MAX_PEM = 64 * 1024
+
+
+def certificate_files(directory: Path | None) -> tuple[str, ...]:
+    """The ``*.pem`` names of the directory (at most 100), sorted; none when it is unset or unreadable."""
+    if directory is None:
+        return ()
+    try:
+        names = sorted(p.name for p in directory.iterdir() if _PEM_NAME.fullmatch(p.name) and p.is_file())
+    except OSError as exc:
+        log.warning("OFFERBOT_CERTIFICATE_DIR cannot be read (%s)", exc.strerror)
+        return ()
+    return tuple(names[:100])
+
+
+def certificate_from_dir(directory: Path | None, name: str) -> bytes:
+    """The PEM named ``name`` in ``OFFERBOT_CERTIFICATE_DIR``: a plain file name of that directory
+    (no path), at most 64 KiB, checked before it is read."""
+    if directory is None:
+        raise ConnectionInputError(
+            "certificate", N_("certificates from the Home tab need OFFERBOT_CERTIFICATE_DIR set")
+        )
+    if not _PEM_NAME.fullmatch(name) or name not in certificate_files(directory):
+        raise ConnectionInputError(
+            "certificate", N_('"%(name)s" is not a PEM file of OFFERBOT_CERTIFICATE_DIR'), name=name[:100]
+        )
+    path = directory / name
+    try:
+        if path.stat().st_size > MAX_PEM:
+            raise ConnectionInputError("certificate", N_("the certificate file is over 64 KiB"))
+        return path.read_bytes()[: MAX_PEM + 1]
+    except OSError as exc:
+        log.warning("certificate %s cannot be read (%s)", name, exc.strerror)
+        raise ConnectionInputError("certificate", N_("the certificate file cannot be read")) from None
 
 
 def remove_connection(

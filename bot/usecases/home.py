@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from bot.i18n import N_
 from bot.usecases.access import AccessPolicy, Action, Actor, check, check_removal
+from bot.usecases.connections import ConnectionsPanel
 from bot.usecases.subscriptions import About, about
 from bot.usecases.work import OUT_OF_DATE, is_key
 from storage.alerts.subscriptions import Target, delete_mute, delete_subscription, events_of
@@ -66,6 +67,8 @@ class HomeView:
     totals: dict[str, int]
     go_live: bool = False
     """*Needs you* rows awaiting sign-off may offer *Go live* (set by the caller: ``OFFERBOT_GO_LIVE``)."""
+    connections: ConnectionsPanel | None = None
+    """The workspace's Partner Center connections, for those who may change them (set by the caller)."""
 
     @property
     def owns_nothing(self) -> bool:

@@ -6,11 +6,13 @@ import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from storage.connections import PartnerConnection
 from storage.durations import OfferForecast
 from storage.models import Message, Offer, Step
 from storage.publishing import PublishRequest, latest_request
@@ -72,6 +74,8 @@ class OfferCard:
     """Whether its reader may be offered *Go live* (the operator turned it on); set by the caller."""
     forecast: OfferForecast | None = None
     """When it will likely be live, as the jobs process last forecast it."""
+    refused: Refused | None = None
+    """The stored connection that reads it is refused by Microsoft: it is not read any more."""
 
     @cached_property
     def step_at(self) -> dict[int, Step]:
@@ -87,6 +91,21 @@ class Lookup:
     matches: list[Offer] = field(default_factory=list)
     suggestions: list[Offer] = field(default_factory=list)
     too_short: bool = False
+
+
+@dataclass(frozen=True)
+class Refused:
+    connection: str
+    since: datetime
+
+
+def _refused(session: Session, offer: Offer) -> Refused | None:
+    if offer.connection_id is None:
+        return None
+    row = session.get(PartnerConnection, offer.connection_id)
+    if row is None or row.refused_at is None:
+        return None
+    return Refused(connection=row.name, since=row.refused_at)
 
 
 @dataclass(frozen=True)
@@ -109,7 +128,14 @@ def load_card(session: Session, *, offer: Offer) -> OfferCard:
     publish = latest_request(session, offer_pk=offer.id)
     showing = offer.status == OfferStatus.IN_PROGRESS and offer.removed_at is None
     forecast = session.get(OfferForecast, offer.id) if showing else None
-    return OfferCard(offer=offer, steps=steps, messages=messages, publish=publish, forecast=forecast)
+    return OfferCard(
+        offer=offer,
+        steps=steps,
+        messages=messages,
+        publish=publish,
+        forecast=forecast,
+        refused=_refused(session, offer),
+    )
 
 
 def _like_pattern(text: str) -> str:

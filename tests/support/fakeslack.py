@@ -207,6 +207,20 @@ class FakeSlack:
                 m.pop("metadata", None)
         return {"ok": True, "messages": list(reversed(found)), "has_more": False}
 
+    def _users_list(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Everyone :attr:`roles` names, with their flags, a page of ``limit`` at a time (``cursor``
+        is the index of the next one)."""
+        everyone = sorted(self.roles)
+        start, limit = int(str(body.get("cursor") or 0)), int(str(body.get("limit") or 100))
+        page = everyone[start : start + limit]
+        members = [
+            {"id": user, "name": user.lower(), "deleted": "deleted" in self.roles[user]}
+            | {flag: flag in self.roles[user] for flag in ("is_admin", "is_owner", "is_bot")}
+            for user in page
+        ]
+        after = str(start + limit) if start + limit < len(everyone) else ""
+        return {"ok": True, "members": members, "response_metadata": {"next_cursor": after}}
+
     def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
             return {
@@ -281,6 +295,8 @@ class FakeSlack:
                 "is_enterprise_install": bool(organisation and not team),
                 "authed_user": {"id": "U0INSTALLER"},
             }
+        if method == "users.list":
+            return self._users_list(body)
         if method == "usergroups.list":
             return {"ok": True, "usergroups": self.usergroups}
         if method == "usergroups.users.list":

@@ -298,3 +298,74 @@ def test_go_live_its_modals_and_forecasts_are_block_kit_slack_takes(language: La
         reply = Reply(text=view["title"]["text"], blocks=view["blocks"])
         problems += check(reply, view="modal")
     assert not problems, "\n".join(problems[:30])
+
+
+@pytest.mark.parametrize("language", [Language.EN, Language.FR])
+def test_connections_on_home_their_modals_and_the_refusal_dm_are_block_kit_slack_takes(
+    language: Language,
+) -> None:
+    """The Home tab's connections (20, the most a workspace holds, with hostile reasons), the add
+    form with and without certificates, the test's waiting and result modals, the removal's
+    confirmation and the refusal DM, validated by slack_sdk's models; and a card of a refused
+    connection's offer."""
+    from dataclasses import replace
+
+    from bot.render import connections as render
+    from bot.usecases.connections import (
+        ConnectionsPanel,
+        ConnectionTest,
+        ConnectionView,
+        Refusal,
+        SourceCheck,
+    )
+    from storage.reads.offers import Refused
+
+    tr = translator(language)
+    items = [
+        ConnectionView(
+            name=f"c{i}-" + "x" * 30,
+            tenant_id=hostile(100),
+            client_id="00000000-0000-0000-0000-000000000000",
+            credential="client certificate" if i % 2 else "client secret",
+            thumbprint="AB" * 20 if i % 2 else None,
+            publisher_id=hostile(100),
+            cloud_partner_publishers=tuple(hostile(100) for _ in range(12)),
+            read_at=NOW if i % 3 == 0 else None,
+            refused_at=NOW if i % 3 == 1 else None,
+            refused_reason=hostile(2000),
+        )
+        for i in range(20)
+    ]
+    panel = ConnectionsPanel(items, can_add=True, certificates=tuple(f"{i}.pem" for i in range(100)))
+    home = publishing_cards()[:1]
+    problems = check(Reply(text="home", blocks=render.connection_blocks(panel, tr)), view="home")
+    problems += check(Reply(text="home", blocks=render.connection_blocks(replace(panel, can_add=False), tr)))
+    result = ConnectionTest(
+        name=items[0].name,
+        credential="client secret",
+        checks=(
+            SourceCheck(hostile(40), True, products=3),
+            SourceCheck(hostile(40), False, problem=hostile(900)),
+        ),
+    )
+    views = [
+        render.render_add_modal(certificates=panel.certificates, tr=tr),
+        render.render_add_modal(certificates=(), tr=tr),
+        render.render_testing_modal(items[0].name, tr=tr),
+        render.render_test(result, tr=tr),
+        render.render_remove_modal(items[0].name, tr=tr),
+        render.render_error_modal(render.render_removed(items[0].name, 3, tr=tr), title="Remove", tr=tr),
+    ]
+    for view in views:
+        try:
+            View(**view).validate_json()
+        except Exception as exc:
+            problems.append(f"slack_sdk refuses the {view['title']['text']} modal: {exc}")
+        problems += check(Reply(text=view["title"]["text"], blocks=view["blocks"]), view="modal")
+    refusal = Refusal(1, "T1", items[1].name, hostile(3000), "U1", NOW)
+    problems += check(render.render_refusal(refusal, tr=tr))
+    card = replace(home[0], refused=Refused(connection=hostile(40), since=NOW))
+    rendered = render_card(card, tr=tr)
+    problems += check(rendered)
+    assert "<!date^" in json.dumps(rendered.blocks)
+    assert not problems, "\n".join(problems[:30])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bot.clock import Clock
@@ -13,6 +14,7 @@ from bot.i18n import N_, Translator, translator
 from bot.metrics import STORE_FAILURES
 from bot.render.blocks import Reply
 from bot.render.help import render_error
+from bot.settings import Settings
 from bot.slack.channels import ChannelAccess
 from bot.slack.people import People
 from bot.slack.roles import Roles
@@ -21,6 +23,7 @@ from bot.usecases.access import AccessPolicy, Actor
 from bot.usecases.history import Viewer
 from storage.db import SessionFactory
 from storage.errors import OfferbotError
+from storage.sealing import Sealer
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,12 @@ class Deps:
     channel but the one a request came from."""
     publishers: Publishers | None = None
     """*Go live*'s way to Microsoft; None: the operator did not turn it on (``OFFERBOT_GO_LIVE``)."""
+    settings: Settings | None = None
+    """What a connection's *Test* signs in with (the authority, the APIs, the CA bundle)."""
+    sealer: Sealer | None = None
+    """Seals the secrets of connections added from the Home tab; None: ``OFFERBOT_SECRET_KEY`` unset."""
+    certificate_dir: Path | None = None
+    """``OFFERBOT_CERTIFICATE_DIR``: the PEM files a connection added from the Home tab may name."""
 
 
 def ephemeral(reply: Reply) -> dict[str, Any]:

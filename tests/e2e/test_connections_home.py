@@ -1,0 +1,244 @@
+"""Partner Center connections from the Home tab: an admin adds one with a client secret and one with
+a certificate from ``OFFERBOT_CERTIFICATE_DIR`` (signed ``view_submission`` requests, a wrong field
+marked in the form), tests one against the fake Microsoft (one token, one API request) and removes
+one; someone who is not an admin sees none of it; no secret reaches Slack. A refused connection's
+admins are told once, by direct message, in their language. Real store, real HTTP to the fakes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from sqlmodel import select
+
+from bot.http.server import wsgi_app
+from bot.i18n import ENGLISH
+from bot.jobs.refusals import RefusalJob
+from bot.jobs.sync import SyncJob
+from bot.render.offers import render_card
+from bot.settings import Settings
+from bot.slack.app import create_app, make_client
+from bot.slack.clients import OneWorkspace
+from bot.usecases.connections import ConnectionFeeds
+from bot.usecases.offers import card_of
+from storage import db
+from storage.connections import PartnerConnection
+from storage.models import Offer
+from storage.sealing import new_key
+from tests.conftest import NOW, SIGNING_SECRET, TEAM, RunningServer, post, sign, trigger_id
+from tests.e2e.test_home import home_click, open_home, published, text_of
+from tests.store.test_credentials import pem_file
+from tests.support.fakems import CLIENT_ID, CLIENT_SECRET, TENANT, FakeMicrosoft
+from tests.support.fakeslack import FakeSlack, wait_until
+
+ADMIN, MEMBER, MANAGER = "U0ADMIN01", "U0MEMBER1", "U0MANAGE1"
+
+
+@pytest.fixture
+def fake_ms() -> Iterator[FakeMicrosoft]:
+    fake = FakeMicrosoft().start()
+    fake.add_product(1, "contoso-saas", "Contoso SaaS")
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def settings(fake_ms: FakeMicrosoft, fake_slack: FakeSlack, database_url: str, tmp_path: Path) -> Settings:
+    base = fake_ms.settings(tmp_path)
+    for name in ("azure_tenant_id", "azure_client_id", "azure_client_secret"):
+        base.pop(name)
+    certificates = tmp_path / "certificates"
+    certificates.mkdir()
+    _, fake_ms.client_certificate = pem_file(certificates)
+    fake_slack.roles[ADMIN] = {"is_admin"}
+    fake_slack.roles[MEMBER] = set()
+    return Settings(
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.url,
+        database_url=database_url,
+        offerbot_secret_key=new_key(),
+        offerbot_certificate_dir=certificates,
+        offerbot_managers=MANAGER,
+        **base,
+    )
+
+
+@pytest.fixture
+def server(settings: Settings, factory: db.SessionFactory) -> Iterator[RunningServer]:
+    app = create_app(settings, session_factory=factory)
+    running = RunningServer(wsgi_app(app, factory, signing_secret=SIGNING_SECRET))
+    yield running
+    running.close()
+
+
+def submit(server: RunningServer, callback: str, values: dict[str, str], *, metadata: str = "") -> Any:
+    """The form submitted as Slack sends it: each value under its block and action id."""
+    state = {
+        block: {block: {"type": "static_select", "selected_option": {"value": value}}}
+        if block == "certificate"
+        else {block: {"type": "plain_text_input", "value": value}}
+        for block, value in values.items()
+    }
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "fake"},
+        "user": {"id": ADMIN, "team_id": TEAM},
+        "api_app_id": "A0APP0001",
+        "token": "legacy",
+        "trigger_id": trigger_id(),
+        "view": {
+            "id": "V0CONNECT",
+            "team_id": TEAM,
+            "type": "modal",
+            "callback_id": callback,
+            "private_metadata": metadata,
+            "state": {"values": state},
+            "hash": "1.abc",
+        },
+    }
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    status, answer = post(server.url + "/slack/events", body, sign(body))
+    assert status == 200
+    return json.loads(answer) if answer.strip() else {}
+
+
+def opened(fake: FakeSlack, count: int) -> dict[str, Any]:
+    view = fake.wait_for("views.open", count)[-1].body["view"]
+    return dict(json.loads(view) if isinstance(view, str) else view)
+
+
+def menu(value: str) -> dict[str, Any]:
+    return {
+        "action_id": "connection_menu",
+        "type": "overflow",
+        "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value},
+    }
+
+
+FORM = {"tenant": TENANT, "client": CLIENT_ID, "publisher": "contoso"}
+
+
+def test_an_admin_adds_tests_and_removes_connections_from_the_home_tab(
+    server: RunningServer, fake_slack: FakeSlack, fake_ms: FakeMicrosoft, factory: db.SessionFactory
+) -> None:
+    open_home(server, MEMBER)
+    assert "connection" not in text_of(published(fake_slack)).lower(), "members see no connections"
+    open_home(server, ADMIN)
+    home = published(fake_slack, 2)
+    assert "Partner Center connections (0)" in text_of(home) and "connection_add" in text_of(home)
+
+    home_click(server, {"action_id": "connection_add", "type": "button", "value": "add"}, user=ADMIN)
+    form = opened(fake_slack, 1)
+    ids = [b.get("block_id") for b in form["blocks"]]
+    assert ids[:6] == ["name", "tenant", "client", "publisher", "portal", "secret"]
+    (select_block,) = [b for b in form["blocks"] if b.get("block_id") == "certificate"]
+    assert [o["value"] for o in select_block["element"]["options"]] == ["offerbot-client.pem"]
+
+    wrong = submit(server, "connection_add_submit", {**FORM, "name": "contoso-pc", "client": "nope"})
+    assert wrong["response_action"] == "errors" and "Application (client) ID" in wrong["errors"]["client"]
+    answer = submit(server, "connection_add_submit", {**FORM, "name": "contoso-pc", "secret": CLIENT_SECRET})
+    assert answer["response_action"] == "update" and "contoso-pc" in json.dumps(answer["view"])
+    again = submit(server, "connection_add_submit", {**FORM, "name": "contoso-pc", "secret": "x"})
+    assert "already has a connection" in again["errors"]["name"]
+    both = {**FORM, "name": "cert-pc", "secret": "x", "certificate": "offerbot-client.pem"}
+    assert "not both" in submit(server, "connection_add_submit", both)["errors"]["secret"]
+    cert = {**FORM, "name": "cert-pc", "certificate": "offerbot-client.pem"}
+    assert submit(server, "connection_add_submit", cert)["response_action"] == "update"
+    outside = {**FORM, "name": "evil", "certificate": "../../etc/passwd"}
+    assert (
+        "OFFERBOT_CERTIFICATE_DIR"
+        in submit(server, "connection_add_submit", outside)["errors"]["certificate"]
+    )
+
+    home = wait_until(lambda: "cert-pc" in text_of(published(fake_slack)) and published(fake_slack))
+    assert "contoso-pc" in text_of(home) and "client certificate" in text_of(home)
+    with factory() as session:
+        rows = session.exec(select(PartnerConnection)).all()
+    assert sorted(r.name for r in rows) == ["cert-pc", "contoso-pc"]
+
+    before = len(fake_slack.calls_to("views.open"))
+    home_click(server, menu("test:contoso-pc"), user=ADMIN)
+    waiting = opened(fake_slack, before + 1)
+    assert "Testing" in json.dumps(waiting)
+    update = fake_slack.wait_for("views.update", 1, timeout=20)[-1]
+    assert update.body["external_id"] == waiting["external_id"]
+    assert "1 product on its first page" in json.dumps(update.body["view"])
+    home_click(server, menu("test:cert-pc"), user=ADMIN)
+    update = fake_slack.wait_for("views.update", 2, timeout=20)[-1]
+    assert "client certificate" in json.dumps(update.body["view"]) and ":x:" not in json.dumps(update.body)
+
+    home_click(server, menu("remove:contoso-pc"), user=ADMIN)
+    confirm = opened(fake_slack, before + 3)
+    done = submit(server, confirm["callback_id"], {}, metadata=confirm["private_metadata"])
+    assert "removed" in json.dumps(done["view"])
+    with factory() as session:
+        assert [r.name for r in session.exec(select(PartnerConnection)).all()] == ["cert-pc"]
+
+    sent = json.dumps([c.body for c in fake_slack.calls])
+    assert CLIENT_SECRET not in sent and "PRIVATE KEY" not in sent
+
+
+def test_a_member_cannot_add_a_connection_by_forging_the_submission(
+    server: RunningServer, fake_slack: FakeSlack, factory: db.SessionFactory
+) -> None:
+    payload_user = {**FORM, "name": "forged", "secret": CLIENT_SECRET}
+    state = {k: {k: {"type": "plain_text_input", "value": v}} for k, v in payload_user.items()}
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM},
+        "user": {"id": MEMBER, "team_id": TEAM},
+        "api_app_id": "A0APP0001",
+        "view": {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": "connection_add_submit",
+            "state": {"values": state},
+        },
+    }
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    status, raw = post(server.url + "/slack/events", body, sign(body))
+    assert status == 200 and json.loads(raw)["response_action"] == "errors"
+    with factory() as session:
+        assert session.exec(select(PartnerConnection)).all() == []
+
+
+def test_a_refused_connection_tells_its_admins_once_and_its_cards_say_since_when(
+    settings: Settings,
+    fake_slack: FakeSlack,
+    fake_ms: FakeMicrosoft,
+    factory: db.SessionFactory,
+    server: RunningServer,
+) -> None:
+    answer = submit(server, "connection_add_submit", {**FORM, "name": "contoso-pc", "secret": CLIENT_SECRET})
+    assert answer["response_action"] == "update"
+    sealer = settings.require_sealer()
+    SyncJob(settings, factory, [], clock=lambda: NOW, connections=ConnectionFeeds(settings, sealer))()
+    fake_ms.secret = "rotated-in-entra"  # the secret was rotated in Entra ID, not here
+    later = NOW + timedelta(hours=1)
+    SyncJob(settings, factory, [], clock=lambda: later, connections=ConnectionFeeds(settings, sealer))()
+
+    client = make_client(settings)
+    job = RefusalJob(factory, OneWorkspace(client), managers=settings.managers, clock=lambda: later)
+    before = len(fake_slack.calls_to("chat.postMessage"))
+    assert job() == 2  # the admin (who also added it) and the manager
+    posts = fake_slack.calls_to("chat.postMessage")[before:]
+    assert sorted(p.body["channel"] for p in posts) == [ADMIN, MANAGER]
+    to_admin = next(p.body["text"] for p in posts if p.body["channel"] == ADMIN)
+    assert "contoso-pc" in to_admin and "AADSTS7000215" in to_admin and CLIENT_SECRET not in to_admin
+    assert job() == 0, "told once"
+    SyncJob(settings, factory, [], clock=lambda: later, connections=ConnectionFeeds(settings, sealer))()
+    assert job() == 0, "still refused: not told again"
+
+    with factory() as session:
+        (offer,) = session.exec(select(Offer)).all()
+        card = card_of(session, team_id=TEAM, offer_pk=offer.id or 0)
+    note = json.dumps(render_card(card, tr=ENGLISH).blocks)
+    assert f"Not read since <!date^{int(NOW.timestamp())}^" in note and "*contoso-pc*" in note
+    open_home(server, ADMIN)
+    assert "refused since" in text_of(published(fake_slack))
