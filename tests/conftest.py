@@ -49,29 +49,52 @@ def samples_text() -> str:
     return (SAMPLES if SAMPLES.exists() else BUNDLED_SAMPLES).read_text()
 
 
-def _pg_database() -> Iterator[str]:
+FAST_ADMIN = "SET synchronous_commit = off"
+"""A test database's creation and drop need not wait for the WAL's flush: the server is a test's."""
+_TEMPLATED: set[str] = set()
+"""PostgreSQL test databases made as copies of the migrated template (the ``engine`` fixture's)."""
+
+
+def _pg_create(conn: sa.Connection, name: str, template: str = "template0") -> None:
+    """``CREATE DATABASE`` by file copy: a few files copied, not the template written to the WAL
+    (PostgreSQL 15's default), three times faster for a small database."""
+    conn.exec_driver_sql(FAST_ADMIN)
+    conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+
+
+def _pg_database(template: Templates | None = None) -> Iterator[str]:
+    """A new PostgreSQL database, empty or (``template``) a copy of the migrated template."""
     assert PG_URL
     admin_url = sa.make_url(PG_URL)
     name = f"offerbot_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        _pg_create(conn, name, template.postgresql() if template is not None else "template0")
+    if template is not None:
+        _TEMPLATED.add(name)
     try:
         yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
+        _TEMPLATED.discard(name)
         with admin.connect() as conn:
+            conn.exec_driver_sql(FAST_ADMIN)
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of each kind: a SQLite file, and a fresh PostgreSQL database."""
+    """An empty database of each kind: a SQLite file, and a fresh PostgreSQL database (already a
+    copy of the migrated template when the test uses ``engine``, which would make it one)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'offerbot.db'}"
         return
     if not PG_URL:
         pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests need a server (.ci/run sets it)")
+    if "engine" in request.fixturenames:
+        store: WorkerStore = request.getfixturevalue("worker_store")
+        yield store.emptied()
+        return
     yield from _pg_database()
 
 
@@ -105,7 +128,7 @@ class Templates:
             name = f"offerbot_template_{uuid.uuid4().hex[:12]}"
             admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+                _pg_create(conn, name)
             admin.dispose()
             engine = db.make_engine(admin_url.set(database=name).render_as_string(hide_password=False))
             db.migrate(engine)
@@ -119,6 +142,63 @@ class Templates:
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self._pg}" WITH (FORCE)')
             admin.dispose()
+
+
+class WorkerStore:
+    """One migrated PostgreSQL database per test process, reused by every test that asks for
+    ``engine``: emptied before each (its other sessions ended, every row of every table but
+    ``alembic_version`` deleted with the foreign-key triggers off, sequences restarted): about 15 ms,
+    where a ``CREATE DATABASE`` and its drop cost a second on two busy cores (a ``TRUNCATE``, 130 ms)."""
+
+    def __init__(self, templates: Templates) -> None:
+        self.templates = templates
+        self._made: Iterator[str] | None = None
+        self._url: str | None = None
+        self._tables: list[str] = []
+        self._sequences: list[str] = []
+
+    def emptied(self) -> str:
+        if self._url is None:
+            self._made = _pg_database(self.templates)
+            self._url = next(self._made)
+            _TEMPLATED.add(str(sa.make_url(self._url).database))
+        engine = sa.create_engine(self._url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with engine.connect() as conn:
+            conn.exec_driver_sql(FAST_ADMIN)
+            conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if not self._tables:
+                self._tables = list(
+                    conn.exec_driver_sql(
+                        "SELECT quote_ident(tablename) FROM pg_tables"
+                        " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                    ).scalars()
+                )
+                self._sequences = list(
+                    conn.exec_driver_sql(
+                        "SELECT quote_ident(sequencename) FROM pg_sequences WHERE schemaname = 'public'"
+                    ).scalars()
+                )
+            conn.exec_driver_sql("SET session_replication_role = replica")  # no foreign-key checks
+            conn.exec_driver_sql("; ".join(f"DELETE FROM {table}" for table in self._tables))
+            conn.exec_driver_sql("; ".join(f"SELECT setval('{seq}', 1, false)" for seq in self._sequences))
+        engine.dispose()
+        return self._url
+
+    def drop(self) -> None:
+        if self._made is not None:
+            self._made.close()  # the generator's finally drops the database
+
+
+@pytest.fixture(scope="session")
+def worker_store(templates: Templates) -> Iterator[WorkerStore]:
+    store = WorkerStore(templates)
+    try:
+        yield store
+    finally:
+        store.drop()
 
 
 @pytest.fixture(scope="session")
@@ -136,11 +216,14 @@ def _from_template(url: str, templates: Templates) -> None:
     if parsed.get_backend_name() == "sqlite":
         shutil.copyfile(templates.sqlite(), str(parsed.database))
         return
+    if parsed.database in _TEMPLATED:
+        return  # made as a copy already (``database_url``)
     template = templates.postgresql()
     admin = sa.create_engine(sa.make_url(PG_URL or url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
+        conn.exec_driver_sql(FAST_ADMIN)
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{parsed.database}" TEMPLATE "{template}"')
+        _pg_create(conn, str(parsed.database), template)
     admin.dispose()
 
 

@@ -1,6 +1,6 @@
 """The scheduled sync job: the environment's connection and every stored one, each source on its
 own schedule; a stored connection whose credentials are refused is marked so (its admins are told
-by :mod:`bot.jobs.connections`) and the others go on."""
+by :mod:`bot.jobs.refusals`) and the others go on."""
 
 from __future__ import annotations
 

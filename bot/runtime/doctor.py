@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from bot.settings import Settings
 from bot.slack.checks import check_channels, check_connection, check_token
-from bot.usecases.doctor import Check, Verdict, check_sources, check_store
+from bot.usecases.doctor import Check, Verdict, check_connections, check_sources, check_store
 from storage import db
 from storage.alerts.subscriptions import subscribed_channels
 
@@ -26,6 +26,8 @@ def run_checks(settings: Settings) -> list[Check]:
         with factory() as session:
             channels = [channel for _team, channel in subscribed_channels(session)]
         checks.append(check_channels(client, channels))
+    if store.verdict is Verdict.OK and "not created yet" not in store.found:
+        checks += check_connections(settings)
     return checks + check_sources(settings)
 
 

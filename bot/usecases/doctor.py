@@ -11,8 +11,10 @@ from pathlib import Path
 from bot.settings import Settings
 from bot.sources import build_sources
 from bot.sources.http import RetryPolicy
-from storage import db
+from storage import connections, db
+from storage.connections import PartnerConnection
 from storage.errors import OfferbotError
+from storage.sealing import Sealer
 
 
 class Verdict(StrEnum):
@@ -83,3 +85,39 @@ def check_sources(settings: Settings) -> list[Check]:
             )
         )
     return checks
+
+
+def _connection_check(row: PartnerConnection, sealer: Sealer | None) -> Check:
+    name = f"connection {row.team_id}/{row.name}"
+    kind = f"{row.credential}, tenant {row.tenant_id}"
+    if sealer is None:
+        return Check(
+            name, Verdict.FAIL, f"{kind}: OFFERBOT_SECRET_KEY is unset", "set the key that sealed it"
+        )
+    try:
+        sealer.open(row.sealed)
+    except OfferbotError as exc:
+        return Check(
+            name, Verdict.FAIL, f"{kind}: {exc}", "set OFFERBOT_SECRET_KEY to the key that sealed it"
+        )
+    if row.refused_at is not None:
+        found = (
+            f"{kind}: refused since {row.refused_at:%Y-%m-%d %H:%M} UTC: {(row.refused_reason or '')[:200]}"
+        )
+        return Check(
+            name, Verdict.FAIL, found, "fix the credential in Entra ID, then remove and add it again"
+        )
+    read = f"read {row.read_at:%Y-%m-%d %H:%M} UTC" if row.read_at else "not read yet"
+    return Check(name, Verdict.OK, f"{kind}: {read} (`offerbot connection test` asks Microsoft)")
+
+
+def check_connections(settings: Settings) -> list[Check]:
+    """Every workspace's stored connections, from the store alone: the key opens each secret, and
+    whether Microsoft refused it at the sync's last run."""
+    try:
+        sealer = settings.sealer()
+    except OfferbotError as exc:
+        return [Check("connections", Verdict.FAIL, str(exc), "make a key with `offerbot connection new-key`")]
+    factory = db.session_factory(db.make_engine(settings.database_url))
+    with factory() as session:
+        return [_connection_check(row, sealer) for row in connections.all_connections(session)]

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.http.server import wsgi_app
@@ -77,7 +78,15 @@ def server(settings: Settings, factory: db.SessionFactory) -> Iterator[RunningSe
     running.close()
 
 
-def submit(server: RunningServer, callback: str, values: dict[str, str], *, metadata: str = "") -> Any:
+def submit(
+    server: RunningServer,
+    callback: str,
+    values: dict[str, str],
+    *,
+    metadata: str = "",
+    team: str = TEAM,
+    user: str = ADMIN,
+) -> Any:
     """The form submitted as Slack sends it: each value under its block and action id."""
     state = {
         block: {block: {"type": "static_select", "selected_option": {"value": value}}}
@@ -87,14 +96,14 @@ def submit(server: RunningServer, callback: str, values: dict[str, str], *, meta
     }
     payload = {
         "type": "view_submission",
-        "team": {"id": TEAM, "domain": "fake"},
-        "user": {"id": ADMIN, "team_id": TEAM},
+        "team": {"id": team, "domain": "fake"},
+        "user": {"id": user, "team_id": team},
         "api_app_id": "A0APP0001",
         "token": "legacy",
         "trigger_id": trigger_id(),
         "view": {
             "id": "V0CONNECT",
-            "team_id": TEAM,
+            "team_id": team,
             "type": "modal",
             "callback_id": callback,
             "private_metadata": metadata,
@@ -242,3 +251,64 @@ def test_a_refused_connection_tells_its_admins_once_and_its_cards_say_since_when
     assert f"Not read since <!date^{int(NOW.timestamp())}^" in note and "*contoso-pc*" in note
     open_home(server, ADMIN)
     assert "refused since" in text_of(published(fake_slack))
+
+
+def test_two_workspaces_each_connect_their_own_account_from_the_home_tab_and_see_only_theirs(
+    settings: Settings, fake_slack: FakeSlack, fake_ms: FakeMicrosoft, engine: Engine
+) -> None:
+    """Multi-workspace mode: A connects with a client secret (Partner Center), B with a certificate
+    from OFFERBOT_CERTIFICATE_DIR (the Cloud Partner Portal); one sync run reads each into its own
+    workspace, and each workspace's commands see only their own offers."""
+    from tests.e2e.test_workspaces import A, B, command, install
+
+    fake_ms.cpp_offers["fabrikam"] = [
+        {
+            "offerTypeId": "microsoft-azure-virtualmachines",
+            "publisherId": "fabrikam",
+            "id": "fabrikam-vm",
+            "version": 1,
+            "definition": {"displayText": "Fabrikam VM"},
+        }
+    ]
+    fake_ms.cpp_status[("fabrikam", "fabrikam-vm")] = {
+        "status": "running",
+        "steps": [],
+        "notificationEmails": "",
+    }
+    multi = Settings(
+        **{
+            **settings.model_dump(),
+            "slack_bot_token": None,
+            "slack_client_id": "1234.5678",
+            "slack_client_secret": "client-secret",
+        }
+    )
+    factory = db.session_factory(engine)
+    running = RunningServer(
+        wsgi_app(create_app(multi, session_factory=factory), factory, signing_secret=SIGNING_SECRET)
+    )
+    try:
+        install(running, fake_slack, A)
+        install(running, fake_slack, B)
+        fake_slack.roles["U0ADMINA1"] = {"is_admin"}
+        fake_slack.roles["U0OWNERB1"] = {"is_owner"}
+        secret = {**FORM, "name": "contoso-pc", "secret": CLIENT_SECRET}
+        done = submit(running, "connection_add_submit", secret, team=A, user="U0ADMINA1")
+        assert done["response_action"] == "update", done
+        cert = {"tenant": TENANT, "client": CLIENT_ID, "portal": "fabrikam", "name": "fabrikam-cpp"}
+        cert["certificate"] = "offerbot-client.pem"
+        done = submit(running, "connection_add_submit", cert, team=B, user="U0OWNERB1")
+        assert done["response_action"] == "update", done
+
+        feeds = ConnectionFeeds(multi, multi.require_sealer())
+        report = SyncJob(multi, factory, [], clock=lambda: NOW, connections=feeds)()
+        assert report is not None and report.ok, report and report.line()
+        with factory() as session:
+            offers = {(o.team_id, o.offer_id) for o in session.exec(select(Offer)).all()}
+        assert offers == {(A, "contoso-saas"), (B, "fabrikam-vm")}
+        assert command(running, "contoso-saas", A).startswith("Contoso SaaS")
+        assert command(running, "fabrikam-vm", B).startswith("Fabrikam VM")
+        assert "No offer matches" in command(running, "contoso-saas", B)
+        assert "No offer matches" in command(running, "fabrikam-vm", A)
+    finally:
+        running.close()

@@ -207,3 +207,23 @@ def test_rotate_key_seals_every_secret_with_the_new_key(
     assert code == 0, out
     code, out = cli(only_new, "remove", "c", "--team", TEAM_A)
     assert code == 0 and cli(only_new, "list", "--team", TEAM_A)[1] == ""
+
+
+def test_doctor_says_of_each_stored_connection_whether_its_key_opens_it_and_if_it_is_refused(
+    fake_ms: FakeMicrosoft, tmp_path: Path, migrated_sqlite_url: str
+) -> None:
+    from bot.usecases.doctor import Verdict, check_connections
+
+    settings = settings_for(fake_ms, tmp_path, migrated_sqlite_url, new_key())
+    for team, name, secret in ((TEAM_A, "good", CLIENT_SECRET), (TEAM_B, "bad", "wrong-secret")):
+        assert add_secret(settings, name, team, secret)[0] == 0
+    factory = db.session_factory(db.open_database(migrated_sqlite_url))
+    feeds = ConnectionFeeds(settings, settings.require_sealer())
+    SyncJob(settings, factory, [], clock=lambda: NOW, connections=feeds)()
+    checks = {c.name: c for c in check_connections(settings)}
+    good, bad = checks[f"connection {TEAM_A}/good"], checks[f"connection {TEAM_B}/bad"]
+    assert good.verdict is Verdict.OK and "read 2026-12-02 12:00 UTC" in good.found
+    assert bad.verdict is Verdict.FAIL and "refused since 2026-12-02 12:00 UTC" in bad.found
+    assert "AADSTS7000215" in bad.found and "wrong-secret" not in bad.found
+    other = Settings(**{**settings.model_dump(), "offerbot_secret_key": new_key()})
+    assert all(c.verdict is Verdict.FAIL and "OFFERBOT_SECRET_KEY" in c.fix for c in check_connections(other))
