@@ -34,7 +34,14 @@ from storage.sealing import new_key
 from tests.conftest import NOW, SIGNING_SECRET, TEAM, RunningServer, post, sign, trigger_id
 from tests.e2e.test_home import home_click, open_home, published, text_of
 from tests.store.test_credentials import pem_file
-from tests.support.fakems import CLIENT_ID, CLIENT_SECRET, TENANT, FakeMicrosoft
+from tests.support.fakems import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    OTHER_CLIENT_ID,
+    OTHER_TENANT,
+    TENANT,
+    FakeMicrosoft,
+)
 from tests.support.fakeslack import FakeSlack, wait_until
 
 ADMIN, MEMBER, MANAGER = "U0ADMIN01", "U0MEMBER1", "U0MANAGE1"
@@ -256,25 +263,14 @@ def test_a_refused_connection_tells_its_admins_once_and_its_cards_say_since_when
 def test_two_workspaces_each_connect_their_own_account_from_the_home_tab_and_see_only_theirs(
     settings: Settings, fake_slack: FakeSlack, fake_ms: FakeMicrosoft, engine: Engine
 ) -> None:
-    """Multi-workspace mode: A connects with a client secret (Partner Center), B with a certificate
-    from OFFERBOT_CERTIFICATE_DIR (the Cloud Partner Portal); one sync run reads each into its own
-    workspace, and each workspace's commands see only their own offers."""
+    """Multi-workspace mode: two Partner Center accounts (two tenants, each its own application
+    and products in the fake Microsoft). A connects with a client secret, B with a certificate from
+    OFFERBOT_CERTIFICATE_DIR; one sync run reads each into its own workspace, and each workspace's
+    commands see only their own offers."""
     from tests.e2e.test_workspaces import A, B, command, install
 
-    fake_ms.cpp_offers["fabrikam"] = [
-        {
-            "offerTypeId": "microsoft-azure-virtualmachines",
-            "publisherId": "fabrikam",
-            "id": "fabrikam-vm",
-            "version": 1,
-            "definition": {"displayText": "Fabrikam VM"},
-        }
-    ]
-    fake_ms.cpp_status[("fabrikam", "fabrikam-vm")] = {
-        "status": "running",
-        "steps": [],
-        "notificationEmails": "",
-    }
+    fake_ms.other_certificate, fake_ms.client_certificate = fake_ms.client_certificate, None
+    fake_ms.add_product(2, "fabrikam-saas", "Fabrikam SaaS", tenant=OTHER_TENANT)
     multi = Settings(
         **{
             **settings.model_dump(),
@@ -295,7 +291,12 @@ def test_two_workspaces_each_connect_their_own_account_from_the_home_tab_and_see
         secret = {**FORM, "name": "contoso-pc", "secret": CLIENT_SECRET}
         done = submit(running, "connection_add_submit", secret, team=A, user="U0ADMINA1")
         assert done["response_action"] == "update", done
-        cert = {"tenant": TENANT, "client": CLIENT_ID, "portal": "fabrikam", "name": "fabrikam-cpp"}
+        cert = {
+            "tenant": OTHER_TENANT,
+            "client": OTHER_CLIENT_ID,
+            "publisher": "fabrikam",
+            "name": "fabrikam",
+        }
         cert["certificate"] = "offerbot-client.pem"
         done = submit(running, "connection_add_submit", cert, team=B, user="U0OWNERB1")
         assert done["response_action"] == "update", done
@@ -305,10 +306,12 @@ def test_two_workspaces_each_connect_their_own_account_from_the_home_tab_and_see
         assert report is not None and report.ok, report and report.line()
         with factory() as session:
             offers = {(o.team_id, o.offer_id) for o in session.exec(select(Offer)).all()}
-        assert offers == {(A, "contoso-saas"), (B, "fabrikam-vm")}
+        assert offers == {(A, "contoso-saas"), (B, "fabrikam-saas")}
         assert command(running, "contoso-saas", A).startswith("Contoso SaaS")
-        assert command(running, "fabrikam-vm", B).startswith("Fabrikam VM")
+        assert command(running, "fabrikam-saas", B).startswith("Fabrikam SaaS")
         assert "No offer matches" in command(running, "contoso-saas", B)
-        assert "No offer matches" in command(running, "fabrikam-vm", A)
+        assert "No offer matches" in command(running, "fabrikam-saas", A)
+        tokens = [c for c in fake_ms.calls if c.path.endswith("/oauth2/v2.0/token")]
+        assert {c.path.split("/")[1] for c in tokens} == {TENANT, OTHER_TENANT}
     finally:
         running.close()

@@ -34,6 +34,10 @@ from werkzeug import Request, Response
 TENANT = "contoso-tenant"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 CLIENT_SECRET = "s3cr3t-value"
+OTHER_TENANT = "fabrikam-tenant"
+"""A second Partner Center account: its own tenant, application and secret, and its own products."""
+OTHER_CLIENT_ID = "99999999-8888-7777-6666-555555555555"
+OTHER_SECRET = "other-s3cr3t-value"
 PC = "/rp/product-ingestion"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 CPP_SCOPE = "https://cloudpartner.azure.com/.default"
@@ -160,6 +164,11 @@ class FakeMicrosoft:
         self.secret = CLIENT_SECRET
         self.client_certificate: bytes | None = None
         """The PEM certificate registered on the application: client assertions signed by its key pass."""
+        self.other_certificate: bytes | None = None
+        """The same, for the application of :data:`OTHER_TENANT`."""
+        self.product_tenant: dict[str, str] = {}
+        """Products of :data:`OTHER_TENANT` (by guid); every other product is :data:`TENANT`'s."""
+        self._token_tenant: dict[str, str] = {}
         self.token_error: dict[str, Any] | None = None
         self._script: dict[str, deque[Scripted]] = defaultdict(deque)
         self._lock = threading.Lock()
@@ -229,8 +238,11 @@ class FakeMicrosoft:
         submissions: list[dict[str, Any]] | None = None,
         lifecycle: str | None = None,
         old_spelling: bool = False,
+        tenant: str = TENANT,
     ) -> str:
         g = guid(n)
+        if tenant != TENANT:
+            self.product_tenant[g] = tenant
         product: dict[str, Any] = {
             "$schema": "https://schema.mp.microsoft.com/schema/product/2022-03-01-preview3",
             "id": f"product/{g}",
@@ -310,16 +322,17 @@ class FakeMicrosoft:
 
     def _answer(self, request: Request, rec: Recorded) -> tuple[int, Any]:
         path = request.path
-        if path == f"/{TENANT}/v2.0/.well-known/openid-configuration":
-            base = f"{self.url}/{TENANT}"
+        tenant = next((t for t in (TENANT, OTHER_TENANT) if path.startswith(f"/{t}/")), "")
+        if tenant and path == f"/{tenant}/v2.0/.well-known/openid-configuration":
+            base = f"{self.url}/{tenant}"
             return 200, {
                 "token_endpoint": f"{base}/oauth2/v2.0/token",
                 "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
                 "issuer": f"{base}/v2.0",
                 "token_endpoint_auth_methods_supported": ["client_secret_post"],
             }
-        if path == f"/{TENANT}/oauth2/v2.0/token" and request.method == "POST":
-            return self._token(rec)
+        if tenant and path == f"/{tenant}/oauth2/v2.0/token" and request.method == "POST":
+            return self._token(rec, tenant)
         if path == MANAGED_IDENTITY_PATH:
             return self._managed_identity(rec)
         if path.startswith(PC):
@@ -328,15 +341,20 @@ class FakeMicrosoft:
             return self._cloud_partner(path, rec)
         return self._error(404, "notFound", f"no route {path}")
 
-    def _assertion_ok(self, rec: Recorded) -> bool:
+    def _assertion_ok(self, rec: Recorded, tenant: str = TENANT) -> bool:
         """A client assertion (RFC 7523) signed by the key of :attr:`client_certificate`, naming the
         application as issuer and subject, this token endpoint as audience, and the certificate's
         SHA-1 thumbprint as ``x5t``, as Entra ID checks it."""
-        if self.client_certificate is None:
+        registered, client_id = (
+            (self.client_certificate, CLIENT_ID)
+            if tenant == TENANT
+            else (self.other_certificate, OTHER_CLIENT_ID)
+        )
+        if registered is None:
             return False
         if rec.form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
             return False
-        cert = x509.load_pem_x509_certificate(self.client_certificate)
+        cert = x509.load_pem_x509_certificate(registered)
         assertion = rec.form.get("client_assertion", "")
         try:
             header = jwt.get_unverified_header(assertion)
@@ -344,8 +362,8 @@ class FakeMicrosoft:
                 assertion,
                 cert.public_key(),  # type: ignore[arg-type]
                 algorithms=["RS256", "PS256"],
-                audience=f"{self.url}/{TENANT}/oauth2/v2.0/token",
-                issuer=CLIENT_ID,
+                audience=f"{self.url}/{tenant}/oauth2/v2.0/token",
+                issuer=client_id,
             )
         except jwt.PyJWTError:
             return False
@@ -354,7 +372,7 @@ class FakeMicrosoft:
             thumbprint = base64.b64decode(named.replace("-", "+").replace("_", "/") + "==")
         except ValueError:
             return False
-        return claims.get("sub") == CLIENT_ID and thumbprint == cert.fingerprint(hashes.SHA1())
+        return claims.get("sub") == client_id and thumbprint == cert.fingerprint(hashes.SHA1())
 
     def _managed_identity(self, rec: Recorded) -> tuple[int, Any]:
         """App Service's managed identity endpoint (``IDENTITY_ENDPOINT``), on loopback."""
@@ -374,17 +392,21 @@ class FakeMicrosoft:
             "token_type": "Bearer",
         }
 
-    def _token(self, rec: Recorded) -> tuple[int, Any]:
+    def _token(self, rec: Recorded, tenant: str = TENANT) -> tuple[int, Any]:
+        """A token for the tenant's application: :data:`CLIENT_ID` with :attr:`secret` or
+        :attr:`client_certificate` in :data:`TENANT`, :data:`OTHER_CLIENT_ID` with
+        :data:`OTHER_SECRET` or :attr:`other_certificate` in :data:`OTHER_TENANT`."""
         if self.token_error is not None:
             return 401, self.token_error
-        if rec.form.get("client_id") == CLIENT_ID and "client_assertion" in rec.form:
-            if not self._assertion_ok(rec):
+        client_id, secret = (CLIENT_ID, self.secret) if tenant == TENANT else (OTHER_CLIENT_ID, OTHER_SECRET)
+        if rec.form.get("client_id") == client_id and "client_assertion" in rec.form:
+            if not self._assertion_ok(rec, tenant):
                 return 401, {
                     "error": "invalid_client",
                     "error_description": "AADSTS700027: Client assertion failed signature validation.",
                     "error_codes": [700027],
                 }
-        elif rec.form.get("client_id") != CLIENT_ID or rec.form.get("client_secret") != self.secret:
+        elif rec.form.get("client_id") != client_id or rec.form.get("client_secret") != secret:
             return 401, {
                 "error": "invalid_client",
                 "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret "
@@ -396,6 +418,7 @@ class FakeMicrosoft:
             self.tokens[scope] += 1
             token = f"token-{len(self._issued)}-{scope}"
             self._issued[token] = scope
+            self._token_tenant[token] = tenant
         return 200, {
             "token_type": "Bearer",
             "expires_in": 3599,
@@ -414,8 +437,10 @@ class FakeMicrosoft:
             return self._error(400, "BadRequest", "$version is required")
         if path.startswith("/configure"):
             return self._configure(path, rec)
-        if path == "/product":
-            ids = sorted(self.products)
+        if path == "/product":  # the products of the token's tenant only
+            auth = rec.headers.get("Authorization", "").removeprefix("Bearer ")
+            tenant = self._token_tenant.get(auth, TENANT)
+            ids = sorted(g for g in self.products if self.product_tenant.get(g, TENANT) == tenant)
             return self._page([self.products[g] for g in ids], rec, "product", self.page_size)
         match = re.fullmatch(r"/submission/([0-9a-f-]{36})", path)
         if match:
