@@ -29,9 +29,8 @@ from bot.metrics import PASS_SECONDS, timed
 from bot.settings import Settings
 from bot.slack.clients import Clients, SlackClients, as_clients
 from bot.slack.people import People
-from bot.sources import publishers_for
 from bot.sources.base import OfferSource
-from bot.usecases.connections import ConnectionFeeds
+from bot.usecases.connections import ConnectionFeeds, go_live_publishers
 from storage import db
 from storage.alerts import outbox
 from storage.alerts.fanout import latest_change_id
@@ -66,7 +65,8 @@ class WatchJob:
         self.config = WatcherConfig(
             remind_after=settings.offerbot_remind_after,
             language=settings.offerbot_language,
-            go_live=settings.offerbot_go_live and settings.sync_configured,
+            go_live=settings.offerbot_go_live
+            and (settings.sync_configured or settings.offerbot_secret_key is not None),
         )
         self.worker = new_worker_id()
         self.stop = threading.Event()
@@ -165,7 +165,7 @@ def _slack_jobs(settings: Settings, session_factory: SessionFactory, clients: Cl
     if settings.sealer() is not None:
         refusals = RefusalJob(session_factory, clients, managers=settings.managers)
         jobs.append(ScheduledJob(REFUSAL_JOB_ID, "offerbot refusals", refusals, REFUSAL_TICK))
-    publishers = publishers_for(settings) if settings.offerbot_go_live else None
+    publishers = go_live_publishers(settings, session_factory)
     if publishers is not None:
         go_live = GoLiveJob(session_factory, publishers, clients, language=settings.offerbot_language)
         jobs.append(ScheduledJob(GO_LIVE_JOB_ID, "offerbot go live", go_live, GO_LIVE_TICK))

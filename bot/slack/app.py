@@ -43,9 +43,8 @@ from bot.slack.listeners import golive as golive_listeners
 from bot.slack.listeners import home as home_listeners
 from bot.slack.people import People
 from bot.slack.roles import Roles
-from bot.sources import publishers_for
-from bot.sources.publishing import Publishers
 from bot.usecases.access import AccessPolicy
+from bot.usecases.connections import go_live_publishers
 from storage import db
 from storage.db import SessionFactory
 from storage.workspaces import enterprise_of, remember_enterprise
@@ -211,10 +210,6 @@ def _people(settings: Settings, session_factory: SessionFactory, clients: Client
     )
 
 
-def _publishers(settings: Settings) -> Publishers | None:
-    return publishers_for(settings) if settings.offerbot_go_live else None
-
-
 def create_app(
     settings: Settings,
     *,
@@ -244,7 +239,7 @@ def create_app(
         ),
         deadline=deadline or Deadline(),
         channels=ChannelAccess(clients),
-        publishers=_publishers(settings),
+        publishers=go_live_publishers(settings, session_factory),
         settings=settings,
         sealer=settings.sealer(),
         certificate_dir=settings.offerbot_certificate_dir,

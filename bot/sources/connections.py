@@ -19,6 +19,7 @@ from bot.sources.base import OfferSource
 from bot.sources.cloud_partner import CloudPartnerSource
 from bot.sources.http import RetryPolicy
 from bot.sources.partner_center import PartnerCenterSource
+from bot.sources.publishing import ONE_TRY, Publishers, of_apis
 from storage.connections import PartnerConnection
 from storage.errors import ConfigError
 from storage.sealing import Sealer
@@ -104,3 +105,17 @@ def first_page(source: OfferSource) -> int:
         entries = source.api.get_json(f"api/publishers/{quote(source.publishers[0], safe='')}/offers")
         return len(entries) if isinstance(entries, list) else 0
     return len(source.list_products().products)
+
+
+def publishers_of(
+    connection: PartnerConnection, settings: Settings, sealer: Sealer, *, http: httpx.Client
+) -> Publishers:
+    """*Go live*'s way to Microsoft for the offers this connection reads: its own token provider,
+    one try per request (a request to publish is never sent twice blindly)."""
+    tokens = token_provider_of(connection, settings, sealer)
+    pc = partner_center.API.client(settings.partner_center_api_url, http=http, tokens=tokens, policy=ONE_TRY)
+    cpp = cloud_partner.API.client(settings.cloud_partner_api_url, http=http, tokens=tokens, policy=ONE_TRY)
+    return of_apis(
+        partner_center_api=pc if connection.publisher_id else None,
+        cloud_partner_api=cpp if connection.cloud_partner_ids else None,
+    )

@@ -12,7 +12,7 @@ Every POST is sent once, never retried: a lost answer is reported as such, never
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -227,13 +227,34 @@ class CloudPartnerPublisher:
 
 @dataclass(frozen=True)
 class Publishers:
-    """The APIs *Go live* may use, as the settings configure them (None: not configured)."""
+    """The APIs *Go live* may use, as the settings configure them (None: not configured); and,
+    with ``stored``, those of each workspace's stored connection, by its id."""
 
     partner_center: PartnerCenterPublisher | None
     cloud_partner: CloudPartnerPublisher | None
+    stored: Callable[[int], Publishers | None] | None = None
 
     def for_api(self, api: str) -> PartnerCenterPublisher | CloudPartnerPublisher | None:
         return self.partner_center if api == PartnerCenterPublisher.api_name else self.cloud_partner
+
+    def of_connection(self, connection_id: int | None) -> Publishers | None:
+        """The publishers of an offer read by ``connection_id`` (None: the environment's); None
+        when that connection is gone or cannot sign in."""
+        if connection_id is None:
+            return self
+        return self.stored(connection_id) if self.stored is not None else None
+
+
+def of_apis(
+    *,
+    partner_center_api: ApiClient | None,
+    cloud_partner_api: ApiClient | None,
+) -> Publishers:
+    """The publishers of the APIs given (a stored connection's)."""
+    return Publishers(
+        partner_center=PartnerCenterPublisher(partner_center_api) if partner_center_api else None,
+        cloud_partner=CloudPartnerPublisher(cloud_partner_api) if cloud_partner_api else None,
+    )
 
 
 def from_settings(

@@ -94,7 +94,7 @@ def cancel_publish(
     offer = target.card.offer
     if target.request is not None:
         request = target.request
-        publisher = publisher_for(publishers, PublishApi(request.api))
+        publisher = publisher_for(publishers, PublishApi(request.api), offer.connection_id)
         _send_cancel(publisher, request.job, offer.feed_key or "", PublishApi(request.api))
         with db.transaction(session_factory) as session:
             asked = cancel_asked(session, request_id=request.id or 0, user_id=ask.actor.user_id)
@@ -151,7 +151,7 @@ def _cancel_outside(
     offer, api = target.card.offer, PublishApi.CLOUD_PARTNER
     request_id = _reserve_cancel(session_factory, ask, offer.offer_id, now)
     try:
-        job = _send_cancel(publisher_for(publishers, api), "", offer.feed_key or "", api)
+        job = _send_cancel(publisher_for(publishers, api, offer.connection_id), "", offer.feed_key or "", api)
     except NoAnswer:  # it may have been taken: kept as failed, never sent again blindly
         with db.transaction(session_factory) as session:
             finish(session, request_id=request_id, state=PublishState.FAILED, errors=(), now=now, told=True)

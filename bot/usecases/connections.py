@@ -9,7 +9,7 @@ import logging
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -18,9 +18,18 @@ from pydantic import SecretStr
 
 from bot.i18n import N_
 from bot.settings import Settings
+from bot.sources import publishers_for
 from bot.sources.base import OfferSource
-from bot.sources.connections import CERTIFICATE, SECRET, first_page, open_certificate, sources_of
+from bot.sources.connections import (
+    CERTIFICATE,
+    SECRET,
+    first_page,
+    open_certificate,
+    publishers_of,
+    sources_of,
+)
 from bot.sources.http import RetryPolicy, make_http_client
+from bot.sources.publishing import Publishers
 from bot.usecases.access import OPEN, Action, Actor, check
 from storage import connections as store
 from storage import db
@@ -384,3 +393,48 @@ def refusals_to_tell(factory: db.SessionFactory) -> list[Refusal]:
 def refusal_told(factory: db.SessionFactory, *, connection_id: int, now: datetime) -> None:
     with db.transaction(factory) as session:
         store.mark_told(session, connection_id=connection_id, now=now)
+
+
+@dataclass
+class StoredPublishers:
+    """*Go live*'s way to Microsoft for each stored connection, by its id: made from the store when
+    first asked, and again when the connection changed (its token provider keeps its tokens)."""
+
+    factory: db.SessionFactory
+    settings: Settings
+    sealer: Sealer
+    http: httpx.Client | None = None
+    _cache: dict[int, tuple[datetime, Publishers]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, connection_id: int) -> Publishers | None:
+        with self.factory() as session:
+            row = session.get(store.PartnerConnection, connection_id)
+            if row is None:
+                return None
+            session.expunge(row)
+        with self._lock:
+            cached = self._cache.get(connection_id)
+            if cached is not None and cached[0] == row.updated_at:
+                return cached[1]
+            self.http = self.http or make_http_client(ca_bundle=self.settings.ca_bundle, concurrency=2)
+            try:
+                made = publishers_of(row, self.settings, self.sealer, http=self.http)
+            except OfferbotError as exc:
+                log.warning("go live: connection %s cannot sign in (%s)", row.name, exc)
+                return None
+            self._cache[connection_id] = (row.updated_at, made)
+            return made
+
+
+def go_live_publishers(settings: Settings, factory: db.SessionFactory) -> Publishers | None:
+    """*Go live*'s publishers when ``OFFERBOT_GO_LIVE`` is on: the environment's connection (when
+    set) and every stored one (when ``OFFERBOT_SECRET_KEY`` is); None when there is neither."""
+    if not settings.offerbot_go_live:
+        return None
+    sealer = settings.sealer()
+    env = publishers_for(settings) if settings.sync_configured else None
+    if sealer is None:
+        return env
+    base = env or Publishers(partner_center=None, cloud_partner=None)
+    return replace(base, stored=StoredPublishers(factory, settings, sealer))

@@ -33,6 +33,7 @@ from bot.usecases.work import GONE, OfferGone
 from storage import db
 from storage.alerts.work import find_thread, log_action
 from storage.errors import UsageError
+from storage.models import Offer
 from storage.publishing import (
     PublishRequest,
     active_request,
@@ -129,8 +130,20 @@ def _already(request: PublishRequest, offer_id: str) -> AlreadyRequested:
     )
 
 
-def publisher_for(publishers: Publishers, api: PublishApi) -> PartnerCenterPublisher | CloudPartnerPublisher:
-    publisher = publishers.for_api(api)
+def publisher_for(
+    publishers: Publishers, api: PublishApi, connection_id: int | None = None
+) -> PartnerCenterPublisher | CloudPartnerPublisher:
+    """The API client that publishes an offer read by ``connection_id`` (None: the environment's)."""
+    way = publishers.of_connection(connection_id)
+    publisher = way.for_api(api) if way is not None else None
+    if publisher is None and connection_id is not None:
+        raise UsageError(
+            N_(
+                "the connection that reads this offer cannot publish it now (it was removed, or it "
+                "reads no %(api)s publisher): an admin can check it on the Home tab"
+            ),
+            api=LABELS[api],
+        )
     if publisher is None:
         raise UsageError(
             N_("offerbot does not read %(api)s here, so it cannot publish this offer."), api=LABELS[api]
@@ -174,14 +187,6 @@ def go_live_target(
     if active is not None:
         raise _already(active, offer.offer_id)
     api = APIS.get(offer.feed or "")
-    if offer.connection_id is not None:
-        raise UsageError(
-            N_(
-                "%(offer)s is read by a connection added from Slack: Go live works with the environment's "
-                "connection only for now; publish it in Partner Center"
-            ),
-            offer=offer.offer_id,
-        )
     if api is None or not offer.feed_key:
         raise UsageError(
             N_(
@@ -192,7 +197,7 @@ def go_live_target(
         )
     if offer.status != OfferStatus.SIGNOFF:
         raise UsageError(N_("%(offer)s is not awaiting your sign-off any more."), offer=offer.offer_id)
-    publisher = publisher_for(publishers, api)
+    publisher = publisher_for(publishers, api, offer.connection_id)
     if not isinstance(publisher, PartnerCenterPublisher):
         return GoLiveTarget(card=card, api=api, preview=None)
     preview = read_from(lambda: publisher.preview(offer.feed_key or ""), api)
@@ -289,7 +294,7 @@ def _sent(
 ) -> Requested:
     offer = target.card.offer
     try:
-        job = _send(publisher_for(publishers, target.api), target)
+        job = _send(publisher_for(publishers, target.api, offer.connection_id), target)
     except NoAnswer:  # it may have started: kept as failed, so nobody sends it again blindly
         with db.transaction(session_factory) as session:
             lost = finish(
@@ -355,15 +360,20 @@ def _ended(session: Session, request: PublishRequest) -> Outcome | None:
     return Outcome(card=load_card(session, offer=offer), request=request) if offer is not None else None
 
 
-def _look(publishers: Publishers, api: str, job: str) -> JobState | None:
+def _look(publishers: Publishers | None, api: str, job: str) -> JobState | None:
     """One look at a job (None: it could not be read now, or it still runs)."""
-    publisher = publishers.for_api(api)
+    publisher = publishers.for_api(api) if publishers is not None else None
     try:
         found = publisher.job(job) if publisher is not None else None
     except (Transient, ProductError, SourceAuthError) as exc:
         log.warning("go live: job %s could not be read (%s): looked at again later", job, exc)
         return None
     return found if found is not None and found.done else None
+
+
+def _connection_of(session: Session, offer_pk: int) -> int | None:
+    offer = session.get(Offer, offer_pk)
+    return offer.connection_id if offer is not None else None
 
 
 def follow_requests(
@@ -375,9 +385,9 @@ def follow_requests(
     with db.transaction(session_factory) as session:
         running, cut_off = claim_due(session, now=now, lease=LOOK_LEASE)
         outcomes = [o for o in (_ended(session, r) for r in cut_off) if o is not None]
-        due = [(r.id or 0, r.api, r.job, r.polls) for r in running]
-    for request_id, api, job, polls in due:
-        found = _look(publishers, api, job)
+        due = [(r.id or 0, r.api, r.job, r.polls, _connection_of(session, r.offer_pk)) for r in running]
+    for request_id, api, job, polls, connection_id in due:
+        found = _look(publishers.of_connection(connection_id), api, job)
         with db.transaction(session_factory) as session:
             if found is None:
                 wait = POLL_EVERY if polls < 60 else POLL_SLOWER

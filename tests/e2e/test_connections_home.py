@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -315,3 +316,51 @@ def test_two_workspaces_each_connect_their_own_account_from_the_home_tab_and_see
         assert {c.path.split("/")[1] for c in tokens} == {TENANT, OTHER_TENANT}
     finally:
         running.close()
+
+
+def test_go_live_publishes_an_offer_of_a_stored_connection_with_that_connections_credential(
+    settings: Settings, fake_ms: FakeMicrosoft, factory: db.SessionFactory
+) -> None:
+    """With no connection in the environment, Go live reaches Microsoft through the stored
+    connection that reads the offer: the configure request carries a token of that connection's
+    tenant, and the jobs process follows the job with it to the end."""
+    from bot.usecases.access import AccessPolicy, Actor
+    from bot.usecases.connections import ConnectionInput, add_connection, go_live_publishers
+    from bot.usecases.golive import GoLiveAsk, follow_requests, go_live_target, request_go_live
+    from storage.statuses import OfferStatus
+    from tests.support.fakems import OTHER_SECRET, PC, submission
+
+    on = Settings(**{**settings.model_dump(), "offerbot_go_live": True})
+    sealer = on.require_sealer()
+    manager = Actor(user_id=ADMIN, is_manager=True)
+    g = fake_ms.add_product(2, "fabrikam-saas", "Fabrikam SaaS", tenant=OTHER_TENANT)
+    data = ConnectionInput(
+        team_id=TEAM,
+        name="fabrikam",
+        tenant_id=OTHER_TENANT,
+        client_id=OTHER_CLIENT_ID,
+        publisher_id="fabrikam",
+        secret=SecretStr(OTHER_SECRET),
+    )
+    add_connection(factory, actor=manager, data=data, sealer=sealer, now=NOW)
+    feeds = ConnectionFeeds(on, sealer)
+    SyncJob(on, factory, [], clock=lambda: NOW, connections=feeds)()
+    fake_ms.set_submissions(g, submission(g, 7, "preview", "completed", "succeeded", "2026-11-20T20:07:22Z"))
+    SyncJob(on, factory, [], clock=lambda: NOW + timedelta(hours=1), connections=feeds)()
+    with factory() as session:
+        (offer,) = session.exec(select(Offer)).all()
+    assert offer.status == OfferStatus.SIGNOFF and offer.connection_id is not None
+
+    publishers = go_live_publishers(on, factory)
+    assert publishers is not None and publishers.partner_center is None  # nothing in the environment
+    ask = GoLiveAsk(team_id=TEAM, offer_pk=offer.id or 0, actor=manager, policy=AccessPolicy())
+    target = go_live_target(factory, publishers, ask)
+    assert target.submission_id == fake_ms.submissions[g][-1]["id"]
+    request_go_live(factory, publishers, ask, confirmed=target.submission_id, now=NOW)
+    (configure,) = [c for c in fake_ms.calls_to(PC + "/configure") if c.method == "POST"]
+    bearer = configure.headers["Authorization"].removeprefix("Bearer ")
+    assert fake_ms._token_tenant[bearer] == OTHER_TENANT
+    ended = [
+        o for i in range(1, 5) for o in follow_requests(factory, publishers, now=NOW + timedelta(minutes=i))
+    ]
+    assert [o.request.state for o in ended] == ["succeeded"]
