@@ -26,6 +26,7 @@ from bot.jobs.scheduling import (
     registry,
     wake,
 )
+from bot.jobs.sync import SyncJob
 from bot.metrics import serve_for_parent
 from bot.runtime.jobs_process import PORT_FILE_ENV, JobsProcess, follow_parent
 from bot.runtime.lifecycle import Lifecycle, ShuttingDown
@@ -36,6 +37,7 @@ from bot.slack.clients import BotClient, Clients, OneWorkspace
 from bot.slack.identity import whoami
 from bot.sources import build_sources
 from bot.sources.base import OfferSource
+from bot.usecases.connections import ConnectionFeeds
 from bot.usecases.sync import SyncConfig, SyncReport, sync_pass
 from storage import db
 from storage.errors import ConfigError
@@ -274,11 +276,18 @@ def _log_sync(settings: Settings, sources: list[OfferSource]) -> None:
 
 def sync(settings: Settings, *, once: bool) -> SyncReport | None:
     """The sync alone, no Slack needed: one full pass that asks every product (``--once``), or the
-    scheduled job forever."""
-    settings.require_azure()
-    settings.require_sync_team()
-    sources = build_sources(settings)
+    scheduled job forever. With ``OFFERBOT_SECRET_KEY`` set it reads the stored connections too, and
+    needs no connection in the environment."""
+    sealer = settings.sealer()
+    sources: list[OfferSource] = []
+    if settings.sync_configured or sealer is None:
+        settings.require_azure()
+        settings.require_sync_team()
+        sources = build_sources(settings)
     factory = db.session_factory(db.open_database(settings.database_url))
+    if once and sealer is not None:
+        feeds = ConnectionFeeds(settings, sealer)
+        return SyncJob(settings, factory, sources, connections=feeds)() or SyncReport()
     if once:
         return sync_pass(
             session_factory=factory,

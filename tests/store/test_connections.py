@@ -227,3 +227,21 @@ def test_doctor_says_of_each_stored_connection_whether_its_key_opens_it_and_if_i
     assert "AADSTS7000215" in bad.found and "wrong-secret" not in bad.found
     other = Settings(**{**settings.model_dump(), "offerbot_secret_key": new_key()})
     assert all(c.verdict is Verdict.FAIL and "OFFERBOT_SECRET_KEY" in c.fix for c in check_connections(other))
+
+
+def test_sync_once_reads_the_stored_connections_with_no_connection_in_the_environment(
+    fake_ms: FakeMicrosoft, tmp_path: Path, migrated_sqlite_url: str
+) -> None:
+    from bot.runtime.serve import sync
+
+    settings = settings_for(fake_ms, tmp_path, migrated_sqlite_url, new_key())
+    assert not settings.sync_configured
+    assert sync(settings, once=True) is not None  # nothing stored yet: a report of no source
+    assert add_secret(settings, "contoso-pc", TEAM_A)[0] == 0
+    report = sync(settings, once=True)
+    assert report is not None and report.ok and "Partner Center" in report.line(), report
+    factory = db.session_factory(db.open_database(migrated_sqlite_url))
+    with factory() as session:
+        assert [(o.team_id, o.offer_id) for o in session.exec(select(Offer)).all()] == [
+            (TEAM_A, "contoso-saas")
+        ]
