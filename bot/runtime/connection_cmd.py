@@ -8,27 +8,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pydantic import SecretStr
 
 from bot.clock import utc_now
 from bot.settings import Settings
 from bot.usecases.access import OPERATOR
-from bot.usecases.connections import (
-    ConnectionInput,
-    ConnectionTest,
-    ConnectionView,
-    add_connection,
-    check_connection,
-    list_connections,
-    remove_connection,
-    rotate_key,
-)
 from storage import db
 from storage.errors import UsageError
-from storage.sealing import new_key
 from storage.workspaces import default_team
+
+if TYPE_CHECKING:  # the use-cases (MSAL, cryptography) are imported when the command runs, so that
+    # building the parser costs every other command nothing
+    from bot.usecases.connections import ConnectionInput, ConnectionTest, ConnectionView
 
 MAX_SECRET_FILE = 64 * 1024
 
@@ -76,6 +69,8 @@ def _read(path: str, stdin: TextIO, what: str) -> SecretStr:
 
 
 def _input(args: argparse.Namespace, team: str, stdin: TextIO) -> ConnectionInput:
+    from bot.usecases.connections import ConnectionInput
+
     certificate = None
     if args.certificate:
         try:
@@ -122,39 +117,46 @@ def test_lines(result: ConnectionTest) -> list[str]:
     return lines
 
 
+def _default_team(factory: db.SessionFactory) -> str:
+    with factory() as session:
+        return default_team(session)
+
+
 def run(
     settings: Settings, args: argparse.Namespace, *, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
 ) -> int:
+    from bot.usecases import connections as uc
+    from storage.sealing import new_key
+
     if args.action == "new-key":
         print(new_key(), file=out)
         return 0
     factory = db.session_factory(db.open_database(settings.database_url))
-    with factory() as session:
-        team = args.team or default_team(session)
+    team = args.team or _default_team(factory)
     if args.action in ("add", "test", "remove") and not args.name:
         raise UsageError(f"connection {args.action} needs a name: offerbot connection {args.action} NAME")
     if args.action == "list":
-        for view in list_connections(factory, team_id=team):
+        for view in uc.list_connections(factory, team_id=team):
             print(line(view), file=out)
         return 0
     if args.action == "remove":
-        n = remove_connection(factory, actor=OPERATOR, team_id=team, name=args.name, now=utc_now())
+        n = uc.remove_connection(factory, actor=OPERATOR, team_id=team, name=args.name, now=utc_now())
         print(
             f"removed connection {args.name} of {team}; {n} offer(s) it read kept, marked removed", file=out
         )
         return 0
     sealer = settings.require_sealer()
     if args.action == "rotate-key":
-        n = rotate_key(factory, sealer=sealer, now=utc_now())
+        n = uc.rotate_key(factory, sealer=sealer, now=utc_now())
         print(f"{n} secret(s) sealed again with the first key of OFFERBOT_SECRET_KEY", file=out)
         return 0
     if args.action == "add":
-        view = add_connection(
+        view = uc.add_connection(
             factory, actor=OPERATOR, data=_input(args, team, stdin), sealer=sealer, now=utc_now()
         )
         print(f"added connection for {team}: {line(view)}", file=out)
         return 0
-    result = check_connection(
+    result = uc.check_connection(
         factory, actor=OPERATOR, team_id=team, name=args.name, settings=settings, sealer=sealer
     )
     for text in test_lines(result):
