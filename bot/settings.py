@@ -113,8 +113,9 @@ class Settings(BaseSettings):
     offerbot_secret_key: SecretStr | None = None
     """Fernet keys (comma-separated, the first seals) for the secrets of stored connections."""
     offerbot_certificate_dir: Path | None = None
-    """A directory of PEM files (key and certificate) the Home tab's *Add a connection* may name:
-    a certificate does not fit a Slack input, so the operator puts it here."""
+    """A directory with a folder per workspace (``T0123/``) of PEM files (key and certificate) that
+    workspace's *Add a connection* may name: a certificate does not fit a Slack input, so the
+    operator puts it here."""
     partner_center_api_url: str = "https://graph.microsoft.com/rp/product-ingestion"
     partner_center_publisher_id: str | None = None
     """The publisher id shown for the offers read from Partner Center; setting it turns that source on."""

@@ -164,10 +164,11 @@ def refusals_to_tell(session: Session, *, limit: int = 50) -> list[PartnerConnec
     )
 
 
-def mark_told(session: Session, *, connection_id: int, now: datetime) -> None:
+def mark_told(session: Session, *, connection_id: int, since: datetime, now: datetime) -> None:
+    """The refusal that began at ``since`` was told (one that ended and began again since is not)."""
     session.execute(
         sa.update(PartnerConnection)
-        .where(col(PartnerConnection.id) == connection_id)
+        .where(col(PartnerConnection.id) == connection_id, col(PartnerConnection.refused_at) == since)
         .values(refusal_told_at=now)
         .execution_options(synchronize_session=False)
     )

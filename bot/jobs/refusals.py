@@ -2,8 +2,9 @@
 workspace's admins and owners (``users.list``), the managers of ``OFFERBOT_MANAGERS`` and whoever
 added the connection get one direct message each, in their language, with what to fix; then the
 refusal is marked told, so a connection refused for days is told once. A connection read again and
-refused later is told again. Runs every minute; Slack's passing failures are tried again at the
-next run, without telling anyone twice."""
+refused later is told again. Runs every minute; Slack's passing failures (a post, ``users.list``)
+are tried again at the next run, without telling anyone twice (the people told are remembered by
+the process: a restart half-way may tell some of them again)."""
 
 from __future__ import annotations
 
@@ -51,8 +52,12 @@ class RefusalJob:
             log.warning("refusals: the store failed (%s); the next run tries again", type(exc).__name__)
             return 0
 
-    def recipients(self, client: BotClient, refusal: Refusal) -> list[str]:
-        admins = workspace_admins(client) or []
+    def recipients(self, client: BotClient, refusal: Refusal) -> list[str] | None:
+        """The admins and owners, the managers and the connection's creator; None when Slack could
+        not say who the admins are (the next run asks again)."""
+        admins = workspace_admins(client)
+        if admins is None:
+            return None
         people = [*admins, *sorted(self.managers.users_in(refusal.team_id)), refusal.created_by]
         return [p for p in dict.fromkeys(people) if p.startswith(("U", "W"))][:MAX_TOLD]
 
@@ -62,10 +67,13 @@ class RefusalJob:
             log.warning(
                 "refusals: connection %s of %s not told: no installation", refusal.name, refusal.team_id
             )
-            refusal_told(self.session_factory, connection_id=refusal.connection_id, now=self.clock())
+            refusal_told(self.session_factory, refusal=refusal, now=self.clock())
+            return 0
+        recipients = self.recipients(client, refusal)
+        if recipients is None:
             return 0
         sent = 0
-        for user in self.recipients(client, refusal):
+        for user in recipients:
             key = (refusal.connection_id, refusal.since.isoformat(), user)
             if key in self._sent:
                 continue
@@ -82,6 +90,6 @@ class RefusalJob:
                 continue
             self._sent.add(key)
             sent += 1
-        refusal_told(self.session_factory, connection_id=refusal.connection_id, now=self.clock())
+        refusal_told(self.session_factory, refusal=refusal, now=self.clock())
         log.info("refusals: connection %s of %s told to %d people", refusal.name, refusal.team_id, sent)
         return sent

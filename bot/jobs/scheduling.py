@@ -30,7 +30,8 @@ from bot.settings import Settings
 from bot.slack.clients import Clients, SlackClients, as_clients
 from bot.slack.people import People
 from bot.sources.base import OfferSource
-from bot.usecases.connections import ConnectionFeeds, go_live_publishers
+from bot.usecases.connections import ConnectionFeeds
+from bot.usecases.stored_publishers import go_live_publishers
 from storage import db
 from storage.alerts import outbox
 from storage.alerts.fanout import latest_change_id

@@ -84,7 +84,8 @@ class SyncJob:
             result = self._source(source, feed, config)
             report.sources.append(result)
             refused = refused or (result.error if result.auth_failed else None)
-            answered = answered or result.error is None
+            # read only when Microsoft answered a request: a run between full passes may ask nothing
+            answered = answered or (result.error is None and result.requests > 0)
         record_pass(self.session_factory, feed=feed, refused=refused, answered=answered, now=self.clock())
 
     def _source(self, source: OfferSource, feed: Feed, config: SyncConfig) -> SourceReport:

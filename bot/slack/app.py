@@ -44,7 +44,7 @@ from bot.slack.listeners import home as home_listeners
 from bot.slack.people import People
 from bot.slack.roles import Roles
 from bot.usecases.access import AccessPolicy
-from bot.usecases.connections import go_live_publishers
+from bot.usecases.stored_publishers import go_live_publishers
 from storage import db
 from storage.db import SessionFactory
 from storage.workspaces import enterprise_of, remember_enterprise

@@ -6,30 +6,29 @@ Only workspace admins and owners and ``OFFERBOT_MANAGERS`` change them. No Slack
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
 
+from bot.guard import Expired, check_not_expired
 from bot.i18n import N_
 from bot.settings import Settings
-from bot.sources import publishers_for
 from bot.sources.base import OfferSource
 from bot.sources.connections import (
     CERTIFICATE,
     SECRET,
     first_page,
     open_certificate,
-    publishers_of,
     sources_of,
 )
 from bot.sources.http import RetryPolicy, make_http_client
-from bot.sources.publishing import Publishers
 from bot.usecases.access import OPEN, Action, Actor, check
 from storage import connections as store
 from storage import db
@@ -43,6 +42,13 @@ _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,99}")
 _PUBLISHER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 MAX_SECRET = 1024
+
+
+def never() -> bool:
+    """The default ``expired``: a caller with no deadline (the CLI)."""
+    return False
+
+
 QUICK = RetryPolicy(attempts=1, timeout=20.0)
 
 
@@ -115,11 +121,9 @@ def _checked_ids(data: ConnectionInput) -> tuple[str, str, str | None, tuple[str
         )
     publisher = data.publisher_id.strip() or None
     portal = tuple(dict.fromkeys(p.strip() for p in data.cloud_partner_publishers.split(",") if p.strip()))
-    for value in (publisher, *portal):
+    for field_name, value in (("publisher", publisher), *(("portal", p) for p in portal)):
         if value is not None and not _PUBLISHER.fullmatch(value):
-            raise ConnectionInputError(
-                "publisher", N_('"%(value)s" is not a publisher id'), value=value[:100]
-            )
+            raise ConnectionInputError(field_name, N_('"%(value)s" is not a publisher id'), value=value[:100])
     if publisher is None and not portal:
         raise ConnectionInputError(
             "publisher",
@@ -146,9 +150,16 @@ def _sealed_credential(data: ConnectionInput, sealer: Sealer) -> tuple[str, str,
 
 
 def add_connection(
-    factory: db.SessionFactory, *, actor: Actor, data: ConnectionInput, sealer: Sealer, now: datetime
+    factory: db.SessionFactory,
+    *,
+    actor: Actor,
+    data: ConnectionInput,
+    sealer: Sealer,
+    now: datetime,
+    expired: Expired = never,
 ) -> ConnectionView:
-    """Check every field, seal the secret, store the connection; the sync reads it from its next run."""
+    """Check every field, seal the secret, store the connection; the sync reads it from its next run.
+    Nothing is stored when ``expired`` says the answer came too late (the user was told to retry)."""
     check(actor, Action.CONNECTIONS, OPEN)
     tenant, client, publisher, portal = _checked_ids(data)
     kind, sealed, thumbprint = _sealed_credential(data, sealer)
@@ -171,7 +182,9 @@ def add_connection(
             )
         if len(store.connections_of(session, team_id=data.team_id)) >= store.MAX_CONNECTIONS:
             raise UsageError(N_("a workspace holds at most %(n)s connections"), n=store.MAX_CONNECTIONS)
-        return ConnectionView.of(store.add_connection(session, new=new, now=now))
+        added = ConnectionView.of(store.add_connection(session, new=new, now=now))
+        check_not_expired(expired)
+        return added
 
 
 def list_connections(factory: db.SessionFactory, *, team_id: str) -> list[ConnectionView]:
@@ -199,7 +212,7 @@ def connections_panel(
     except OfferbotError:
         return None
     return ConnectionsPanel(
-        list_connections(factory, team_id=team_id), can_add, certificate_files(certificate_dir)
+        list_connections(factory, team_id=team_id), can_add, certificate_files(certificate_dir, team_id)
     )
 
 
@@ -207,48 +220,71 @@ _PEM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.pem")
 MAX_PEM = 64 * 1024
 
 
-def certificate_files(directory: Path | None) -> tuple[str, ...]:
-    """The ``*.pem`` names of the directory (at most 100), sorted; none when it is unset or unreadable."""
-    if directory is None:
+def _folder(directory: Path | None, team_id: str) -> Path | None:
+    """The workspace's own folder of ``OFFERBOT_CERTIFICATE_DIR``: ``<dir>/<team id>``."""
+    if directory is None or not re.fullmatch(r"[TE][A-Z0-9]{1,31}", team_id):
+        return None
+    return directory / team_id
+
+
+def certificate_files(directory: Path | None, team_id: str) -> tuple[str, ...]:
+    """The ``*.pem`` files of the workspace's folder (at most 100, sorted; no symbolic links); none
+    when it is unset or unreadable. Each workspace sees its own folder only."""
+    folder = _folder(directory, team_id)
+    if folder is None or not folder.is_dir():
         return ()
     try:
-        names = sorted(p.name for p in directory.iterdir() if _PEM_NAME.fullmatch(p.name) and p.is_file())
+        names = sorted(
+            p.name
+            for p in folder.iterdir()
+            if _PEM_NAME.fullmatch(p.name) and p.is_file() and not p.is_symlink()
+        )
     except OSError as exc:
         log.warning("OFFERBOT_CERTIFICATE_DIR cannot be read (%s)", exc.strerror)
         return ()
     return tuple(names[:100])
 
 
-def certificate_from_dir(directory: Path | None, name: str) -> bytes:
-    """The PEM named ``name`` in ``OFFERBOT_CERTIFICATE_DIR``: a plain file name of that directory
-    (no path), at most 64 KiB, checked before it is read."""
-    if directory is None:
+def certificate_from_dir(directory: Path | None, team_id: str, name: str) -> bytes:
+    """The PEM named ``name`` in the workspace's folder of ``OFFERBOT_CERTIFICATE_DIR``: a plain file
+    name of that folder (no path, no symbolic link), at most 64 KiB, checked before it is read."""
+    folder = _folder(directory, team_id)
+    if folder is None:
         raise ConnectionInputError(
             "certificate", N_("certificates from the Home tab need OFFERBOT_CERTIFICATE_DIR set")
         )
-    if not _PEM_NAME.fullmatch(name) or name not in certificate_files(directory):
+    if not _PEM_NAME.fullmatch(name) or name not in certificate_files(directory, team_id):
         raise ConnectionInputError(
             "certificate", N_('"%(name)s" is not a PEM file of OFFERBOT_CERTIFICATE_DIR'), name=name[:100]
         )
-    path = directory / name
     try:
-        if path.stat().st_size > MAX_PEM:
-            raise ConnectionInputError("certificate", N_("the certificate file is over 64 KiB"))
-        return path.read_bytes()[: MAX_PEM + 1]
+        fd = os.open(folder / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as file:
+            if os.fstat(file.fileno()).st_size > MAX_PEM:
+                raise ConnectionInputError("certificate", N_("the certificate file is over 64 KiB"))
+            return file.read(MAX_PEM + 1)
     except OSError as exc:
         log.warning("certificate %s cannot be read (%s)", name, exc.strerror)
         raise ConnectionInputError("certificate", N_("the certificate file cannot be read")) from None
 
 
 def remove_connection(
-    factory: db.SessionFactory, *, actor: Actor, team_id: str, name: str, now: datetime
+    factory: db.SessionFactory,
+    *,
+    actor: Actor,
+    team_id: str,
+    name: str,
+    now: datetime,
+    expired: Expired = never,
 ) -> int:
     """Delete the connection (its secret with it); its offers are kept, marked removed."""
     check(actor, Action.CONNECTIONS, OPEN)
     with db.transaction(factory) as session:
         if store.connection_named(session, team_id=team_id, name=name) is None:
             raise UsageError(N_('this workspace has no connection named "%(name)s"'), name=name)
-        return store.remove_connection(session, team_id=team_id, name=name, now=now)
+        removed = store.remove_connection(session, team_id=team_id, name=name, now=now)
+        check_not_expired(expired)
+        return removed
 
 
 def rotate_key(factory: db.SessionFactory, *, sealer: Sealer, now: datetime) -> int:
@@ -390,51 +426,6 @@ def refusals_to_tell(factory: db.SessionFactory) -> list[Refusal]:
         ]
 
 
-def refusal_told(factory: db.SessionFactory, *, connection_id: int, now: datetime) -> None:
+def refusal_told(factory: db.SessionFactory, *, refusal: Refusal, now: datetime) -> None:
     with db.transaction(factory) as session:
-        store.mark_told(session, connection_id=connection_id, now=now)
-
-
-@dataclass
-class StoredPublishers:
-    """*Go live*'s way to Microsoft for each stored connection, by its id: made from the store when
-    first asked, and again when the connection changed (its token provider keeps its tokens)."""
-
-    factory: db.SessionFactory
-    settings: Settings
-    sealer: Sealer
-    http: httpx.Client | None = None
-    _cache: dict[int, tuple[datetime, Publishers]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self, connection_id: int) -> Publishers | None:
-        with self.factory() as session:
-            row = session.get(store.PartnerConnection, connection_id)
-            if row is None:
-                return None
-            session.expunge(row)
-        with self._lock:
-            cached = self._cache.get(connection_id)
-            if cached is not None and cached[0] == row.updated_at:
-                return cached[1]
-            self.http = self.http or make_http_client(ca_bundle=self.settings.ca_bundle, concurrency=2)
-            try:
-                made = publishers_of(row, self.settings, self.sealer, http=self.http)
-            except OfferbotError as exc:
-                log.warning("go live: connection %s cannot sign in (%s)", row.name, exc)
-                return None
-            self._cache[connection_id] = (row.updated_at, made)
-            return made
-
-
-def go_live_publishers(settings: Settings, factory: db.SessionFactory) -> Publishers | None:
-    """*Go live*'s publishers when ``OFFERBOT_GO_LIVE`` is on: the environment's connection (when
-    set) and every stored one (when ``OFFERBOT_SECRET_KEY`` is); None when there is neither."""
-    if not settings.offerbot_go_live:
-        return None
-    sealer = settings.sealer()
-    env = publishers_for(settings) if settings.sync_configured else None
-    if sealer is None:
-        return env
-    base = env or Publishers(partner_center=None, cloud_partner=None)
-    return replace(base, stored=StoredPublishers(factory, settings, sealer))
+        store.mark_told(session, connection_id=refusal.connection_id, since=refusal.since, now=now)

@@ -61,9 +61,9 @@ def settings(fake_ms: FakeMicrosoft, fake_slack: FakeSlack, database_url: str, t
     base = fake_ms.settings(tmp_path)
     for name in ("azure_tenant_id", "azure_client_id", "azure_client_secret"):
         base.pop(name)
-    certificates = tmp_path / "certificates"
-    certificates.mkdir()
-    _, fake_ms.client_certificate = pem_file(certificates)
+    certificates = tmp_path / "certificates"  # each workspace's PEM files in a folder of its own
+    (certificates / TEAM).mkdir(parents=True)
+    _, fake_ms.client_certificate = pem_file(certificates / TEAM)
     fake_slack.roles[ADMIN] = {"is_admin"}
     fake_slack.roles[MEMBER] = set()
     return Settings(
@@ -142,7 +142,11 @@ FORM = {"tenant": TENANT, "client": CLIENT_ID, "publisher": "contoso"}
 
 
 def test_an_admin_adds_tests_and_removes_connections_from_the_home_tab(
-    server: RunningServer, fake_slack: FakeSlack, fake_ms: FakeMicrosoft, factory: db.SessionFactory
+    server: RunningServer,
+    fake_slack: FakeSlack,
+    fake_ms: FakeMicrosoft,
+    factory: db.SessionFactory,
+    settings: Settings,
 ) -> None:
     open_home(server, MEMBER)
     assert "connection" not in text_of(published(fake_slack)).lower(), "members see no connections"
@@ -171,6 +175,13 @@ def test_an_admin_adds_tests_and_removes_connections_from_the_home_tab(
     assert (
         "OFFERBOT_CERTIFICATE_DIR"
         in submit(server, "connection_add_submit", outside)["errors"]["certificate"]
+    )
+    folder = settings.offerbot_certificate_dir
+    assert folder is not None
+    (folder / TEAM / "link.pem").symlink_to("/etc/hostname")  # a link out of the folder
+    linked = {**FORM, "name": "evil", "certificate": "link.pem"}
+    assert (
+        "OFFERBOT_CERTIFICATE_DIR" in submit(server, "connection_add_submit", linked)["errors"]["certificate"]
     )
 
     home = wait_until(lambda: "cert-pc" in text_of(published(fake_slack)) and published(fake_slack))
@@ -242,7 +253,9 @@ def test_a_refused_connection_tells_its_admins_once_and_its_cards_say_since_when
 
     client = make_client(settings)
     job = RefusalJob(factory, OneWorkspace(client), managers=settings.managers, clock=lambda: later)
+    fake_slack.fail("users.list", error="internal_error")
     before = len(fake_slack.calls_to("chat.postMessage"))
+    assert job() == 0, "who the admins are is not known yet: nobody is told, the next run asks again"
     assert job() == 2  # the admin (who also added it) and the manager
     posts = fake_slack.calls_to("chat.postMessage")[before:]
     assert sorted(p.body["channel"] for p in posts) == [ADMIN, MANAGER]
@@ -271,6 +284,10 @@ def test_two_workspaces_each_connect_their_own_account_from_the_home_tab_and_see
     from tests.e2e.test_workspaces import A, B, command, install
 
     fake_ms.other_certificate, fake_ms.client_certificate = fake_ms.client_certificate, None
+    folders = settings.offerbot_certificate_dir
+    assert folders is not None
+    (folders / B).mkdir()
+    (folders / TEAM / "offerbot-client.pem").rename(folders / B / "offerbot-client.pem")
     fake_ms.add_product(2, "fabrikam-saas", "Fabrikam SaaS", tenant=OTHER_TENANT)
     multi = Settings(
         **{
@@ -299,6 +316,10 @@ def test_two_workspaces_each_connect_their_own_account_from_the_home_tab_and_see
             "name": "fabrikam",
         }
         cert["certificate"] = "offerbot-client.pem"
+        taken = submit(running, "connection_add_submit", cert, team=A, user="U0ADMINA1")
+        assert "OFFERBOT_CERTIFICATE_DIR" in taken["errors"]["secret"], (
+            "B's file is not A's to name (A has none)"
+        )
         done = submit(running, "connection_add_submit", cert, team=B, user="U0OWNERB1")
         assert done["response_action"] == "update", done
 
@@ -325,8 +346,9 @@ def test_go_live_publishes_an_offer_of_a_stored_connection_with_that_connections
     connection that reads the offer: the configure request carries a token of that connection's
     tenant, and the jobs process follows the job with it to the end."""
     from bot.usecases.access import AccessPolicy, Actor
-    from bot.usecases.connections import ConnectionInput, add_connection, go_live_publishers
+    from bot.usecases.connections import ConnectionInput, add_connection
     from bot.usecases.golive import GoLiveAsk, follow_requests, go_live_target, request_go_live
+    from bot.usecases.stored_publishers import go_live_publishers
     from storage.statuses import OfferStatus
     from tests.support.fakems import OTHER_SECRET, PC, submission
 
@@ -364,3 +386,39 @@ def test_go_live_publishes_an_offer_of_a_stored_connection_with_that_connections
         o for i in range(1, 5) for o in follow_requests(factory, publishers, now=NOW + timedelta(minutes=i))
     ]
     assert [o.request.state for o in ended] == ["succeeded"]
+
+
+def test_a_connection_refused_by_the_api_stays_refused_between_full_passes_and_is_told_once(
+    settings: Settings, fake_slack: FakeSlack, fake_ms: FakeMicrosoft, factory: db.SessionFactory
+) -> None:
+    """Microsoft gives the token but the API answers 403 (the application lost its role): the runs
+    between full passes ask nothing, so they must not count as a read that ends the refusal (which
+    would tell the admins again at every full pass)."""
+    from bot.usecases.access import Actor
+    from bot.usecases.connections import ConnectionInput, add_connection
+    from tests.support.fakems import PC, Scripted
+
+    sealer = settings.require_sealer()
+    data = ConnectionInput(
+        team_id=TEAM,
+        name="contoso-pc",
+        tenant_id=TENANT,
+        client_id=CLIENT_ID,
+        publisher_id="contoso",
+        secret=SecretStr(CLIENT_SECRET),
+    )
+    add_connection(factory, actor=Actor(user_id=ADMIN, is_manager=True), data=data, sealer=sealer, now=NOW)
+    forbidden = Scripted(403, {"error": {"code": "Forbidden", "message": "no role"}})
+    fake_ms.script(PC + "/product", *[forbidden] * 4)
+    now = [NOW]
+    sync = SyncJob(settings, factory, [], clock=lambda: now[0], connections=ConnectionFeeds(settings, sealer))
+    refusals = RefusalJob(factory, OneWorkspace(make_client(settings)), clock=lambda: now[0])
+    told = []
+    for minutes in (0, 2, 4, 16, 18, 32):
+        now[0] = NOW + timedelta(minutes=minutes)
+        sync()
+        told.append(refusals())
+    assert told == [1, 0, 0, 0, 0, 0], "the admin is told once"
+    with factory() as session:
+        (row,) = session.exec(select(PartnerConnection)).all()
+    assert row.refused_at == NOW and row.read_at is None

@@ -245,3 +245,36 @@ def test_sync_once_reads_the_stored_connections_with_no_connection_in_the_enviro
         assert [(o.team_id, o.offer_id) for o in session.exec(select(Offer)).all()] == [
             (TEAM_A, "contoso-saas")
         ]
+
+
+def test_an_add_or_remove_whose_answer_came_too_late_is_not_committed(
+    fake_ms: FakeMicrosoft, tmp_path: Path, migrated_sqlite_url: str
+) -> None:
+    """The Home tab's form is answered "try again in a minute" when the store is slower than
+    Slack's 3 seconds: what the user was told did not happen must not be saved."""
+    from pydantic import SecretStr
+
+    from bot.guard import StoreUnavailable
+    from bot.usecases.access import OPERATOR
+    from bot.usecases.connections import ConnectionInput, add_connection, remove_connection
+
+    settings = settings_for(fake_ms, tmp_path, migrated_sqlite_url, new_key())
+    factory = db.session_factory(db.open_database(migrated_sqlite_url))
+    data = ConnectionInput(
+        team_id=TEAM_A,
+        name="late",
+        tenant_id=TENANT,
+        client_id=CLIENT_ID,
+        publisher_id="contoso",
+        secret=SecretStr(CLIENT_SECRET),
+    )
+    sealer = settings.require_sealer()
+    with pytest.raises(StoreUnavailable):
+        add_connection(factory, actor=OPERATOR, data=data, sealer=sealer, now=NOW, expired=lambda: True)
+    with factory() as session:
+        assert session.exec(select(PartnerConnection)).all() == []
+    add_connection(factory, actor=OPERATOR, data=data, sealer=sealer, now=NOW)
+    with pytest.raises(StoreUnavailable):
+        remove_connection(factory, actor=OPERATOR, team_id=TEAM_A, name="late", now=NOW, expired=lambda: True)
+    with factory() as session:
+        assert [r.name for r in session.exec(select(PartnerConnection)).all()] == ["late"]

@@ -1,5 +1,6 @@
 """The Alembic migrations build exactly the schema the models describe, and go down again."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
@@ -24,6 +25,7 @@ def _include(obj: object, name: str | None, type_: str, reflected: bool, compare
     return not (name or "").startswith(("offer_search", "search_"))
 
 
+@pytest.mark.fresh_store  # the worker's shared store is never downgraded under the others
 def test_downgrade_to_base_and_up_again(engine: Engine) -> None:
     db.downgrade(engine, "base")
     assert not db.schema_is_current(engine)

@@ -232,6 +232,7 @@ def test_sqlite_lookups_use_indexes(sqlite_url: str) -> None:
             assert "SEARCH offer USING INTEGER PRIMARY KEY" in text, text
 
 
+@pytest.mark.fresh_store  # its ANALYZE of 5,000 rows must not stay for the tests after it
 def test_postgres_lookups_use_the_trigram_indexes(engine) -> None:  # type: ignore[no-untyped-def]
     """On a store of some size the partial lookup uses the GIN indexes and "did you mean" the GiST ones
     (nearest neighbours), not a walk over the workspace's offers."""

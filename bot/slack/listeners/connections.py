@@ -65,11 +65,10 @@ def _sealer(deps: Deps) -> Sealer:
     return deps.sealer
 
 
-def _in_time(deps: Deps, work: Callable[[], T]) -> T:
-    def run(_expired: Expired) -> T:
-        return work()
-
-    return deps.deadline.run(run)
+def _in_time(deps: Deps, work: Callable[[Expired], T]) -> T:
+    """``work(expired)`` under the deadline: a store too slow gets "try again", and ``work`` rolls
+    back instead of committing what the user was told did not happen."""
+    return deps.deadline.run(work)
 
 
 def _open(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -93,7 +92,7 @@ def _add_clicked(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) 
     try:
         check(actor_of(deps, body), Action.CONNECTIONS, deps.policy)
         _sealer(deps)
-        view = render_add_modal(certificates=certificate_files(deps.certificate_dir), tr=tr)
+        view = render_add_modal(certificates=certificate_files(deps.certificate_dir, team_of(body)), tr=tr)
     except OfferbotError as exc:
         view = render_error_modal(":warning: " + error_text(exc, tr), title=tr._("Add a connection"), tr=tr)
     _open(client, body, view)
@@ -113,12 +112,11 @@ def _values(body: dict[str, Any]) -> dict[str, str]:
 
 
 def _input_of(deps: Deps, body: dict[str, Any]) -> ConnectionInput:
-    values = _values(body)
-    certificate = (
-        certificate_from_dir(deps.certificate_dir, values["certificate"]) if values["certificate"] else None
-    )
+    values, team = _values(body), team_of(body)
+    name = values["certificate"]
+    certificate = certificate_from_dir(deps.certificate_dir, team, name) if name else None
     return ConnectionInput(
-        team_id=team_of(body),
+        team_id=team,
         name=values["name"].strip(),
         tenant_id=values["tenant"],
         client_id=values["client"],
@@ -130,10 +128,10 @@ def _input_of(deps: Deps, body: dict[str, Any]) -> ConnectionInput:
     )
 
 
-def _field_of(deps: Deps, error: ConnectionInputError) -> str:
+def _field_of(deps: Deps, body: dict[str, Any], error: ConnectionInputError) -> str:
     """The form's block that shows the error (the certificate's, or the secret's when it has none)."""
     field = error.field if error.field in FIELDS else "secret"
-    if field in ("certificate", "password") and not certificate_files(deps.certificate_dir):
+    if field in ("certificate", "password") and not certificate_files(deps.certificate_dir, team_of(body)):
         return "secret"
     return field
 
@@ -141,16 +139,22 @@ def _field_of(deps: Deps, error: ConnectionInputError) -> str:
 def _add_submitted(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
     tr = reader_of(deps, body)
     try:
-        data = _input_of(deps, body)
         actor = actor_of(deps, body)
+        check(actor, Action.CONNECTIONS, deps.policy)  # before a file is read for whoever asks
+        data = _input_of(deps, body)
         item = _in_time(
             deps,
-            lambda: add_connection(
-                deps.session_factory, actor=actor, data=data, sealer=_sealer(deps), now=deps.clock()
+            lambda expired: add_connection(
+                deps.session_factory,
+                actor=actor,
+                data=data,
+                sealer=_sealer(deps),
+                now=deps.clock(),
+                expired=expired,
             ),
         )
     except ConnectionInputError as exc:
-        ack(response_action="errors", errors={_field_of(deps, exc): error_text(exc, tr)[:2000]})
+        ack(response_action="errors", errors={_field_of(deps, body, exc): error_text(exc, tr)[:2000]})
         return
     except OfferbotError as exc:
         ack(response_action="errors", errors={"name": error_text(exc, tr)[:2000]})
@@ -197,10 +201,12 @@ def _menu_ack(deps: Deps, ack: Ack, body: dict[str, Any], action: dict[str, Any]
 
 def _menu_lazy(deps: Deps, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
     what, name = _menu_choice(action)
-    if what != TEST_PREFIX or deps.settings is None:
-        return
+    if what != TEST_PREFIX or not _external_id(body):
+        return  # no modal to show the test in
     tr = reader_of(deps, body)
     try:
+        if deps.settings is None:
+            raise UsageError(NO_KEY)
         result = check_connection(
             deps.session_factory,
             actor=actor_of(deps, body),
@@ -226,8 +232,8 @@ def _remove_submitted(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
         actor, team = actor_of(deps, body), team_of(body)
         offers = _in_time(
             deps,
-            lambda: remove_connection(
-                deps.session_factory, actor=actor, team_id=team, name=name, now=deps.clock()
+            lambda expired: remove_connection(
+                deps.session_factory, actor=actor, team_id=team, name=name, now=deps.clock(), expired=expired
             ),
         )
         text = render_removed(name, offers, tr=tr)
