@@ -24,6 +24,14 @@ _EMOJI = {
     ":raising_hand:": "🙋",
     ":zzz:": "💤",
     ":alarm_clock:": "⏰",
+    ":crystal_ball:": "🔮",
+    ":rocket:": "🚀",
+    ":wastebasket:": "🗑",
+    ":gear:": "⚙",
+    ":information_source:": "ℹ",
+    ":grey_question:": "?",
+    ":busts_in_silhouette:": "👥",
+    ":test_tube:": "🧪",
 }
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
 _DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")

@@ -20,6 +20,7 @@ from bot.alerting.outcomes import WatcherConfig
 from bot.alerting.watcher import run_pass
 from bot.clock import Clock, utc_now
 from bot.i18n import ENGLISH, Translator
+from bot.jobs.forecast import ForecastJob
 from bot.render.help import render_error
 from bot.render.owners import render_channel_note
 from bot.render.subscriptions import render_subscription_confirmation
@@ -160,14 +161,15 @@ class Console:
         self.slack.chat_postMessage(channel=self.channel, text=confirmation.text, blocks=confirmation.blocks)
 
     def _watch(self) -> None:
-        """One watcher pass against the shell's Slack (no pacing: nothing is rate limited here), on a
-        local store only: a workspace's alerts are the service's to send."""
+        """One watcher pass against the shell's Slack (no pacing: nothing is rate limited here), then
+        the forecasts of what changed, on a local store only: a workspace's are the service's."""
         if not self.alerts:
             return
         config = WatcherConfig(channel_interval=0.0, language=self.tr.language)
         report = run_pass(session_factory=self.factory, client=self.slack, clock=self.clock, config=config)
         if report.errors:
             log.warning("shell watcher pass: %s", "; ".join(report.errors))
+        ForecastJob(self.factory, clock=self.clock)()  # when the offers in progress will be live
 
 
 def _greet(console: Console, *, stdout: TextIO, interactive: bool) -> None:

@@ -206,3 +206,10 @@ def test_a_workspace_bound_while_the_shell_is_open_stops_its_alerts(factory: db.
     assert "The shell only reads this store" in shell.run_line("subscribe all")
     with factory() as session:  # the new change is the service's to fan out and send
         assert session.exec(select(StatusChange).where(StatusChange.handled_at.is_(None))).all()  # type: ignore[union-attr]
+
+
+def test_the_shell_forecasts_the_offers_in_progress_as_the_jobs_process_would(console: Console) -> None:
+    """The demo's card of an offer in progress says when it will likely be live, and why."""
+    card = console.run_line("/offer-status contoso-analytics-vm")
+    assert "🔮 Expected live: " in card and "based on Microsoft's estimates" in card, card
+    assert ":crystal_ball:" not in card
