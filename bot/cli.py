@@ -202,7 +202,7 @@ def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_connection(settings: Settings, args: argparse.Namespace) -> int:
-    """``connection add|test|list|remove|rotate-key|new-key`` (bot/runtime/connection_cmd.py)."""
+    """``connection add|replace|test|list|remove|rotate-key|new-key`` (bot/runtime/connection_cmd.py)."""
     return connection_cmd.run(settings, args)
 
 

@@ -127,6 +127,27 @@ def remove_connection(session: Session, *, team_id: str, name: str, now: datetim
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def replace_credential(
+    session: Session,
+    *,
+    team_id: str,
+    name: str,
+    credential: str,
+    sealed: str,
+    thumbprint: str | None,
+    now: datetime,
+) -> PartnerConnection | None:
+    """A new secret or certificate for the connection (None: no such connection). It stays refused,
+    if it was, until Microsoft answers the new one; its ``updated_at`` makes the sync sign in again."""
+    row = connection_named(session, team_id=team_id, name=name)
+    if row is None:
+        return None
+    row.credential, row.sealed, row.thumbprint, row.updated_at = credential, sealed, thumbprint, now
+    session.add(row)
+    session.flush()
+    return row
+
+
 def record_read(session: Session, *, connection_id: int, now: datetime) -> bool:
     """Microsoft answered a pass: the connection is read now and no longer refused. True when it
     was refused until now."""

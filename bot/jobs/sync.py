@@ -56,7 +56,8 @@ class SyncJob:
 
     def feeds(self) -> list[Feed]:
         """The environment's sources (when set) and every stored connection's."""
-        feeds = [Feed(None, self.config.team_id, "", self.sources)] if self.sources else []
+        env = Feed(None, self.config.team_id, "", self.sources, fresh=False)  # on its own schedule
+        feeds = [env] if self.sources else []
         if self.connections is not None:
             feeds += self.connections.current(self.session_factory)
         return feeds
@@ -77,6 +78,9 @@ class SyncJob:
     def _feed(self, feed: Feed, report: SyncReport) -> None:
         """One connection's sources; what Microsoft said of its credentials is recorded."""
         config = self.config
+        if feed.fresh:  # a new or changed connection: a full pass of each of its sources now
+            self.next_full = {k: v for k, v in self.next_full.items() if k[0] != feed.connection_id}
+            feed.fresh = False
         if feed.connection_id is not None:
             config = replace(config, team_id=feed.team_id, connection_id=feed.connection_id)
         refused, answered = feed.problem, False

@@ -15,7 +15,8 @@ ADD_ACTION = "connection_add"
 MENU_ACTION = "connection_menu"
 ADD_CALLBACK = "connection_add_submit"
 REMOVE_CALLBACK = "connection_remove_submit"
-TEST_PREFIX, REMOVE_PREFIX = "test:", "remove:"
+REPLACE_CALLBACK = "connection_replace_submit"
+TEST_PREFIX, REPLACE_PREFIX, REMOVE_PREFIX = "test:", "replace:", "remove:"
 FIELDS = ("name", "tenant", "client", "publisher", "portal", "secret", "certificate", "password")
 """The add modal's block ids, which are also :class:`ConnectionInputError`'s field names."""
 SECRET_KIND = "client secret"  # noqa: S105 (a kind of credential, not one)
@@ -74,6 +75,10 @@ def _menu(item: ConnectionView, tr: Translator) -> Block:
         "action_id": MENU_ACTION,
         "options": [
             {"text": {"type": "plain_text", "text": tr._("Test")}, "value": TEST_PREFIX + item.name},
+            {
+                "text": {"type": "plain_text", "text": tr._("Replace the credential…")},
+                "value": REPLACE_PREFIX + item.name,
+            },
             {"text": {"type": "plain_text", "text": tr._("Remove…")}, "value": REMOVE_PREFIX + item.name},
         ],
     }
@@ -161,19 +166,45 @@ def render_add_modal(*, certificates: tuple[str, ...], tr: Translator) -> dict[s
             optional=True,
             max_length=1000,
         ),
-        _input(
-            "secret",
-            tr._("Client secret"),
-            tr=tr,
-            hint=tr._("Its Value. Typed once: offerbot seals it and never shows it again."),
-            optional=True,
-            max_length=1024,
-        ),
+        _secret_input(tr),
         *_certificate_inputs(certificates, tr),
     ]
     view = _modal(tr._("Add a connection"), blocks, tr=tr, submit=tr._("Add"))
     view["callback_id"] = ADD_CALLBACK
     return view
+
+
+def _secret_input(tr: Translator) -> Block:
+    return _input(
+        "secret",
+        tr._("Client secret"),
+        tr=tr,
+        hint=tr._("Its Value. Typed once: offerbot seals it and never shows it again."),
+        optional=True,
+        max_length=1024,
+    )
+
+
+def render_replace_modal(name: str, *, certificates: tuple[str, ...], tr: Translator) -> dict[str, Any]:
+    """A new secret or certificate in the old one's place (one that expired, or was rotated)."""
+    text = tr._(
+        "A new client secret or certificate for *%(name)s*: the old one is deleted, and the sync signs "
+        "in with the new one at its next run.",
+        name=esc(name),
+    )
+    blocks = [section(text), _secret_input(tr), *_certificate_inputs(certificates, tr)]
+    view = _modal(tr._("Replace the credential"), blocks, tr=tr, submit=tr._("Replace"))
+    view["callback_id"] = REPLACE_CALLBACK
+    view["private_metadata"] = name[:40]
+    return view
+
+
+def render_replaced(item: ConnectionView, *, tr: Translator) -> str:
+    return tr._(
+        ":white_check_mark: *%(name)s* signs in with its new %(credential)s from the sync's next run.",
+        name=esc(item.name),
+        credential=credential_label(item.credential, tr),
+    )
 
 
 def render_added(item: ConnectionView, *, tr: Translator) -> str:
@@ -249,7 +280,7 @@ def render_refusal(refusal: Refusal, *, tr: Translator) -> Reply:
     fix = tr._(
         "Its offers are kept and show when they were last read; other connections go on. To fix it, "
         "check in Microsoft Entra ID that the application's secret or certificate has not expired "
-        "and that the application still has its Partner Center role, then remove the connection "
-        "from the Home tab and add it again with the new credential."
+        "and that the application still has its Partner Center role; then give the connection the "
+        "new secret or certificate from the Home tab (its menu, *Replace the credential…*)."
     )
     return Reply(text=text, blocks=[section(text), context(fix)])

@@ -1,4 +1,4 @@
-"""``offerbot connection add|test|list|remove|rotate-key|new-key``: a workspace's Partner Center
+"""``offerbot connection add|replace|test|list|remove|rotate-key|new-key``: a workspace's Partner Center
 connections from the command line (an operator's action: the store's operator may do everything).
 A secret is read from standard input or a file, a certificate only from a file path; neither is
 ever printed."""
@@ -21,7 +21,8 @@ from storage.workspaces import default_team
 
 if TYPE_CHECKING:  # the use-cases (MSAL, cryptography) are imported when the command runs, so that
     # building the parser costs every other command nothing
-    from bot.usecases.connections import ConnectionInput, ConnectionTest, ConnectionView
+    from bot.usecases.connections import ConnectionInput, ConnectionTest, ConnectionView, NewCredential
+    from storage.sealing import Sealer
 
 MAX_SECRET_FILE = 64 * 1024
 
@@ -30,11 +31,11 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("connection", help="a workspace's Partner Center connections: add, test, list, remove")
     p.add_argument(
         "action",
-        choices=["add", "test", "list", "remove", "rotate-key", "new-key"],
-        help="add, test (one token, one request), list or remove a connection; rotate-key: seal every "
-        "secret with the first key; new-key: print a new key",
+        choices=["add", "replace", "test", "list", "remove", "rotate-key", "new-key"],
+        help="add, test (one token, one request), list or remove a connection; replace: its secret or "
+        "certificate; rotate-key: seal every secret with the first key; new-key: print a new key",
     )
-    p.add_argument("name", nargs="?", default="", help="the connection's name (add, test, remove)")
+    p.add_argument("name", nargs="?", default="", help="the connection's name (add, replace, test, remove)")
     p.add_argument("--team", default=None, help="the workspace (T...; default: the store's default one)")
     p.add_argument("--tenant", default="", help="add: the Directory (tenant) ID")
     p.add_argument("--client-id", default="", help="add: the Application (client) ID")
@@ -43,10 +44,14 @@ def add_parser(sub: Any) -> None:
         "--cloud-partner-publishers", default="", help="add: Cloud Partner Portal publishers, comma-separated"
     )
     p.add_argument(
-        "--secret-file", default=None, help="add: the client secret, from this file (- for standard input)"
+        "--secret-file",
+        default=None,
+        help="add, replace: the client secret, from this file (- for standard input)",
     )
     p.add_argument(
-        "--certificate", default=None, help="add: a PEM file with the private key and the certificate"
+        "--certificate",
+        default=None,
+        help="add, replace: a PEM file with the private key and the certificate",
     )
     p.add_argument(
         "--certificate-password-file",
@@ -68,8 +73,8 @@ def _read(path: str, stdin: TextIO, what: str) -> SecretStr:
     return SecretStr(data.strip())
 
 
-def _input(args: argparse.Namespace, team: str, stdin: TextIO) -> ConnectionInput:
-    from bot.usecases.connections import ConnectionInput
+def _credential(args: argparse.Namespace, stdin: TextIO) -> NewCredential:
+    from bot.usecases.connections import NewCredential
 
     certificate = None
     if args.certificate:
@@ -83,6 +88,13 @@ def _input(args: argparse.Namespace, team: str, stdin: TextIO) -> ConnectionInpu
         else None
     )
     secret = _read(args.secret_file, stdin, "--secret-file") if args.secret_file else None
+    return NewCredential(secret=secret, certificate=certificate, certificate_password=password)
+
+
+def _input(args: argparse.Namespace, team: str, stdin: TextIO) -> ConnectionInput:
+    from bot.usecases.connections import ConnectionInput
+
+    credential = _credential(args, stdin)
     return ConnectionInput(
         team_id=team,
         name=args.name,
@@ -90,9 +102,9 @@ def _input(args: argparse.Namespace, team: str, stdin: TextIO) -> ConnectionInpu
         client_id=args.client_id,
         publisher_id=args.publisher_id,
         cloud_partner_publishers=args.cloud_partner_publishers,
-        secret=secret,
-        certificate=certificate,
-        certificate_password=password,
+        secret=credential.secret,
+        certificate=credential.certificate,
+        certificate_password=credential.certificate_password,
     )
 
 
@@ -133,7 +145,7 @@ def run(
         return 0
     factory = db.session_factory(db.open_database(settings.database_url))
     team = args.team or _default_team(factory)
-    if args.action in ("add", "test", "remove") and not args.name:
+    if args.action in ("add", "replace", "test", "remove") and not args.name:
         raise UsageError(f"connection {args.action} needs a name: offerbot connection {args.action} NAME")
     if args.action == "list":
         for view in uc.list_connections(factory, team_id=team):
@@ -145,6 +157,21 @@ def run(
             f"removed connection {args.name} of {team}; {n} offer(s) it read kept, marked removed", file=out
         )
         return 0
+    return _sealed(settings, args, factory, team, stdin=stdin, out=out)
+
+
+def _sealed(
+    settings: Settings,
+    args: argparse.Namespace,
+    factory: db.SessionFactory,
+    team: str,
+    *,
+    stdin: TextIO,
+    out: TextIO,
+) -> int:
+    """The actions that need ``OFFERBOT_SECRET_KEY``: rotate-key, add, replace, test."""
+    from bot.usecases import connections as uc
+
     sealer = settings.require_sealer()
     if args.action == "rotate-key":
         n = uc.rotate_key(factory, sealer=sealer, now=utc_now())
@@ -156,8 +183,29 @@ def run(
         )
         print(f"added connection for {team}: {line(view)}", file=out)
         return 0
+    if args.action == "replace":
+        credential = _credential(args, stdin)
+        view = uc.replace_credential(
+            factory,
+            actor=OPERATOR,
+            team_id=team,
+            name=args.name,
+            credential=credential,
+            sealer=sealer,
+            now=utc_now(),
+        )
+        print(f"replaced the credential of {team}/{args.name}: {line(view)}", file=out)
+        return 0
+    return _test(settings, factory, team, args.name, sealer, out)
+
+
+def _test(
+    settings: Settings, factory: db.SessionFactory, team: str, name: str, sealer: Sealer, out: TextIO
+) -> int:
+    from bot.usecases import connections as uc
+
     result = uc.check_connection(
-        factory, actor=OPERATOR, team_id=team, name=args.name, settings=settings, sealer=sealer
+        factory, actor=OPERATOR, team_id=team, name=name, settings=settings, sealer=sealer
     )
     for text in test_lines(result):
         print(text, file=out)

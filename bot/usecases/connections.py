@@ -6,13 +6,11 @@ Only workspace admins and owners and ``OFFERBOT_MANAGERS`` change them. No Slack
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
@@ -132,7 +130,16 @@ def _checked_ids(data: ConnectionInput) -> tuple[str, str, str | None, tuple[str
     return tenant, client, publisher, portal
 
 
-def _sealed_credential(data: ConnectionInput, sealer: Sealer) -> tuple[str, str, str | None]:
+@dataclass(frozen=True)
+class NewCredential:
+    """A connection's new client secret or certificate (*Replace the credential*)."""
+
+    secret: SecretStr | None = None
+    certificate: bytes | None = None
+    certificate_password: SecretStr | None = None
+
+
+def _sealed_credential(data: ConnectionInput | NewCredential, sealer: Sealer) -> tuple[str, str, str | None]:
     """The credential's kind, its sealed form and a certificate's thumbprint."""
     if (data.secret is None) == (data.certificate is None):
         raise ConnectionInputError("credential", N_("give either a client secret or a certificate, not both"))
@@ -204,68 +211,51 @@ class ConnectionsPanel:
 
 
 def connections_panel(
-    factory: db.SessionFactory, *, actor: Actor, team_id: str, can_add: bool, certificate_dir: Path | None
+    factory: db.SessionFactory,
+    *,
+    actor: Actor,
+    team_id: str,
+    can_add: bool,
+    certificates: tuple[str, ...] = (),
 ) -> ConnectionsPanel | None:
     """None for whoever may not change connections (they see nothing of them)."""
     try:
         check(actor, Action.CONNECTIONS, OPEN)
     except OfferbotError:
         return None
-    return ConnectionsPanel(
-        list_connections(factory, team_id=team_id), can_add, certificate_files(certificate_dir, team_id)
-    )
+    return ConnectionsPanel(list_connections(factory, team_id=team_id), can_add, certificates)
 
 
-_PEM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.pem")
-MAX_PEM = 64 * 1024
-
-
-def _folder(directory: Path | None, team_id: str) -> Path | None:
-    """The workspace's own folder of ``OFFERBOT_CERTIFICATE_DIR``: ``<dir>/<team id>``."""
-    if directory is None or not re.fullmatch(r"[TE][A-Z0-9]{1,31}", team_id):
-        return None
-    return directory / team_id
-
-
-def certificate_files(directory: Path | None, team_id: str) -> tuple[str, ...]:
-    """The ``*.pem`` files of the workspace's folder (at most 100, sorted; no symbolic links); none
-    when it is unset or unreadable. Each workspace sees its own folder only."""
-    folder = _folder(directory, team_id)
-    if folder is None or not folder.is_dir():
-        return ()
-    try:
-        names = sorted(
-            p.name
-            for p in folder.iterdir()
-            if _PEM_NAME.fullmatch(p.name) and p.is_file() and not p.is_symlink()
+def replace_credential(
+    factory: db.SessionFactory,
+    *,
+    actor: Actor,
+    team_id: str,
+    name: str,
+    credential: NewCredential,
+    sealer: Sealer,
+    now: datetime,
+    expired: Expired = never,
+) -> ConnectionView:
+    """Seal the new secret or certificate in the old one's place (the old one is gone): the sync
+    signs in with it at its next run and reads every product again."""
+    check(actor, Action.CONNECTIONS, OPEN)
+    kind, sealed, thumbprint = _sealed_credential(credential, sealer)
+    with db.transaction(factory) as session:
+        row = store.replace_credential(
+            session,
+            team_id=team_id,
+            name=name,
+            credential=kind,
+            sealed=sealed,
+            thumbprint=thumbprint,
+            now=now,
         )
-    except OSError as exc:
-        log.warning("OFFERBOT_CERTIFICATE_DIR cannot be read (%s)", exc.strerror)
-        return ()
-    return tuple(names[:100])
-
-
-def certificate_from_dir(directory: Path | None, team_id: str, name: str) -> bytes:
-    """The PEM named ``name`` in the workspace's folder of ``OFFERBOT_CERTIFICATE_DIR``: a plain file
-    name of that folder (no path, no symbolic link), at most 64 KiB, checked before it is read."""
-    folder = _folder(directory, team_id)
-    if folder is None:
-        raise ConnectionInputError(
-            "certificate", N_("certificates from the Home tab need OFFERBOT_CERTIFICATE_DIR set")
-        )
-    if not _PEM_NAME.fullmatch(name) or name not in certificate_files(directory, team_id):
-        raise ConnectionInputError(
-            "certificate", N_('"%(name)s" is not a PEM file of OFFERBOT_CERTIFICATE_DIR'), name=name[:100]
-        )
-    try:
-        fd = os.open(folder / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as file:
-            if os.fstat(file.fileno()).st_size > MAX_PEM:
-                raise ConnectionInputError("certificate", N_("the certificate file is over 64 KiB"))
-            return file.read(MAX_PEM + 1)
-    except OSError as exc:
-        log.warning("certificate %s cannot be read (%s)", name, exc.strerror)
-        raise ConnectionInputError("certificate", N_("the certificate file cannot be read")) from None
+        if row is None:
+            raise UsageError(N_('this workspace has no connection named "%(name)s"'), name=name)
+        replaced = ConnectionView.of(row)
+        check_not_expired(expired)
+        return replaced
 
 
 def remove_connection(
@@ -349,6 +339,8 @@ class Feed:
     sources: Sequence[OfferSource]
     problem: str | None = None
     """Why its sources could not be made (a secret that does not open): recorded as refused."""
+    fresh: bool = True
+    """Made from a changed connection (a new credential): the sync reads all of it at once."""
 
 
 @dataclass

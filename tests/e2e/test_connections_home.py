@@ -273,6 +273,28 @@ def test_a_refused_connection_tells_its_admins_once_and_its_cards_say_since_when
     open_home(server, ADMIN)
     assert "refused since" in text_of(published(fake_slack))
 
+    # The admin gives it the new secret from the Home tab's menu; the next run reads with it.
+    feeds = ConnectionFeeds(settings, sealer)
+    sync = SyncJob(settings, factory, [], clock=lambda: later, connections=feeds)
+    sync()
+    opens = len(fake_slack.calls_to("views.open"))
+    home_click(server, menu("replace:contoso-pc"), user=ADMIN)
+    form = opened(fake_slack, opens + 1)
+    assert [b.get("block_id") for b in form["blocks"]][1] == "secret"
+    meta = form["private_metadata"]
+    wrong = submit(server, form["callback_id"], {"secret": "a\nb"}, metadata=meta)
+    assert wrong["response_action"] == "errors" and "on one line" in wrong["errors"]["secret"]
+    done = submit(server, form["callback_id"], {"secret": "rotated-in-entra"}, metadata=meta)
+    assert "signs in with its new client secret" in json.dumps(done["view"])
+    report = sync()  # the same job: the changed connection is signed in again and read at once
+    assert report is not None and report.ok, report and report.line()
+    with factory() as session:
+        (row,) = session.exec(select(PartnerConnection)).all()
+        card = card_of(session, team_id=TEAM, offer_pk=offer.id or 0)
+    assert row.refused_at is None and row.read_at == later
+    assert "Not read since" not in json.dumps(render_card(card, tr=ENGLISH).blocks)
+    assert "rotated-in-entra" not in json.dumps([c.body for c in fake_slack.calls])
+
 
 def test_two_workspaces_each_connect_their_own_account_from_the_home_tab_and_see_only_theirs(
     settings: Settings, fake_slack: FakeSlack, fake_ms: FakeMicrosoft, engine: Engine
@@ -395,7 +417,7 @@ def test_a_connection_refused_by_the_api_stays_refused_between_full_passes_and_i
     between full passes ask nothing, so they must not count as a read that ends the refusal (which
     would tell the admins again at every full pass)."""
     from bot.usecases.access import Actor
-    from bot.usecases.connections import ConnectionInput, add_connection
+    from bot.usecases.connections import ConnectionInput, NewCredential, add_connection, replace_credential
     from tests.support.fakems import PC, Scripted
 
     sealer = settings.require_sealer()
@@ -409,7 +431,7 @@ def test_a_connection_refused_by_the_api_stays_refused_between_full_passes_and_i
     )
     add_connection(factory, actor=Actor(user_id=ADMIN, is_manager=True), data=data, sealer=sealer, now=NOW)
     forbidden = Scripted(403, {"error": {"code": "Forbidden", "message": "no role"}})
-    fake_ms.script(PC + "/product", *[forbidden] * 4)
+    fake_ms.script(PC + "/product", *[forbidden] * 3)  # the full passes at 0, 16 and 32 minutes
     now = [NOW]
     sync = SyncJob(settings, factory, [], clock=lambda: now[0], connections=ConnectionFeeds(settings, sealer))
     refusals = RefusalJob(factory, OneWorkspace(make_client(settings)), clock=lambda: now[0])
@@ -422,3 +444,17 @@ def test_a_connection_refused_by_the_api_stays_refused_between_full_passes_and_i
     with factory() as session:
         (row,) = session.exec(select(PartnerConnection)).all()
     assert row.refused_at == NOW and row.read_at is None
+    # A new credential (the role given back, a new secret): the next run reads all of it at once,
+    # not at the next full pass 16 minutes on.
+    now[0] = NOW + timedelta(minutes=33)
+    new = NewCredential(secret=SecretStr(CLIENT_SECRET))
+    admin = Actor(user_id=ADMIN, is_manager=True)
+    replace_credential(
+        factory, actor=admin, team_id=TEAM, name="contoso-pc", credential=new, sealer=sealer, now=now[0]
+    )
+    now[0] = NOW + timedelta(minutes=34)
+    report = sync()
+    assert report is not None and report.ok and report.sources[0].full, report and report.line()
+    with factory() as session:
+        (row,) = session.exec(select(PartnerConnection)).all()
+    assert row.refused_at is None and row.read_at == now[0]

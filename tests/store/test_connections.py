@@ -22,7 +22,7 @@ from bot.settings import Settings
 from bot.usecases.connections import ConnectionFeeds, refusals_to_tell
 from storage import db
 from storage.connections import PartnerConnection
-from storage.errors import ConfigError
+from storage.errors import ConfigError, UsageError
 from storage.models import Offer
 from storage.sealing import Sealer, new_key
 from tests.store.test_credentials import pem_file
@@ -278,3 +278,24 @@ def test_an_add_or_remove_whose_answer_came_too_late_is_not_committed(
         remove_connection(factory, actor=OPERATOR, team_id=TEAM_A, name="late", now=NOW, expired=lambda: True)
     with factory() as session:
         assert [r.name for r in session.exec(select(PartnerConnection)).all()] == ["late"]
+
+
+def test_replace_gives_a_connection_a_new_secret_or_certificate_and_says_which(
+    fake_ms: FakeMicrosoft, tmp_path: Path, migrated_sqlite_url: str
+) -> None:
+    settings = settings_for(fake_ms, tmp_path, migrated_sqlite_url, new_key())
+    assert add_secret(settings, "contoso-pc", TEAM_A, "old-secret")[0] == 0
+    code, out = cli(settings, "test", "contoso-pc", "--team", TEAM_A)
+    assert code == 1 and "AADSTS7000215" in out
+    code, out = cli(
+        settings, "replace", "contoso-pc", "--team", TEAM_A, "--secret-file", "-", stdin=CLIENT_SECRET
+    )
+    assert code == 0 and "replaced the credential" in out and CLIENT_SECRET not in out
+    assert cli(settings, "test", "contoso-pc", "--team", TEAM_A)[0] == 0
+    pem, fake_ms.client_certificate = pem_file(tmp_path)
+    code, out = cli(settings, "replace", "contoso-pc", "--team", TEAM_A, "--certificate", str(pem))
+    assert code == 0 and "client certificate (thumbprint " in out
+    code, out = cli(settings, "test", "contoso-pc", "--team", TEAM_A)
+    assert code == 0 and "credential: client certificate" in out
+    with pytest.raises(UsageError, match="no connection named"):
+        cli(settings, "replace", "nope", "--team", TEAM_A, "--secret-file", "-", stdin="x")

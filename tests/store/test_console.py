@@ -87,7 +87,7 @@ def test_settings_test_alert_and_mute_work_for_the_local_user(console: Console) 
     assert "--- #C0HERE001 ---" in changed  # announced in the channel, as in Slack
     tested = console.run_line("test-alert tailspin")
     assert "A test alert about *Tailspin Flight Ops SaaS*" in tested
-    assert "--- #C0HERE001 ---\n:test_tube: *Alerte de test*" in tested  # the channel's language
+    assert "--- #C0HERE001 ---\n🧪 *Alerte de test*" in tested  # the channel's language
     assert console.run_line("mute-me all").startswith("No more direct messages to you about all offers")
 
 

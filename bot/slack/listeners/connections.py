@@ -27,12 +27,16 @@ from bot.render.connections import (
     MENU_ACTION,
     REMOVE_CALLBACK,
     REMOVE_PREFIX,
+    REPLACE_CALLBACK,
+    REPLACE_PREFIX,
     TEST_PREFIX,
     render_add_modal,
     render_added,
     render_error_modal,
     render_remove_modal,
     render_removed,
+    render_replace_modal,
+    render_replaced,
     render_test,
     render_testing_modal,
 )
@@ -42,14 +46,15 @@ from bot.slack.listeners import Deps, actor_of, team_of, user_of
 from bot.slack.listeners.golive import reader_of
 from bot.slack.listeners.home import publish_home
 from bot.usecases.access import Action, check
+from bot.usecases.certificates import certificate_files, certificate_from_dir
 from bot.usecases.connections import (
     ConnectionInput,
     ConnectionInputError,
+    NewCredential,
     add_connection,
-    certificate_files,
-    certificate_from_dir,
     check_connection,
     remove_connection,
+    replace_credential,
 )
 from storage.errors import OfferbotError, UsageError
 from storage.sealing import Sealer
@@ -112,19 +117,17 @@ def _values(body: dict[str, Any]) -> dict[str, str]:
 
 
 def _input_of(deps: Deps, body: dict[str, Any]) -> ConnectionInput:
-    values, team = _values(body), team_of(body)
-    name = values["certificate"]
-    certificate = certificate_from_dir(deps.certificate_dir, team, name) if name else None
+    values, credential = _values(body), _credential_of(deps, body)
     return ConnectionInput(
-        team_id=team,
+        team_id=team_of(body),
         name=values["name"].strip(),
         tenant_id=values["tenant"],
         client_id=values["client"],
         publisher_id=values["publisher"],
         cloud_partner_publishers=values["portal"],
-        secret=SecretStr(values["secret"]) if values["secret"].strip() else None,
-        certificate=certificate,
-        certificate_password=SecretStr(values["password"]) if values["password"] else None,
+        secret=credential.secret,
+        certificate=credential.certificate,
+        certificate_password=credential.certificate_password,
     )
 
 
@@ -177,7 +180,7 @@ def _menu_choice(action: dict[str, Any]) -> tuple[str, str]:
     value = (action.get("selected_option") or {}).get("value")
     if not isinstance(value, str) or len(value) > 60:
         return "", ""
-    for prefix in (TEST_PREFIX, REMOVE_PREFIX):
+    for prefix in (TEST_PREFIX, REPLACE_PREFIX, REMOVE_PREFIX):
         if value.startswith(prefix):
             return prefix, value[len(prefix) :]
     return "", ""
@@ -195,6 +198,9 @@ def _menu_ack(deps: Deps, ack: Ack, body: dict[str, Any], action: dict[str, Any]
         return
     if what == REMOVE_PREFIX:
         _open(client, body, render_remove_modal(name, tr=tr))
+    elif what == REPLACE_PREFIX:
+        certificates = certificate_files(deps.certificate_dir, team_of(body))
+        _open(client, body, render_replace_modal(name, certificates=certificates, tr=tr))
     elif what == TEST_PREFIX:
         _open(client, body, {**render_testing_modal(name, tr=tr), "external_id": _external_id(body)})
 
@@ -224,6 +230,47 @@ def _menu_lazy(deps: Deps, body: dict[str, Any], action: dict[str, Any], client:
         log.warning("could not show the connection test: %s", classify(exc).code)
 
 
+def _credential_of(deps: Deps, body: dict[str, Any]) -> NewCredential:
+    values, team = _values(body), team_of(body)
+    name = values["certificate"]
+    return NewCredential(
+        secret=SecretStr(values["secret"]) if values["secret"].strip() else None,
+        certificate=certificate_from_dir(deps.certificate_dir, team, name) if name else None,
+        certificate_password=SecretStr(values["password"]) if values["password"] else None,
+    )
+
+
+def _replace_submitted(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
+    tr = reader_of(deps, body)
+    name = str((body.get("view") or {}).get("private_metadata") or "")[:40]
+    try:
+        actor, team = actor_of(deps, body), team_of(body)
+        check(actor, Action.CONNECTIONS, deps.policy)  # before a file is read for whoever asks
+        credential = _credential_of(deps, body)
+        item = _in_time(
+            deps,
+            lambda expired: replace_credential(
+                deps.session_factory,
+                actor=actor,
+                team_id=team,
+                name=name,
+                credential=credential,
+                sealer=_sealer(deps),
+                now=deps.clock(),
+                expired=expired,
+            ),
+        )
+    except ConnectionInputError as exc:
+        ack(response_action="errors", errors={_field_of(deps, body, exc): error_text(exc, tr)[:2000]})
+        return
+    except OfferbotError as exc:
+        ack(response_action="errors", errors={"secret": error_text(exc, tr)[:2000]})
+        return
+    log.info("home: %s replaced the credential of connection %s", user_of(body), item.name)
+    title = tr._("Replace the credential")
+    ack(response_action="update", view=render_error_modal(render_replaced(item, tr=tr), title=title, tr=tr))
+
+
 def _remove_submitted(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
     tr = reader_of(deps, body)
     name = str((body.get("view") or {}).get("private_metadata") or "")[:40]
@@ -250,6 +297,9 @@ def register(app: App, deps: Deps) -> None:
     )
     app.action(MENU_ACTION)(
         ack=functools.partial(_menu_ack, deps), lazy=[functools.partial(_menu_lazy, deps)]
+    )
+    app.view(REPLACE_CALLBACK)(
+        ack=functools.partial(_replace_submitted, deps), lazy=[functools.partial(_republish, deps)]
     )
     app.view(REMOVE_CALLBACK)(
         ack=functools.partial(_remove_submitted, deps), lazy=[functools.partial(_republish, deps)]

@@ -17,6 +17,7 @@ from bot.render.help import error_text
 from bot.render.home import HOME_REFRESH_ACTION, HOME_REMOVE_ACTION, render_home, render_refused
 from bot.slack.errors import CALL_ERRORS, classify
 from bot.slack.listeners import Deps, actor_of, guarded, team_of, user_of
+from bot.usecases.certificates import certificate_files
 from bot.usecases.connections import connections_panel
 from bot.usecases.home import home_of, remove_alert
 from storage import db
@@ -47,7 +48,7 @@ def publish_home(deps: Deps, client: WebClient, *, team: str, user: str, notice:
                 actor=actor,
                 team_id=team,
                 can_add=deps.sealer is not None,
-                certificate_dir=deps.certificate_dir,
+                certificates=certificate_files(deps.certificate_dir, team),
             )
             home = replace(home, go_live=deps.publishers is not None, connections=panel)
             views.append(render_home(home, tr=tr, notice=notice))
