@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from bot.guard import Expired, check_not_expired
 from bot.i18n import N_
+from bot.logs import REDACT
 from bot.settings import Settings
 from bot.sources.base import OfferSource
 from bot.sources.connections import (
@@ -147,6 +148,7 @@ def _sealed_credential(data: ConnectionInput | NewCredential, sealer: Sealer) ->
         secret = data.secret.get_secret_value().strip()
         if not secret or len(secret) > MAX_SECRET or "\n" in secret:
             raise ConnectionInputError("secret", N_("the client secret is the secret's Value, on one line"))
+        REDACT.add([secret])  # typed in a form or read from a file: masked in any log line from now on
         return SECRET, sealer.seal(secret), None
     assert data.certificate is not None
     try:
