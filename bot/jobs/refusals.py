@@ -12,11 +12,11 @@ import logging
 
 from bot.clock import Clock, utc_now
 from bot.guard import STORE_ERRORS
-from bot.i18n import translator
+from bot.i18n import DEFAULT, Language
 from bot.render.connections import render_refusal
 from bot.slack.clients import BotClient, Clients
 from bot.slack.errors import CALL_ERRORS, classify
-from bot.slack.people import user_language
+from bot.slack.people import People
 from bot.slack.roles import Managers, workspace_admins
 from bot.usecases.connections import Refusal, refusal_told, refusals_to_tell
 from storage import db
@@ -36,10 +36,13 @@ class RefusalJob:
         clients: Clients,
         *,
         managers: tuple[str, ...] = (),
+        language: Language = DEFAULT,
         clock: Clock = utc_now,
     ) -> None:
         self.session_factory, self.clients, self.clock = session_factory, clients, clock
         self.managers = Managers.parse(managers)
+        self.people = People(session_factory=session_factory, clients=clients, clock=clock, default=language)
+        """Each person's language (``users.info``, cached), the workspace's default when unknown."""
         self._sent: set[tuple[int, str, str]] = set()
         """(connection, refusal time, user) already told, when a run stops half-way."""
 
@@ -77,9 +80,7 @@ class RefusalJob:
             key = (refusal.connection_id, refusal.since.isoformat(), user)
             if key in self._sent:
                 continue
-            with self.session_factory() as session:
-                language = user_language(session, team_id=refusal.team_id, user_id=user, now=self.clock())
-            reply = render_refusal(refusal, tr=translator(language))
+            reply = render_refusal(refusal, tr=self.people.for_user(team_id=refusal.team_id, user_id=user))
             try:
                 client.chat_postMessage(channel=user, text=reply.text, blocks=reply.blocks)
             except CALL_ERRORS as exc:

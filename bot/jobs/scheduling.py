@@ -164,7 +164,9 @@ def _slack_jobs(settings: Settings, session_factory: SessionFactory, clients: Cl
     digest = DigestJob(session_factory, clients, language=settings.offerbot_language)
     jobs.append(ScheduledJob(DIGEST_JOB_ID, "offerbot digest", digest, DIGEST_TICK))
     if settings.sealer() is not None:
-        refusals = RefusalJob(session_factory, clients, managers=settings.managers)
+        refusals = RefusalJob(
+            session_factory, clients, managers=settings.managers, language=settings.offerbot_language
+        )
         jobs.append(ScheduledJob(REFUSAL_JOB_ID, "offerbot refusals", refusals, REFUSAL_TICK))
     publishers = go_live_publishers(settings, session_factory)
     if publishers is not None:

@@ -254,6 +254,7 @@ def test_a_refused_connection_tells_its_admins_once_and_its_cards_say_since_when
     client = make_client(settings)
     job = RefusalJob(factory, OneWorkspace(client), managers=settings.managers, clock=lambda: later)
     fake_slack.fail("users.list", error="internal_error")
+    fake_slack.locales[MANAGER] = "fr-FR"  # each is told in their own language
     before = len(fake_slack.calls_to("chat.postMessage"))
     assert job() == 0, "who the admins are is not known yet: nobody is told, the next run asks again"
     assert job() == 2  # the admin (who also added it) and the manager
@@ -261,6 +262,8 @@ def test_a_refused_connection_tells_its_admins_once_and_its_cards_say_since_when
     assert sorted(p.body["channel"] for p in posts) == [ADMIN, MANAGER]
     to_admin = next(p.body["text"] for p in posts if p.body["channel"] == ADMIN)
     assert "contoso-pc" in to_admin and "AADSTS7000215" in to_admin and CLIENT_SECRET not in to_admin
+    to_manager = next(p.body["text"] for p in posts if p.body["channel"] == MANAGER)
+    assert "Microsoft refuse la connexion à l’Espace partenaires *contoso-pc*" in to_manager
     assert job() == 0, "told once"
     SyncJob(settings, factory, [], clock=lambda: later, connections=ConnectionFeeds(settings, sealer))()
     assert job() == 0, "still refused: not told again"
