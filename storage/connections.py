@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.models import Offer, utc_column
+from storage.publishing import PublishRequest
+from storage.statuses import ACTIVE_PUBLISH
 
 MAX_CONNECTIONS = 20
 """Connections per workspace."""
@@ -108,6 +110,18 @@ def connection_named(session: Session, *, team_id: str, name: str) -> PartnerCon
     return session.exec(
         select(PartnerConnection).where(PartnerConnection.team_id == team_id, PartnerConnection.name == name)
     ).first()
+
+
+def publishing_offers(session: Session, *, connection_id: int) -> list[str]:
+    """The offers of the connection with a *Go live* or cancel request on its way (their job is
+    followed with the connection's credential, so it cannot go before they end)."""
+    rows = session.exec(
+        select(Offer.offer_id)
+        .join(PublishRequest, col(PublishRequest.offer_pk) == col(Offer.id))
+        .where(col(Offer.connection_id) == connection_id, col(PublishRequest.state).in_(ACTIVE_PUBLISH))
+        .limit(10)
+    ).all()
+    return sorted(set(rows))
 
 
 def remove_connection(session: Session, *, team_id: str, name: str, now: datetime) -> int:

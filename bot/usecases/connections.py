@@ -272,8 +272,15 @@ def remove_connection(
     """Delete the connection (its secret with it); its offers are kept, marked removed."""
     check(actor, Action.CONNECTIONS, OPEN)
     with db.transaction(factory) as session:
-        if store.connection_named(session, team_id=team_id, name=name) is None:
+        row = store.connection_named(session, team_id=team_id, name=name)
+        if row is None or row.id is None:
             raise UsageError(N_('this workspace has no connection named "%(name)s"'), name=name)
+        publishing = store.publishing_offers(session, connection_id=row.id)
+        if publishing:
+            raise UsageError(
+                N_("%(offers)s is being published with this connection: remove it once that has ended"),
+                offers=", ".join(publishing),
+            )
         removed = store.remove_connection(session, team_id=team_id, name=name, now=now)
         check_not_expired(expired)
         return removed

@@ -371,9 +371,10 @@ def test_go_live_publishes_an_offer_of_a_stored_connection_with_that_connections
     connection that reads the offer: the configure request carries a token of that connection's
     tenant, and the jobs process follows the job with it to the end."""
     from bot.usecases.access import AccessPolicy, Actor
-    from bot.usecases.connections import ConnectionInput, add_connection
+    from bot.usecases.connections import ConnectionInput, add_connection, remove_connection
     from bot.usecases.golive import GoLiveAsk, follow_requests, go_live_target, request_go_live
     from bot.usecases.stored_publishers import go_live_publishers
+    from storage.errors import UsageError
     from storage.statuses import OfferStatus
     from tests.support.fakems import OTHER_SECRET, PC, submission
 
@@ -407,10 +408,15 @@ def test_go_live_publishes_an_offer_of_a_stored_connection_with_that_connections
     (configure,) = [c for c in fake_ms.calls_to(PC + "/configure") if c.method == "POST"]
     bearer = configure.headers["Authorization"].removeprefix("Bearer ")
     assert fake_ms._token_tenant[bearer] == OTHER_TENANT
+    with pytest.raises(
+        UsageError, match="being published with this connection"
+    ):  # its job is followed with it
+        remove_connection(factory, actor=manager, team_id=TEAM, name="fabrikam", now=NOW)
     ended = [
         o for i in range(1, 5) for o in follow_requests(factory, publishers, now=NOW + timedelta(minutes=i))
     ]
     assert [o.request.state for o in ended] == ["succeeded"]
+    assert remove_connection(factory, actor=manager, team_id=TEAM, name="fabrikam", now=NOW) == 1
 
 
 def test_a_connection_refused_by_the_api_stays_refused_between_full_passes_and_is_told_once(
