@@ -113,12 +113,14 @@ def connection_named(session: Session, *, team_id: str, name: str) -> PartnerCon
 
 
 def publishing_offers(session: Session, *, connection_id: int) -> list[str]:
-    """The offers of the connection with a *Go live* or cancel request on its way (their job is
-    followed with the connection's credential, so it cannot go before they end)."""
+    """The offers with a *Go live* or cancel request on its way that was sent with the connection
+    (their job is followed with its credential, so it cannot go before they end)."""
     rows = session.exec(
         select(Offer.offer_id)
         .join(PublishRequest, col(PublishRequest.offer_pk) == col(Offer.id))
-        .where(col(Offer.connection_id) == connection_id, col(PublishRequest.state).in_(ACTIVE_PUBLISH))
+        .where(
+            col(PublishRequest.connection_id) == connection_id, col(PublishRequest.state).in_(ACTIVE_PUBLISH)
+        )
         .limit(10)
     ).all()
     return sorted(set(rows))

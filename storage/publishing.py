@@ -37,6 +37,7 @@ class PublishRequest(SQLModel, table=True):
         sa.Index("ix_publish_request_offer_pk_requested_at", "offer_pk", "requested_at"),
         sa.Index("ix_publish_request_state_next_poll_at", "state", "next_poll_at"),
         sa.Index("ix_publish_request_told_finished_at", "told", "finished_at"),
+        sa.Index("ix_publish_request_connection_id", "connection_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -63,6 +64,9 @@ class PublishRequest(SQLModel, table=True):
     errors: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
     told: bool = Field(default=False)
     """Its end was told in Slack (the jobs process tells an ended request until it is)."""
+    connection_id: int | None = Field(default=None)
+    """The stored connection it was sent with (None: the environment's): its job is followed and
+    cancelled with that one's credential, whatever reads the offer later."""
 
 
 def reserve(
@@ -78,6 +82,7 @@ def reserve(
     channel: str = "",
     ts: str = "",
     kind: PublishKind = PublishKind.GO_LIVE,
+    connection_id: int | None = None,
 ) -> PublishRequest | None:
     """The offer reserved for a new request (``sending``), or None when a request is already active
     (the unique index decides, whatever the number of processes)."""
@@ -93,6 +98,7 @@ def reserve(
         requested_at=now,
         channel=channel,
         ts=ts,
+        connection_id=connection_id,
     )
     try:
         with session.begin_nested():

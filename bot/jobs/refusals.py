@@ -42,7 +42,7 @@ class RefusalJob:
         self.session_factory, self.clients, self.clock = session_factory, clients, clock
         self.managers = Managers.parse(managers)
         self.people = People(session_factory=session_factory, clients=clients, clock=clock, default=language)
-        """Each person's language (``users.info``, cached), the workspace's default when unknown."""
+        """Each person's language (their Slack locale, from ``users.info``, cached)."""
         self._sent: set[tuple[int, str, str]] = set()
         """(connection, refusal time, user) already told, when a run stops half-way."""
 

@@ -94,7 +94,7 @@ def cancel_publish(
     offer = target.card.offer
     if target.request is not None:
         request = target.request
-        publisher = publisher_for(publishers, PublishApi(request.api), offer.connection_id)
+        publisher = publisher_for(publishers, PublishApi(request.api), request.connection_id)
         _send_cancel(publisher, request.job, offer.feed_key or "", PublishApi(request.api))
         with db.transaction(session_factory) as session:
             asked = cancel_asked(session, request_id=request.id or 0, user_id=ask.actor.user_id)
@@ -118,7 +118,13 @@ def _send_cancel(
     return read_from(lambda: publisher.cancel(publisher_id, offer_id), api)
 
 
-def _reserve_cancel(session_factory: db.SessionFactory, ask: GoLiveAsk, offer_id: str, now: datetime) -> int:
+def _reserve_cancel(
+    session_factory: db.SessionFactory,
+    ask: GoLiveAsk,
+    offer_id: str,
+    now: datetime,
+    connection_id: int | None,
+) -> int:
     with db.transaction(session_factory) as session:
         channel, ts = alert_of(session, ask)
         request = reserve(
@@ -133,6 +139,7 @@ def _reserve_cancel(session_factory: db.SessionFactory, ask: GoLiveAsk, offer_id
             channel=channel,
             ts=ts,
             kind=PublishKind.CANCEL,
+            connection_id=connection_id,
         )
     if request is None or request.id is None:
         raise UsageError(N_("a request about %(offer)s is already on its way."), offer=offer_id)
@@ -149,7 +156,7 @@ def _cancel_outside(
 ) -> CancelAsked:
     """A Cloud Partner Portal publish offerbot did not start: a cancel request of its own."""
     offer, api = target.card.offer, PublishApi.CLOUD_PARTNER
-    request_id = _reserve_cancel(session_factory, ask, offer.offer_id, now)
+    request_id = _reserve_cancel(session_factory, ask, offer.offer_id, now, offer.connection_id)
     try:
         job = _send_cancel(publisher_for(publishers, api, offer.connection_id), "", offer.feed_key or "", api)
     except NoAnswer:  # it may have been taken: kept as failed, never sent again blindly

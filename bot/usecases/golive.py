@@ -33,7 +33,6 @@ from bot.usecases.work import GONE, OfferGone
 from storage import db
 from storage.alerts.work import find_thread, log_action
 from storage.errors import UsageError
-from storage.models import Offer
 from storage.publishing import (
     PublishRequest,
     active_request,
@@ -67,6 +66,11 @@ NO_ANSWER = N_(
     "%(api)s did not answer, so whether it started publishing is unknown: check the offer in Partner "
     "Center before you try again."
 )
+NO_WAY = (
+    "the connection it was sent with was removed or can no longer sign in, so offerbot cannot follow it: "
+    "see the offer in Partner Center"
+)
+"""The end of a job offerbot can no longer look at (kept with Microsoft's errors, as they are)."""
 
 APIS = {SYNC_FEED: PublishApi.PARTNER_CENTER, "cloud-partner-portal": PublishApi.CLOUD_PARTNER}
 LABELS = {PublishApi.PARTNER_CENTER: "Partner Center", PublishApi.CLOUD_PARTNER: "Cloud Partner Portal"}
@@ -187,6 +191,14 @@ def go_live_target(
     if active is not None:
         raise _already(active, offer.offer_id)
     api = APIS.get(offer.feed or "")
+    if offer.removed_at is not None:
+        raise UsageError(
+            N_(
+                "%(offer)s was removed from what offerbot reads, so offerbot cannot publish it: use "
+                "Partner Center."
+            ),
+            offer=offer.offer_id,
+        )
     if api is None or not offer.feed_key:
         raise UsageError(
             N_(
@@ -276,6 +288,7 @@ def request_go_live(
             now=now,
             channel=channel,
             ts=ts,
+            connection_id=target.card.offer.connection_id,
         )
         other = active_request(session, offer_pk=ask.offer_pk) if request is None else None
     if request is None or request.id is None:
@@ -361,19 +374,17 @@ def _ended(session: Session, request: PublishRequest) -> Outcome | None:
 
 
 def _look(publishers: Publishers | None, api: str, job: str) -> JobState | None:
-    """One look at a job (None: it could not be read now, or it still runs)."""
+    """One look at a job (None: it could not be read now, or it still runs); failed when there is
+    no way to look any more (its connection is gone or reads no longer that API)."""
     publisher = publishers.for_api(api) if publishers is not None else None
+    if publisher is None:
+        return JobState(PublishState.FAILED, (NO_WAY,))
     try:
-        found = publisher.job(job) if publisher is not None else None
+        found = publisher.job(job)
     except (Transient, ProductError, SourceAuthError) as exc:
         log.warning("go live: job %s could not be read (%s): looked at again later", job, exc)
         return None
     return found if found is not None and found.done else None
-
-
-def _connection_of(session: Session, offer_pk: int) -> int | None:
-    offer = session.get(Offer, offer_pk)
-    return offer.connection_id if offer is not None else None
 
 
 def follow_requests(
@@ -385,8 +396,9 @@ def follow_requests(
     with db.transaction(session_factory) as session:
         running, cut_off = claim_due(session, now=now, lease=LOOK_LEASE)
         outcomes = [o for o in (_ended(session, r) for r in cut_off) if o is not None]
-        due = [(r.id or 0, r.api, r.job, r.polls, _connection_of(session, r.offer_pk)) for r in running]
+        due = [(r.id or 0, r.api, r.job, r.polls, r.connection_id) for r in running]
     for request_id, api, job, polls, connection_id in due:
+        # with the connection it was sent with, whatever reads the offer now
         found = _look(publishers.of_connection(connection_id), api, job)
         with db.transaction(session_factory) as session:
             if found is None:

@@ -46,7 +46,9 @@ class StoredPublishers:
             cached = self._cache.get(connection_id)
             if cached is not None and cached[0] == row.updated_at:
                 return cached[1]
-            self.http = self.http or make_http_client(ca_bundle=self.settings.ca_bundle, concurrency=2)
+            self.http = self.http or make_http_client(
+                ca_bundle=self.settings.ca_bundle, concurrency=self.settings.offerbot_sync_concurrency
+            )  # shared by every stored connection: one slow tenant must not hold up the others
             try:
                 made = publishers_of(row, self.settings, self.sealer, http=self.http)
             except OfferbotError as exc:

@@ -32,7 +32,7 @@ from storage import db
 from storage.connections import PartnerConnection
 from storage.models import Offer
 from storage.sealing import new_key
-from tests.conftest import NOW, SIGNING_SECRET, TEAM, RunningServer, post, sign, trigger_id
+from tests.conftest import NOW, SIGNING_SECRET, TEAM, RunningServer, load_samples, post, sign, trigger_id
 from tests.e2e.test_home import home_click, open_home, published, text_of
 from tests.store.test_credentials import pem_file
 from tests.support.fakems import (
@@ -408,15 +408,32 @@ def test_go_live_publishes_an_offer_of_a_stored_connection_with_that_connections
     (configure,) = [c for c in fake_ms.calls_to(PC + "/configure") if c.method == "POST"]
     bearer = configure.headers["Authorization"].removeprefix("Bearer ")
     assert fake_ms._token_tenant[bearer] == OTHER_TENANT
-    with pytest.raises(
-        UsageError, match="being published with this connection"
-    ):  # its job is followed with it
+    # Its job is followed with its connection: that one cannot be removed meanwhile, and another
+    # connection reading the offer now does not take the job over.
+    with pytest.raises(UsageError, match="being published with this connection"):
         remove_connection(factory, actor=manager, team_id=TEAM, name="fabrikam", now=NOW)
+    _set_connection(factory, offer.id or 0, None)
+    polls_before = len(fake_ms.calls)
     ended = [
         o for i in range(1, 5) for o in follow_requests(factory, publishers, now=NOW + timedelta(minutes=i))
     ]
     assert [o.request.state for o in ended] == ["succeeded"]
+    polls = [
+        c for c in fake_ms.calls[polls_before:] if c.headers.get("Authorization", "").startswith("Bearer ")
+    ]
+    assert polls and {fake_ms._token_tenant[c.headers["Authorization"][7:]] for c in polls} == {OTHER_TENANT}
+    _set_connection(factory, offer.id or 0, offer.connection_id)
     assert remove_connection(factory, actor=manager, team_id=TEAM, name="fabrikam", now=NOW) == 1
+    with pytest.raises(UsageError, match="was removed from what offerbot reads"):  # never the environment's
+        go_live_target(factory, publishers, ask)
+
+
+def _set_connection(factory: db.SessionFactory, offer_pk: int, connection_id: int | None) -> None:
+    with db.transaction(factory) as session:
+        offer = session.get(Offer, offer_pk)
+        assert offer is not None
+        offer.connection_id = connection_id
+        session.add(offer)
 
 
 def test_a_connection_refused_by_the_api_stays_refused_between_full_passes_and_is_told_once(
@@ -467,3 +484,34 @@ def test_a_connection_refused_by_the_api_stays_refused_between_full_passes_and_i
     with factory() as session:
         (row,) = session.exec(select(PartnerConnection)).all()
     assert row.refused_at is None and row.read_at == now[0]
+
+
+def test_a_job_whose_connection_can_no_longer_sign_in_ends_failed_instead_of_being_looked_at_forever(
+    settings: Settings, factory: db.SessionFactory
+) -> None:
+    from bot.usecases.golive import NO_WAY, follow_requests
+    from bot.usecases.stored_publishers import go_live_publishers
+    from storage.publishing import reserve, started
+
+    load_samples(factory)
+    with factory() as session:
+        offer = session.exec(select(Offer)).first()
+    assert offer is not None and offer.id is not None
+    with db.transaction(factory) as session:
+        request = reserve(
+            session,
+            team_id=offer.team_id,
+            offer_pk=offer.id,
+            api="partner-center",
+            submission_id="submission/x/1",
+            submitted_at=None,
+            user_id=ADMIN,
+            now=NOW,
+            connection_id=12345,  # a stored connection that is not there any more
+        )
+        assert request is not None and request.id is not None
+        started(session, request_id=request.id, job="job-1", next_poll_at=NOW)
+    publishers = go_live_publishers(Settings(**{**settings.model_dump(), "offerbot_go_live": True}), factory)
+    assert publishers is not None
+    (ended,) = follow_requests(factory, publishers, now=NOW + timedelta(minutes=1))
+    assert ended.request.state == "failed" and list(ended.request.errors) == [NO_WAY]
