@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
     them again, about 0.3 s of CPU each, and the CLI tests start a hundred-odd."""
     if hasattr(config, "workerinput"):
         return  # an xdist worker: the controller compiled them
-    for folder in ("bot", "storage", "benchmark"):
+    for folder in ("bot", "storage", "benchmark", "tests"):
         compileall.compile_dir(str(ROOT / folder), quiet=2, workers=0)
 
 
@@ -73,7 +73,7 @@ def _pg_create(conn: sa.Connection, name: str, template: str = "template0") -> N
     conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
 
 
-def _pg_database(template: Templates | None = None) -> Iterator[str]:
+def _pg_database(template: Templates | None = None) -> Generator[str, None, None]:
     """A new PostgreSQL database, empty or (``template``) a copy of the migrated template."""
     assert PG_URL
     admin_url = sa.make_url(PG_URL)
@@ -164,7 +164,7 @@ class WorkerStore:
 
     def __init__(self, templates: Templates) -> None:
         self.templates = templates
-        self._made: Iterator[str] | None = None
+        self._made: Generator[str, None, None] | None = None
         self._url: str | None = None
         self._tables: list[str] = []
         self._sequences: list[str] = []
