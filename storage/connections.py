@@ -21,6 +21,11 @@ MAX_CONNECTIONS = 20
 """Connections per workspace."""
 
 
+SECRET = "client secret"  # noqa: S105 (the kind of credential, not one)
+CERTIFICATE = "client certificate"
+"""The two kinds of credential a connection holds (its ``credential``)."""
+
+
 class PartnerConnection(SQLModel, table=True):
     __tablename__ = "partner_connection"
     __table_args__ = (sa.UniqueConstraint("team_id", "name"),)

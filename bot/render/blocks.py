@@ -149,6 +149,19 @@ MAX_VIEW_BLOCKS = 100
 """Blocks in a modal or the Home tab (Slack's limit)."""
 
 
+def modal(title: str, blocks: list[Block], *, close: str, submit: str | None = None) -> dict[str, Any]:
+    """A modal view: its title and buttons cut to Slack's 24 characters."""
+    view: dict[str, Any] = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": truncate(title, 24)},
+        "close": {"type": "plain_text", "text": truncate(close, 24)},
+        "blocks": blocks,
+    }
+    if submit is not None:
+        view["submit"] = {"type": "plain_text", "text": truncate(submit, 24)}
+    return view
+
+
 def card_modal(reply: Reply) -> dict[str, Any]:
     """A reply (the offer's card) as a modal, for a click where there is no message to answer in."""
     return {

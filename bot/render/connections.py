@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.i18n import Translator
-from bot.render.blocks import Block, Reply, context, esc, section, slack_date, truncate
+from bot.render.blocks import Block, Reply, context, esc, modal, section, slack_date, truncate
 from bot.usecases.connections import ConnectionsPanel, ConnectionTest, ConnectionView, Refusal
+from storage.connections import SECRET
 
 ADD_ACTION = "connection_add"
 MENU_ACTION = "connection_menu"
@@ -19,23 +20,14 @@ REPLACE_CALLBACK = "connection_replace_submit"
 TEST_PREFIX, REPLACE_PREFIX, REMOVE_PREFIX = "test:", "replace:", "remove:"
 FIELDS = ("name", "tenant", "client", "publisher", "portal", "secret", "certificate", "password")
 """The add modal's block ids, which are also :class:`ConnectionInputError`'s field names."""
-SECRET_KIND = "client secret"  # noqa: S105 (a kind of credential, not one)
 
 
 def _modal(title: str, blocks: list[Block], *, tr: Translator, submit: str | None = None) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "type": "modal",
-        "title": {"type": "plain_text", "text": truncate(title, 24)},
-        "close": {"type": "plain_text", "text": tr._("Close")},
-        "blocks": blocks,
-    }
-    if submit is not None:
-        view["submit"] = {"type": "plain_text", "text": truncate(submit, 24)}
-    return view
+    return modal(title, blocks, close=tr._("Close"), submit=submit)
 
 
 def credential_label(kind: str, tr: Translator) -> str:
-    return tr._("client secret") if kind == SECRET_KIND else tr._("client certificate")
+    return tr._("client secret") if kind == SECRET else tr._("client certificate")
 
 
 def _reads(item: ConnectionView, tr: Translator) -> str:
@@ -265,7 +257,7 @@ def render_test(result: ConnectionTest, *, tr: Translator) -> dict[str, Any]:
     return _modal(tr._("Test a connection"), [section(head), *[section(line) for line in lines]], tr=tr)
 
 
-def render_error_modal(text: str, *, title: str, tr: Translator) -> dict[str, Any]:
+def render_text_modal(text: str, *, title: str, tr: Translator) -> dict[str, Any]:
     return _modal(title, [section(text)], tr=tr)
 
 

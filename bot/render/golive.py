@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from bot.i18n import Translator
-from bot.render.blocks import Block, Reply, context, esc, section, slack_date, titled, truncate
+from bot.render.blocks import Block, Reply, context, esc, modal, section, slack_date, titled, truncate
 from bot.render.golive_button import error_lines
 from bot.render.offers import type_label
 from bot.usecases.cancel import CancelAsked, CancelTarget
@@ -25,18 +25,6 @@ def _metadata(target: GoLiveTarget, *, channel: str, ts: str) -> str:
     return json.dumps(data, separators=(",", ":"))[:MAX_METADATA]
 
 
-def _modal(title: str, blocks: list[Block], *, submit: str | None = None, close: str) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "type": "modal",
-        "title": {"type": "plain_text", "text": truncate(title, 24)},
-        "close": {"type": "plain_text", "text": close},
-        "blocks": blocks,
-    }
-    if submit is not None:
-        view["submit"] = {"type": "plain_text", "text": submit}
-    return view
-
-
 def render_waiting_modal(*, tr: Translator, sending: bool = False) -> dict[str, Any]:
     """Opened at once on the click (its trigger expires in 3 seconds) while Microsoft is asked which
     preview would go live; ``sending``: in the confirmation's place while the request is sent."""
@@ -44,12 +32,12 @@ def render_waiting_modal(*, tr: Translator, sending: bool = False) -> dict[str, 
         line = tr._(":hourglass_flowing_sand: Sending the request to Microsoft…")
     else:
         line = tr._(":hourglass_flowing_sand: Asking Microsoft which preview would go live…")
-    return _modal(tr._("Go live"), [section(line)], close=tr._("Close"))
+    return modal(tr._("Go live"), [section(line)], close=tr._("Close"))
 
 
 def render_message_modal(reply: Reply, *, tr: Translator) -> dict[str, Any]:
     """What happened (an error, or the request sent), in place of the confirmation."""
-    return _modal(tr._("Go live"), reply.blocks[:50], close=tr._("Close"))
+    return modal(tr._("Go live"), reply.blocks[:50], close=tr._("Close"))
 
 
 def _question(target: GoLiveTarget, tr: Translator) -> Block:
@@ -94,7 +82,7 @@ def render_confirm_modal(
         api=LABELS[target.api],
     )
     blocks.append(section(warning))
-    view = _modal(tr._("Go live"), blocks, submit=tr._("Go live"), close=tr._("Cancel"))
+    view = modal(tr._("Go live"), blocks, submit=tr._("Go live"), close=tr._("Cancel"))
     view["callback_id"] = GO_LIVE_CALLBACK
     view["private_metadata"] = _metadata(target, channel=channel, ts=ts)
     return view
@@ -130,7 +118,7 @@ def render_cancel_modal(target: CancelTarget, *, tr: Translator, channel: str, t
             id=esc(offer.offer_id),
         )
     note = tr._("Microsoft stops the publish where it is; the offer stays as it was before it.")
-    view = _modal(
+    view = modal(
         tr._("Cancel publish"),
         [section(what), context(note)],
         submit=tr._("Cancel publish"),

@@ -20,12 +20,10 @@ from bot.sources.cloud_partner import CloudPartnerSource
 from bot.sources.http import RetryPolicy
 from bot.sources.partner_center import PartnerCenterSource
 from bot.sources.publishing import ONE_TRY, Publishers, of_apis
-from storage.connections import PartnerConnection
+from storage.connections import CERTIFICATE, PartnerConnection
 from storage.errors import ConfigError
 from storage.sealing import Sealer
 
-SECRET = "client secret"  # noqa: S105 (the kind of credential, not one)
-CERTIFICATE = "client certificate"
 MAX_PEM = 64 * 1024
 CONNECTION_NAMES = ("the certificate", "the certificate's password")
 

@@ -20,17 +20,12 @@ from bot.i18n import N_
 from bot.logs import REDACT
 from bot.settings import Settings
 from bot.sources.base import OfferSource
-from bot.sources.connections import (
-    CERTIFICATE,
-    SECRET,
-    first_page,
-    open_certificate,
-    sources_of,
-)
+from bot.sources.connections import first_page, open_certificate, sources_of
 from bot.sources.http import RetryPolicy, make_http_client
 from bot.usecases.access import OPEN, Action, Actor, check
 from storage import connections as store
 from storage import db
+from storage.connections import CERTIFICATE, SECRET
 from storage.errors import OfferbotError, UsageError
 from storage.sealing import Sealer
 

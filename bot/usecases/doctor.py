@@ -105,7 +105,10 @@ def _connection_check(row: PartnerConnection, sealer: Sealer | None) -> Check:
             f"{kind}: refused since {row.refused_at:%Y-%m-%d %H:%M} UTC: {(row.refused_reason or '')[:200]}"
         )
         return Check(
-            name, Verdict.FAIL, found, "fix the credential in Entra ID, then remove and add it again"
+            name,
+            Verdict.FAIL,
+            found,
+            "fix it in Entra ID, or give it a new one: `offerbot connection replace`",
         )
     read = f"read {row.read_at:%Y-%m-%d %H:%M} UTC" if row.read_at else "not read yet"
     return Check(name, Verdict.OK, f"{kind}: {read} (`offerbot connection test` asks Microsoft)")

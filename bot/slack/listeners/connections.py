@@ -19,7 +19,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.guard import Expired
-from bot.i18n import N_
+from bot.i18n import N_, Translator
 from bot.render.connections import (
     ADD_ACTION,
     ADD_CALLBACK,
@@ -32,13 +32,13 @@ from bot.render.connections import (
     TEST_PREFIX,
     render_add_modal,
     render_added,
-    render_error_modal,
     render_remove_modal,
     render_removed,
     render_replace_modal,
     render_replaced,
     render_test,
     render_testing_modal,
+    render_text_modal,
 )
 from bot.render.help import error_text
 from bot.slack.errors import CALL_ERRORS, classify
@@ -99,7 +99,7 @@ def _add_clicked(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) 
         _sealer(deps)
         view = render_add_modal(certificates=certificate_files(deps.certificate_dir, team_of(body)), tr=tr)
     except OfferbotError as exc:
-        view = render_error_modal(":warning: " + error_text(exc, tr), title=tr._("Add a connection"), tr=tr)
+        view = render_text_modal(":warning: " + error_text(exc, tr), title=tr._("Add a connection"), tr=tr)
     _open(client, body, view)
 
 
@@ -139,6 +139,14 @@ def _field_of(deps: Deps, body: dict[str, Any], error: ConnectionInputError) -> 
     return field
 
 
+def _refuse_form(
+    deps: Deps, ack: Ack, body: dict[str, Any], error: OfferbotError, tr: Translator, *, other: str
+) -> None:
+    """The form stays open with the error under its field (``other``: an error of no field's)."""
+    field = _field_of(deps, body, error) if isinstance(error, ConnectionInputError) else other
+    ack(response_action="errors", errors={field: error_text(error, tr)[:2000]})
+
+
 def _add_submitted(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
     tr = reader_of(deps, body)
     try:
@@ -156,14 +164,11 @@ def _add_submitted(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
                 expired=expired,
             ),
         )
-    except ConnectionInputError as exc:
-        ack(response_action="errors", errors={_field_of(deps, body, exc): error_text(exc, tr)[:2000]})
-        return
     except OfferbotError as exc:
-        ack(response_action="errors", errors={"name": error_text(exc, tr)[:2000]})
+        _refuse_form(deps, ack, body, exc, tr, other="name")
         return
     log.info("home: %s added connection %s", user_of(body), item.name)
-    view = render_error_modal(render_added(item, tr=tr), title=tr._("Add a connection"), tr=tr)
+    view = render_text_modal(render_added(item, tr=tr), title=tr._("Add a connection"), tr=tr)
     ack(response_action="update", view=view)
 
 
@@ -194,7 +199,7 @@ def _menu_ack(deps: Deps, ack: Ack, body: dict[str, Any], action: dict[str, Any]
     try:
         check(actor_of(deps, body), Action.CONNECTIONS, deps.policy)
     except OfferbotError as exc:
-        _open(client, body, render_error_modal(":warning: " + error_text(exc, tr), title=name, tr=tr))
+        _open(client, body, render_text_modal(":warning: " + error_text(exc, tr), title=name, tr=tr))
         return
     if what == REMOVE_PREFIX:
         _open(client, body, render_remove_modal(name, tr=tr))
@@ -223,7 +228,7 @@ def _menu_lazy(deps: Deps, body: dict[str, Any], action: dict[str, Any], client:
         )
         view = render_test(result, tr=tr)
     except OfferbotError as exc:
-        view = render_error_modal(":warning: " + error_text(exc, tr), title=tr._("Test a connection"), tr=tr)
+        view = render_text_modal(":warning: " + error_text(exc, tr), title=tr._("Test a connection"), tr=tr)
     try:
         client.views_update(view=view, external_id=_external_id(body))
     except CALL_ERRORS as exc:
@@ -260,15 +265,12 @@ def _replace_submitted(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
                 expired=expired,
             ),
         )
-    except ConnectionInputError as exc:
-        ack(response_action="errors", errors={_field_of(deps, body, exc): error_text(exc, tr)[:2000]})
-        return
     except OfferbotError as exc:
-        ack(response_action="errors", errors={"secret": error_text(exc, tr)[:2000]})
+        _refuse_form(deps, ack, body, exc, tr, other="secret")
         return
     log.info("home: %s replaced the credential of connection %s", user_of(body), item.name)
     title = tr._("Replace the credential")
-    ack(response_action="update", view=render_error_modal(render_replaced(item, tr=tr), title=title, tr=tr))
+    ack(response_action="update", view=render_text_modal(render_replaced(item, tr=tr), title=title, tr=tr))
 
 
 def _remove_submitted(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
@@ -287,7 +289,7 @@ def _remove_submitted(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
         log.info("home: %s removed connection %s (%d offers)", user_of(body), name, offers)
     except OfferbotError as exc:
         text = ":warning: " + error_text(exc, tr)
-    ack(response_action="update", view=render_error_modal(text, title=title, tr=tr))
+    ack(response_action="update", view=render_text_modal(text, title=title, tr=tr))
 
 
 def register(app: App, deps: Deps) -> None:
