@@ -392,6 +392,41 @@ def action_body(value: str, action_id: str, *, response_url: str, team: str = TE
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
+def view_submission(
+    url: str,
+    *,
+    callback_id: str,
+    user: str,
+    metadata: str = "",
+    values: dict[str, Any] | None = None,
+    team: str = TEAM,
+    view_id: str = "V0VIEW001",
+) -> dict[str, Any]:
+    """A modal submitted, as a signed ``view_submission`` Slack sends to ``url``: its answer (``{}``
+    for an empty acknowledgement)."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team, "domain": "fake"},
+        "user": {"id": user, "team_id": team},
+        "api_app_id": "A0APP0001",
+        "token": "legacy",
+        "trigger_id": trigger_id(),
+        "view": {
+            "id": view_id,
+            "team_id": team,
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": metadata,
+            "state": {"values": values or {}},
+            "hash": "1.abc",
+        },
+    }
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    status, answer = post(url + "/slack/events", body, sign(body))
+    assert status == 200
+    return dict(json.loads(answer)) if answer.strip() else {}
+
+
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float = 10) -> tuple[int, bytes]:
     req = urllib.request.Request(url, data=body, method="POST")
     req.add_header("Content-Type", "application/x-www-form-urlencoded")

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from pydantic import SecretStr
@@ -32,8 +31,9 @@ from storage import db
 from storage.connections import PartnerConnection
 from storage.models import Offer
 from storage.sealing import new_key
-from tests.conftest import NOW, SIGNING_SECRET, TEAM, RunningServer, load_samples, post, sign, trigger_id
+from tests.conftest import NOW, SIGNING_SECRET, TEAM, RunningServer, load_samples, view_submission
 from tests.e2e.test_home import home_click, open_home, published, text_of
+from tests.store.test_connections import secret_input
 from tests.store.test_credentials import pem_file
 from tests.support.fakems import (
     CLIENT_ID,
@@ -102,27 +102,15 @@ def submit(
         else {block: {"type": "plain_text_input", "value": value}}
         for block, value in values.items()
     }
-    payload = {
-        "type": "view_submission",
-        "team": {"id": team, "domain": "fake"},
-        "user": {"id": user, "team_id": team},
-        "api_app_id": "A0APP0001",
-        "token": "legacy",
-        "trigger_id": trigger_id(),
-        "view": {
-            "id": "V0CONNECT",
-            "team_id": team,
-            "type": "modal",
-            "callback_id": callback,
-            "private_metadata": metadata,
-            "state": {"values": state},
-            "hash": "1.abc",
-        },
-    }
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    status, answer = post(server.url + "/slack/events", body, sign(body))
-    assert status == 200
-    return json.loads(answer) if answer.strip() else {}
+    return view_submission(
+        server.url,
+        callback_id=callback,
+        user=user,
+        metadata=metadata,
+        values=state,
+        team=team,
+        view_id="V0CONNECT",
+    )
 
 
 def opened(fake: FakeSlack, count: int) -> dict[str, Any]:
@@ -215,23 +203,10 @@ def test_an_admin_adds_tests_and_removes_connections_from_the_home_tab(
 def test_a_member_cannot_add_a_connection_by_forging_the_submission(
     server: RunningServer, fake_slack: FakeSlack, factory: db.SessionFactory
 ) -> None:
-    payload_user = {**FORM, "name": "forged", "secret": CLIENT_SECRET}
-    state = {k: {k: {"type": "plain_text_input", "value": v}} for k, v in payload_user.items()}
-    payload = {
-        "type": "view_submission",
-        "team": {"id": TEAM},
-        "user": {"id": MEMBER, "team_id": TEAM},
-        "api_app_id": "A0APP0001",
-        "view": {
-            "id": "V1",
-            "type": "modal",
-            "callback_id": "connection_add_submit",
-            "state": {"values": state},
-        },
-    }
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    status, raw = post(server.url + "/slack/events", body, sign(body))
-    assert status == 200 and json.loads(raw)["response_action"] == "errors"
+    forged = submit(
+        server, "connection_add_submit", {**FORM, "name": "forged", "secret": CLIENT_SECRET}, user=MEMBER
+    )
+    assert forged["response_action"] == "errors"
     with factory() as session:
         assert session.exec(select(PartnerConnection)).all() == []
 
@@ -371,7 +346,7 @@ def test_go_live_publishes_an_offer_of_a_stored_connection_with_that_connections
     connection that reads the offer: the configure request carries a token of that connection's
     tenant, and the jobs process follows the job with it to the end."""
     from bot.usecases.access import AccessPolicy, Actor
-    from bot.usecases.connections import ConnectionInput, add_connection, remove_connection
+    from bot.usecases.connections import add_connection, remove_connection
     from bot.usecases.golive import GoLiveAsk, follow_requests, go_live_target, request_go_live
     from bot.usecases.stored_publishers import go_live_publishers
     from storage.errors import UsageError
@@ -382,13 +357,13 @@ def test_go_live_publishes_an_offer_of_a_stored_connection_with_that_connections
     sealer = on.require_sealer()
     manager = Actor(user_id=ADMIN, is_manager=True)
     g = fake_ms.add_product(2, "fabrikam-saas", "Fabrikam SaaS", tenant=OTHER_TENANT)
-    data = ConnectionInput(
-        team_id=TEAM,
-        name="fabrikam",
-        tenant_id=OTHER_TENANT,
-        client_id=OTHER_CLIENT_ID,
-        publisher_id="fabrikam",
-        secret=SecretStr(OTHER_SECRET),
+    data = secret_input(
+        TEAM,
+        "fabrikam",
+        tenant=OTHER_TENANT,
+        client=OTHER_CLIENT_ID,
+        publisher="fabrikam",
+        secret=OTHER_SECRET,
     )
     add_connection(factory, actor=manager, data=data, sealer=sealer, now=NOW)
     feeds = ConnectionFeeds(on, sealer)
@@ -443,18 +418,11 @@ def test_a_connection_refused_by_the_api_stays_refused_between_full_passes_and_i
     between full passes ask nothing, so they must not count as a read that ends the refusal (which
     would tell the admins again at every full pass)."""
     from bot.usecases.access import Actor
-    from bot.usecases.connections import ConnectionInput, NewCredential, add_connection, replace_credential
+    from bot.usecases.connections import NewCredential, add_connection, replace_credential
     from tests.support.fakems import PC, Scripted
 
     sealer = settings.require_sealer()
-    data = ConnectionInput(
-        team_id=TEAM,
-        name="contoso-pc",
-        tenant_id=TENANT,
-        client_id=CLIENT_ID,
-        publisher_id="contoso",
-        secret=SecretStr(CLIENT_SECRET),
-    )
+    data = secret_input(TEAM, "contoso-pc")
     add_connection(factory, actor=Actor(user_id=ADMIN, is_manager=True), data=data, sealer=sealer, now=NOW)
     forbidden = Scripted(403, {"error": {"code": "Forbidden", "message": "no role"}})
     fake_ms.script(PC + "/product", *[forbidden] * 3)  # the full passes at 0, 16 and 32 minutes

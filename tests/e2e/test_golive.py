@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from sqlmodel import select
@@ -30,7 +29,16 @@ from storage import db
 from storage.alerts.subscriptions import Target, subscribe
 from storage.models import Offer, OfferAction
 from storage.workspaces import bind_default_workspace
-from tests.conftest import NOW, SIGNING_SECRET, TEAM, RunningServer, post, sign, slash_body, trigger_id
+from tests.conftest import (
+    NOW,
+    SIGNING_SECRET,
+    TEAM,
+    RunningServer,
+    post,
+    sign,
+    slash_body,
+    view_submission,
+)
 from tests.support.alerted import PAT, SAM, button, click, texts
 from tests.support.alerts import passes
 from tests.support.clock import Clock
@@ -139,27 +147,13 @@ def submit(
     server: RunningServer, view: dict[str, Any], *, user: str = PAT, view_id: str = "V0GOLIVE1"
 ) -> dict[str, Any]:
     """A ``view_submission`` as Slack sends it when the confirmation is submitted."""
-    payload = {
-        "type": "view_submission",
-        "team": {"id": TEAM, "domain": "fake"},
-        "user": {"id": user, "team_id": TEAM},
-        "api_app_id": "A0APP0001",
-        "token": "legacy",
-        "trigger_id": trigger_id(),
-        "view": {
-            "id": view_id,
-            "team_id": TEAM,
-            "type": "modal",
-            "callback_id": view["callback_id"],
-            "private_metadata": view["private_metadata"],
-            "state": {"values": {}},
-            "hash": "1.abc",
-        },
-    }
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    status, answer = post(server.url + "/slack/events", body, sign(body))
-    assert status == 200
-    return json.loads(answer) if answer.strip() else {}
+    return view_submission(
+        server.url,
+        callback_id=view["callback_id"],
+        metadata=view["private_metadata"],
+        user=user,
+        view_id=view_id,
+    )
 
 
 def configure_posts(fake: FakeMicrosoft) -> list[Any]:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlmodel import select
 
 from bot.cli import build_parser
@@ -19,7 +20,7 @@ from bot.jobs.sync import SyncJob
 from bot.logs import REDACT
 from bot.runtime import connection_cmd
 from bot.settings import Settings
-from bot.usecases.connections import ConnectionFeeds, refusals_to_tell
+from bot.usecases.connections import ConnectionFeeds, ConnectionInput, refusals_to_tell
 from storage import db
 from storage.connections import PartnerConnection
 from storage.errors import ConfigError, UsageError
@@ -68,6 +69,26 @@ def add_secret(settings: Settings, name: str, team: str, secret: str = CLIENT_SE
     """``connection add`` of a Partner Center connection with a client secret typed on stdin."""
     ids = ["--team", team, "--tenant", TENANT, "--client-id", CLIENT_ID, "--publisher-id", "contoso"]
     return cli(settings, "add", name, *ids, "--secret-file", "-", stdin=secret)
+
+
+def secret_input(
+    team: str,
+    name: str,
+    *,
+    tenant: str = TENANT,
+    client: str = CLIENT_ID,
+    publisher: str = "contoso",
+    secret: str = CLIENT_SECRET,
+) -> ConnectionInput:
+    """A Partner Center connection with a client secret, as the use-case takes it."""
+    return ConnectionInput(
+        team_id=team,
+        name=name,
+        tenant_id=tenant,
+        client_id=client,
+        publisher_id=publisher,
+        secret=SecretStr(secret),
+    )
 
 
 def settings_for(fake: FakeMicrosoft, folder: Path, url: str, key: str) -> Settings:
@@ -252,22 +273,14 @@ def test_an_add_or_remove_whose_answer_came_too_late_is_not_committed(
 ) -> None:
     """The Home tab's form is answered "try again in a minute" when the store is slower than
     Slack's 3 seconds: what the user was told did not happen must not be saved."""
-    from pydantic import SecretStr
 
     from bot.guard import StoreUnavailable
     from bot.usecases.access import OPERATOR
-    from bot.usecases.connections import ConnectionInput, add_connection, remove_connection
+    from bot.usecases.connections import add_connection, remove_connection
 
     settings = settings_for(fake_ms, tmp_path, migrated_sqlite_url, new_key())
     factory = db.session_factory(db.open_database(migrated_sqlite_url))
-    data = ConnectionInput(
-        team_id=TEAM_A,
-        name="late",
-        tenant_id=TENANT,
-        client_id=CLIENT_ID,
-        publisher_id="contoso",
-        secret=SecretStr(CLIENT_SECRET),
-    )
+    data = secret_input(TEAM_A, "late")
     sealer = settings.require_sealer()
     with pytest.raises(StoreUnavailable):
         add_connection(factory, actor=OPERATOR, data=data, sealer=sealer, now=NOW, expired=lambda: True)

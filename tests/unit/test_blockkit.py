@@ -356,7 +356,7 @@ def test_connections_on_home_their_modals_and_the_refusal_dm_are_block_kit_slack
         render.render_remove_modal(items[0].name, tr=tr),
         render.render_replace_modal(items[0].name, certificates=panel.certificates, tr=tr),
         render.render_replace_modal(items[0].name, certificates=(), tr=tr),
-        render.render_error_modal(render.render_removed(items[0].name, 3, tr=tr), title="Remove", tr=tr),
+        render.render_text_modal(render.render_removed(items[0].name, 3, tr=tr), title="Remove", tr=tr),
     ]
     for view in views:
         try:
